@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The oc toolkit: one GNU make file for everything. See README.md.
+#
+#   make                 build libraries, programs and tests into build/
+#   make test            install missing packages, build, run every suite
+#   make bench           ocq benchmark against ck_ring, wfcqueue, mutex ring
+#   make demo            the main job on a generated sample (today: the benchmark)
+#   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make fuzz-run SECONDS=N
+#   make coverage        gcovr line and branch coverage per library
+#   make install PREFIX=/usr/local
+#   SAN=address,undefined or SAN=thread: sanitizer builds in their own folders
+
+SAN ?=
+PREFIX ?= /usr/local
+SECONDS ?= 30
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+comma := ,
+ifeq ($(SAN),)
+B := build
+SANFLAGS :=
+else
+B := build/san-$(subst $(comma),-,$(SAN))
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WERROR ?= -Werror
+OPT ?= -O2
+CPPFLAGS += -D_GNU_SOURCE -I. -Iocproto/include
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c11 -pthread -Wall -Wextra $(WERROR) $(SANFLAGS) $(COVFLAGS)
+LDFLAGS += -pthread $(SANFLAGS) $(COVFLAGS)
+
+PROTO_PC := libxxhash zlib libzstd liblz4 libcrypto
+PROTO_LIBS = $(shell pkg-config --libs $(PROTO_PC) 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+BENCH_LIBS = $(shell pkg-config --libs ck liburcu-cds liburcu 2>/dev/null)
+
+# --- sources, found by convention so a new file needs no Makefile edit -------
+OCQ_HDRS := $(wildcard ocq/*.h)
+OCPOOL_HDRS := $(wildcard ocpool/*.h)
+OCPROTO_HDRS := $(wildcard ocproto/include/ocproto/*.h)
+OCPROTO_SRCS := $(wildcard ocproto/src/*.c)
+OCPROTO_OBJS := $(OCPROTO_SRCS:%.c=$(B)/%.o)
+LIBOCPROTO := $(if $(OCPROTO_SRCS),$(B)/libocproto.a)
+HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
+STRESS_SRCS := $(wildcard tests/stress/stress_*.c)
+STRESS_BINS := $(STRESS_SRCS:%.c=$(B)/%)
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(B)/%)
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
+
+# Programs: every apps/oc-*/ folder is one program, linked with apps/engine/.
+APPS := $(notdir $(wildcard apps/oc-*))
+ENGINE_SRCS := $(wildcard apps/engine/*.c apps/engine/*/*.c)
+ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
+APP_BINS := $(APPS:%=$(B)/bin/%)
+APP_LIBS = $(PROTO_LIBS) $(shell pkg-config --libs liburing popt 2>/dev/null)
+
+.PHONY: all deps test test-unit test-stress test-cli test-interop bench demo \
+	fuzz fuzz-run coverage install clean format
+.DEFAULT_GOAL := all
+
+all: $(LIBOCPROTO) $(APP_BINS) $(UNIT_BINS) $(STRESS_BINS)
+
+deps:
+	@sh mk/deps.sh
+
+# --- compile and link ---------------------------------------------------------
+$(B)/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libocproto.a: $(OCPROTO_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/tests/unit/%: tests/unit/%.c $(HDRS) $(LIBOCPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS)
+
+$(B)/tests/stress/%: tests/stress/%.c $(HDRS) $(LIBOCPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS)
+
+$(B)/bench/%: bench/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I/usr/include/$(shell gcc -print-multiarch) \
+		-o $@ $< $(LDFLAGS) $(BENCH_LIBS) -lm
+
+.SECONDEXPANSION:
+$(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard apps/%/*.c)) $(ENGINE_OBJS) $(LIBOCPROTO)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDFLAGS) $(APP_LIBS)
+
+# --- tests --------------------------------------------------------------------
+test: deps all
+	@bash tests/run-suites.sh $(B) unit stress cli interop
+
+test-unit: $(UNIT_BINS)
+	@bash tests/run-suites.sh $(B) unit
+
+test-stress: $(STRESS_BINS)
+	@bash tests/run-suites.sh $(B) stress
+
+test-cli: all
+	@bash tests/run-suites.sh $(B) cli
+
+test-interop: all
+	@bash tests/run-suites.sh $(B) interop
+
+# --- benchmarks and demo ------------------------------------------------------
+bench: deps $(BENCH_BINS)
+	@mkdir -p $(B)/bench
+	@for b in $(BENCH_BINS); do $$b --out $(B)/bench || exit 1; done
+
+demo: deps bench
+
+# --- fuzzing (clang + libFuzzer, always with ASan and UBSan) -----------------
+FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+build/fuzz/%: fuzz/%.c $(OCPROTO_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+		seeds=; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
+		echo "== $$n for $(SECONDS)s"; \
+		$$f -max_total_time=$(SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus/$$n $$seeds || exit 1; \
+	done
+
+# --- coverage -----------------------------------------------------------------
+coverage:
+	$(MAKE) B=build/coverage-obj COVFLAGS=--coverage OPT=-O0 SAN= \
+		build/coverage-obj/.stamp-built
+	@bash tests/run-suites.sh build/coverage-obj unit stress || true
+	@mkdir -p build/coverage
+	@for lib in ocq ocpool ocproto; do \
+		[ -d $$lib ] || continue; \
+		gcovr -r . --object-directory build/coverage-obj --filter "$$lib/" \
+			--exclude-unreachable-branches --exclude-throw-branches \
+			--html-details build/coverage/$$lib.html -s 2>/dev/null \
+		| awk -v l=$$lib '/^lines:/{ln=$$2} /^branches:/{br=$$2} \
+			END{printf "%-8s lines %s  branches %s\n", l, ln, br}'; \
+	done
+	@echo "HTML: build/coverage/"
+
+build/coverage-obj/.stamp-built: all
+	@touch $@
+
+# --- install ------------------------------------------------------------------
+install: $(LIBOCPROTO) $(APP_BINS)
+	install -d $(DESTDIR)$(PREFIX)/include/ocq $(DESTDIR)$(PREFIX)/include/ocpool \
+		$(DESTDIR)$(PREFIX)/include/ocproto $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 644 $(OCQ_HDRS) $(DESTDIR)$(PREFIX)/include/ocq/
+	$(if $(OCPOOL_HDRS),install -m 644 $(OCPOOL_HDRS) $(DESTDIR)$(PREFIX)/include/ocpool/)
+	$(if $(OCPROTO_HDRS),install -m 644 $(OCPROTO_HDRS) $(DESTDIR)$(PREFIX)/include/ocproto/)
+	$(if $(LIBOCPROTO),install -m 644 $(LIBOCPROTO) $(DESTDIR)$(PREFIX)/lib/)
+	$(if $(APP_BINS),install -m 755 $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/)
+	for pc in ocq ocpool ocproto; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|' mk/$$pc.pc.in \
+			> $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
+	done
+	for m in $(wildcard docs/man/*.1); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done
+	for m in $(wildcard docs/man/*.3); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man3/; done
+
+format:
+	clang-format -i $(wildcard ocq/*.h ocpool/*.h ocproto/include/ocproto/*.h \
+		ocproto/src/*.c tests/*/*.c bench/*.c fuzz/*.c)
+
+clean:
+	rm -rf build
