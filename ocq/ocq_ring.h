@@ -115,15 +115,17 @@ OCQ__INLINE int
 ocq__ring_push(struct ocq__ring *r, const void *cell, size_t esz, bool sp, bool chan)
 {
 	struct ocq__backoff b = {0};
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
 
 	for (;;) {
 		if (chan && (tail & r->mark))
 			return OCQ_CLOSED;
 		uint64_t idx = tail & (r->mark - 1);
 		_Atomic uint64_t *stamp = OCQ__STAMP(r, idx);
-		/* pairs with the consumer's stamp store that freed the slot */
-		uint64_t s = atomic_load_explicit(stamp, memory_order_acquire);
+		/* pairs with the consumer's stamp store that freed the slot;
+		 * seq_cst (free on x86 and ARMv8) so a sleeping sender's
+		 * re-check is ordered after its registration, see ocq_ec.h */
+		uint64_t s = atomic_load_explicit(stamp, memory_order_seq_cst);
 
 		if (s == tail) {
 			uint64_t next = ocq__ring_next(r, tail);
@@ -145,8 +147,7 @@ ocq__ring_push(struct ocq__ring *r, const void *cell, size_t esz, bool sp, bool 
 		} else if (s + r->one_lap == tail + 1) {
 			/* the slot still holds last lap's item: full, unless a
 			 * consumer has claimed it and is about to hand it back */
-			atomic_thread_fence(memory_order_seq_cst);
-			uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+			uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
 
 			if (head + r->one_lap == (tail & ~r->mark))
 				return -EAGAIN;
@@ -173,8 +174,9 @@ ocq__ring_pop(struct ocq__ring *r, void *cell, size_t esz, bool sc, bool chan)
 	for (;;) {
 		uint64_t idx = head & (r->mark - 1);
 		_Atomic uint64_t *stamp = OCQ__STAMP(r, idx);
-		/* pairs with the producer's stamp store that published the slot */
-		uint64_t s = atomic_load_explicit(stamp, memory_order_acquire);
+		/* pairs with the producer's stamp store that published the slot;
+		 * seq_cst for the same reason as in push */
+		uint64_t s = atomic_load_explicit(stamp, memory_order_seq_cst);
 
 		if (s == head + 1) {
 			uint64_t next = ocq__ring_next(r, head);
@@ -196,8 +198,7 @@ ocq__ring_pop(struct ocq__ring *r, void *cell, size_t esz, bool sc, bool chan)
 		} else if (s == head) {
 			/* nothing published here yet: empty, unless a producer
 			 * has claimed the position and is still writing it */
-			atomic_thread_fence(memory_order_seq_cst);
-			uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+			uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
 
 			if ((tail & ~r->mark) == head)
 				return chan && (tail & r->mark) ? OCQ_CLOSED : -EAGAIN;
@@ -236,7 +237,7 @@ ocq__ring_push_n(struct ocq__ring *r, const void *cells, size_t n, size_t esz, b
 		 * and they must claim tail first, so they stay free if the
 		 * CAS below succeeds */
 		while (k < n && atomic_load_explicit(OCQ__STAMP(r, pos & (r->mark - 1)),
-						     memory_order_acquire) == pos) {
+						     memory_order_seq_cst) == pos) {
 			pos = ocq__ring_next(r, pos);
 			k++;
 		}
@@ -293,7 +294,7 @@ ocq__ring_pop_n(struct ocq__ring *r, void *cells, size_t n, size_t esz, bool sc,
 		size_t k = 0;
 
 		while (k < n && atomic_load_explicit(OCQ__STAMP(r, pos & (r->mark - 1)),
-						     memory_order_acquire) == pos + 1) {
+						     memory_order_seq_cst) == pos + 1) {
 			pos = ocq__ring_next(r, pos);
 			k++;
 		}
@@ -307,8 +308,7 @@ ocq__ring_pop_n(struct ocq__ring *r, void *cells, size_t n, size_t esz, bool sc,
 			}
 			if (k == 0 && chan) {
 				/* empty: closed, or a producer still writing? */
-				atomic_thread_fence(memory_order_seq_cst);
-				uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+				uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
 
 				if ((tail & ~r->mark) == head)
 					return (tail & r->mark) ? OCQ_CLOSED : 0;
