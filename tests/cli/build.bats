@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The build as a user meets it: install layout, pkg-config, and vendoring
+# ocq/ by copying that one folder into another tree.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup_file()
+{
+	export TOP="$BATS_TEST_DIRNAME/../.."
+	export PREFIX="$BATS_FILE_TMPDIR/prefix"
+	make -C "$TOP" -s install PREFIX="$PREFIX" >/dev/null
+}
+
+# A small program that uses the channel API end to end: two producers,
+# ordered receive, close on last release.
+write_prog()
+{
+	cat >"$1" <<'C'
+#include <stdio.h>
+#include <pthread.h>
+#include "ocq/ocq.h"
+static struct ocq_tx tx[2];
+static void *prod(void *p)
+{
+	unsigned k = (unsigned)(unsigned long)p;
+	for (unsigned long i = 0; i < 1000; i++)
+		if (ocq_send(&tx[k], (void *)(k * 1000 + i + 1)))
+			return NULL;
+	ocq_tx_release(&tx[k]);
+	return NULL;
+}
+int main(void)
+{
+	struct ocq_chan *ch;
+	struct ocq_rx rx;
+	struct ocq_reorder o;
+	pthread_t t[2];
+	unsigned long want = 1, n = 0;
+	void *v;
+	if (ocq_chan_create(&ch, OCQ_MPSC, 8) || ocq_chan_with_producers(ch, 2, tx) ||
+	    ocq_rx_open(&rx, ch) || ocq_reorder_init(&o, &rx, 4))
+		return 2;
+	for (unsigned long k = 0; k < 2; k++)
+		pthread_create(&t[k], NULL, prod, (void *)k);
+	while (ocq_recv_ordered(&o, &v) == 0) {
+		if ((unsigned long)v != want++)
+			return 3;
+		n++;
+	}
+	for (int k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	printf("received %lu in order\n", n);
+	return 0;
+}
+C
+}
+
+@test "make install lays out headers, library and pkg-config files" {
+	assert [ -f "$PREFIX/include/ocq/ocq.h" ]
+	assert [ -f "$PREFIX/include/ocq/ocq_chan.h" ]
+	assert [ -f "$PREFIX/lib/pkgconfig/ocq.pc" ]
+	assert [ -f "$PREFIX/lib/pkgconfig/ocpool.pc" ]
+	assert [ -f "$PREFIX/lib/pkgconfig/ocproto.pc" ]
+	run grep -c "^prefix=$PREFIX\$" "$PREFIX/lib/pkgconfig/ocq.pc"
+	assert_output 1
+}
+
+@test "a program builds against the installed ocq through pkg-config" {
+	write_prog "$BATS_TEST_TMPDIR/p.c"
+	cflags=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags ocq)
+	libs=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --libs ocq)
+	run cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $cflags -o "$BATS_TEST_TMPDIR/p" \
+		"$BATS_TEST_TMPDIR/p.c" $libs
+	assert_success
+	run "$BATS_TEST_TMPDIR/p"
+	assert_success
+	assert_output "received 2000 in order"
+}
+
+@test "ocq vendors by copying one folder, with gcc and clang" {
+	v="$BATS_TEST_TMPDIR/vendor"
+	mkdir -p "$v/third_party"
+	cp -r "$TOP/ocq" "$v/third_party/"
+	write_prog "$v/main.c"
+	for cc in gcc clang; do
+		run $cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
+			-I"$v/third_party" -o "$v/main-$cc" "$v/main.c"
+		assert_success
+		run "$v/main-$cc"
+		assert_output "received 2000 in order"
+	done
+}
+
+@test "every source file carries an SPDX line with the right license" {
+	cd "$TOP"
+	bad=""
+	for f in $(git ls-files '*.c' '*.h' 'Makefile' '*.sh' '*.bats' .ci/run); do
+		head -3 "$f" | grep -q 'SPDX-License-Identifier:' || bad="$bad $f"
+	done
+	for f in $(git ls-files 'ocq/*.h' 'ocpool/*.h'); do
+		head -3 "$f" | grep -q 'SPDX-License-Identifier: MIT' || bad="$bad $f(MIT)"
+	done
+	assert_equal "$bad" ""
+}
