@@ -154,7 +154,8 @@ coverage:
 		gcovr -r . --object-directory build/coverage-obj --filter "$$lib/" \
 			--exclude-unreachable-branches --exclude-throw-branches \
 			--html-details build/coverage/$$lib.html -s 2>/dev/null \
-		| awk -v l=$$lib '/^lines:/{ln=$$2} /^branches:/{br=$$2} \
+		| awk -v l=$$lib '/^lines:/{sub(/^lines: */,""); ln=$$0} \
+			/^branches:/{sub(/^branches: */,""); br=$$0} \
 			END{printf "%-8s lines %s  branches %s\n", l, ln, br}'; \
 	done
 	@echo "HTML: build/coverage/"

@@ -23,13 +23,14 @@
  *   | call                                  | may run concurrently with        |
  *   |---------------------------------------|----------------------------------|
  *   | send family on a tx                   | everything, except another call  |
- *   |                                       | on the same tx                   |
+ *   |                                       | on the same tx (a shared tx:     |
+ *   |                                       | everything)                      |
  *   | recv family on an rx                  | everything, except another call  |
  *   |                                       | on the same rx                   |
  *   | ocq_chan_close, _is_closed, _len      | everything                       |
  *   | ocq_tx_release / ocq_rx_release       | everything but its own handle    |
  *   | ocq_chan_with_producers, ocq_rx_open, | everything (they fail with       |
- *   | ocq_tx_clone                          | -EBUSY where the topology says)  |
+ *   | ocq_tx_clone, ocq_chan_shared_sender  | -EBUSY where the topology says)  |
  *   | ocq_chan_create / ocq_chan_destroy    | nothing (destroy after every     |
  *   |                                       | thread is done with the channel) |
  */
@@ -81,6 +82,7 @@ struct ocq_tx {
 	struct ocq_chan *ch;
 	uint64_t seq;
 	uint32_t range;
+	bool shared; /* any thread may send through it; no sequence numbers */
 };
 
 struct ocq_rx {
@@ -198,6 +200,7 @@ ocq_chan_with_producers(struct ocq_chan *ch, unsigned n, struct ocq_tx *tx)
 		tx[k].ch = ch;
 		tx[k].range = k;
 		tx[k].seq = (uint64_t)k << OCQ_SEQ_RANGE_SHIFT;
+		tx[k].shared = false;
 	}
 	ch->nranges = n;
 	atomic_fetch_add_explicit(&ch->senders, n, memory_order_release);
@@ -221,6 +224,32 @@ ocq_tx_clone(struct ocq_tx *src, struct ocq_tx *dst)
 	dst->ch = src->ch;
 	dst->range = OCQ__NO_RANGE;
 	dst->seq = 0;
+	dst->shared = false;
+	return 0;
+}
+
+/*
+ * Make the channel's one sender a shared one: any number of threads may
+ * send through it at once (a job queue fed from anywhere). It carries no
+ * sequence numbers and cannot feed an ordered receiver. Multi-producer
+ * channels only. Returns 0, -EINVAL (single producer), -EBUSY (senders
+ * already handed out).
+ */
+static inline int
+ocq_chan_shared_sender(struct ocq_chan *ch, struct ocq_tx *tx)
+{
+	bool expect = false;
+
+	tx->ch = NULL;
+	if (ch->sp)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&ch->producers_given, &expect, true))
+		return -EBUSY;
+	atomic_fetch_add_explicit(&ch->senders, 1, memory_order_release);
+	tx->ch = ch;
+	tx->range = OCQ__NO_RANGE;
+	tx->seq = 0;
+	tx->shared = true;
 	return 0;
 }
 
@@ -396,7 +425,8 @@ ocq__send(struct ocq_tx *tx, void *item, const struct timespec *dl, bool block)
 			ocq__credit_return(ch);
 		return rc;
 	}
-	tx->seq++;
+	if (!tx->shared)
+		tx->seq++;
 	ocq_ec_notify(&ch->not_empty, 1);
 	return 0;
 }
@@ -517,7 +547,8 @@ ocq__send_burst(struct ocq_tx *tx, void *const *items, size_t n, const struct ti
 			       (_Atomic uint64_t *)NULL, 0);
 	while (rc > 0) {
 		sent += rc;
-		tx->seq += (uint64_t)rc;
+		if (!tx->shared)
+			tx->seq += (uint64_t)rc;
 		if ((size_t)sent == n || rc < OCQ__BURST_CHUNK)
 			break;
 		rc = ocq__send_chunk(tx, items + sent, n - (size_t)sent);

@@ -759,6 +759,69 @@ test_list(void)
 	    items_per_run);
 }
 
+/* --- one shared sender, many threads ------------------------------------- */
+
+struct shared {
+	struct ocq_tx *tx;
+	unsigned id;
+	unsigned per;
+};
+
+static void *
+shared_producer(void *p)
+{
+	struct shared *s = p;
+
+	for (unsigned i = 0; i < s->per; i++) {
+		if (ocq_send(s->tx, ENC(s->id, i)))
+			break;
+		if ((i & 255) == 0)
+			tick();
+	}
+	return NULL;
+}
+
+static void
+test_shared_sender(void)
+{
+	struct ocq_chan *ch;
+	struct ocq_tx tx;
+	struct shared s[4];
+	pthread_t t[4];
+	struct ocq_rx rx;
+	unsigned next[4] = {0}, total = 0;
+	bool ok = true;
+	void *v;
+
+	current_test = "shared sender";
+	if (ocq_chan_create(&ch, OCQ_MPSC, 8) || ocq_chan_shared_sender(ch, &tx) ||
+	    ocq_rx_open(&rx, ch)) {
+		tap(false, "shared sender: set-up");
+		return;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		s[i] = (struct shared){&tx, i, items_per_run / 4};
+		pthread_create(&t[i], NULL, shared_producer, &s[i]);
+	}
+	while (total < 4 * (items_per_run / 4) && ocq_recv(&rx, &v) == 0) {
+		unsigned p = DEC_P(v), i = DEC_I(v);
+
+		if (p >= 4 || i != next[p]) {
+			ok = false;
+			break;
+		}
+		next[p]++;
+		total++;
+	}
+	for (unsigned i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ocq_tx_release(&tx);
+	ok = ok && ocq_recv(&rx, &v) == OCQ_CLOSED;
+	ocq_rx_release(&rx);
+	ocq_chan_destroy(ch);
+	tap(ok, "shared sender: 4 threads through one handle, exactly once, FIFO per thread");
+}
+
 /* --- drain_parallel ------------------------------------------------------ */
 
 static int
@@ -825,7 +888,7 @@ main(void)
 	if (e && atoi(e) > 64)
 		items_per_run = (unsigned)atoi(e);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..14\n");
+	printf("1..15\n");
 	pthread_create(&wd, NULL, watchdog, NULL);
 	test_matrix(false);
 	test_matrix(true);
@@ -833,6 +896,7 @@ main(void)
 	test_lost_wakeup();
 	test_ordered();
 	test_list();
+	test_shared_sender();
 	test_drain();
 	return tap_failed ? 1 : 0;
 }

@@ -59,6 +59,19 @@ t_topology_rules(void **state)
 	ocq_rx_release(&rx1);
 	ocq_rx_release(&rx2);
 	ocq_chan_destroy(ch);
+
+	/* a shared sender: multi-producer only, and instead of handles */
+	assert_int_equal(ocq_chan_create(&ch, OCQ_SPMC, 4), 0);
+	assert_int_equal(ocq_chan_shared_sender(ch, &extra), -EINVAL);
+	ocq_chan_destroy(ch);
+	assert_int_equal(ocq_chan_create(&ch, OCQ_MPMC, 4), 0);
+	assert_int_equal(ocq_chan_shared_sender(ch, &extra), 0);
+	assert_int_equal(ocq_chan_with_producers(ch, 1, tx), -EBUSY);
+	assert_int_equal(ocq_chan_shared_sender(ch, &tx[0]), -EBUSY);
+	assert_int_equal(ocq_send(&extra, P(1)), 0);
+	ocq_tx_release(&extra);
+	assert_true(ocq_chan_is_closed(ch));
+	ocq_chan_destroy(ch);
 }
 
 /* Items sent before the close are all received, then OCQ_CLOSED. */
