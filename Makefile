@@ -86,11 +86,11 @@ $(B)/libocproto.a: $(OCPROTO_OBJS)
 
 $(B)/tests/unit/%: tests/unit/%.c $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS) -lm
 
 $(B)/tests/stress/%: tests/stress/%.c $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS) -lm
 
 $(B)/bench/%: bench/%.c $(HDRS)
 	@mkdir -p $(@D)
