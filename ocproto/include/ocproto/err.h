@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * ocproto error codes.
+ *
+ * Every ocproto function reports failure as a negative int: either a negative
+ * errno value (for caller mistakes such as -EINVAL, or -ENOBUFS when an output
+ * buffer is too small) or one of the OCP_E* codes below, which describe a
+ * malformed or hostile peer stream. OCP_E* codes start at -4096, below the
+ * kernel's errno range (-4095..-1), so the two sets never collide.
+ *
+ * Concurrency: everything here is stateless and safe from any thread.
+ */
+#ifndef OCPROTO_ERR_H
+#define OCPROTO_ERR_H
+
+/* The OCP_E* codes; all are negative and lie in [OCP_E_LAST, OCP_E_FIRST]. */
+enum ocp_err {
+	/* Bytes that no conforming peer can produce (a bad prefix or form). */
+	OCP_EPROTO = -4096,
+	/* A well-formed encoding of a value that does not fit its type. */
+	OCP_EOVERFLOW = -4097,
+	/* A peer-supplied length above the limit the caller or protocol set. */
+	OCP_ETOOLONG = -4098,
+	/* A multiplex header with a message code that does not exist. */
+	OCP_EMSGCODE = -4099,
+	/* A multiplex header whose length is wrong for its fixed-size code. */
+	OCP_EMSGLEN = -4100,
+};
+
+#define OCP_E_FIRST OCP_EPROTO
+#define OCP_E_LAST  OCP_EMSGLEN
+
+/* Is err one of the OCP_E* codes (rather than 0, a count or a -errno)? */
+static inline int
+ocp_is_proto_err(int err)
+{
+	return err <= OCP_E_FIRST && err >= OCP_E_LAST;
+}
+
+/*
+ * A static, human-readable message for err: an OCP_E* code, a negative errno
+ * (described as strerror() would, without its thread-safety caveat), or 0. Never returns NULL.
+ */
+const char *ocp_strerror(int err);
+
+#endif /* OCPROTO_ERR_H */

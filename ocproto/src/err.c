@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Messages for ocproto's error codes. */
+#include <string.h>
+
+#include "ocproto/err.h"
+
+const char *
+ocp_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case OCP_EPROTO:
+		return "malformed protocol data";
+	case OCP_EOVERFLOW:
+		return "protocol value out of range";
+	case OCP_ETOOLONG:
+		return "protocol length exceeds limit";
+	case OCP_EMSGCODE:
+		return "unknown multiplex message code";
+	case OCP_EMSGLEN:
+		return "bad length for multiplex message";
+	}
+	/* strerrordesc_np() returns static text, unlike strerror() (thread-safe). */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	if (err < 0 && err > OCP_E_FIRST) {
+		const char *s = strerrordesc_np(-err);
+
+		if (s)
+			return s;
+	}
+#endif
+	return err < 0 && err > OCP_E_FIRST ? "system error" : "unknown error";
+}
