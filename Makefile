@@ -75,6 +75,10 @@ deps:
 	@sh mk/deps.sh
 
 # --- compile and link ---------------------------------------------------------
+$(B)/ocproto/%.o: ocproto/%.c $(OCPROTO_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
