@@ -66,7 +66,7 @@ APP_BINS := $(APPS:%=$(B)/bin/%)
 APP_LIBS = $(PROTO_LIBS) $(shell pkg-config --libs liburing popt 2>/dev/null)
 
 .PHONY: all deps test test-unit test-stress test-cli test-interop bench demo \
-	fuzz fuzz-run coverage install clean format
+	fuzz fuzz-run coverage install clean format sim-plot
 .DEFAULT_GOAL := all
 
 all: $(LIBOCPROTO) $(APP_BINS) $(UNIT_BINS) $(STRESS_BINS)
@@ -128,6 +128,13 @@ bench: deps $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b --out $(B)/bench || exit 1; done
 
 demo: deps bench
+
+# The adaptive controller's simulated runs, plotted (docs/design/ocpool.md).
+sim-plot: $(B)/tests/unit/test_ocpool_ctl
+	@mkdir -p $(B)/sim
+	@OCPOOL_SIM_CSV=$(B)/sim $(B)/tests/unit/test_ocpool_ctl >/dev/null
+	gnuplot -e "dir='$(B)/sim'; outfile='$(B)/sim/ocpool_sim.svg'" mk/ocpool_sim.gp
+	@echo "plot: $(B)/sim/ocpool_sim.svg"
 
 # --- fuzzing (clang + libFuzzer, always with ASan and UBSan) -----------------
 FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer,address,undefined \

@@ -18,7 +18,10 @@
  * persists while the cadence holds the size, is clamped, frozen while the
  * size sits at a bound (no wind-up), and consumed by each resize, since the
  * proportional step has just acted on that error.
- * Grows wait grow_every since the last resize, shrinks shrink_every.
+ * Grows wait grow_every since the last resize, shrinks shrink_every, and a
+ * shrink also waits until utilization has stayed below the band for
+ * shrink_hold: a shrink taken while the smoothed demand is still falling
+ * would be partial and spend the long shrink cadence on it.
  * A grow is refused while the process already uses cpu_ceiling of its CPUs,
  * and capped where the measured CPU per busy worker says more workers
  * would only time-share the CPUs (CPU-bound work stops at n + 1 workers).
@@ -44,6 +47,7 @@ struct ocpool_ctl_params {
 	double cpu_ceiling;	  /* refuse to grow at this CPU use (0..1) */
 	uint64_t grow_every_ns;	  /* at least this long between a resize and a grow */
 	uint64_t shrink_every_ns; /* at least this long between a resize and a shrink */
+	uint64_t shrink_hold_ns;  /* and below the band at least this long */
 	uint64_t starve_ns;	  /* starvation rule: no completion for this long */
 };
 
@@ -67,6 +71,7 @@ struct ocpool_ctl_state {
 	double demand;	 /* smoothed, in workers */
 	double svc_s;	 /* smoothed mean service time */
 	double integral; /* of the error, in error x seconds */
+	uint64_t below_since_ns; /* when utilization fell below the band (0: it is not) */
 };
 
 enum ocpool_reason {
@@ -103,6 +108,7 @@ ocpool_ctl_defaults(struct ocpool_ctl_params *p, unsigned ncpu)
 	p->cpu_ceiling = 0.95;
 	p->grow_every_ns = 5000000000ull;
 	p->shrink_every_ns = 30000000000ull;
+	p->shrink_hold_ns = 5000000000ull;
 	p->starve_ns = 500000000ull;
 }
 
@@ -210,8 +216,13 @@ ocpool_ctl_step(const struct ocpool_ctl_params *p, struct ocpool_ctl_state *st,
 
 	target = w + (p->kp * e + p->ki * st->integral) * w / mid;
 
+	if (e < 0 && !st->below_since_ns)
+		st->below_since_ns = s->now_ns;
+	else if (e >= 0)
+		st->below_since_ns = 0;
 	can_grow = s->now_ns - st->last_resize_ns >= p->grow_every_ns;
-	can_shrink = s->now_ns - st->last_resize_ns >= p->shrink_every_ns;
+	can_shrink = s->now_ns - st->last_resize_ns >= p->shrink_every_ns && st->below_since_ns &&
+		     s->now_ns - st->below_since_ns >= p->shrink_hold_ns;
 
 	/* starvation: work waits, every worker is busy, nothing finishes */
 	if (s->queued && s->busy >= s->workers && s->workers < p->max &&
