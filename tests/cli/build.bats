@@ -104,3 +104,71 @@ C
 	done
 	assert_equal "$bad" ""
 }
+
+@test "ocpool vendors by copying ocq/ and ocpool/, with gcc and clang" {
+	v="$BATS_TEST_TMPDIR/vendor-pool"
+	mkdir -p "$v/third_party"
+	cp -r "$TOP/ocq" "$TOP/ocpool" "$v/third_party/"
+	cat >"$v/main.c" <<'C'
+#include <stdio.h>
+#define OCPOOL_IMPLEMENTATION
+#include "ocpool/ocpool.h"
+static int twice(void *arg) { return 2 * (int)(long)arg; }
+int main(void)
+{
+	struct ocpool_config c;
+	struct ocpool *p;
+	struct ocpool_job *j[100];
+	long sum = 0;
+	ocpool_config_init(&c);
+	if (ocpool_config_parse(&c, "3") || ocpool_create(&p, &c))
+		return 2;
+	for (long i = 0; i < 100; i++)
+		if (ocpool_submit(p, twice, (void *)i, &j[i]))
+			return 3;
+	for (int i = 0; i < 100; i++) {
+		int st;
+		ocpool_join(j[i], &st);
+		sum += st;
+	}
+	ocpool_destroy(p);
+	printf("sum %ld\n", sum);
+	return 0;
+}
+C
+	for cc in gcc clang; do
+		run $cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
+			-I"$v/third_party" -o "$v/main-$cc" "$v/main.c" -lm
+		assert_success
+		run "$v/main-$cc"
+		assert_output "sum 9900"
+	done
+}
+
+@test "the installed ocpool.pc builds a pool program" {
+	cflags=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags ocpool)
+	libs=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --libs ocpool)
+	cat >"$BATS_TEST_TMPDIR/pool.c" <<'C'
+#define OCPOOL_IMPLEMENTATION
+#include "ocpool/ocpool.h"
+static int one(void *arg) { (void)arg; return 1; }
+int main(void)
+{
+	struct ocpool_config c;
+	struct ocpool *p;
+	struct ocpool_job *j;
+	int st = 0;
+	ocpool_config_init(&c);
+	c.workers = 2;
+	if (ocpool_create(&p, &c) || ocpool_submit(p, one, NULL, &j) || ocpool_join(j, &st))
+		return 2;
+	ocpool_destroy(p);
+	return st == 1 ? 0 : 3;
+}
+C
+	run cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $cflags -o "$BATS_TEST_TMPDIR/pool" \
+		"$BATS_TEST_TMPDIR/pool.c" $libs
+	assert_success
+	run "$BATS_TEST_TMPDIR/pool"
+	assert_success
+}
