@@ -20,6 +20,18 @@ ocp_strerror(int err)
 		return "unknown multiplex message code";
 	case OCP_EMSGLEN:
 		return "bad length for multiplex message";
+	case OCP_EVERSION:
+		return "unsupported protocol version (need 30 to 32)";
+	case OCP_ENOMATCH:
+		return "no common choice in negotiation";
+	case OCP_ENOTSUP:
+		return "algorithm not supported by this build";
+	case OCP_ECOMPAT:
+		return "compat flags not offered by us";
+	case OCP_ESUMHEAD:
+		return "invalid checksum header";
+	case OCP_ELINE:
+		return "daemon line too long";
 	}
 	/* strerrordesc_np() returns static text, unlike strerror() (thread-safe). */
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))

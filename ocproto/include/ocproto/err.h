@@ -25,10 +25,22 @@ enum ocp_err {
 	OCP_EMSGCODE = -4099,
 	/* A multiplex header whose length is wrong for its fixed-size code. */
 	OCP_EMSGLEN = -4100,
+	/* A peer protocol version outside the supported range (30 to 32). */
+	OCP_EVERSION = -4101,
+	/* A negotiation with no common choice (checksum, compression, digest). */
+	OCP_ENOMATCH = -4102,
+	/* An algorithm this build or its crypto library cannot provide. */
+	OCP_ENOTSUP = -4103,
+	/* Compat flags the peer may not send: unknown bits, or not offered. */
+	OCP_ECOMPAT = -4104,
+	/* A checksum header (sum head) outside upstream's limits. */
+	OCP_ESUMHEAD = -4105,
+	/* A daemon text line longer than the caller's limit. */
+	OCP_ELINE = -4106,
 };
 
 #define OCP_E_FIRST OCP_EPROTO
-#define OCP_E_LAST  OCP_EMSGLEN
+#define OCP_E_LAST  OCP_ELINE
 
 /* Is err one of the OCP_E* codes (rather than 0, a count or a -errno)? */
 static inline int

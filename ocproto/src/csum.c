@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Checksums of rsync's delta algorithm; see ocproto/csum.h for the rules.
+ * Written from upstream's behaviour and checked against sums captured from
+ * rsync 3.5.0 transfers (tests/unit/test_ocp_csum.c).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/provider.h>
+#include <xxhash.h>
+
+#include "ocproto/csum.h"
+#include "ocproto/err.h"
+
+/* Bytes per step of the weak-sum loop: fixed so the compiler can vectorise it. */
+#define CSUM1_LANE 16
+
+static const struct {
+	const char *name;
+	int len;
+} csum_info[OCP_CSUM_COUNT] = {
+    [OCP_CSUM_NONE] = {"none", 1},	[OCP_CSUM_MD4] = {"md4", 16},
+    [OCP_CSUM_MD5] = {"md5", 16},	[OCP_CSUM_SHA1] = {"sha1", 20},
+    [OCP_CSUM_XXH64] = {"xxh64", 8},	[OCP_CSUM_XXH3] = {"xxh3", 8},
+    [OCP_CSUM_XXH128] = {"xxh128", 16}, [OCP_CSUM_SHA256] = {"sha256", 32},
+    [OCP_CSUM_SHA512] = {"sha512", 64},
+};
+
+const char *
+ocp_csum_name(enum ocp_csum t)
+{
+	return (unsigned)t < OCP_CSUM_COUNT ? csum_info[t].name : NULL;
+}
+
+int
+ocp_csum_by_name(const char *name, size_t len)
+{
+	if (len == 6 && strncasecmp(name, "xxhash", 6) == 0)
+		return OCP_CSUM_XXH64;
+	for (int t = 0; t < OCP_CSUM_COUNT; t++) {
+		if (strlen(csum_info[t].name) == len &&
+		    strncasecmp(name, csum_info[t].name, len) == 0)
+			return t;
+	}
+	return -1;
+}
+
+int
+ocp_csum_len(enum ocp_csum t)
+{
+	return (unsigned)t < OCP_CSUM_COUNT ? csum_info[t].len : -EINVAL;
+}
+
+/* A byte as upstream's weak sum sees it: a signed char, widened modulo 2^32. */
+static inline uint32_t
+sbyte(uint8_t b)
+{
+	return (uint32_t)(int32_t)(int8_t)b;
+}
+
+/* Full 32-bit s1 and s2 of upstream's weak sum over p[0..len). */
+static void
+weak_sums(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
+{
+	uint32_t s1 = 0, s2 = 0;
+	size_t i = 0;
+
+	/*
+	 * Per lane of 16 bytes, s2 grows by 16 * s1 plus the bytes weighted
+	 * 16, 15, ..., 1; the inner loop has no carried dependency.
+	 */
+	for (; i + CSUM1_LANE <= len; i += CSUM1_LANE) {
+		uint32_t t1 = 0, t2 = 0;
+
+		for (uint32_t j = 0; j < CSUM1_LANE; j++) {
+			uint32_t x = sbyte(p[i + j]);
+
+			t1 += x;
+			t2 += (CSUM1_LANE - j) * x;
+		}
+		s2 += CSUM1_LANE * s1 + t2;
+		s1 += t1;
+	}
+	for (; i < len; i++) {
+		s1 += sbyte(p[i]);
+		s2 += s1;
+	}
+	*s1p = s1;
+	*s2p = s2;
+}
+
+uint32_t
+ocp_csum1(const void *buf, size_t len)
+{
+	uint32_t s1, s2;
+
+	weak_sums(buf, len, &s1, &s2);
+	return (s1 & 0xffff) | (s2 << 16);
+}
+
+void
+ocp_rsum_init(struct ocp_rsum *r, const void *buf, size_t len)
+{
+	weak_sums(buf, len, &r->s1, &r->s2);
+	r->len = (uint32_t)len;
+}
+
+void
+ocp_rsum_roll(struct ocp_rsum *r, uint8_t out, uint8_t in)
+{
+	uint32_t o = sbyte(out);
+
+	r->s1 += sbyte(in) - o;
+	r->s2 += r->s1 - r->len * o;
+}
+
+/* --- OpenSSL digests ------------------------------------------------------ */
+
+static pthread_once_t md4_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md4_md;
+
+/*
+ * md4 lives in OpenSSL 3's legacy provider. Load it into a private library
+ * context: loading it into the default one would stop OpenSSL from loading
+ * the default provider implicitly for the rest of the process.
+ */
+static void
+md4_setup(void)
+{
+	OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+
+	if (!lc)
+		goto fail;
+	if (!OSSL_PROVIDER_load(lc, "legacy"))
+		goto fail;
+	md4_md = EVP_MD_fetch(lc, "MD4", NULL);
+	if (md4_md)
+		return; /* lc and the provider live as long as the process */
+fail:
+	OSSL_LIB_CTX_free(lc);
+	ERR_clear_error();
+}
+
+static const EVP_MD *
+evp_md(enum ocp_csum t)
+{
+	switch (t) {
+	case OCP_CSUM_MD4:
+		pthread_once(&md4_once, md4_setup);
+		return md4_md;
+	case OCP_CSUM_MD5:
+		return EVP_md5();
+	case OCP_CSUM_SHA1:
+		return EVP_sha1();
+	case OCP_CSUM_SHA256:
+		return EVP_sha256();
+	case OCP_CSUM_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+static bool
+is_evp(enum ocp_csum t)
+{
+	return t == OCP_CSUM_MD4 || t == OCP_CSUM_MD5 || t == OCP_CSUM_SHA1 ||
+	       t == OCP_CSUM_SHA256 || t == OCP_CSUM_SHA512;
+}
+
+/* Start an EVP context for t: OCP_ENOTSUP when OpenSSL refuses it (md4 without legacy, FIPS). */
+static int
+evp_start(enum ocp_csum t, EVP_MD_CTX **out)
+{
+	const EVP_MD *md = evp_md(t);
+	EVP_MD_CTX *ctx;
+
+	if (!md)
+		return OCP_ENOTSUP;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(ctx, md, NULL)) {
+		EVP_MD_CTX_free(ctx);
+		ERR_clear_error();
+		return OCP_ENOTSUP;
+	}
+	*out = ctx;
+	return 0;
+}
+
+static void
+put_le64(uint8_t *out, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+int
+ocp_csum2(enum ocp_csum t, const void *buf, size_t len, int32_t seed, bool seed_fix, uint8_t *out)
+{
+	/* The seed is an int widened to XXH64_hash_t upstream: sign-extended. */
+	uint64_t xseed = (uint64_t)(int64_t)seed;
+	uint32_t useed = (uint32_t)seed;
+	uint8_t sb[4] = {(uint8_t)useed, (uint8_t)(useed >> 8), (uint8_t)(useed >> 16),
+			 (uint8_t)(useed >> 24)};
+	EVP_MD_CTX *ctx;
+	bool before;
+	int rc, ok;
+
+	switch (t) {
+	case OCP_CSUM_XXH64:
+		put_le64(out, XXH64(buf, len, xseed));
+		return 8;
+	case OCP_CSUM_XXH3:
+		put_le64(out, XXH3_64bits_withSeed(buf, len, xseed));
+		return 8;
+	case OCP_CSUM_XXH128: {
+		XXH128_hash_t h = XXH3_128bits_withSeed(buf, len, xseed);
+
+		put_le64(out, h.low64);
+		put_le64(out + 8, h.high64);
+		return 16;
+	}
+	case OCP_CSUM_MD4:
+		before = false;
+		break;
+	case OCP_CSUM_MD5:
+		before = seed_fix;
+		break;
+	case OCP_CSUM_SHA1:
+		before = true;
+		break;
+	default:
+		return -EINVAL;
+	}
+	rc = evp_start(t, &ctx);
+	if (rc)
+		return rc;
+	ok = 1;
+	if (seed && before)
+		ok &= EVP_DigestUpdate(ctx, sb, 4);
+	ok &= EVP_DigestUpdate(ctx, buf, len);
+	if (seed && !before)
+		ok &= EVP_DigestUpdate(ctx, sb, 4);
+	ok &= EVP_DigestFinal_ex(ctx, out, NULL);
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	return csum_info[t].len;
+}
+
+/* --- whole-file sums ------------------------------------------------------ */
+
+int
+ocp_csum_begin(struct ocp_csum_ctx *c, enum ocp_csum t)
+{
+	c->type = t;
+	c->impl = NULL;
+	if ((unsigned)t >= OCP_CSUM_COUNT)
+		return -EINVAL;
+	if (is_evp(t)) {
+		EVP_MD_CTX *ctx;
+		int rc = evp_start(t, &ctx);
+
+		if (rc)
+			return rc;
+		c->impl = ctx;
+		return 0;
+	}
+	switch (t) {
+	case OCP_CSUM_XXH64: {
+		XXH64_state_t *s = XXH64_createState();
+
+		if (!s)
+			return -ENOMEM;
+		XXH64_reset(s, 0);
+		c->impl = s;
+		return 0;
+	}
+	case OCP_CSUM_XXH3:
+	case OCP_CSUM_XXH128: {
+		XXH3_state_t *s = XXH3_createState();
+
+		if (!s)
+			return -ENOMEM;
+		if (t == OCP_CSUM_XXH3)
+			XXH3_64bits_reset(s);
+		else
+			XXH3_128bits_reset(s);
+		c->impl = s;
+		return 0;
+	}
+	default: /* OCP_CSUM_NONE */
+		return 0;
+	}
+}
+
+int
+ocp_csum_update(struct ocp_csum_ctx *c, const void *buf, size_t len)
+{
+	if (is_evp(c->type)) {
+		if (!c->impl || !EVP_DigestUpdate(c->impl, buf, len)) {
+			ERR_clear_error();
+			return -EIO;
+		}
+		return 0;
+	}
+	switch (c->type) {
+	case OCP_CSUM_XXH64:
+		return XXH64_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
+	case OCP_CSUM_XXH3:
+		return XXH3_64bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
+	case OCP_CSUM_XXH128:
+		return XXH3_128bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
+	default:
+		return 0;
+	}
+}
+
+int
+ocp_csum_end(struct ocp_csum_ctx *c, uint8_t *out)
+{
+	if (is_evp(c->type)) {
+		if (!c->impl || !EVP_DigestFinal_ex(c->impl, out, NULL)) {
+			ERR_clear_error();
+			return -EIO;
+		}
+		return csum_info[c->type].len;
+	}
+	switch (c->type) {
+	case OCP_CSUM_XXH64:
+		put_le64(out, XXH64_digest(c->impl));
+		return 8;
+	case OCP_CSUM_XXH3:
+		put_le64(out, XXH3_64bits_digest(c->impl));
+		return 8;
+	case OCP_CSUM_XXH128: {
+		XXH128_hash_t h = XXH3_128bits_digest(c->impl);
+
+		put_le64(out, h.low64);
+		put_le64(out + 8, h.high64);
+		return 16;
+	}
+	default: /* upstream's sum_end() writes one zero byte for "none" */
+		out[0] = 0;
+		return 1;
+	}
+}
+
+void
+ocp_csum_free(struct ocp_csum_ctx *c)
+{
+	if (!c->impl)
+		return;
+	if (is_evp(c->type))
+		EVP_MD_CTX_free(c->impl);
+	else if (c->type == OCP_CSUM_XXH64)
+		XXH64_freeState(c->impl);
+	else
+		XXH3_freeState(c->impl);
+	c->impl = NULL;
+}
+
+int
+ocp_csum_file(enum ocp_csum t, const void *buf, size_t len, uint8_t *out)
+{
+	struct ocp_csum_ctx c;
+	int rc = ocp_csum_begin(&c, t);
+
+	if (rc == 0)
+		rc = ocp_csum_update(&c, buf, len);
+	if (rc == 0)
+		rc = ocp_csum_end(&c, out);
+	ocp_csum_free(&c);
+	return rc;
+}
+
+/* --- block sizes and the sum head ----------------------------------------- */
+
+/* Largest block length the peer may announce for this protocol. */
+static int32_t
+max_blength(int protocol)
+{
+	return protocol < 30 ? (int32_t)1 << 29 : OCP_MAX_BLOCK_SIZE;
+}
+
+int
+ocp_sum_sizes(int64_t len, int protocol, int32_t block_size, int xfer_sum_len, bool full_sum,
+	      struct ocp_sum_head *out)
+{
+	int max_s2 = xfer_sum_len < OCP_SUM_LENGTH ? xfer_sum_len : OCP_SUM_LENGTH;
+	int32_t blength, maxb = max_blength(protocol);
+	int64_t count;
+	int s2length;
+
+	if (len < 0 || xfer_sum_len < 1 || block_size < 0)
+		return -EINVAL;
+	if (block_size) {
+		blength = block_size;
+	} else if (len <= (int64_t)OCP_BLOCK_SIZE * OCP_BLOCK_SIZE) {
+		blength = OCP_BLOCK_SIZE;
+	} else {
+		/* Start from a power of two near sqrt(len), then find bits downwards. */
+		int64_t c = 1;
+
+		for (int64_t l = len >> 2; l; l >>= 2)
+			c <<= 1;
+		if (c >= maxb) {
+			blength = maxb;
+		} else {
+			int64_t b = 0;
+
+			for (; c >= 8; c >>= 1) {
+				if ((b | c) * (b | c) <= len)
+					b |= c;
+			}
+			blength = b < OCP_BLOCK_SIZE ? OCP_BLOCK_SIZE : (int32_t)b;
+		}
+	}
+
+	if (full_sum) {
+		s2length = max_s2;
+	} else {
+		/* Bits wanted: BLOCKSUM_BIAS + 2*log2(len) - log2(blength). */
+		int bits = 10;
+
+		for (int64_t l = len >> 1; l; l >>= 1)
+			bits += 2;
+		for (int32_t c = blength >> 1; c && bits; c >>= 1)
+			bits--;
+		s2length = (bits + 1 - 32 + 7) / 8;
+		if (s2length < OCP_SHORT_SUM_LEN)
+			s2length = OCP_SHORT_SUM_LEN;
+		if (s2length > max_s2)
+			s2length = max_s2;
+	}
+
+	out->remainder = (int32_t)(len % blength);
+	count = len / blength + (out->remainder != 0);
+	if (count > INT32_MAX)
+		return -EOVERFLOW;
+	out->count = (int32_t)count;
+	out->blength = blength;
+	out->s2length = s2length;
+	return 0;
+}
+
+static void
+put_le32(uint8_t *out, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int32_t
+get_le32s(const uint8_t *b)
+{
+	uint32_t u =
+	    (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+
+	return u <= INT32_MAX ? (int32_t)u : -(int32_t)(UINT32_MAX - u) - 1;
+}
+
+int
+ocp_enc_sum_head(uint8_t *out, size_t cap, const struct ocp_sum_head *h)
+{
+	if (cap < OCP_SUM_HEAD_SIZE)
+		return -ENOBUFS;
+	put_le32(out, (uint32_t)h->count);
+	put_le32(out + 4, (uint32_t)h->blength);
+	put_le32(out + 8, (uint32_t)h->s2length);
+	put_le32(out + 12, (uint32_t)h->remainder);
+	return OCP_SUM_HEAD_SIZE;
+}
+
+int
+ocp_dec_sum_head(const uint8_t *buf, size_t len, int protocol, int xfer_sum_len,
+		 struct ocp_sum_head *h)
+{
+	struct ocp_sum_head v;
+
+	if (xfer_sum_len < 1 || xfer_sum_len > OCP_CSUM_DIGEST_MAX)
+		return -EINVAL;
+	/* Check each field as soon as its bytes are here, as upstream reads them. */
+	if (len >= 4) {
+		v.count = get_le32s(buf);
+		if (v.count < 0 || (uint64_t)v.count > SIZE_MAX / (4 + (uint64_t)xfer_sum_len))
+			return OCP_ESUMHEAD; /* CVE-2024-12084: sizes a later allocation */
+	}
+	if (len >= 8) {
+		v.blength = get_le32s(buf + 4);
+		if (v.blength < 0 || v.blength > max_blength(protocol) ||
+		    (v.count > 0 && v.blength == 0))
+			return OCP_ESUMHEAD;
+	}
+	if (len >= 12) {
+		v.s2length = get_le32s(buf + 8);
+		if (v.s2length < 0 || v.s2length > xfer_sum_len)
+			return OCP_ESUMHEAD; /* CVE-2024-12084: overflows the sum buffer */
+	}
+	if (len < OCP_SUM_HEAD_SIZE)
+		return 0;
+	v.remainder = get_le32s(buf + 12);
+	if (v.remainder < 0 || v.remainder > v.blength)
+		return OCP_ESUMHEAD; /* CVE-2024-12085: reads past the block */
+	*h = v;
+	return OCP_SUM_HEAD_SIZE;
+}
