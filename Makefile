@@ -19,12 +19,20 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
+# Each compiler and sanitizer combination builds into its own folder, so
+# `make CC=clang` really compiles with clang instead of reusing gcc's objects.
 comma := ,
+CCNAME := $(notdir $(firstword $(CC)))
+ifeq ($(CCNAME),gcc)
+BASE := build
+else
+BASE := build/$(CCNAME)
+endif
 ifeq ($(SAN),)
-B := build
+B := $(BASE)
 SANFLAGS :=
 else
-B := build/san-$(subst $(comma),-,$(SAN))
+B := $(BASE)/san-$(subst $(comma),-,$(SAN))
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
@@ -141,7 +149,7 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all
 build/fuzz/%: fuzz/%.c $(OCPROTO_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS) -pthread -lm
 
 fuzz: $(FUZZ_BINS)
 
