@@ -136,14 +136,14 @@ t_interleaved(void **state)
 			for (int i = 0; i < 20000; i++) {
 				/* push 0..2 and pop 0..2 in a fixed pattern */
 				for (int j = 0; j < (i % 3); j++)
-					if (o->push(&q, P(in)) == 0)
+					if (o->push(&q, P(in + 1)) == 0)
 						in++;
 				for (int j = 0; j < ((i / 3) % 3); j++)
 					if (o->pop(&q, &out) == 0)
-						assert_int_equal(U(out), outn++);
+						assert_int_equal(U(out), ++outn);
 			}
 			while (o->pop(&q, &out) == 0)
-				assert_int_equal(U(out), outn++);
+				assert_int_equal(U(out), ++outn);
 			assert_int_equal(in, outn);
 			assert_true(in > 1000);
 			o->destroy(&q);
@@ -188,6 +188,31 @@ t_burst_bulk(void **state)
 	}
 }
 
+/* NULL marks a free SPSC slot, so the SPSC ring refuses NULL items; the
+ * stamped rings carry them like any other value. */
+static void
+t_null_items(void **state)
+{
+	struct ocq_spsc s;
+	struct ocq_mpmc m;
+	void *v = P(1), *two[2] = {P(5), NULL};
+
+	(void)state;
+	assert_int_equal(ocq_spsc_init(&s, 4), 0);
+	assert_int_equal(ocq_spsc_try_push(&s, NULL), -EINVAL);
+	assert_int_equal(ocq_spsc_push_bulk(&s, two, 2), -EINVAL);
+	assert_int_equal(ocq_spsc_push_burst(&s, two, 2), 0);
+	assert_int_equal(ocq_spsc_size(&s), 0);
+	assert_int_equal(ocq_spsc_try_pop(&s, &v), -EAGAIN);
+	ocq_spsc_destroy(&s);
+
+	assert_int_equal(ocq_mpmc_init(&m, 4), 0);
+	assert_int_equal(ocq_mpmc_try_push(&m, NULL), 0);
+	assert_int_equal(ocq_mpmc_try_pop(&m, &v), 0);
+	assert_null(v);
+	ocq_mpmc_destroy(&m);
+}
+
 static void
 t_bad_init(void **state)
 {
@@ -206,6 +231,7 @@ main(void)
 		cmocka_unit_test(t_fill_drain),
 		cmocka_unit_test(t_interleaved),
 		cmocka_unit_test(t_burst_bulk),
+		cmocka_unit_test(t_null_items),
 		cmocka_unit_test(t_bad_init),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
