@@ -4,7 +4,7 @@
  * channels for every topology. Header-only: copy the ocq/ folder into your
  * tree, #include "ocq/ocq.h", compile as C11 with -pthread on Linux.
  *
- *   ocq_spsc.h     bounded SPSC ring, cached indices
+ *   ocq_spsc.h     bounded SPSC ring, slot-based with batched probes
  *   ocq_ring.h     bounded MPMC / MPSC / SPMC rings, per-slot stamps
  *   ocq_list.h     unbounded intrusive MPSC queue, wait-free push
  *   ocq_ec.h       eventcount: futex sleep, eventfd for event loops
