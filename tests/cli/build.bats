@@ -65,6 +65,13 @@ C
 	assert [ -f "$PREFIX/lib/pkgconfig/ocproto.pc" ]
 	run grep -c "^prefix=$PREFIX\$" "$PREFIX/lib/pkgconfig/ocq.pc"
 	assert_output 1
+	assert [ -f "$PREFIX/lib/libocproto.a" ]
+	assert [ -f "$PREFIX/include/ocproto/int.h" ]
+	for m in ocq ocpool; do
+		run man -l "$PREFIX/share/man/man3/$m.3"
+		assert_success
+		assert_output --partial "$m"
+	done
 }
 
 @test "a program builds against the installed ocq through pkg-config" {
