@@ -100,7 +100,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS) -lm
 
-$(B)/tests/stress/%: tests/stress/%.c $(HDRS) $(LIBOCPROTO)
+$(B)/tests/stress/%: tests/stress/%.c tests/stress/stress.h $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS) -lm
 

@@ -14,11 +14,9 @@
 
 #define OCPOOL_IMPLEMENTATION
 #include "ocpool/ocpool.h"
+#include "stress.h"
 
 #define THREADS 4
-#define WATCHDOG_SECONDS 60
-
-static _Atomic uint64_t progress;
 static unsigned cycles = 100000;
 
 struct gate {
@@ -129,7 +127,7 @@ cycle(struct result *r, uint64_t n)
 out:
 	ocpool_destroy(p);
 	r->cycles++;
-	atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+	stress_tick();
 }
 
 static void *
@@ -142,34 +140,11 @@ runner(void *arg)
 	return NULL;
 }
 
-static void *
-watchdog(void *arg)
-{
-	uint64_t last = (uint64_t)-1;
-	int still = 0;
-
-	(void)arg;
-	for (;;) {
-		sleep(1);
-		uint64_t now = atomic_load(&progress);
-
-		still = now == last ? still + 1 : 0;
-		last = now;
-		if (still >= WATCHDOG_SECONDS) {
-			printf("not ok 1 - no progress for %d s after %" PRIu64 " cycles: deadlock\n",
-			       WATCHDOG_SECONDS, now);
-			fflush(stdout);
-			_exit(1);
-		}
-	}
-	return NULL;
-}
-
 int
 main(void)
 {
 	struct result r[THREADS] = {0};
-	pthread_t t[THREADS], wd;
+	pthread_t t[THREADS];
 	uint64_t total = 0, errors = 0, drops = 0, cancels = 0;
 	const char *e = getenv("OCPOOL_STRESS_CYCLES");
 
@@ -177,7 +152,8 @@ main(void)
 		cycles = (unsigned)atoi(e);
 	printf("1..2\n");
 	fflush(stdout);
-	pthread_create(&wd, NULL, watchdog, NULL);
+	stress_current = "create/submit/destroy cycles";
+	stress_watchdog_start();
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, runner, &r[i]);
 	for (int i = 0; i < THREADS; i++) {
@@ -190,11 +166,12 @@ main(void)
 			printf("# thread %d: %" PRIu64 " errors, first: %s\n", i, r[i].errors,
 			       r[i].first_error);
 	}
-	printf("%s 1 - %" PRIu64 " create/submit/destroy cycles on %d concurrent pools, no"
-	       " deadlock\n",
-	       total == cycles / THREADS * THREADS ? "ok" : "not ok", total, THREADS);
-	printf("%s 2 - exact accounting: %" PRIu64 " refusal counts and %" PRIu64
-	       " cancelling shutdowns checked, %" PRIu64 " mismatches\n",
-	       errors == 0 ? "ok" : "not ok", drops, cancels, errors);
-	return errors ? 1 : 0;
+	stress_tap(total == cycles / THREADS * THREADS,
+		   "%" PRIu64 " create/submit/destroy cycles on %d concurrent pools, no deadlock",
+		   total, THREADS);
+	stress_tap(errors == 0,
+		   "exact accounting: %" PRIu64 " refusal counts and %" PRIu64
+		   " cancelling shutdowns checked, %" PRIu64 " mismatches",
+		   drops, cancels, errors);
+	return stress_failed ? 1 : 0;
 }

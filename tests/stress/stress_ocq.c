@@ -19,58 +19,11 @@
 #include <stdio.h>
 
 #include "ocq/ocq.h"
+#include "stress.h"
 
 #define MAXT 8
-#define WATCHDOG_SECONDS 60
 
-static _Atomic uint64_t progress;
-static const char *current_test = "start";
-static int tap_count, tap_failed;
 static unsigned items_per_run = 20000;
-
-static void
-tap(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++tap_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		tap_failed++;
-}
-
-static void *
-watchdog(void *arg)
-{
-	uint64_t last = (uint64_t)-1;
-	int still = 0;
-
-	(void)arg;
-	for (;;) {
-		sleep(1);
-		uint64_t now = atomic_load(&progress);
-
-		still = now == last ? still + 1 : 0;
-		last = now;
-		if (still >= WATCHDOG_SECONDS) {
-			printf("not ok %d - watchdog: no progress for %d s in %s (lost wake-up?)\n",
-			       ++tap_count, WATCHDOG_SECONDS, current_test);
-			fflush(stdout);
-			_exit(1);
-		}
-	}
-	return NULL;
-}
-
-static inline void
-tick(void)
-{
-	atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
-}
 
 static uint32_t
 rnd(uint32_t *s)
@@ -179,7 +132,7 @@ producer(void *p)
 			i++;
 		}
 		if ((i & 255) == 0)
-			tick();
+			stress_tick();
 	}
 	if (m->chan)
 		ocq_tx_release(&m->tx[w->id]);
@@ -243,7 +196,7 @@ consumer(void *p)
 			if (!accept_item(m, v[k], last))
 				atomic_fetch_add(&m->errors, 1);
 		if ((++n & 255) == 0)
-			tick();
+			stress_tick();
 	}
 	if (m->chan)
 		ocq_rx_release(&rx);
@@ -344,7 +297,7 @@ test_matrix(bool chan)
 	for (int k = K_SPSC; k <= K_MPMC; k++) {
 		unsigned runs = 0, bad = 0;
 
-		current_test = kind_name[k];
+		stress_current = kind_name[k];
 		for (size_t j = 0; j < sizeof(pc) / sizeof(pc[0]); j++) {
 			unsigned np = pc[j][0], nc = pc[j][1];
 
@@ -360,7 +313,7 @@ test_matrix(bool chan)
 						bad++;
 				}
 		}
-		tap(bad == 0, "%s %s: %u runs (P x C x capacity x start), exactly once and FIFO"
+		stress_tap(bad == 0, "%s %s: %u runs (P x C x capacity x start), exactly once and FIFO"
 			      " per producer; %u failed",
 		    kind_name[k], chan ? "channel" : "ring", runs, bad);
 	}
@@ -449,7 +402,7 @@ close_race_once(enum ocq_topo topo, unsigned np, unsigned nc, uint32_t *seed)
 		ok = false;
 	ocq_chan_destroy(r->ch);
 	free(r);
-	tick();
+	stress_tick();
 	return ok;
 }
 
@@ -459,7 +412,7 @@ test_close_race(void)
 	uint32_t seed = 12345;
 	unsigned bad = 0, runs = 0;
 
-	current_test = "close race";
+	stress_current = "close race";
 	for (int i = 0; i < 100; i++) {
 		bad += !close_race_once(OCQ_MPMC, 3, 2, &seed);
 		bad += !close_race_once(OCQ_SPSC, 1, 1, &seed);
@@ -467,7 +420,7 @@ test_close_race(void)
 		bad += !close_race_once(OCQ_SPMC, 1, 3, &seed);
 		runs += 4;
 	}
-	tap(bad == 0, "close race: %u runs, sent == received exactly once, refused never"
+	stress_tap(bad == 0, "close race: %u runs, sent == received exactly once, refused never"
 		      " received, all threads end; %u failed",
 	    runs, bad);
 }
@@ -490,7 +443,7 @@ ponger(void *p)
 	while (ocq_recv(&pp->ra, &v) == 0) {
 		if (ocq_send(&pp->tb, v) != 0)
 			break;
-		tick();
+		stress_tick();
 	}
 	ocq_tx_release(&pp->tb);
 	return NULL;
@@ -541,7 +494,7 @@ sleepy_consumer(void *p)
 		return NULL;
 	while (ocq_recv(&rx, &v) == 0) {
 		atomic_fetch_add(&s->got, 1);
-		tick();
+		stress_tick();
 	}
 	ocq_rx_release(&rx);
 	return NULL;
@@ -578,11 +531,11 @@ sleepy_run(unsigned items)
 static void
 test_lost_wakeup(void)
 {
-	current_test = "lost wake-up: ping-pong";
-	tap(pingpong_run(items_per_run * 2), "lost wake-up: %u blocking ping-pong round trips",
+	stress_current = "lost wake-up: ping-pong";
+	stress_tap(pingpong_run(items_per_run * 2), "lost wake-up: %u blocking ping-pong round trips",
 	    items_per_run * 2);
-	current_test = "lost wake-up: sleepy consumers";
-	tap(sleepy_run(items_per_run), "lost wake-up: %u items to 4 consumers that keep sleeping",
+	stress_current = "lost wake-up: sleepy consumers";
+	stress_tap(sleepy_run(items_per_run), "lost wake-up: %u items to 4 consumers that keep sleeping",
 	    items_per_run);
 }
 
@@ -612,7 +565,7 @@ ordered_producer(void *p)
 		if (rnd(&o->seed[w->id]) % 16 == 0)
 			sched_yield();
 		if ((i & 255) == 0)
-			tick();
+			stress_tick();
 	}
 	ocq_tx_release(&o->tx[w->id]);
 	return NULL;
@@ -671,14 +624,14 @@ test_ordered(void)
 	uint32_t seed = 777;
 	unsigned bad = 0, runs = 0;
 
-	current_test = "ordered";
+	stress_current = "ordered";
 	for (int rep = 0; rep < 5; rep++)
 		for (size_t k = 0; k < 3; k++)
 			for (unsigned np = 1; np <= MAXT; np *= 2) {
 				runs++;
 				bad += !ordered_run(np, windows[k], &seed);
 			}
-	tap(bad == 0, "ordered delivery: %u runs, 1..8 ranges, windows 1/8/64, exact total"
+	stress_tap(bad == 0, "ordered delivery: %u runs, 1..8 ranges, windows 1/8/64, exact total"
 		      " order, memory never past the window; %u failed",
 	    runs, bad);
 }
@@ -710,7 +663,7 @@ list_producer(void *p)
 		w->l->nodes[w->id][i] = (struct lnode){.p = w->id, .i = i};
 		ocq_mpscq_push(&w->l->q, &w->l->nodes[w->id][i].n);
 		if ((i & 1023) == 0)
-			tick();
+			stress_tick();
 	}
 	return NULL;
 }
@@ -724,7 +677,7 @@ test_list(void)
 	unsigned next[4] = {0}, total = 0;
 	bool ok = true;
 
-	current_test = "mpscq";
+	stress_current = "mpscq";
 	ocq_mpscq_init(&l.q);
 	l.per = items_per_run;
 	for (unsigned i = 0; i < 4; i++) {
@@ -754,7 +707,7 @@ test_list(void)
 	ok = ok && ocq_mpscq_empty(&l.q);
 	for (unsigned i = 0; i < 4; i++)
 		free(l.nodes[i]);
-	tap(ok, "unbounded intrusive MPSC: 4 producers x %u nodes, exactly once, FIFO per"
+	stress_tap(ok, "unbounded intrusive MPSC: 4 producers x %u nodes, exactly once, FIFO per"
 		" producer",
 	    items_per_run);
 }
@@ -776,7 +729,7 @@ shared_producer(void *p)
 		if (ocq_send(s->tx, ENC(s->id, i)))
 			break;
 		if ((i & 255) == 0)
-			tick();
+			stress_tick();
 	}
 	return NULL;
 }
@@ -793,10 +746,10 @@ test_shared_sender(void)
 	bool ok = true;
 	void *v;
 
-	current_test = "shared sender";
+	stress_current = "shared sender";
 	if (ocq_chan_create(&ch, OCQ_MPSC, 8) || ocq_chan_shared_sender(ch, &tx) ||
 	    ocq_rx_open(&rx, ch)) {
-		tap(false, "shared sender: set-up");
+		stress_tap(false, "shared sender: set-up");
 		return;
 	}
 	for (unsigned i = 0; i < 4; i++) {
@@ -819,7 +772,7 @@ test_shared_sender(void)
 	ok = ok && ocq_recv(&rx, &v) == OCQ_CLOSED;
 	ocq_rx_release(&rx);
 	ocq_chan_destroy(ch);
-	tap(ok, "shared sender: 4 threads through one handle, exactly once, FIFO per thread");
+	stress_tap(ok, "shared sender: 4 threads through one handle, exactly once, FIFO per thread");
 }
 
 /* --- drain_parallel ------------------------------------------------------ */
@@ -828,7 +781,7 @@ static int
 drain_sum(void *item, void *arg)
 {
 	atomic_fetch_add((_Atomic uint64_t *)arg, (uintptr_t)item);
-	tick();
+	stress_tick();
 	return 0;
 }
 
@@ -860,9 +813,9 @@ test_drain(void)
 	uint64_t n = items_per_run, want = n * (n + 1);
 	int rc;
 
-	current_test = "drain_parallel";
+	stress_current = "drain_parallel";
 	if (ocq_chan_create(&ch, OCQ_MPMC, 16) || ocq_chan_with_producers(ch, 2, tx)) {
-		tap(false, "drain_parallel: set-up");
+		stress_tap(false, "drain_parallel: set-up");
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -872,7 +825,7 @@ test_drain(void)
 	rc = ocq_drain_parallel(ch, 3, drain_sum, &sum);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	tap(rc == 0 && atomic_load(&sum) == want,
+	stress_tap(rc == 0 && atomic_load(&sum) == want,
 	    "drain_parallel: 3 drainers, 2 live producers, every item once (sum %" PRIu64
 	    " want %" PRIu64 ")",
 	    (uint64_t)atomic_load(&sum), want);
@@ -882,14 +835,13 @@ test_drain(void)
 int
 main(void)
 {
-	pthread_t wd;
 	const char *e = getenv("OCQ_STRESS_ITEMS");
 
 	if (e && atoi(e) > 64)
 		items_per_run = (unsigned)atoi(e);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("1..15\n");
-	pthread_create(&wd, NULL, watchdog, NULL);
+	stress_watchdog_start();
 	test_matrix(false);
 	test_matrix(true);
 	test_close_race();
@@ -898,5 +850,5 @@ main(void)
 	test_list();
 	test_shared_sender();
 	test_drain();
-	return tap_failed ? 1 : 0;
+	return stress_failed ? 1 : 0;
 }
