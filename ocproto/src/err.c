@@ -32,6 +32,20 @@ ocp_strerror(int err)
 		return "invalid checksum header";
 	case OCP_ELINE:
 		return "daemon line too long";
+	case OCP_ESIG:
+		return "invalid block signature or block reference";
+	case OCP_ETOKEN:
+		return "invalid token in delta stream";
+	case OCP_EDECOMP:
+		return "corrupt or oversized compressed token data";
+	case OCP_EFLIST:
+		return "invalid file-list entry";
+	case OCP_EUNSAFE:
+		return "unsafe path name from peer";
+	case OCP_EINCREC:
+		return "incremental-recursion file sub-lists not supported";
+	case OCP_EFILTER:
+		return "invalid filter rule or filter list";
 	}
 	/* strerrordesc_np() returns static text, unlike strerror() (thread-safe). */
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))

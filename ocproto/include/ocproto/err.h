@@ -37,10 +37,24 @@ enum ocp_err {
 	OCP_ESUMHEAD = -4105,
 	/* A daemon text line longer than the caller's limit. */
 	OCP_ELINE = -4106,
+	/* A block signature inconsistent with its head or the basis. */
+	OCP_ESIG = -4107,
+	/* A token stream with a bad flag, index or run. */
+	OCP_ETOKEN = -4108,
+	/* Compressed token data the decompressor rejects or that expands too far. */
+	OCP_EDECOMP = -4109,
+	/* A file-list entry that breaks the format or needs an option not in effect. */
+	OCP_EFLIST = -4110,
+	/* A peer path name that is empty, absolute, or climbs with "..". */
+	OCP_EUNSAFE = -4111,
+	/* An incremental-recursion file sub-list, which ocproto does not decode yet. */
+	OCP_EINCREC = -4112,
+	/* A filter rule with bad syntax, or a filter list past its limits. */
+	OCP_EFILTER = -4113,
 };
 
 #define OCP_E_FIRST OCP_EPROTO
-#define OCP_E_LAST  OCP_ELINE
+#define OCP_E_LAST  OCP_EFILTER
 
 /* Is err one of the OCP_E* codes (rather than 0, a count or a -errno)? */
 static inline int

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Block signatures, the sender's matcher and the receiver's reconstruction
+ * (upstream generator.c, match.c, receiver.c). See ocproto/delta.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocproto/delta.h"
+#include "ocproto/err.h"
+#include "ocproto/int.h"
+
+#define TRADITIONAL_TABLESIZE (1u << 16)
+
+static uint32_t
+sum_hash(const struct ocp_sig *sig, uint32_t sum)
+{
+	if (sig->tablesize == TRADITIONAL_TABLESIZE)
+		return ((sum & 0xffff) + (sum >> 16)) & 0xffff;
+	return sum % sig->tablesize;
+}
+
+/* Table sized for a load of about 80% (odd when above 64 Ki), as upstream's build_hash_table(). */
+static uint32_t
+table_size(int32_t count)
+{
+	uint32_t n = (uint32_t)(count / 8) * 10 + 11;
+
+	return n < TRADITIONAL_TABLESIZE ? TRADITIONAL_TABLESIZE : n;
+}
+
+/* Allocate the per-block arrays and the hash table of a signature with head h. */
+static int
+sig_alloc(struct ocp_sig *sig, const struct ocp_sum_head *h)
+{
+	size_t n = (size_t)h->count;
+
+	memset(sig, 0, sizeof(*sig));
+	sig->head = *h;
+	sig->tablesize = table_size(h->count);
+	sig->sum1 = malloc((n ? n : 1) * sizeof(*sig->sum1));
+	sig->chain = malloc((n ? n : 1) * sizeof(*sig->chain));
+	sig->sum2 = malloc(n * (size_t)h->s2length + 1);
+	sig->table = malloc((size_t)sig->tablesize * sizeof(*sig->table));
+	if (!sig->sum1 || !sig->chain || !sig->sum2 || !sig->table) {
+		ocp_sig_free(sig);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Chain every block into its hash slot; later blocks come first, as upstream. */
+static void
+sig_index(struct ocp_sig *sig)
+{
+	memset(sig->table, 0xff, (size_t)sig->tablesize * sizeof(*sig->table));
+	for (int32_t i = 0; i < sig->head.count; i++) {
+		uint32_t t = sum_hash(sig, sig->sum1[i]);
+
+		sig->chain[i] = sig->table[t];
+		sig->table[t] = i;
+	}
+}
+
+void
+ocp_sig_free(struct ocp_sig *sig)
+{
+	free(sig->sum1);
+	free(sig->sum2);
+	free(sig->chain);
+	free(sig->table);
+	sig->sum1 = NULL;
+	sig->sum2 = NULL;
+	sig->chain = NULL;
+	sig->table = NULL;
+}
+
+/* Head consistency beyond ocp_dec_sum_head(): no remainder without blocks, none equal to blength.
+ */
+static bool
+head_consistent(const struct ocp_sum_head *h)
+{
+	if (h->count == 0)
+		return h->remainder == 0;
+	return h->remainder < h->blength;
+}
+
+int
+ocp_sig_gen(struct ocp_sig *sig, const uint8_t *basis, size_t len, const struct ocp_sum_head *h,
+	    enum ocp_csum t, int32_t seed, bool seed_fix)
+{
+	uint8_t full[OCP_CSUM_DIGEST_MAX];
+	int dlen = ocp_csum_len(t);
+	size_t off = 0;
+	int rc;
+
+	if (dlen < 0 || h->count < 0 || h->blength < 0 || h->s2length < 0 || h->s2length > dlen ||
+	    h->remainder < 0 || (h->count > 0 && h->blength == 0) || !head_consistent(h))
+		return -EINVAL;
+	if ((uint64_t)(h->count - (h->remainder != 0)) * (uint64_t)h->blength +
+		(uint64_t)h->remainder !=
+	    (uint64_t)len)
+		return -EINVAL;
+	rc = sig_alloc(sig, h);
+	if (rc < 0)
+		return rc;
+	sig->csum = t;
+	sig->seed = seed;
+	sig->seed_fix = seed_fix;
+	for (int32_t i = 0; i < h->count; i++) {
+		size_t bl = (size_t)ocp_sig_block_len(h, i);
+
+		sig->sum1[i] = ocp_csum1(basis + off, bl);
+		rc = ocp_csum2(t, basis + off, bl, seed, seed_fix, full);
+		if (rc < 0) {
+			ocp_sig_free(sig);
+			return rc;
+		}
+		memcpy(sig->sum2 + (size_t)i * (size_t)h->s2length, full, (size_t)h->s2length);
+		off += bl;
+	}
+	sig_index(sig);
+	return 0;
+}
+
+size_t
+ocp_sig_enc_size(const struct ocp_sig *sig)
+{
+	return OCP_SUM_HEAD_SIZE + (size_t)sig->head.count * (4 + (size_t)sig->head.s2length);
+}
+
+int
+ocp_sig_enc(const struct ocp_sig *sig, uint8_t *out, size_t cap)
+{
+	size_t need = ocp_sig_enc_size(sig), s2 = (size_t)sig->head.s2length, p;
+
+	if (cap < need || need > INT32_MAX)
+		return -ENOBUFS;
+	p = (size_t)ocp_enc_sum_head(out, cap, &sig->head);
+	for (int32_t i = 0; i < sig->head.count; i++) {
+		ocp_enc_int32(out + p, 4, (int32_t)sig->sum1[i]);
+		memcpy(out + p + 4, sig->sum2 + (size_t)i * s2, s2);
+		p += 4 + s2;
+	}
+	return (int)p;
+}
+
+int
+ocp_sig_dec(struct ocp_sig *sig, const uint8_t *buf, size_t len, int protocol, enum ocp_csum t,
+	    int32_t seed, bool seed_fix, size_t max_bytes)
+{
+	struct ocp_sum_head h;
+	int dlen = ocp_csum_len(t);
+	size_t s2, n, need, p, tb;
+	int rc;
+
+	if (dlen < 0)
+		return -EINVAL;
+	rc = ocp_dec_sum_head(buf, len, protocol, dlen, &h);
+	if (rc <= 0)
+		return rc;
+	if (protocol < 30 || !head_consistent(&h))
+		return protocol < 30 ? -EINVAL : OCP_ESIG;
+	if (!max_bytes)
+		max_bytes = OCP_DELTA_DEF_SIG_MAX;
+	s2 = (size_t)h.s2length;
+	n = (size_t)h.count;
+	tb = (size_t)table_size(h.count) * 4;
+	if (tb > max_bytes || n > (max_bytes - tb) / (12 + s2))
+		return OCP_ETOOLONG;
+	need = OCP_SUM_HEAD_SIZE + n * (4 + s2);
+	if (need > INT32_MAX)
+		return OCP_ETOOLONG;
+	if (len < need)
+		return 0;
+	rc = sig_alloc(sig, &h);
+	if (rc < 0)
+		return rc;
+	sig->csum = t;
+	sig->seed = seed;
+	sig->seed_fix = seed_fix;
+	p = OCP_SUM_HEAD_SIZE;
+	for (size_t i = 0; i < n; i++) {
+		int32_t v;
+
+		ocp_dec_int32(buf + p, 4, &v);
+		sig->sum1[i] = (uint32_t)v;
+		memcpy(sig->sum2 + i * s2, buf + p + 4, s2);
+		p += 4 + s2;
+	}
+	sig_index(sig);
+	return (int)need;
+}
+
+/* The matcher's per-call state: upstream's last_match and the emit target. */
+struct match_ctx {
+	const struct ocp_sig *sig;
+	const uint8_t *data;
+	size_t len;
+	size_t last_match;
+	ocp_delta_emit_fn emit;
+	void *arg;
+	struct ocp_match_stats *st;
+};
+
+/* Emit the literal since last_match and token i; mirrors upstream `matched()`. */
+static int
+matched(struct match_ctx *m, size_t offset, int32_t i)
+{
+	size_t n = offset - m->last_match, bl = 0;
+	int rc;
+
+	if (i >= 0)
+		bl = (size_t)ocp_sig_block_len(&m->sig->head, i);
+	rc = m->emit(m->arg, m->data + m->last_match, n, i, i >= 0 ? m->data + offset : NULL, bl);
+	if (rc)
+		return rc;
+	m->st->literal += n;
+	if (i >= 0)
+		m->st->matches++;
+	m->last_match = offset + bl;
+	return 0;
+}
+
+/* Does block i have weak sum `sum`, length l and strong sum equal to the one at off? */
+static int
+block_equal(struct match_ctx *m, int32_t i, uint32_t sum, size_t l, size_t off, uint8_t *sum2,
+	    bool *have2)
+{
+	const struct ocp_sig *sig = m->sig;
+	size_t s2 = (size_t)sig->head.s2length;
+
+	if (sig->sum1[i] != sum || (size_t)ocp_sig_block_len(&sig->head, i) != l)
+		return 0;
+	if (!*have2) {
+		int rc = ocp_csum2(sig->csum, m->data + off, l, sig->seed, sig->seed_fix, sum2);
+
+		if (rc < 0)
+			return rc;
+		m->st->strong++;
+		*have2 = true;
+	}
+	return memcmp(sum2, sig->sum2 + (size_t)i * s2, s2) == 0;
+}
+
+/*
+ * Find a block equal to data[off..off+l) with weak sum `sum`: the wanted
+ * (next) block first, then the hash chain, at most OCP_DELTA_MAX_CHAIN
+ * entries. Returns the index, -1 for none, or a negative error below -1.
+ */
+static int32_t
+find_block(struct match_ctx *m, uint32_t sum, size_t off, size_t l, int32_t want_i)
+{
+	const struct ocp_sig *sig = m->sig;
+	uint8_t sum2[OCP_CSUM_DIGEST_MAX];
+	bool have2 = false;
+	int32_t i = sig->table[sum_hash(sig, sum)];
+	int n = 0, rc;
+
+	if (i < 0)
+		return -1;
+	if (want_i < sig->head.count) {
+		rc = block_equal(m, want_i, sum, l, off, sum2, &have2);
+		if (rc)
+			return rc < 0 ? (rc == -1 ? -EIO : rc) : want_i;
+	}
+	for (; i >= 0 && n < OCP_DELTA_MAX_CHAIN; i = sig->chain[i], n++) {
+		m->st->candidates++;
+		rc = block_equal(m, i, sum, l, off, sum2, &have2);
+		if (rc)
+			return rc < 0 ? (rc == -1 ? -EIO : rc) : i;
+	}
+	return -1;
+}
+
+/* Slide-and-search over the whole of data; mirrors upstream `hash_search()`. */
+static int
+hash_search(struct match_ctx *m)
+{
+	const struct ocp_sum_head *h = &m->sig->head;
+	const int8_t *sd = (const int8_t *)m->data;
+	size_t len = m->len, offset = 0, k, bl = (size_t)h->blength;
+	int64_t end = (int64_t)len + 1 - ocp_sig_block_len(h, h->count - 1);
+	int32_t want_i = 0;
+	uint32_t s1, s2, sum;
+	int rc;
+
+	k = len < bl ? len : bl;
+	sum = ocp_csum1(m->data, k);
+	s1 = sum & 0xffff;
+	s2 = sum >> 16;
+	do {
+		size_t l = len - offset < bl ? len - offset : bl;
+		int32_t i;
+
+		m->st->positions++;
+		sum = (s1 & 0xffff) | (s2 << 16);
+		i = find_block(m, sum, offset, l, want_i);
+		if (i < -1)
+			return i;
+		if (i >= 0) {
+			want_i = i + 1;
+			rc = matched(m, offset, i);
+			if (rc)
+				return rc;
+			offset += (size_t)ocp_sig_block_len(h, i) - 1;
+			k = len - offset < bl ? len - offset : bl;
+			sum = ocp_csum1(m->data + offset, k);
+			s1 = sum & 0xffff;
+			s2 = sum >> 16;
+		}
+		/* Drop the window's first byte; add the next one if there is one. */
+		s1 -= (uint32_t)(int32_t)sd[offset];
+		s2 -= (uint32_t)k * (uint32_t)(int32_t)sd[offset];
+		if (offset + k < len) {
+			s1 += (uint32_t)(int32_t)sd[offset + k];
+			s2 += s1;
+		} else {
+			k--;
+		}
+		if (offset >= m->last_match && offset - m->last_match >= bl + OCP_CHUNK_SIZE &&
+		    end - (int64_t)offset > OCP_CHUNK_SIZE) {
+			rc = matched(m, offset - bl, OCP_TOKEN_NONE);
+			if (rc)
+				return rc;
+		}
+	} while ((int64_t)++offset < end);
+	return matched(m, len, OCP_TOKEN_END);
+}
+
+int
+ocp_delta_match(const struct ocp_sig *sig, const uint8_t *data, size_t len, ocp_delta_emit_fn emit,
+		void *arg, struct ocp_match_stats *stats)
+{
+	struct ocp_match_stats dummy;
+	struct match_ctx m = {
+	    .sig = sig,
+	    .data = data,
+	    .len = len,
+	    .emit = emit,
+	    .arg = arg,
+	    .st = stats ? stats : &dummy,
+	};
+	int rc;
+
+	memset(m.st, 0, sizeof(*m.st));
+	if (len > 0 && sig->head.count > 0)
+		return hash_search(&m);
+	for (size_t j = OCP_CHUNK_SIZE; j < len; j += OCP_CHUNK_SIZE) {
+		rc = matched(&m, j, OCP_TOKEN_NONE);
+		if (rc)
+			return rc;
+	}
+	return matched(&m, len, OCP_TOKEN_END);
+}
+
+int
+ocp_basis_mem_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
+{
+	const struct ocp_basis_mem *b = arg;
+
+	if (off > b->len || len > b->len - off)
+		return OCP_ESIG;
+	memcpy(buf, b->data + off, len);
+	return 0;
+}
+
+int
+ocp_delta_apply_init(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
+		     ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
+		     void *write_arg, uint64_t max_out)
+{
+	if (h->count < 0 || h->blength < 0 || h->blength > OCP_MAX_BLOCK_SIZE || h->s2length < 0 ||
+	    h->remainder < 0 || h->remainder > h->blength || (h->count > 0 && h->blength == 0))
+		return OCP_ESUMHEAD;
+	memset(ap, 0, sizeof(*ap));
+	ap->head = *h;
+	ap->read = read;
+	ap->read_arg = read_arg;
+	ap->write = write;
+	ap->write_arg = write_arg;
+	ap->max_out = max_out;
+	ap->blk = malloc((size_t)h->blength + 1);
+	return ap->blk ? 0 : -ENOMEM;
+}
+
+/* Account for n more output bytes against the cap. */
+static int
+apply_reserve(struct ocp_delta_apply *ap, size_t n)
+{
+	if (ap->max_out && (n > ap->max_out || ap->written > ap->max_out - n))
+		return OCP_ETOOLONG;
+	ap->written += n;
+	return 0;
+}
+
+int
+ocp_delta_apply_literal(void *arg, const uint8_t *data, size_t len)
+{
+	struct ocp_delta_apply *ap = arg;
+	int rc = apply_reserve(ap, len);
+
+	return rc ? rc : len ? ap->write(ap->write_arg, data, len) : 0;
+}
+
+int
+ocp_delta_apply_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
+{
+	struct ocp_delta_apply *ap = arg;
+	size_t bl;
+	int rc;
+
+	if (idx < 0 || idx >= ap->head.count)
+		return OCP_ESIG;
+	bl = (size_t)ocp_sig_block_len(&ap->head, idx);
+	rc = apply_reserve(ap, bl);
+	if (rc)
+		return rc;
+	rc = ap->read(ap->read_arg, (uint64_t)idx * (uint64_t)ap->head.blength, ap->blk, bl);
+	if (rc)
+		return rc < 0 ? rc : -EIO;
+	*data = ap->blk;
+	*len = bl;
+	return ap->write(ap->write_arg, ap->blk, bl);
+}
+
+void
+ocp_delta_apply_free(struct ocp_delta_apply *ap)
+{
+	free(ap->blk);
+	ap->blk = NULL;
+}
