@@ -154,13 +154,7 @@ build/fuzz/%: fuzz/%.c $(OCPROTO_SRCS) $(HDRS)
 fuzz: $(FUZZ_BINS)
 
 fuzz-run: fuzz
-	@for f in $(FUZZ_BINS); do \
-		n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
-		seeds=; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
-		echo "== $$n for $(SECONDS)s"; \
-		$$f -max_total_time=$(SECONDS) -print_final_stats=1 \
-			build/fuzz/corpus/$$n $$seeds || exit 1; \
-	done
+	@bash tests/run-fuzz.sh $(SECONDS) $(FUZZ_BINS)
 
 # --- coverage -----------------------------------------------------------------
 coverage:
