@@ -46,6 +46,8 @@ ocp_strerror(int err)
 		return "incremental-recursion file sub-lists not supported";
 	case OCP_EFILTER:
 		return "invalid filter rule or filter list";
+	case OCP_ECLOSED:
+		return "connection unexpectedly closed";
 	}
 	/* strerrordesc_np() returns static text, unlike strerror() (thread-safe). */
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))

@@ -51,10 +51,12 @@ enum ocp_err {
 	OCP_EINCREC = -4112,
 	/* A filter rule with bad syntax, or a filter list past its limits. */
 	OCP_EFILTER = -4113,
+	/* The peer closed the connection where more bytes were due. */
+	OCP_ECLOSED = -4114,
 };
 
 #define OCP_E_FIRST OCP_EPROTO
-#define OCP_E_LAST  OCP_EFILTER
+#define OCP_E_LAST  OCP_ECLOSED
 
 /* Is err one of the OCP_E* codes (rather than 0, a count or a -errno)? */
 static inline int
