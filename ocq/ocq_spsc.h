@@ -14,8 +14,10 @@
  * Batching (after B-Queue, Wang et al.): slots fill and drain in order, so
  * if the k-th slot ahead is ready, every slot before it is too. Each side
  * proves a batch ready with one probe and then works through it without
- * reading lines the other core is writing; the consumer backtracks (32,
- * 16, ..., 1) so a lone item is still delivered at once. Without this the
+ * reading lines the other core is writing; the consumer backtracks from
+ * twice its last batch down to 1, so a lone item is still delivered at
+ * once and a trickle costs two probes. A batch is at most 128 slots and at
+ * most a quarter of the ring. Without this the
  * ring settles into a mode where the consumer trails the producer by a
  * slot and every cache line bounces once per item.
  *
@@ -40,7 +42,7 @@
 
 #include "ocq_base.h"
 
-#define OCQ__SPSC_BATCH 32
+#define OCQ__SPSC_BATCH 128
 
 struct ocq_spsc {
 	/* producer's line */
@@ -51,6 +53,7 @@ struct ocq_spsc {
 	OCQ__ALIGNED _Atomic uint64_t head; /* items popped, for size() */
 	uint64_t cslot;			    /* next slot to take */
 	uint64_t cfull;			    /* slots known full from cslot on */
+	uint64_t clast;			    /* size of the last batch claimed */
 	/* read-only after init */
 	OCQ__ALIGNED _Atomic(void *) *slots;
 	uint64_t cap;
@@ -72,7 +75,12 @@ ocq_spsc_init_at(struct ocq_spsc *q, size_t capacity, uint64_t start)
 	if (!q->slots)
 		return -ENOMEM;
 	q->cap = capacity;
-	q->batch = capacity < OCQ__SPSC_BATCH ? capacity : OCQ__SPSC_BATCH;
+	/* a batch of at most a quarter of the ring, so both sides can be in
+	 * a batch at once without meeting */
+	q->batch = capacity / 4 < OCQ__SPSC_BATCH ? capacity / 4 : OCQ__SPSC_BATCH;
+	if (q->batch == 0)
+		q->batch = 1;
+	q->clast = q->batch;
 	atomic_init(&q->tail, start);
 	atomic_init(&q->head, start);
 	return 0;
@@ -135,18 +143,25 @@ ocq__spsc_reserve(struct ocq_spsc *q)
 	return q->pfree != 0;
 }
 
-/* Consumer: make sure at least one slot is known full, largest batch first. */
+/*
+ * Consumer: make sure at least one slot is known full. Start from twice the
+ * last batch that worked, then halve: a trickle costs two probes per item,
+ * a busy ring climbs back to the full batch within a few claims.
+ */
 OCQ__INLINE bool
 ocq__spsc_claim(struct ocq_spsc *q)
 {
+	uint64_t b = q->clast * 2 < q->batch ? q->clast * 2 : q->batch;
+
 	if (q->cfull)
 		return true;
-	for (uint64_t b = q->batch; b; b >>= 1) {
+	for (; b; b >>= 1) {
 		/* pairs with the producer's release store of that slot, which
 		 * follows its stores to every slot before it */
 		if (atomic_load_explicit(&q->slots[ocq__spsc_ahead(q, q->cslot, b - 1)],
 					 memory_order_acquire)) {
 			q->cfull = b;
+			q->clast = b;
 			return true;
 		}
 	}
