@@ -104,7 +104,7 @@ $(B)/tests/stress/%: tests/stress/%.c tests/stress/stress.h $(HDRS) $(LIBOCPROTO
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS) -lm
 
-$(B)/bench/%: bench/%.c $(HDRS)
+$(B)/bench/%: bench/%.c bench/bench_util.h $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I/usr/include/$(shell gcc -print-multiarch) \
 		-o $@ $< $(LDFLAGS) $(BENCH_LIBS) -lm

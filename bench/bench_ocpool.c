@@ -38,6 +38,7 @@
 
 #define OCPOOL_IMPLEMENTATION
 #include "ocpool/ocpool.h"
+#include "bench_util.h"
 
 #define LINE	  64
 #define QCAP	  1024 /* ocpool's default queue; the bounded mutex pool gets the same */
@@ -447,20 +448,7 @@ struct stat3 {
 	double med, min, max;
 };
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void
 summarize(struct stat3 *s)
@@ -1195,17 +1183,6 @@ own_cpu(void)
 	       ts_sec(ru.ru_stime.tv_sec, ru.ru_stime.tv_usec * 1000);
 }
 
-static inline void
-cpu_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 /* Two threads pinned to two CPUs pass one cache line back and forth. */
 struct probe {
@@ -1524,14 +1501,6 @@ print_targets(const struct bench *b)
 
 /* --- JSON ------------------------------------------------------------------ */
 
-static void
-json_num(FILE *f, double x)
-{
-	if (x == x)
-		fprintf(f, "%.6g", x);
-	else
-		fprintf(f, "null");
-}
 
 static void
 json_stat(FILE *f, const char *name, const struct stat3 *s)

@@ -48,6 +48,7 @@
 #include <urcu/wfcqueue.h>
 
 #include "ocq/ocq.h"
+#include "bench_util.h"
 
 #define LINE	    64
 #define CAP	    1023 /* items every queue holds; ck_ring needs 1024 slots for it */
@@ -93,17 +94,6 @@ struct retry {
 	unsigned n;
 };
 
-static inline void
-cpu_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 /* Yielding matters: at 4P4C on 2 CPUs the thread we wait for may be queued
  * behind us on our own CPU. */
@@ -1253,21 +1243,7 @@ calibrate(const struct bench *b, const struct spec *s, uint64_t *count, const ch
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return (x > y) - (x < y);
-}
-
-/* Sorts v[0..n) in place; returns its median. */
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void
 summarize(struct result *r)
@@ -1522,14 +1498,6 @@ print_targets(const struct bench *b)
 
 /* --- JSON and plot -------------------------------------------------------- */
 
-static void
-json_num(FILE *f, double x)
-{
-	if (x == x)
-		fprintf(f, "%.6g", x);
-	else
-		fprintf(f, "null");
-}
 
 static int
 write_json(const struct bench *b, const char *path)
