@@ -31,15 +31,15 @@ struct ocq_node {
 struct ocq_mpscq {
 	OCQ__ALIGNED _Atomic(struct ocq_node *) back; /* producers: newest node */
 	OCQ__ALIGNED struct ocq_node *front;	      /* consumer: oldest node */
-	struct ocq_node stub;
+	struct ocq_node sentinel;
 };
 
 static inline void
 ocq_mpscq_init(struct ocq_mpscq *q)
 {
-	atomic_init(&q->stub.next, NULL);
-	atomic_init(&q->back, &q->stub);
-	q->front = &q->stub;
+	atomic_init(&q->sentinel.next, NULL);
+	atomic_init(&q->back, &q->sentinel);
+	q->front = &q->sentinel;
 }
 
 /* Append n. Wait-free; never fails. */
@@ -66,7 +66,7 @@ ocq_mpscq_pop(struct ocq_mpscq *q, struct ocq_node **out)
 	struct ocq_node *front = q->front;
 	struct ocq_node *next = atomic_load_explicit(&front->next, memory_order_acquire);
 
-	if (front == &q->stub) {
+	if (front == &q->sentinel) {
 		if (!next)
 			return atomic_load_explicit(&q->back, memory_order_acquire) == front
 				       ? -EAGAIN
@@ -82,8 +82,8 @@ ocq_mpscq_pop(struct ocq_mpscq *q, struct ocq_node **out)
 	}
 	if (atomic_load_explicit(&q->back, memory_order_acquire) != front)
 		return -EBUSY;
-	/* front is the only node: put the stub behind it so it can leave */
-	ocq_mpscq_push(q, &q->stub);
+	/* front is the only node: put the sentinel behind it so it can leave */
+	ocq_mpscq_push(q, &q->sentinel);
 	next = atomic_load_explicit(&front->next, memory_order_acquire);
 	if (next) {
 		q->front = next;
@@ -97,9 +97,9 @@ ocq_mpscq_pop(struct ocq_mpscq *q, struct ocq_node **out)
 static inline bool
 ocq_mpscq_empty(struct ocq_mpscq *q)
 {
-	return q->front == &q->stub &&
-	       atomic_load_explicit(&q->stub.next, memory_order_acquire) == NULL &&
-	       atomic_load_explicit(&q->back, memory_order_acquire) == &q->stub;
+	return q->front == &q->sentinel &&
+	       atomic_load_explicit(&q->sentinel.next, memory_order_acquire) == NULL &&
+	       atomic_load_explicit(&q->back, memory_order_acquire) == &q->sentinel;
 }
 
 #endif /* OCQ_LIST_H */
