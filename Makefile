@@ -96,7 +96,7 @@ $(B)/libocproto.a: $(OCPROTO_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/tests/unit/%: tests/unit/%.c $(HDRS) $(LIBOCPROTO)
+$(B)/tests/unit/%: tests/unit/%.c tests/obuf.h $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS) -lm
 
@@ -147,7 +147,7 @@ sim-plot: $(B)/tests/unit/test_ocpool_ctl
 # --- fuzzing (clang + libFuzzer, always with ASan and UBSan) -----------------
 FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-build/fuzz/%: fuzz/%.c $(OCPROTO_SRCS) $(HDRS)
+build/fuzz/%: fuzz/%.c tests/obuf.h $(OCPROTO_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS) -pthread -lm
 

@@ -16,6 +16,7 @@
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
 #include "ocproto/token.h"
+#include "tests/obuf.h"
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -25,31 +26,11 @@
 
 #define NEW_MAX (1u << 17)
 
-struct buf {
-	uint8_t *b;
-	size_t n, cap;
-};
-
-static int
-buf_write(void *arg, const uint8_t *p, size_t n)
-{
-	struct buf *o = arg;
-
-	if (o->n + n > o->cap) {
-		o->cap = (o->n + n) * 2;
-		o->b = realloc(o->b, o->cap);
-		CHECK(o->b);
-	}
-	memcpy(o->b + o->n, p, n);
-	o->n += n;
-	return 0;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t nw[NEW_MAX];
-	struct buf wire = {0}, out = {0}, sigw = {0};
+	struct obuf wire = {0}, out = {0}, sigw = {0};
 	struct ocp_sig sig, sig2;
 	struct ocp_sum_head h;
 	struct ocp_tok_enc *e;
@@ -101,13 +82,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      (int)sigw.cap);
 	ocp_sig_free(&sig);
 
-	CHECK(ocp_tok_enc_new(&e, fmt, 0, 31, buf_write, &wire) == 0);
+	CHECK(ocp_tok_enc_new(&e, fmt, 0, 31, obuf_write, &wire) == 0);
 	CHECK(ocp_delta_match(&sig2, nw, nlen, ocp_tok_enc_put, e, NULL) == 0);
 	ocp_tok_enc_free(e);
 
 	struct ocp_basis_mem bm = {old, olen};
 
-	CHECK(ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, buf_write, &out, NEW_MAX) ==
+	CHECK(ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, obuf_write, &out, NEW_MAX) ==
 	      0);
 	struct ocp_tok_sink sink = {ocp_delta_apply_literal, ocp_delta_apply_block, &ap};
 

@@ -18,6 +18,7 @@
 
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
+#include "tests/obuf.h"
 
 static uint32_t
 rnd(uint32_t *x)
@@ -33,26 +34,6 @@ fill(uint32_t seed, uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(rnd(&seed) >> 11);
-}
-
-struct buf {
-	uint8_t *b;
-	size_t n, cap;
-};
-
-static int
-buf_write(void *arg, const uint8_t *p, size_t n)
-{
-	struct buf *o = arg;
-
-	if (o->n + n > o->cap) {
-		o->cap = (o->n + n) * 2;
-		o->b = realloc(o->b, o->cap);
-		assert_non_null(o->b);
-	}
-	memcpy(o->b + o->n, p, n);
-	o->n += n;
-	return 0;
 }
 
 /* Matcher output applied straight to an apply state (no token stream). */
@@ -126,12 +107,12 @@ rebuild(const uint8_t *old, size_t olen, const uint8_t *nw, size_t nlen, int32_t
 	struct ocp_match_stats st;
 	struct ocp_delta_apply ap;
 	struct ocp_sum_head h;
-	struct buf out = {0};
+	struct obuf out = {0};
 	struct ocp_sig sig;
 
 	assert_int_equal(ocp_sum_sizes((int64_t)olen, 31, bs, 16, false, &h), 0);
 	assert_int_equal(ocp_sig_gen(&sig, old, olen, &h, OCP_CSUM_XXH3, 99, true), 0);
-	assert_int_equal(ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, buf_write, &out, 0),
+	assert_int_equal(ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, obuf_write, &out, 0),
 			 0);
 	assert_int_equal(ocp_delta_match(&sig, nw, nlen, emit_apply, &ap, &st), 0);
 	assert_int_equal(out.n, nlen);
@@ -274,16 +255,16 @@ test_apply_rejects(void **state)
 	struct ocp_basis_mem bm = {old, sizeof(old)}, shortb = {old, 900};
 	struct ocp_sum_head h = {2, 700, 2, 300}, bad = {2, 700, 2, 701};
 	struct ocp_delta_apply ap;
-	struct buf out = {0};
+	struct obuf out = {0};
 	const uint8_t *d;
 	size_t n;
 
 	(void)state;
 	assert_int_equal(
-	    ocp_delta_apply_init(&ap, &bad, ocp_basis_mem_read, &bm, buf_write, &out, 0),
+	    ocp_delta_apply_init(&ap, &bad, ocp_basis_mem_read, &bm, obuf_write, &out, 0),
 	    OCP_ESUMHEAD);
 	assert_int_equal(
-	    ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, buf_write, &out, 1500), 0);
+	    ocp_delta_apply_init(&ap, &h, ocp_basis_mem_read, &bm, obuf_write, &out, 1500), 0);
 	assert_int_equal(ocp_delta_apply_block(&ap, 2, &d, &n), OCP_ESIG);
 	assert_int_equal(ocp_delta_apply_block(&ap, -1, &d, &n), OCP_ESIG);
 	assert_int_equal(ocp_delta_apply_block(&ap, 1, &d, &n), 0);

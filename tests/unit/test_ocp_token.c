@@ -26,6 +26,7 @@
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
 #include "ocproto/token.h"
+#include "tests/obuf.h"
 
 #define BASIS_LEN 12000
 #define NEW_LEN	  12130
@@ -242,26 +243,6 @@ make_files(void)
 	gen(3, p, 60);
 }
 
-struct buf {
-	uint8_t *b;
-	size_t n, cap;
-};
-
-static int
-buf_write(void *arg, const uint8_t *p, size_t n)
-{
-	struct buf *o = arg;
-
-	if (o->n + n > o->cap) {
-		o->cap = (o->n + n) * 2;
-		o->b = realloc(o->b, o->cap);
-		assert_non_null(o->b);
-	}
-	memcpy(o->b + o->n, p, n);
-	o->n += n;
-	return 0;
-}
-
 /*
  * Decode stream[0..len) against basis with head h, feeding at most `step`
  * bytes beyond what is buffered; returns the decoder's result and the
@@ -269,7 +250,7 @@ buf_write(void *arg, const uint8_t *p, size_t n)
  */
 static int
 decode_all(enum ocp_tok_fmt fmt, int protocol, const struct ocp_sum_head *h, const uint8_t *b,
-	   size_t blen, const uint8_t *stream, size_t len, size_t step, struct buf *out,
+	   size_t blen, const uint8_t *stream, size_t len, size_t step, struct obuf *out,
 	   size_t *used)
 {
 	struct ocp_basis_mem bm = {b, blen};
@@ -278,7 +259,7 @@ decode_all(enum ocp_tok_fmt fmt, int protocol, const struct ocp_sum_head *h, con
 	size_t pos = 0, avail;
 	int rc = 0;
 
-	assert_int_equal(ocp_delta_apply_init(&ap, h, ocp_basis_mem_read, &bm, buf_write, out, 0),
+	assert_int_equal(ocp_delta_apply_init(&ap, h, ocp_basis_mem_read, &bm, obuf_write, out, 0),
 			 0);
 	assert_int_equal(ocp_tok_dec_new(&d, fmt, protocol, 1u << 20), 0);
 	assert_int_equal(ocp_tok_dec_start(d, h->count), 0);
@@ -312,7 +293,7 @@ test_capture_decode(void **state)
 		static const size_t steps[] = {SIZE_MAX / 2, 1, 7};
 
 		for (size_t s = 0; s < 3; s++) {
-			struct buf out = {0};
+			struct obuf out = {0};
 			size_t used;
 			int rc = decode_all(caps[i].fmt, 32, &cap_head, basis, BASIS_LEN,
 					    (const uint8_t *)caps[i].bytes, caps[i].len, steps[s],
@@ -334,12 +315,12 @@ test_capture_encode(void **state)
 	make_files();
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		struct ocp_tok_enc *e;
-		struct buf out = {0};
+		struct obuf out = {0};
 		struct ocp_sig sig;
 
 		assert_int_equal(
 		    ocp_sig_gen(&sig, basis, BASIS_LEN, &cap_head, OCP_CSUM_XXH128, SEED, true), 0);
-		assert_int_equal(ocp_tok_enc_new(&e, caps[i].fmt, 0, 32, buf_write, &out), 0);
+		assert_int_equal(ocp_tok_enc_new(&e, caps[i].fmt, 0, 32, obuf_write, &out), 0);
 		assert_int_equal(ocp_delta_match(&sig, newf, NEW_LEN, ocp_tok_enc_put, e, NULL), 0);
 		assert_int_equal(out.n, caps[i].len);
 		assert_memory_equal(out.b, caps[i].bytes, caps[i].len);
@@ -365,11 +346,11 @@ test_round_trip(void **state)
 	for (int fmt = 0; fmt < OCP_TOK_FMT_COUNT; fmt++) {
 		for (int protocol = 30; protocol <= 31; protocol++) {
 			struct ocp_tok_enc *e;
-			struct buf wire = {0};
+			struct obuf wire = {0};
 			size_t nlen[3], pos = 0;
 			struct ocp_sum_head h[3];
 
-			assert_int_equal(ocp_tok_enc_new(&e, fmt, 0, protocol, buf_write, &wire),
+			assert_int_equal(ocp_tok_enc_new(&e, fmt, 0, protocol, obuf_write, &wire),
 					 0);
 			for (int f = 0; f < 3; f++) {
 				struct ocp_sig sig;
@@ -397,14 +378,14 @@ test_round_trip(void **state)
 			for (int f = 0; f < 3; f++) {
 				struct ocp_basis_mem bm = {b, blen};
 				struct ocp_delta_apply ap;
-				struct buf out = {0};
+				struct obuf out = {0};
 
 				gen(100 + f, n, 70000);
 				memcpy(n + 70000, b + 5000, blen - 5000 - f * 200000);
 				gen(200 + f, n + nlen[f] - 3000, 3000);
 				assert_int_equal(ocp_delta_apply_init(&ap, &h[f],
 								      ocp_basis_mem_read, &bm,
-								      buf_write, &out, 0),
+								      obuf_write, &out, 0),
 						 0);
 				struct ocp_tok_sink sink = {ocp_delta_apply_literal,
 							    ocp_delta_apply_block, &ap};
@@ -519,9 +500,9 @@ test_bomb(void **state)
 	assert_non_null(zero);
 	for (int fmt = OCP_TOK_ZLIB; fmt <= OCP_TOK_ZSTD; fmt++) {
 		struct ocp_tok_enc *e;
-		struct buf wire = {0};
+		struct obuf wire = {0};
 
-		assert_int_equal(ocp_tok_enc_new(&e, fmt, 0, 31, buf_write, &wire), 0);
+		assert_int_equal(ocp_tok_enc_new(&e, fmt, 0, 31, obuf_write, &wire), 0);
 		assert_int_equal(ocp_tok_enc_put(e, zero, 8u << 20, OCP_TOKEN_END, NULL, 0), 0);
 		ocp_tok_enc_free(e);
 		assert_int_equal(dec_bytes(fmt, 0, wire.b, wire.n, 1u << 20), OCP_EDECOMP);
