@@ -594,27 +594,31 @@ ocp_flist_dec(struct ocp_flist_state *st, const uint8_t *buf, size_t len,
 	e->hlinked = xf & OCP_XMIT_HLINKED;
 
 	if ((xf & OCP_XMIT_HLINKED) && !(xf & OCP_XMIT_HLINK_FIRST)) {
+		const struct ocp_fentry *f;
 		int32_t first;
 
 		if (!RD(&r, ocp_dec_varint, &first))
 			return r.r;
-		if (first < 0 || first >= ns.count || !prev)
+		if (first < 0 || first >= ns.count)
+			return OCP_EFLIST;
+		f = prev ? &prev[first] : ns.lookup ? ns.lookup(ns.lookup_arg, first) : NULL;
+		if (!f)
 			return OCP_EFLIST;
 		e->hlink_first = first;
-		e->size = prev[first].size;
-		e->mtime = ns.mtime = prev[first].mtime;
-		e->mtime_nsec = prev[first].mtime_nsec;
-		e->mode = ns.mode = prev[first].mode;
-		e->uid = ns.uid = prev[first].uid;
-		e->gid = ns.gid = prev[first].gid;
-		e->rdev_major = prev[first].rdev_major;
-		e->rdev_minor = prev[first].rdev_minor;
+		e->size = f->size;
+		e->mtime = ns.mtime = f->mtime;
+		e->mtime_nsec = f->mtime_nsec;
+		e->mode = ns.mode = f->mode;
+		e->uid = ns.uid = f->uid;
+		e->gid = ns.gid = f->gid;
+		e->rdev_major = f->rdev_major;
+		e->rdev_minor = f->rdev_minor;
 		if (ns.opts.devices && is_device(e->mode))
 			ns.rdev_major = e->rdev_major;
-		memcpy(e->link, prev[first].link, sizeof(e->link));
-		e->link_len = prev[first].link_len;
-		memcpy(e->sum, prev[first].sum, sizeof(e->sum));
-		if (S_ISDIR(e->mode) || !prev[first].hlinked)
+		memcpy(e->link, f->link, sizeof(e->link));
+		e->link_len = f->link_len;
+		memcpy(e->sum, f->sum, sizeof(e->sum));
+		if (S_ISDIR(e->mode) || !f->hlinked)
 			return OCP_EFLIST;
 	} else {
 		rd_attrs(&r, &ns, xf, e);

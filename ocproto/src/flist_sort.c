@@ -26,22 +26,22 @@ struct walk {
 };
 
 static void
-walk_init(struct walk *w, const struct ocp_fentry *e, bool as_dir)
+walk_init(struct walk *w, const char *name, size_t name_len, bool as_dir)
 {
 	const char *slash;
 
-	w->s = (const unsigned char *)e->name;
+	w->s = (const unsigned char *)name;
 	w->dir = as_dir;
 	if (as_dir) {
-		bool root = e->name_len == 1 && e->name[0] == '.';
+		bool root = name_len == 1 && name[0] == '.';
 
-		w->len = root ? 0 : e->name_len + 1;
+		w->len = root ? 0 : name_len + 1;
 		w->item_at = w->len;
 		return;
 	}
-	w->len = e->name_len;
-	slash = memrchr(e->name, '/', e->name_len);
-	w->item_at = slash ? (size_t)(slash - e->name) + 1 : 0;
+	w->len = name_len;
+	slash = memrchr(name, '/', name_len);
+	w->item_at = slash ? (size_t)(slash - name) + 1 : 0;
 }
 
 static unsigned
@@ -50,14 +50,14 @@ walk_byte(const struct walk *w, size_t i)
 	return w->dir && i + 1 == w->len ? '/' : w->s[i];
 }
 
-static int
-cmp_as(const struct ocp_fentry *a, bool adir, const struct ocp_fentry *b, bool bdir)
+int
+ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, size_t blen, bool bdir)
 {
 	struct walk x, y;
 	size_t i;
 
-	walk_init(&x, a, adir);
-	walk_init(&y, b, bdir);
+	walk_init(&x, a, alen, adir);
+	walk_init(&y, b, blen, bdir);
 	for (i = 0;; i++) {
 		enum kind kx, ky;
 		unsigned cx, cy;
@@ -73,6 +73,12 @@ cmp_as(const struct ocp_fentry *a, bool adir, const struct ocp_fentry *b, bool b
 		if (cx != cy)
 			return cx < cy ? -1 : 1;
 	}
+}
+
+static int
+cmp_as(const struct ocp_fentry *a, bool adir, const struct ocp_fentry *b, bool bdir)
+{
+	return ocp_flist_name_cmp(a->name, a->name_len, adir, b->name, b->name_len, bdir);
 }
 
 int

@@ -136,9 +136,10 @@ absorb_input(struct ocp_io *io)
 	do
 		n = io->sys->read(io->sys->ctx, io->fd_in, io->inbuf + io->in_len, room);
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
+	if (n > 0) {
 		io->in_len += (size_t)n;
-	else if (n == 0)
+		io->bytes_in += (uint64_t)n;
+	} else if (n == 0)
 		io->in_eof = true;
 	else if (errno != EAGAIN && errno != EWOULDBLOCK)
 		io->rerr = -errno;
@@ -160,6 +161,7 @@ write_all(struct ocp_io *io, const uint8_t *buf, size_t len)
 		ssize_t n = io->sys->write(io->sys->ctx, io->fd_out, buf, len);
 
 		if (n > 0) {
+			io->bytes_out += (uint64_t)n;
 			buf += n;
 			len -= (size_t)n;
 			progress = io_now(io);
@@ -394,6 +396,7 @@ fill(struct ocp_io *io)
 		while (n < 0 && errno == EINTR);
 		if (n > 0) {
 			io->in_len += (size_t)n;
+			io->bytes_in += (uint64_t)n;
 		} else if (n == 0) {
 			io->in_eof = true;
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -496,6 +499,92 @@ ocp_io_read_some(struct ocp_io *io, void *buf, size_t len)
 			}
 			return 0;
 		}
+	}
+}
+
+int
+ocp_io_split(struct ocp_io *io, struct ocp_io *wio)
+{
+	int r = ocp_io_flush(io);
+
+	if (r)
+		return r;
+	ocp_io_init(wio, -1, io->fd_out, io->sys);
+	wio->mux_out = io->mux_out;
+	wio->timeout_s = io->timeout_s;
+	wio->last_out = io->last_out;
+	io->fd_out = -1;
+	return 0;
+}
+
+int
+ocp_io_peek(struct ocp_io *io, const uint8_t **p)
+{
+	int r;
+
+	for (;;) {
+		if (io->dlen) {
+			*p = io->dpend;
+			return io->dlen > INT_MAX ? INT_MAX : (int)io->dlen;
+		}
+		if (io->rerr)
+			return io->rerr;
+		while (io->in_pos < io->in_len) {
+			struct ocp_demux_event ev;
+
+			if (!io->mux_in) {
+				size_t n = io->in_len - io->in_pos;
+
+				*p = io->inbuf + io->in_pos;
+				return n > INT_MAX ? INT_MAX : (int)n;
+			}
+			r = ocp_demux_next(&io->dmx, io->inbuf + io->in_pos,
+					   io->in_len - io->in_pos, &ev);
+			if (r < 0) {
+				io->rerr = r;
+				return r;
+			}
+			io->in_pos += (size_t)r;
+			if (ev.kind == OCP_DEMUX_DATA) {
+				io->dpend = ev.data;
+				io->dlen = ev.len;
+				if (io->dlen)
+					break;
+			} else if (ev.kind == OCP_DEMUX_MSG) {
+				r = handle_msg(io, &ev);
+				if (r) {
+					io->rerr = r;
+					return r;
+				}
+			}
+		}
+		if (io->dlen)
+			continue;
+		r = fill(io);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			if (io->mux_in && !ocp_demux_idle(&io->dmx)) {
+				io->rerr = OCP_ECLOSED;
+				return io->rerr;
+			}
+			return 0;
+		}
+	}
+}
+
+void
+ocp_io_consume(struct ocp_io *io, size_t n)
+{
+	if (io->dlen) {
+		if (n > io->dlen)
+			n = io->dlen;
+		io->dpend += n;
+		io->dlen -= n;
+	} else if (!io->mux_in) {
+		if (n > io->in_len - io->in_pos)
+			n = io->in_len - io->in_pos;
+		io->in_pos += n;
 	}
 }
 

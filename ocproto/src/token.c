@@ -656,6 +656,40 @@ framed_unit(struct ocp_tok_dec *d, const uint8_t *buf, size_t len, const struct 
 }
 
 int
+ocp_tok_unit_len(enum ocp_tok_fmt fmt, const uint8_t *buf, size_t len)
+{
+	uint8_t flag;
+
+	if (fmt == OCP_TOK_PLAIN) {
+		int32_t n;
+
+		if (len < 4)
+			return 0;
+		ocp_dec_int32(buf, 4, &n);
+		if (n > OCP_CHUNK_SIZE)
+			return OCP_ETOKEN;
+		return n > 0 ? 4 + n : 4;
+	}
+	if (!len)
+		return 0;
+	flag = buf[0];
+	if ((flag & 0xc0) == DEFLATED_DATA) {
+		if (len < 2)
+			return 0;
+		return 2 + ((flag & 0x3f) << 8) + buf[1];
+	}
+	if (flag == END_FLAG)
+		return 1;
+	if (flag & TOKEN_REL)
+		return flag & 0x40 ? 3 : 1;
+	if (flag == TOKEN_LONG)
+		return 5;
+	if (flag == TOKENRUN_LONG)
+		return 7;
+	return OCP_ETOKEN;
+}
+
+int
 ocp_tok_dec_feed(struct ocp_tok_dec *d, const uint8_t *buf, size_t len,
 		 const struct ocp_tok_sink *sink)
 {

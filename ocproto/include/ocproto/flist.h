@@ -114,6 +114,14 @@ struct ocp_flist_state {
 	int32_t count;
 	bool done;
 	int32_t io_error;
+	/*
+	 * Decoder: where an abbreviated hard link finds its group's first
+	 * entry when ocp_flist_dec() gets no prev array (a caller that keeps
+	 * its list in another form). The result must stay valid during the
+	 * call. Set after ocp_flist_init(); NULL refuses such entries.
+	 */
+	const struct ocp_fentry *(*lookup)(void *arg, int32_t wire_ndx);
+	void *lookup_arg;
 };
 
 /*
@@ -155,7 +163,7 @@ int ocp_flist_enc_end(struct ocp_flist_state *st, uint8_t *out, size_t cap, int3
  * Decode the next entry into *out, or the end marker (then
  * ocp_flist_done() turns true and *out is untouched). prev holds the
  * entries decoded so far on this stream, in wire order (needed for
- * abbreviated hard links; may be NULL without -H). Mirrors upstream
+ * abbreviated hard links; may be NULL without -H, or when st->lookup is set). Mirrors upstream
  * `recv_file_list()`'s loop and `recv_file_entry()`, with stricter name
  * checks (see docs/design/ocproto.md).
  */
@@ -200,6 +208,9 @@ int ocp_flist_dec_idlist(const uint8_t *buf, size_t len, bool id0_names, struct 
  * come before the subdirectories. Mirrors upstream `f_name_cmp()`.
  */
 int ocp_flist_cmp(const struct ocp_fentry *a, const struct ocp_fentry *b);
+/* The same order on bare names: adir/bdir say which is a directory. */
+int ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, size_t blen,
+		       bool bdir);
 
 /*
  * Sort the pointers v[0..n) with ocp_flist_cmp(), keeping the order of

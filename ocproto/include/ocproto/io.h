@@ -84,6 +84,7 @@ struct ocp_io {
 	const uint8_t *dpend;  /* DATA bytes demuxed but not yet returned */
 	size_t dlen;
 	size_t out_len; /* pending data at outbuf + OCP_MUX_HDR_SIZE */
+	uint64_t bytes_in, bytes_out; /* raw bytes read and written (upstream total_read/written) */
 	struct ocp_demux dmx;
 	uint8_t inbuf[OCP_IO_BUF_SIZE];
 	uint8_t outbuf[OCP_MUX_HDR_SIZE + OCP_IO_BUF_SIZE];
@@ -155,6 +156,26 @@ int ocp_io_read_some(struct ocp_io *io, void *buf, size_t len);
  * first, or an error. Mirrors upstream `read_buf()`.
  */
 int ocp_io_read(struct ocp_io *io, void *buf, size_t len);
+
+/*
+ * Point *p at the buffered data-stream bytes that follow (waiting for at
+ * least one as ocp_io_read_some() does) without taking them. Returns how
+ * many are contiguous at *p (> 0), 0 on EOF between frames, or an error.
+ * Lets sans-I/O decoders work in place; ocp_io_consume() then takes the
+ * bytes they used. A frame or buffer boundary may cut an item: when the
+ * decoder needs more than is contiguous, gather the item elsewhere.
+ */
+int ocp_io_peek(struct ocp_io *io, const uint8_t **p);
+/* Take n bytes of what ocp_io_peek() showed (at most that many). */
+void ocp_io_consume(struct ocp_io *io, size_t n);
+
+/*
+ * Give the write half of io to wio (uninitialised), so one thread can read
+ * io while another writes wio: pending output is flushed, wio takes the
+ * output descriptor, framing state and timeout, and io keeps input only.
+ * Returns 0 or the flush error.
+ */
+int ocp_io_split(struct ocp_io *io, struct ocp_io *wio);
 
 /* Typed reads over int.h: 0 or an error (decode errors as int.h). */
 int ocp_io_read_int32(struct ocp_io *io, int32_t *v);

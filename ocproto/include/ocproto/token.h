@@ -91,4 +91,12 @@ int ocp_tok_dec_feed(struct ocp_tok_dec *d, const uint8_t *buf, size_t len,
 /* Has the current file's end marker been decoded? */
 bool ocp_tok_dec_done(const struct ocp_tok_dec *d);
 
+/*
+ * Length of the unit that starts buf in format fmt, read from its header
+ * alone: > 0, 0 when the header itself is incomplete, or OCP_ETOKEN. Lets a
+ * caller gather exactly one unit that a frame boundary cuts, and no byte of
+ * what follows the stream.
+ */
+int ocp_tok_unit_len(enum ocp_tok_fmt fmt, const uint8_t *buf, size_t len);
+
 #endif /* OCPROTO_TOKEN_H */
