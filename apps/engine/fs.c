@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Confined filesystem access for the engine; see fs.h for the contract.
+ *
+ * Confinement rests on two rules: every lookup of a peer-supplied path
+ * starts at the root's descriptor, and no component of it is followed if it
+ * is a symlink. openat2() enforces both in the kernel; where it is missing
+ * we open one component at a time with O_NOFOLLOW, so a symlink planted in
+ * the destination fails the walk instead of redirecting it.
+ */
+#include "apps/engine/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Interior zero runs shorter than this are written, not skipped: upstream
+ * rsync.h SPARSE_WRITE_SIZE, the hole granularity rsync has always used. */
+#define OCE_SPARSE_MIN_HOLE 1024
+
+/* Upstream receiver.c TMPNAME_SUFFIX; the X's become random characters. */
+#define OCE_TMP_SUFFIX	   ".XXXXXX"
+#define OCE_TMP_SUFFIX_LEN 7
+#define OCE_TMP_TRIES	   100
+
+/* Glibc 2.36 headers predate fchmodat2 (Linux 6.6); its number is the common
+ * one on these architectures. Elsewhere glibc's fchmodat emulation is used. */
+#if defined(__NR_fchmodat2)
+#define OCE_NR_FCHMODAT2 __NR_fchmodat2
+#elif (defined(__x86_64__) && !defined(__ILP32__)) || defined(__aarch64__) || defined(__i386__)
+#define OCE_NR_FCHMODAT2 452
+#endif
+
+/* --- the default system call table ---------------------------------------- */
+
+static int
+sys_openat(void *ctx, int dirfd, const char *path, int flags, mode_t mode)
+{
+	(void)ctx;
+	return openat(dirfd, path, flags, mode);
+}
+
+static ssize_t
+sys_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	(void)ctx;
+	return write(fd, buf, len);
+}
+
+static ssize_t
+sys_pwrite(void *ctx, int fd, const void *buf, size_t len, off_t off)
+{
+	(void)ctx;
+	return pwrite(fd, buf, len, off);
+}
+
+static ssize_t
+sys_read(void *ctx, int fd, void *buf, size_t len)
+{
+	(void)ctx;
+	return read(fd, buf, len);
+}
+
+static ssize_t
+sys_pread(void *ctx, int fd, void *buf, size_t len, off_t off)
+{
+	(void)ctx;
+	return pread(fd, buf, len, off);
+}
+
+static int
+sys_close(void *ctx, int fd)
+{
+	(void)ctx;
+	return close(fd);
+}
+
+static int
+sys_renameat(void *ctx, int olddirfd, const char *old, int newdirfd, const char *new)
+{
+	(void)ctx;
+	return renameat(olddirfd, old, newdirfd, new);
+}
+
+static int
+sys_unlinkat(void *ctx, int dirfd, const char *path, int flags)
+{
+	(void)ctx;
+	return unlinkat(dirfd, path, flags);
+}
+
+static int
+sys_mkdirat(void *ctx, int dirfd, const char *path, mode_t mode)
+{
+	(void)ctx;
+	return mkdirat(dirfd, path, mode);
+}
+
+static int
+sys_symlinkat(void *ctx, const char *target, int dirfd, const char *path)
+{
+	(void)ctx;
+	return symlinkat(target, dirfd, path);
+}
+
+static int
+sys_linkat(void *ctx, int olddirfd, const char *old, int newdirfd, const char *new, int flags)
+{
+	(void)ctx;
+	return linkat(olddirfd, old, newdirfd, new, flags);
+}
+
+static int
+sys_mknodat(void *ctx, int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	(void)ctx;
+	return mknodat(dirfd, path, mode, dev);
+}
+
+static int
+sys_fchownat(void *ctx, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	(void)ctx;
+	return fchownat(dirfd, path, uid, gid, flags);
+}
+
+/*
+ * fchmodat2 does AT_SYMLINK_NOFOLLOW in the kernel; glibc's fchmodat
+ * emulates it through /proc and answers EOPNOTSUPP without /proc, so the
+ * real syscall is tried first.
+ */
+static int
+sys_fchmodat(void *ctx, int dirfd, const char *path, mode_t mode, int flags)
+{
+	(void)ctx;
+#ifdef OCE_NR_FCHMODAT2
+	if (flags & AT_SYMLINK_NOFOLLOW) {
+		long rc = syscall(OCE_NR_FCHMODAT2, dirfd, path, mode, flags);
+
+		if (rc == 0 || errno != ENOSYS)
+			return (int)rc;
+	}
+#endif
+	return fchmodat(dirfd, path, mode, flags);
+}
+
+static int
+sys_utimensat(void *ctx, int dirfd, const char *path, const struct timespec ts[2], int flags)
+{
+	(void)ctx;
+	return utimensat(dirfd, path, ts, flags);
+}
+
+static int
+sys_ftruncate(void *ctx, int fd, off_t len)
+{
+	(void)ctx;
+	return ftruncate(fd, len);
+}
+
+static int
+sys_fstatat(void *ctx, int dirfd, const char *path, struct stat *st, int flags)
+{
+	(void)ctx;
+	return fstatat(dirfd, path, st, flags);
+}
+
+static ssize_t
+sys_readlinkat(void *ctx, int dirfd, const char *path, char *buf, size_t len)
+{
+	(void)ctx;
+	return readlinkat(dirfd, path, buf, len);
+}
+
+const struct oce_fs_sys oce_fs_sys_default = {
+    .openat = sys_openat,
+    .write = sys_write,
+    .pwrite = sys_pwrite,
+    .read = sys_read,
+    .pread = sys_pread,
+    .close = sys_close,
+    .renameat = sys_renameat,
+    .unlinkat = sys_unlinkat,
+    .mkdirat = sys_mkdirat,
+    .symlinkat = sys_symlinkat,
+    .linkat = sys_linkat,
+    .mknodat = sys_mknodat,
+    .fchownat = sys_fchownat,
+    .fchmodat = sys_fchmodat,
+    .utimensat = sys_utimensat,
+    .ftruncate = sys_ftruncate,
+    .fstatat = sys_fstatat,
+    .readlinkat = sys_readlinkat,
+    .ctx = NULL,
+};
+
+/* --- helpers ---------------------------------------------------------------- */
+
+/* -errno after a failed call; a table that forgot to set errno still fails. */
+static int
+neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+static void
+close_keep_errno(const struct oce_fs_sys *sys, int fd)
+{
+	int e = errno;
+
+	sys->close(sys->ctx, fd);
+	errno = e;
+}
+
+/*
+ * Refuse what could leave the root before any lookup: an absolute path or a
+ * ".." component (openat2 would also refuse an escaping "..", the walk would
+ * not, so both refuse all of them alike). Returns 0 or -errno.
+ */
+static int
+rel_confinable(const char *rel)
+{
+	const char *p = rel;
+
+	if (!rel)
+		return -EINVAL;
+	if (strlen(rel) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (*rel == '/')
+		return -EXDEV;
+	while (*p) {
+		const char *q = strchrnul(p, '/');
+
+		if (q - p == 2 && p[0] == '.' && p[1] == '.')
+			return -EXDEV;
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+}
+
+/* The kernel may answer EAGAIN when a concurrent rename makes it unsure the
+ * lookup stayed beneath; a few retries settle that. */
+#define OCE_OPENAT2_RETRIES 8
+
+static int
+openat2_beneath(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(unsigned)flags,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = -1;
+	int i;
+
+	/* openat2 rejects a mode without O_CREAT/O_TMPFILE, unlike openat. */
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		how.mode = mode;
+#ifdef SYS_openat2
+	for (i = 0; i < OCE_OPENAT2_RETRIES; i++) {
+		fd = syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd >= 0 ? (int)fd : neg_errno();
+#else
+	(void)dirfd;
+	(void)rel;
+	(void)how;
+	(void)i;
+	(void)fd;
+	return -ENOSYS;
+#endif
+}
+
+/*
+ * Open rel from r->fd one component at a time. Intermediate components are
+ * opened O_PATH|O_DIRECTORY|O_NOFOLLOW, which fails on a symlink (ENOTDIR)
+ * and on anything else that is not a directory; "." and empty components
+ * are skipped. A trailing '/' makes the leaf need to be a directory, as in
+ * the kernel's own lookup.
+ */
+static int
+walk_beneath(const struct oce_root *r, const char *rel, int flags, mode_t mode)
+{
+	const struct oce_fs_sys *sys = r->sys;
+	char buf[PATH_MAX];
+	char *p, *leaf = NULL;
+	int cur = r->fd, fd;
+	size_t len = strlen(rel);
+
+	memcpy(buf, rel, len + 1);
+	if (len && buf[len - 1] == '/')
+		flags |= O_DIRECTORY;
+	for (p = buf; *p;) {
+		char *q = strchrnul(p, '/');
+		char *next = *q ? q + 1 : q;
+
+		*q = '\0';
+		if (!*p || (p[0] == '.' && !p[1])) {
+			p = next;
+			continue;
+		}
+		if (leaf) {
+			fd = sys->openat(sys->ctx, cur, leaf,
+					 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+			if (fd < 0) {
+				fd = neg_errno();
+				goto out;
+			}
+			if (cur != r->fd)
+				sys->close(sys->ctx, cur);
+			cur = fd;
+		}
+		leaf = p;
+		p = next;
+	}
+	fd = sys->openat(sys->ctx, cur, leaf ? leaf : ".", flags, mode);
+	if (fd < 0)
+		fd = neg_errno();
+out:
+	if (cur != r->fd)
+		sys->close(sys->ctx, cur);
+	return fd;
+}
+
+/*
+ * Copy rel into buf without trailing slashes and split it: *leaf is the
+ * last component ("." for "" and "."), and the return value says whether
+ * buf now holds a parent directory (a slash was cut) or the leaf stands
+ * alone in the root. Returns 1, 0 or -errno.
+ */
+static int
+split_leaf(const char *rel, char *buf, const char **leaf)
+{
+	char *slash;
+	size_t len;
+	int rc = rel_confinable(rel);
+
+	if (rc < 0)
+		return rc;
+	len = strlen(rel);
+	memcpy(buf, rel, len + 1);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (!len) {
+		*leaf = ".";
+		return 0;
+	}
+	slash = strrchr(buf, '/');
+	if (!slash) {
+		*leaf = buf;
+		return 0;
+	}
+	*slash = '\0';
+	*leaf = slash + 1;
+	return 1;
+}
+
+/*
+ * Split rel into a confined parent directory and a leaf (in buf). *dfd is
+ * r->fd itself when rel has one component (no open needed: callers close it
+ * only when it differs from r->fd). Returns 0 or -errno.
+ */
+static int
+parent_of(const struct oce_root *r, const char *rel, char *buf, const char **leaf, int *dfd)
+{
+	int rc = split_leaf(rel, buf, leaf);
+
+	*dfd = r->fd;
+	if (rc <= 0)
+		return rc;
+	rc = oce_open_beneath(r, buf, O_PATH | O_DIRECTORY, 0);
+	if (rc < 0)
+		return rc;
+	*dfd = rc;
+	return 0;
+}
+
+static void
+parent_done(const struct oce_root *r, int dfd)
+{
+	if (dfd != r->fd && dfd >= 0)
+		close_keep_errno(r->sys, dfd);
+}
+
+/* --- roots and confined lookups ----------------------------------------------- */
+
+/* Whether openat2 works here: missing (ENOSYS), or refused by a seccomp
+ * filter (EPERM) in containers that predate it, both mean "walk". */
+static bool
+openat2_works(const struct oce_fs_sys *sys, int dirfd)
+{
+	int fd = openat2_beneath(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	sys->close(sys->ctx, fd);
+	return true;
+}
+
+int
+oce_root_open(struct oce_root *r, const char *path, bool create, const struct oce_fs_sys *sys)
+{
+	int fd;
+
+	r->fd = -1;
+	r->use_openat2 = false;
+	r->sys = sys ? sys : &oce_fs_sys_default;
+	sys = r->sys;
+	fd = sys->openat(sys->ctx, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (sys->mkdirat(sys->ctx, AT_FDCWD, path, 0777) < 0 && errno != EEXIST)
+			return neg_errno();
+		fd = sys->openat(sys->ctx, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return neg_errno();
+	r->fd = fd;
+	r->use_openat2 = openat2_works(sys, fd);
+	return 0;
+}
+
+void
+oce_root_close(struct oce_root *r)
+{
+	if (r->fd >= 0)
+		r->sys->close(r->sys->ctx, r->fd);
+	r->fd = -1;
+}
+
+int
+oce_open_beneath(const struct oce_root *r, const char *rel, int flags, mode_t mode)
+{
+	int rc = rel_confinable(rel);
+
+	if (rc < 0)
+		return rc;
+	flags |= O_NOFOLLOW | O_CLOEXEC;
+	if (r->use_openat2)
+		return openat2_beneath(r->fd, rel, flags, mode);
+	return walk_beneath(r, rel, flags, mode);
+}
+
+int
+oce_open_parent(const struct oce_root *r, const char *rel, const char **leaf)
+{
+	const char *slash, *name;
+	char buf[PATH_MAX];
+	size_t len;
+	int rc = rel_confinable(rel);
+
+	if (rc < 0)
+		return rc;
+	len = strlen(rel);
+	if (!len || rel[len - 1] == '/')
+		return -EINVAL;
+	slash = strrchr(rel, '/');
+	name = slash ? slash + 1 : rel;
+	if (name[0] == '.' && !name[1])
+		return -EINVAL;
+	if (slash) {
+		memcpy(buf, rel, (size_t)(slash - rel));
+		buf[slash - rel] = '\0';
+	} else {
+		buf[0] = '\0';
+	}
+	rc = oce_open_beneath(r, buf, O_PATH | O_DIRECTORY, 0);
+	if (rc >= 0)
+		*leaf = name;
+	return rc;
+}
+
+int
+oce_lstat_beneath(const struct oce_root *r, const char *rel, struct stat *st)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	rc = r->sys->fstatat(r->sys->ctx, dfd, leaf, st, AT_SYMLINK_NOFOLLOW) < 0 ? neg_errno() : 0;
+	parent_done(r, dfd);
+	return rc;
+}
+
+ssize_t
+oce_readlink_beneath(const struct oce_root *r, const char *rel, char *buf, size_t len)
+{
+	char pbuf[PATH_MAX];
+	const char *leaf;
+	ssize_t n;
+	int dfd, rc;
+
+	if (!len)
+		return -ENAMETOOLONG;
+	rc = parent_of(r, rel, pbuf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	n = r->sys->readlinkat(r->sys->ctx, dfd, leaf, buf, len);
+	if (n < 0)
+		n = neg_errno();
+	else if ((size_t)n >= len)
+		n = -ENAMETOOLONG; /* readlink truncates silently */
+	else
+		buf[n] = '\0';
+	parent_done(r, dfd);
+	return n;
+}
+
+/* --- temporary files -------------------------------------------------------- */
+
+/*
+ * Build the name as upstream get_tmpname() does for a name of NAME_MAX bytes
+ * at most (the *at calls here never need the directory in the same
+ * buffer). Returns where the ".XXXXXX" suffix starts.
+ */
+static char *
+tmpname_build(char *out, const char *leaf, bool in_tmpdir)
+{
+	/* Upstream keeps the -1 for the leading dot even in a tmpdir. */
+	const size_t maxname = NAME_MAX - 1 - OCE_TMP_SUFFIX_LEN;
+	const char *f = leaf;
+	size_t len = 0, added;
+	char *suf;
+
+	if (!in_tmpdir) {
+		/* A dot file would otherwise get two leading dots. */
+		if (*f == '.')
+			f++;
+		out[len++] = '.';
+	}
+	added = strnlen(f, maxname - 1);
+	memcpy(out + len, f, added);
+	suf = out + len + added;
+	/* A cut that lands inside a multi-byte character drops its start too. */
+	if ((unsigned char)f[added] & 0x80) {
+		while (suf > out && ((unsigned char)suf[-1] & 0x80))
+			suf--;
+	}
+	if (suf > out && suf[-1] == '.')
+		suf--;
+	memcpy(suf, OCE_TMP_SUFFIX, OCE_TMP_SUFFIX_LEN + 1);
+	return suf;
+}
+
+/* Six characters of mkstemp's alphabet. getrandom() failing (seccomp, very
+ * early boot) only makes names guessable; O_EXCL keeps them safe. */
+static void
+tmpname_fill(char *x, unsigned attempt)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[6];
+	struct timespec ts;
+	int i;
+
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+		uint64_t v;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+		    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)x ^
+		    attempt * 0x9e3779b97f4a7c15u;
+		for (i = 0; i < 6; i++, v = v * 6364136223846793005u + 1442695040888963407u)
+			rnd[i] = (unsigned char)(v >> 33);
+	}
+	for (i = 0; i < 6; i++)
+		x[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+}
+
+int
+oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
+	    char *tmpname)
+{
+	const struct oce_fs_sys *sys = r->sys;
+	char buf[PATH_MAX];
+	const char *leaf;
+	char *suf;
+	int dfd, rc, f = -1;
+	unsigned i;
+
+	*dirfd = -1;
+	*fd = -1;
+	/* A temp dir needs only the leaf's name; rel's directory may not exist. */
+	if (tmpdir_fd >= 0) {
+		rc = split_leaf(rel, buf, &leaf);
+		dfd = r->fd;
+	} else {
+		rc = parent_of(r, rel, buf, &leaf, &dfd);
+	}
+	if (rc < 0)
+		return rc;
+	if (leaf[0] == '.' && !leaf[1]) {
+		parent_done(r, dfd);
+		return -EINVAL;
+	}
+	/* The caller owns *dirfd, so a borrowed directory is duplicated. */
+	if (dfd == r->fd) {
+		int base = tmpdir_fd >= 0 ? tmpdir_fd : r->fd;
+
+		dfd = sys->openat(sys->ctx, base, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (dfd < 0)
+			return neg_errno();
+	}
+	suf = tmpname_build(tmpname, leaf, tmpdir_fd >= 0);
+	for (i = 0; i < OCE_TMP_TRIES; i++) {
+		tmpname_fill(suf + 1, i);
+		f = sys->openat(sys->ctx, dfd, tmpname,
+				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f >= 0 || errno != EEXIST)
+			break;
+	}
+	if (f < 0) {
+		rc = neg_errno();
+		close_keep_errno(sys, dfd);
+		return rc;
+	}
+	*dirfd = dfd;
+	*fd = f;
+	return 0;
+}
+
+int
+oce_commit(const struct oce_root *r, int tmp_dirfd, const char *tmpname, const char *rel)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	if (r->sys->renameat(r->sys->ctx, tmp_dirfd, tmpname, dfd, leaf) < 0)
+		rc = neg_errno();
+	parent_done(r, dfd);
+	return rc;
+}
+
+/* --- writing -------------------------------------------------------------------- */
+
+int
+oce_write_all(const struct oce_fs_sys *sys, int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = sys->write(sys->ctx, fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return neg_errno();
+		}
+		/* No progress on a non-empty write would loop forever. */
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+pwrite_all(const struct oce_fs_sys *sys, int fd, const char *p, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = sys->pwrite(sys->ctx, fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return neg_errno();
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+oce_sparse_init(struct oce_sparse *w, const struct oce_fs_sys *sys, int fd, bool sparse)
+{
+	w->sys = sys ? sys : &oce_fs_sys_default;
+	w->fd = fd;
+	w->off = 0;
+	w->sparse = sparse;
+}
+
+/*
+ * Upstream write_sparse(): leading and trailing zero runs of any length are
+ * holes (they may join holes in the neighbouring calls), interior runs only
+ * from OCE_SPARSE_MIN_HOLE bytes on; everything between is written in one go.
+ */
+int
+oce_sparse_write(struct oce_sparse *w, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t i = 0, start, end = len;
+	int rc;
+
+	if (!w->sparse) {
+		rc = pwrite_all(w->sys, w->fd, p, len, w->off);
+		if (rc == 0)
+			w->off += (off_t)len;
+		return rc;
+	}
+	while (i < len && !p[i])
+		i++;
+	while (end > i && !p[end - 1])
+		end--;
+	start = i;
+	while (i < end) {
+		size_t z = 1;
+
+		if (p[i]) {
+			i++;
+			continue;
+		}
+		while (i + z < end && !p[i + z])
+			z++;
+		if (z >= OCE_SPARSE_MIN_HOLE) {
+			rc = pwrite_all(w->sys, w->fd, p + start, i - start, w->off + (off_t)start);
+			if (rc < 0)
+				return rc;
+			start = i + z;
+		}
+		i += z;
+	}
+	if (end > start) {
+		rc = pwrite_all(w->sys, w->fd, p + start, end - start, w->off + (off_t)start);
+		if (rc < 0)
+			return rc;
+	}
+	w->off += (off_t)len;
+	return 0;
+}
+
+int
+oce_sparse_finish(struct oce_sparse *w)
+{
+	if (!w->sparse)
+		return 0;
+	if (w->sys->ftruncate(w->sys->ctx, w->fd, w->off) < 0)
+		return neg_errno();
+	return 0;
+}
+
+/* --- attributes ---------------------------------------------------------------- */
+
+static bool
+ts_equal(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+int
+oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
+		const struct oce_meta *m)
+{
+	struct stat st;
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+	bool new_uid, new_gid;
+
+	if (!sys)
+		sys = &oce_fs_sys_default;
+	if (cur)
+		st = *cur;
+	else if (sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return neg_errno();
+
+	new_uid = m->set_owner && st.st_uid != m->uid;
+	new_gid = m->set_group && st.st_gid != m->gid;
+	if (new_uid || new_gid) {
+		if (sys->fchownat(sys->ctx, dirfd, name, new_uid ? m->uid : (uid_t)-1,
+				  new_gid ? m->gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+			return neg_errno();
+		/* The kernel clears setuid/setgid on chown; re-read so the mode
+		 * comparison below sees that and puts them back. */
+		if ((st.st_mode & (S_ISUID | S_ISGID)) &&
+		    sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return neg_errno();
+	}
+
+	if (m->set_mtime && !ts_equal(&st.st_mtim, &m->mtime))
+		ts[1] = m->mtime;
+	if (m->set_atime && !ts_equal(&st.st_atim, &m->atime))
+		ts[0] = m->atime;
+	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
+	    sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return neg_errno();
+
+	/* A symlink's own mode means nothing on Linux, and chmod on its path
+	 * would change the target. */
+	if (m->set_perms && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (m->mode & 07777)) {
+		int rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW);
+
+		/* Only without both fchmodat2 and /proc: the leaf was a
+		 * non-link when stat'ed, so take the plain call. */
+		if (rc < 0 && (errno == EOPNOTSUPP || errno == ENOTSUP))
+			rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, 0);
+		if (rc < 0)
+			return neg_errno();
+	}
+	return 0;
+}
+
+int
+oce_set_meta(const struct oce_root *r, const char *rel, const struct stat *cur,
+	     const struct oce_meta *m)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	rc = oce_set_meta_at(r->sys, dfd, leaf, cur, m);
+	parent_done(r, dfd);
+	return rc;
+}
+
+/* --- creating and removing ------------------------------------------------------ */
+
+int
+oce_mkdir_beneath(const struct oce_root *r, const char *rel, mode_t mode)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	if (r->sys->mkdirat(r->sys->ctx, dfd, leaf, mode & 07777) < 0)
+		rc = neg_errno();
+	parent_done(r, dfd);
+	return rc;
+}
+
+int
+oce_symlink_beneath(const struct oce_root *r, const char *target, const char *rel)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	if (r->sys->symlinkat(r->sys->ctx, target, dfd, leaf) < 0)
+		rc = neg_errno();
+	parent_done(r, dfd);
+	return rc;
+}
+
+int
+oce_link_beneath(const struct oce_root *r, const char *old_rel, const char *new_rel)
+{
+	char obuf[PATH_MAX], nbuf[PATH_MAX];
+	const char *oleaf, *nleaf;
+	int odfd, ndfd, rc;
+
+	rc = parent_of(r, old_rel, obuf, &oleaf, &odfd);
+	if (rc < 0)
+		return rc;
+	rc = parent_of(r, new_rel, nbuf, &nleaf, &ndfd);
+	if (rc < 0) {
+		parent_done(r, odfd);
+		return rc;
+	}
+	/* flags 0: a symlink old_rel is linked itself, never followed. */
+	if (r->sys->linkat(r->sys->ctx, odfd, oleaf, ndfd, nleaf, 0) < 0)
+		rc = neg_errno();
+	parent_done(r, ndfd);
+	parent_done(r, odfd);
+	return rc;
+}
+
+int
+oce_mknod_beneath(const struct oce_root *r, const char *rel, mode_t mode, dev_t dev)
+{
+	char buf[PATH_MAX];
+	const char *leaf;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	if (r->sys->mknodat(r->sys->ctx, dfd, leaf, mode, dev) < 0)
+		rc = neg_errno();
+	parent_done(r, dfd);
+	return rc;
+}
+
+/*
+ * Empty and remove directory name in dfd. Each level holds one open
+ * directory, so depth is bounded by the descriptor limit (EMFILE), not the
+ * stack. Keeps going after a failure so as much as possible is removed, as
+ * upstream delete.c delete_dir_contents() does, and returns the first error.
+ */
+static int
+remove_tree_at(const struct oce_fs_sys *sys, int dfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = sys->openat(sys->ctx, dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return neg_errno();
+	d = fdopendir(fd);
+	if (!d) {
+		rc = neg_errno();
+		sys->close(sys->ctx, fd);
+		return rc;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		const char *n = de->d_name;
+		bool is_dir = de->d_type == DT_DIR;
+		int sub = 0;
+
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (sys->fstatat(sys->ctx, fd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				sub = neg_errno();
+			is_dir = !sub && S_ISDIR(st.st_mode);
+		}
+		if (!sub && is_dir)
+			sub = remove_tree_at(sys, fd, n);
+		else if (!sub && sys->unlinkat(sys->ctx, fd, n, 0) < 0)
+			sub = neg_errno();
+		if (sub < 0 && sub != -ENOENT && !rc)
+			rc = sub;
+	}
+	if (errno && !rc)
+		rc = neg_errno();
+	closedir(d);
+	if (sys->unlinkat(sys->ctx, dfd, name, AT_REMOVEDIR) < 0 && !rc)
+		rc = neg_errno();
+	return rc;
+}
+
+int
+oce_unlink_beneath(const struct oce_root *r, const char *rel, bool recursive)
+{
+	const struct oce_fs_sys *sys = r->sys;
+	char buf[PATH_MAX];
+	const char *leaf;
+	struct stat st;
+	int dfd, rc;
+
+	rc = parent_of(r, rel, buf, &leaf, &dfd);
+	if (rc < 0)
+		return rc;
+	if (leaf[0] == '.' && !leaf[1]) {
+		rc = -EINVAL; /* the root itself is never removed */
+	} else if (sys->fstatat(sys->ctx, dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = neg_errno();
+	} else if (!S_ISDIR(st.st_mode)) {
+		if (sys->unlinkat(sys->ctx, dfd, leaf, 0) < 0)
+			rc = neg_errno();
+	} else if (recursive) {
+		rc = remove_tree_at(sys, dfd, leaf);
+	} else if (sys->unlinkat(sys->ctx, dfd, leaf, AT_REMOVEDIR) < 0) {
+		rc = neg_errno();
+	}
+	parent_done(r, dfd);
+	return rc;
+}
+
+/* --- source side ------------------------------------------------------------------ */
+
+int
+oce_open_source(const struct oce_fs_sys *sys, int dirfd, const char *path,
+		const struct stat *expect)
+{
+	struct stat st;
+	int fd, fl, rc;
+
+	if (!sys)
+		sys = &oce_fs_sys_default;
+	fd = sys->openat(sys->ctx, dirfd, path,
+			 O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0)
+		return neg_errno();
+	if (sys->fstatat(sys->ctx, fd, "", &st, AT_EMPTY_PATH) < 0) {
+		rc = neg_errno();
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) ||
+	    (expect && (st.st_dev != expect->st_dev || st.st_ino != expect->st_ino))) {
+		rc = -ESTALE;
+		goto fail;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = neg_errno();
+		goto fail;
+	}
+	return fd;
+fail:
+	sys->close(sys->ctx, fd);
+	return rc;
+}
+
+/* --- peer names ------------------------------------------------------------------- */
+
+int
+oce_path_check(const char *rel)
+{
+	const char *p = rel;
+
+	if (!rel || !*rel || *rel == '/' || strlen(rel) >= PATH_MAX)
+		return -EINVAL;
+	if (rel[0] == '.' && !rel[1])
+		return 0;
+	while (*p) {
+		const char *q = strchrnul(p, '/');
+		size_t n = (size_t)(q - p);
+
+		/* Upstream clean_fname() leaves no "." or empty components, so
+		 * one from the peer is malformed, not merely odd. */
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The engine's confined filesystem layer: every path that comes from the
+ * peer is opened below a root directory (the destination or a module root)
+ * and never outside it, with openat2(RESOLVE_BENEATH) where the kernel has
+ * it and a per-component O_NOFOLLOW walk where it does not. Files are
+ * written to a temporary name and renamed into place; attributes are
+ * applied in upstream rsync's order; source files are opened so that a
+ * symlink or a swapped file cannot be sent in place of the listed one.
+ *
+ * All system calls on files go through a struct oce_fs_sys, so tests can
+ * inject ENOSPC, EIO, short writes and EINTR (SQLite's aSyscall pattern).
+ *
+ * Errors: every function returns 0 (or a descriptor) on success and a
+ * negative errno on failure; none prints or exits.
+ *
+ * Concurrency: a struct oce_root is read-only after oce_root_open() and may
+ * be shared by any number of threads (its descriptor is only used as the
+ * dirfd of *at calls). Every descriptor a function returns is owned by the
+ * caller. oce_sparse is single-owner.
+ */
+#ifndef OCE_FS_H
+#define OCE_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+/*
+ * System calls the engine uses on files, routed through a table so tests can
+ * inject faults (ENOSPC/EIO on write, short writes, EINTR). Same semantics as
+ * the libc calls (-1 and errno). ctx is passed back to every call.
+ */
+struct oce_fs_sys {
+	int (*openat)(void *ctx, int dirfd, const char *path, int flags, mode_t mode);
+	ssize_t (*write)(void *ctx, int fd, const void *buf, size_t len);
+	ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, off_t off);
+	ssize_t (*read)(void *ctx, int fd, void *buf, size_t len);
+	ssize_t (*pread)(void *ctx, int fd, void *buf, size_t len, off_t off);
+	int (*close)(void *ctx, int fd);
+	int (*renameat)(void *ctx, int olddirfd, const char *old, int newdirfd, const char *new);
+	int (*unlinkat)(void *ctx, int dirfd, const char *path, int flags);
+	int (*mkdirat)(void *ctx, int dirfd, const char *path, mode_t mode);
+	int (*symlinkat)(void *ctx, const char *target, int dirfd, const char *path);
+	int (*linkat)(void *ctx, int olddirfd, const char *old, int newdirfd, const char *new,
+		      int flags);
+	int (*mknodat)(void *ctx, int dirfd, const char *path, mode_t mode, dev_t dev);
+	int (*fchownat)(void *ctx, int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+	int (*fchmodat)(void *ctx, int dirfd, const char *path, mode_t mode, int flags);
+	int (*utimensat)(void *ctx, int dirfd, const char *path, const struct timespec ts[2],
+			 int flags);
+	int (*ftruncate)(void *ctx, int fd, off_t len);
+	int (*fstatat)(void *ctx, int dirfd, const char *path, struct stat *st, int flags);
+	ssize_t (*readlinkat)(void *ctx, int dirfd, const char *path, char *buf, size_t len);
+	void *ctx;
+};
+
+/* The real system calls; ctx is unused. */
+extern const struct oce_fs_sys oce_fs_sys_default;
+
+/*
+ * A directory tree we may write below and never outside. openat2 is called
+ * directly, not through sys (the table has no slot for it); set use_openat2
+ * to false to route every lookup through sys->openat.
+ */
+struct oce_root {
+	int fd;		  /* O_PATH|O_DIRECTORY descriptor of the root, owned */
+	bool use_openat2; /* kernel has openat2 with RESOLVE_BENEATH */
+	const struct oce_fs_sys *sys;
+};
+
+/*
+ * Open the root at path (followed as given: the user chose it). With create,
+ * a missing root is made with mkdir(path, 0777) -- the last component only,
+ * as upstream main.c get_local_name() creates the destination directory.
+ * sys NULL means oce_fs_sys_default. Probes openat2 once. Returns 0 or
+ * -errno; on failure r->fd is -1.
+ */
+int oce_root_open(struct oce_root *r, const char *path, bool create, const struct oce_fs_sys *sys);
+/* Close the root's descriptor (idempotent). */
+void oce_root_close(struct oce_root *r);
+
+/*
+ * Open rel (relative, from the peer) below the root, following no symlink in
+ * any component: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+ * RESOLVE_NO_MAGICLINKS, or the O_NOFOLLOW walk when use_openat2 is false.
+ * O_NOFOLLOW and O_CLOEXEC are always added, so a symlink leaf gives -ELOOP unless
+ * flags has O_PATH (then the link itself is opened). rel "" or "." opens the
+ * root itself. Absolute paths and ".." components give -EXDEV; a symlink or
+ * non-directory in an intermediate component gives -ELOOP or -ENOTDIR.
+ * Returns an owned fd or -errno.
+ */
+int oce_open_beneath(const struct oce_root *r, const char *rel, int flags, mode_t mode);
+
+/*
+ * Open the parent directory of rel below the root (O_PATH|O_DIRECTORY,
+ * confined as above; usable as the dirfd of any *at call) and set *leaf to
+ * the last component inside rel. rel must name something below the root:
+ * "", "." and names ending in '/' give -EINVAL. Returns an owned fd or -errno.
+ */
+int oce_open_parent(const struct oce_root *r, const char *rel, const char **leaf);
+
+/* lstat rel below the root (confined parent, fstatat AT_SYMLINK_NOFOLLOW on
+ * the leaf; "" or "." stats the root). Returns 0 or -errno. */
+int oce_lstat_beneath(const struct oce_root *r, const char *rel, struct stat *st);
+
+/* Read the symlink rel below the root into buf (len bytes, NUL-terminated)
+ * through its confined parent. Returns the target's length, -ENAMETOOLONG
+ * when it does not fit, or -errno (-EINVAL when rel is not a symlink). */
+ssize_t oce_readlink_beneath(const struct oce_root *r, const char *rel, char *buf, size_t len);
+
+/*
+ * Create a temporary file for rel, named as upstream receiver.c
+ * get_tmpname() names it: ".<leaf>.XXXXXX" in rel's directory (a leading
+ * dot of leaf dropped, one trailing dot trimmed, leaf cut so the name stays
+ * within NAME_MAX without splitting a UTF-8 sequence), or "<leaf>.XXXXXX"
+ * in tmpdir_fd when it is >= 0, with six random [A-Za-z0-9] characters
+ * (mkstemp's alphabet). Opened O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
+ * mode 0600. On success *fd is the file, *dirfd the directory holding it
+ * (a new owned descriptor, also when tmpdir_fd is given) and tmpname
+ * (>= 256 bytes) its name. Returns 0 or -errno.
+ */
+int oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
+		char *tmpname);
+
+/* Rename tmpname in tmp_dirfd onto rel below the root (renameat: rel then
+ * holds the old file or the new one, never a torn one). Returns 0 or -errno. */
+int oce_commit(const struct oce_root *r, int tmp_dirfd, const char *tmpname, const char *rel);
+
+/* Write all of buf at the file position, looping on short writes and EINTR.
+ * A write returning 0 gives -EIO. Returns 0 or -errno. */
+int oce_write_all(const struct oce_fs_sys *sys, int fd, const void *buf, size_t len);
+
+/*
+ * Writer for received file data, at tracked offsets with pwrite (the file
+ * position is not used). With sparse (-S), runs of zeros are skipped instead
+ * of written, as upstream fileio.c write_sparse() does in 1 KiB pieces, so
+ * they become holes; this assumes a fresh (empty) file, as a temp file is.
+ * oce_sparse_finish() then sets the length with ftruncate. off is the
+ * number of bytes accepted so far.
+ */
+struct oce_sparse {
+	const struct oce_fs_sys *sys;
+	int fd;
+	off_t off;
+	bool sparse;
+};
+void oce_sparse_init(struct oce_sparse *w, const struct oce_fs_sys *sys, int fd, bool sparse);
+/* Append buf. Returns 0 or -errno. */
+int oce_sparse_write(struct oce_sparse *w, const void *buf, size_t len);
+/* With sparse, ftruncate the file to w->off (a trailing hole has no bytes
+ * written yet). Returns 0 or -errno. */
+int oce_sparse_finish(struct oce_sparse *w);
+
+/* Attributes to apply, and which of them to apply. */
+struct oce_meta {
+	mode_t mode; /* full st_mode (type + perms); perms applied as mode & 07777 */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime, atime;
+	bool set_owner, set_group, set_perms, set_mtime, set_atime;
+};
+
+/*
+ * Apply m to rel below the root in upstream rsync.c set_file_attrs() order:
+ * ownership (lchown semantics), then times, then permissions -- chown may
+ * clear setuid/setgid, so the mode is re-read after it and set last.
+ * Symlinks: fchownat/utimensat with AT_SYMLINK_NOFOLLOW, never chmod. Only
+ * what differs from the current state changes; cur is that state (an lstat
+ * result) or NULL to lstat here. Times not set are left as they are
+ * (UTIME_OMIT). Returns 0 or -errno of the first failing call.
+ */
+int oce_set_meta(const struct oce_root *r, const char *rel, const struct stat *cur,
+		 const struct oce_meta *m);
+/* The same on name in dirfd (for example a just-written temp file before
+ * oce_commit()); name is a single component. */
+int oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name,
+		    const struct stat *cur, const struct oce_meta *m);
+
+/*
+ * Create below the root: a directory (mode & 07777, the kernel applies the
+ * umask), a symlink holding target (never resolved here), a hard link to
+ * old_rel (both below the root; a symlink old_rel is linked itself, not its
+ * target), or a device, fifo or socket node (mode carries the type).
+ * Return 0 or -errno (-EEXIST when rel exists).
+ */
+int oce_mkdir_beneath(const struct oce_root *r, const char *rel, mode_t mode);
+int oce_symlink_beneath(const struct oce_root *r, const char *target, const char *rel);
+int oce_link_beneath(const struct oce_root *r, const char *old_rel, const char *new_rel);
+int oce_mknod_beneath(const struct oce_root *r, const char *rel, mode_t mode, dev_t dev);
+
+/*
+ * Remove rel below the root: a file, symlink or other non-directory is
+ * unlinked; a directory is removed when empty, or with recursive together
+ * with everything in it (never following a symlink, one open directory per
+ * level). Returns 0 or -errno (-ENOTEMPTY for a full directory without
+ * recursive).
+ */
+int oce_unlink_beneath(const struct oce_root *r, const char *rel, bool recursive);
+
+/*
+ * Open a source file for reading so that a symlink or a swapped file is not
+ * sent in place of the listed one (CVE-2024-12747): openat(dirfd, path,
+ * O_RDONLY|O_NOFOLLOW|O_NOCTTY|O_NONBLOCK|O_CLOEXEC) -- O_NONBLOCK so a fifo
+ * swapped in cannot hang us, cleared after the checks -- then fstat. A
+ * symlink gives -ELOOP. -ESTALE means the file is not the one the file-list
+ * walk saw: not a regular file, or (when expect is not NULL) its st_dev or
+ * st_ino differ from expect's. Returns an owned fd or -errno.
+ */
+int oce_open_source(const struct oce_fs_sys *sys, int dirfd, const char *path,
+		    const struct stat *expect);
+
+/* Check a name from the peer: relative, non-empty, no ".." component, no
+ * empty component except a trailing one ("a/" is fine, "a//b" is not); "."
+ * alone is allowed. Returns 0 or -EINVAL. */
+int oce_path_check(const char *rel);
+
+#endif /* OCE_FS_H */
