@@ -55,7 +55,8 @@ OCPROTO_HDRS := $(wildcard ocproto/include/ocproto/*.h)
 OCPROTO_SRCS := $(wildcard ocproto/src/*.c)
 OCPROTO_OBJS := $(OCPROTO_SRCS:%.c=$(B)/%.o)
 LIBOCPROTO := $(if $(OCPROTO_SRCS),$(B)/libocproto.a)
-HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS)
+ENGINE_HDRS := $(wildcard apps/engine/*.h apps/engine/*/*.h)
+HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS) $(ENGINE_HDRS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -71,6 +72,7 @@ APPS := $(notdir $(wildcard apps/oc-*))
 ENGINE_SRCS := $(wildcard apps/engine/*.c apps/engine/*/*.c)
 ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
 APP_BINS := $(APPS:%=$(B)/bin/%)
+LIBENGINE := $(if $(ENGINE_SRCS),$(B)/libengine.a)
 APP_LIBS = $(PROTO_LIBS) $(shell pkg-config --libs liburing popt 2>/dev/null)
 
 .PHONY: all deps test test-unit test-stress test-cli test-interop bench demo \
@@ -96,23 +98,32 @@ $(B)/libocproto.a: $(OCPROTO_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/tests/unit/%: tests/unit/%.c tests/obuf.h $(HDRS) $(LIBOCPROTO)
+$(B)/libengine.a: $(ENGINE_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) $(PROTO_LIBS) -lm
+	rm -f $@
+	ar rcs $@ $^
+
+# Unit tests link the engine too (as an archive, so only what a test uses).
+$(B)/tests/unit/%: tests/unit/%.c tests/obuf.h $(HDRS) $(LIBENGINE) $(LIBOCPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBENGINE) $(LIBOCPROTO) $(LDFLAGS) $(TEST_LIBS) \
+		$(APP_LIBS) -lm
 
 $(B)/tests/stress/%: tests/stress/%.c tests/stress/stress.h $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(PROTO_LIBS) -lm
 
-$(B)/bench/%: bench/%.c bench/bench_util.h $(HDRS)
+$(B)/bench/%: bench/%.c bench/bench_util.h $(HDRS) $(LIBOCPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I/usr/include/$(shell gcc -print-multiarch) \
-		-o $@ $< $(LDFLAGS) $(BENCH_LIBS) -lm
+		-o $@ $< $(LIBOCPROTO) $(LDFLAGS) $(BENCH_LIBS) $(PROTO_LIBS) -lm
 
 .SECONDEXPANSION:
-$(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard apps/%/*.c)) $(ENGINE_OBJS) $(LIBOCPROTO)
+# The objects of program $(1) (a % in the rule itself would be taken for the stem).
+app_objs = $(patsubst %.c,$(B)/%.o,$(wildcard apps/$(1)/*.c))
+$(B)/bin/%: $$(call app_objs,$$*) $(LIBENGINE) $(LIBOCPROTO)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LDFLAGS) $(APP_LIBS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(APP_LIBS) -lm
 
 # --- tests --------------------------------------------------------------------
 test: deps all

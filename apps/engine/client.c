@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Starting a transfer (upstream main.c start_server(), client_run(),
+ * start_client(), do_cmd()): the --server side over stdin/stdout, and the
+ * client over a remote shell or, for a local copy, over a socket pair to a
+ * forked server as upstream does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apps/engine/client.h"
+#include "apps/engine/errcode.h"
+#include "apps/engine/session.h"
+#include "ocproto/err.h"
+
+#define OCE_OUR_CAPS (OCP_CF_ALL & ~OCP_CF_INC_RECURSE)
+
+/* The exit code io_error asks for (upstream exit_cleanup() rules). */
+static int
+final_code(const struct oce_session *s, int r)
+{
+	if (s->exit_code)
+		return s->exit_code;
+	if (r)
+		return oce_exit_code_for(r);
+	if (s->io_error & OCE_IOERR_GENERAL)
+		return RERR_PARTIAL;
+	if (s->io_error & OCE_IOERR_VANISHED)
+		return RERR_VANISHED;
+	if (s->io_error & OCE_IOERR_DEL_LIMIT)
+		return RERR_DEL_LIMIT;
+	return RERR_OK;
+}
+
+static void
+report_error(struct oce_session *s, int r)
+{
+	if (!r || s->exit_code)
+		return;
+	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET)
+		oce_error(s, "connection unexpectedly closed (%lld bytes received so far) [%s]",
+			  (long long)s->io->bytes_in, s->am_sender ? "sender" : "receiver");
+	else if (r == -ETIMEDOUT)
+		oce_error(s, "[%s] io timeout after %d seconds -- exiting",
+			  s->am_sender ? "sender" : "receiver", ocp_io_timeout(s->io));
+	else
+		oce_error(s, "%s [%s]", ocp_is_proto_err(r) ? ocp_strerror(r) : strerror(-r),
+			  s->am_sender ? "sender" : "receiver");
+}
+
+static int
+start_io(struct oce_session *s, int fd_in, int fd_out)
+{
+	s->io = malloc(sizeof(*s->io));
+	if (!s->io)
+		return -ENOMEM;
+	ocp_io_init(s->io, fd_in, fd_out, NULL);
+	ocp_io_set_msg_handler(s->io, oce_on_msg, s);
+	if (s->o->timeout)
+		ocp_io_set_timeout(s->io, s->o->timeout);
+	fcntl(fd_in, F_SETFL, fcntl(fd_in, F_GETFL) | O_NONBLOCK);
+	fcntl(fd_out, F_SETFL, fcntl(fd_out, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+int
+oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
+{
+	struct oce_session s;
+	char **args = o->args.v;
+	int argc = (int)o->args.n;
+	int r, code;
+
+	oce_session_init(&s, o);
+	s.am_server = true;
+	s.am_sender = o->sender;
+	s.local = o->local_server;
+	r = start_io(&s, fd_in, fd_out);
+	if (!r)
+		r = oce_setup_protocol(&s);
+	if (!r)
+		r = ocp_io_start_mux_out(s.io);
+	if (!r)
+		r = ocp_io_start_mux_in(s.io, 0);
+	if (!r)
+		r = oce_recv_filter_list(&s);
+	/* The first argument is the directory to work in (upstream's "."). */
+	if (!r && argc > 0 && strcmp(args[0], ".") && chdir(args[0])) {
+		oce_error(&s, "change_dir#3 \"%s\" failed: %s (%d)", args[0], strerror(errno), errno);
+		s.exit_code = RERR_FILESELECT;
+		r = -errno;
+	}
+	if (argc > 0) {
+		args++;
+		argc--;
+	}
+	if (!r && s.am_sender) {
+		char *dot[] = {"."};
+
+		if (argc == 0 && (o->recursive || o->dirs)) {
+			args = dot;
+			argc = 1;
+		}
+		r = oce_flist_send(&s, argc, args);
+		if (!r && s.fl.n)
+			r = oce_sender_run(&s);
+		if (!r && s.fl.n)
+			r = oce_send_stats(&s);
+		if (!r && s.fl.n)
+			r = oce_read_final_goodbye(&s);
+	} else if (!r) {
+		r = oce_flist_recv(&s);
+		if (!r && argc > 0)
+			s.dest = strdup(args[0]);
+		if (!r && s.fl.n)
+			r = oce_receiving_run(&s);
+	}
+	report_error(&s, r);
+	code = final_code(&s, r);
+	if (s.io) {
+		ocp_io_flush(s.io);
+		free(s.io);
+	}
+	oce_session_free(&s);
+	return code;
+}
+
+static void
+print_summary(struct oce_session *s)
+{
+	struct oce_stats st = {0};
+	const struct oce_counters *c = &s->st;
+	const struct oce_opts *o = s->o;
+
+	if (o->quiet || (!o->stats && o->info[OCE_INFO_STATS] < 1))
+		return;
+	st.total_size = c->total_size;
+	st.total_transferred_size = c->total_transferred_size;
+	st.total_written = c->total_written;
+	st.total_read = c->total_read;
+	st.literal_data = c->literal_data;
+	st.matched_data = c->matched_data;
+	st.flist_buildtime = c->flist_buildtime;
+	st.flist_xfertime = c->flist_xfertime;
+	st.flist_size = c->flist_size;
+	st.num_files = (int)c->num_files;
+	st.num_dirs = (int)c->num_dirs;
+	st.num_symlinks = (int)c->num_symlinks;
+	st.num_devices = (int)c->num_devices;
+	st.num_specials = (int)c->num_specials;
+	st.created_files = (int)c->created_files;
+	st.created_dirs = (int)c->created_dirs;
+	st.created_symlinks = (int)c->created_symlinks;
+	st.created_devices = (int)c->created_devices;
+	st.created_specials = (int)c->created_specials;
+	st.deleted_files = (int)c->deleted_files;
+	st.deleted_dirs = (int)c->deleted_dirs;
+	st.deleted_symlinks = (int)c->deleted_symlinks;
+	st.deleted_devices = (int)c->deleted_devices;
+	st.deleted_specials = (int)c->deleted_specials;
+	st.xferred_files = (int)c->xferred_files;
+	if (o->stats || o->info[OCE_INFO_STATS] >= 2)
+		oce_print_stats(s->out, &st, o->human, s->protocol);
+	oce_print_summary(s->out, &st, o->human, (oce_now_ms() - s->start_ms) / 1000, o->dry_run, false);
+	fflush(s->out);
+}
+
+int
+oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv)
+{
+	int r = start_io(s, fd_in, fd_out);
+
+	if (!r)
+		r = oce_setup_protocol(s);
+	if (!r && s->am_sender) {
+		r = ocp_io_start_mux_out(s->io);
+		if (!r)
+			r = ocp_io_start_mux_in(s->io, 0);
+		if (!r)
+			r = oce_send_filter_list(s);
+		if (!r)
+			r = oce_flist_send(s, argc, argv);
+		if (!r)
+			r = ocp_io_flush(s->io);
+		if (!r)
+			r = oce_sender_run(s);
+		if (!r)
+			r = oce_read_final_goodbye(s);
+		s->st.total_read = (int64_t)s->io->bytes_in;
+		s->st.total_written = (int64_t)s->io->bytes_out;
+	} else if (!r) {
+		r = ocp_io_start_mux_in(s->io, 0);
+		if (!r)
+			r = ocp_io_start_mux_out(s->io);
+		if (!r)
+			r = oce_send_filter_list(s);
+		if (!r)
+			r = ocp_io_flush(s->io);
+		if (!r)
+			r = oce_flist_recv(s);
+		if (!r && s->fl.n) {
+			s->dest = strdup(argc > 0 ? argv[0] : ".");
+			r = oce_receiving_run(s);
+		}
+	}
+	report_error(s, r);
+	if (!r)
+		print_summary(s);
+	return final_code(s, r);
+}
+
+/* Split a remote-shell command line into words, honouring quotes as upstream's do_cmd(). */
+static int
+split_cmd(const char *cmd, struct oce_strv *out)
+{
+	char *buf = malloc(strlen(cmd) + 1), *w = buf;
+	bool in_word = false;
+	char q = 0;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (const char *p = cmd;; p++) {
+		char c = *p;
+
+		if (!c || (!q && (c == ' ' || c == '\t'))) {
+			if (in_word) {
+				*w = '\0';
+				r = oce_strv_push(out, buf);
+				if (r)
+					break;
+				w = buf;
+				in_word = false;
+			}
+			if (!c)
+				break;
+			continue;
+		}
+		in_word = true;
+		if (q) {
+			if (c == q)
+				q = 0;
+			else if (c == '\\' && q == '"' && p[1])
+				*w++ = *++p;
+			else
+				*w++ = c;
+		} else if (c == '\'' || c == '"') {
+			q = c;
+		} else if (c == '\\' && p[1]) {
+			*w++ = *++p;
+		} else {
+			*w++ = c;
+		}
+	}
+	free(buf);
+	return r;
+}
+
+/* Is arg a remote-shell spec "[user@]host:path" (a colon before any slash)? */
+static char *
+host_split(const char *arg, char **host)
+{
+	const char *colon = strchr(arg, ':'), *slash = strchr(arg, '/');
+
+	if (!colon || (slash && slash < colon) || colon == arg)
+		return NULL;
+	if (colon[1] == ':')
+		return NULL; /* host::module is a daemon spec */
+	*host = strndup(arg, (size_t)(colon - arg));
+	return (char *)colon + 1;
+}
+
+static pid_t
+spawn(char **argv, int *fd_in, int *fd_out)
+{
+	int to[2], from[2];
+	pid_t pid;
+
+	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(to[0], STDIN_FILENO);
+		dup2(from[1], STDOUT_FILENO);
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: Failed to exec %s: %s (%d)\n", OCE_PROG, argv[0], strerror(errno), errno);
+		_exit(RERR_CMD_NOTFOUND);
+	}
+	close(to[0]);
+	close(from[1]);
+	*fd_in = from[0];
+	*fd_out = to[1];
+	return pid;
+}
+
+static int
+wait_child(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return RERR_WAITCHILD;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st) == 255 ? RERR_CMD_FAILED : WEXITSTATUS(st);
+	return RERR_CMD_KILLED;
+}
+
+int
+oce_client_main(struct oce_opts *o)
+{
+	struct oce_session s;
+	struct oce_strv cmd = {0};
+	char *host = NULL, *rpath;
+	char **paths = o->args.v;
+	int n = (int)o->args.n, fd_in = -1, fd_out = -1, code, child_code = 0;
+	bool push = false, local = false;
+	pid_t pid;
+
+	if (n < 1) {
+		fprintf(stderr, "%s: no source given\n", OCE_PROG);
+		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "client");
+		return RERR_SYNTAX;
+	}
+	if (n == 1) {
+		fprintf(stderr, "%s: listing files (one argument) is not supported\n", OCE_PROG);
+		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
+		return RERR_UNSUPPORTED;
+	}
+	rpath = host_split(paths[n - 1], &host);
+	if (rpath) {
+		push = true;
+	} else {
+		rpath = host_split(paths[0], &host);
+		if (!rpath)
+			local = true;
+	}
+	if (strstr(paths[0], "::") || strstr(paths[n - 1], "::") || !strncmp(paths[0], "rsync://", 8) ||
+	    !strncmp(paths[n - 1], "rsync://", 8)) {
+		fprintf(stderr, "%s: rsync daemon transfers (host::module, rsync://) are not supported yet\n",
+			OCE_PROG);
+		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
+		return RERR_UNSUPPORTED;
+	}
+	oce_session_init(&s, o);
+	s.local = local;
+	if (local) {
+		int sv[2];
+		struct oce_opts so = *o;
+		char *sargs[2] = {".", paths[n - 1]};
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+			code = RERR_IPC;
+			goto out;
+		}
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			close(sv[0]);
+			so.server = true;
+			so.sender = false;
+			so.local_server = true;
+			so.caps = OCE_OUR_CAPS;
+			so.caps_seen = true;
+			so.args.v = sargs;
+			so.args.n = 2;
+			_exit(oce_server_main(&so, sv[1], sv[1]));
+		}
+		close(sv[1]);
+		fd_in = fd_out = sv[0];
+		s.am_sender = true;
+		code = oce_client_run(&s, fd_in, fd_out, n - 1, paths);
+	} else {
+		const char *rsh = o->rsh ? o->rsh : getenv("RSYNC_RSH") ? getenv("RSYNC_RSH") : "ssh";
+		struct oce_strv sa = {0};
+		char *user = NULL, *at = strrchr(host, '@');
+
+		if (split_cmd(rsh, &cmd)) {
+			code = RERR_MALLOC;
+			goto out;
+		}
+		if (at) {
+			*at = '\0';
+			user = host;
+			host = at + 1;
+		}
+		if (user) {
+			oce_strv_push(&cmd, "-l");
+			oce_strv_push(&cmd, user);
+		}
+		oce_strv_push(&cmd, host);
+		oce_strv_push(&cmd, o->rsync_path ? o->rsync_path : "rsync");
+		if (oce_server_args(o, !push, OCE_OUR_CAPS, &sa)) {
+			code = RERR_MALLOC;
+			goto out;
+		}
+		for (size_t i = 0; i < sa.n; i++)
+			oce_strv_push(&cmd, sa.v[i]);
+		oce_strv_free(&sa);
+		if (push) {
+			oce_strv_push(&cmd, *rpath ? rpath : ".");
+		} else {
+			for (int i = 0; i < n - 1; i++) {
+				char *h2 = NULL, *p = host_split(paths[i], &h2);
+
+				oce_strv_push(&cmd, p ? (*p ? p : ".") : paths[i]);
+				free(h2);
+			}
+		}
+		/* execvp wants a NULL after the last word */
+		if (oce_strv_push(&cmd, "")) {
+			code = RERR_MALLOC;
+			goto out;
+		}
+		free(cmd.v[--cmd.n]);
+		cmd.v[cmd.n] = NULL;
+		if (o->debug[OCE_DEBUG_CMD] >= 1) {
+			for (size_t i = 0; i < cmd.n; i++)
+				fprintf(stderr, "%s%s", i ? " " : "opening connection using: ", cmd.v[i]);
+			fprintf(stderr, "\n");
+		}
+		pid = spawn(cmd.v, &fd_in, &fd_out);
+		if (pid < 0) {
+			code = RERR_IPC;
+			goto out;
+		}
+		s.am_sender = push;
+		if (push)
+			code = oce_client_run(&s, fd_in, fd_out, n - 1, paths);
+		else
+			code = oce_client_run(&s, fd_in, fd_out, 1, &paths[n - 1]);
+	}
+	close(fd_in);
+	if (fd_out != fd_in)
+		close(fd_out);
+	child_code = wait_child(pid);
+	if (!code && child_code)
+		code = child_code;
+out:
+	if (code)
+		oce_print_exit(stderr, code, __FILE__, __LINE__, s.am_sender ? "sender" : "receiver");
+	if (s.io)
+		free(s.io);
+	oce_session_free(&s);
+	oce_strv_free(&cmd);
+	return code;
+}

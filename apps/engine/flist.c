@@ -1,0 +1,888 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The engine's file list: the sender's walk of its arguments in upstream's
+ * order (flist.c send_file_list(), send_directory(), make_file()), its
+ * encoding through ocproto, the receiver's decoding, and the shared sort.
+ *
+ * Wire order matters: SAME_* flags and name prefixes refer to the previous
+ * entry sent, so entries go out in the order upstream's walk visits them
+ * (readdir order, each directory's entries before its subdirectories'),
+ * and both sides then sort with upstream's f_name_cmp() order.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/session.h"
+#include "apps/engine/util.h"
+#include "ocproto/err.h"
+
+#define IDS_MAX 65536 /* distinct ids we accept in one list */
+
+void
+oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo)
+{
+	const struct oce_opts *o = s->o;
+
+	memset(fo, 0, sizeof(*fo));
+	fo->protocol = s->protocol;
+	fo->compat = s->compat;
+	fo->owner = o->owner;
+	fo->group = o->group;
+	fo->devices = o->devices;
+	fo->specials = o->specials;
+	fo->links = o->links;
+	fo->hard_links = o->hard_links;
+	fo->numeric_ids = o->numeric_ids;
+	fo->csum_len = o->checksum ? s->csum_len : 0;
+}
+
+static struct oce_file *
+file_new(const char *name, const char *link)
+{
+	size_t nl = strlen(name) + 1, ll = link ? strlen(link) + 1 : 0;
+	struct oce_file *f = calloc(1, sizeof(*f) + nl + ll);
+
+	if (!f)
+		return NULL;
+	f->name = (char *)(f + 1);
+	memcpy(f->name, name, nl);
+	if (link) {
+		f->link = f->name + nl;
+		memcpy(f->link, link, ll);
+	}
+	f->hlink_first = -1;
+	return f;
+}
+
+static int
+flist_push(struct oce_flist *fl, struct oce_file *f)
+{
+	if (fl->n == fl->cap) {
+		size_t cap = fl->cap ? fl->cap * 2 : 1024;
+		struct oce_file **w = realloc(fl->wire, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		fl->wire = w;
+		fl->cap = cap;
+	}
+	f->wire_ndx = (int32_t)fl->n;
+	fl->wire[fl->n++] = f;
+	return 0;
+}
+
+void
+oce_flist_free(struct oce_flist *fl)
+{
+	for (size_t i = 0; i < fl->n; i++) {
+		free(fl->wire[i]->sum);
+		free(fl->wire[i]);
+	}
+	free(fl->wire);
+	free(fl->v);
+	free(fl->uids);
+	free(fl->gids);
+	memset(fl, 0, sizeof(*fl));
+}
+
+static int
+file_cmp(const struct oce_file *a, const struct oce_file *b)
+{
+	return ocp_flist_name_cmp(a->name, strlen(a->name), S_ISDIR(a->mode), b->name,
+				  strlen(b->name), S_ISDIR(b->mode));
+}
+
+static void
+merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
+{
+	size_t mid = n / 2, i = 0, j = mid, k = 0;
+
+	if (n < 2)
+		return;
+	merge_sort(v, tmp, mid);
+	merge_sort(v + mid, tmp, n - mid);
+	while (i < mid && j < n)
+		tmp[k++] = file_cmp(v[j], v[i]) < 0 ? v[j++] : v[i++];
+	while (i < mid)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/*
+ * Sort into fl->v and mark duplicate names removed (a directory wins over a
+ * non-directory, else the first one); mirrors flist_sort_and_clean().
+ */
+static int
+flist_sort(struct oce_flist *fl)
+{
+	struct oce_file **tmp;
+
+	free(fl->v);
+	fl->v = malloc((fl->n ? fl->n : 1) * sizeof(*fl->v));
+	tmp = malloc((fl->n ? fl->n : 1) * sizeof(*tmp));
+	if (!fl->v || !tmp) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
+	merge_sort(fl->v, tmp, fl->n);
+	free(tmp);
+	for (size_t i = 1; i < fl->n; i++) {
+		struct oce_file *a = fl->v[i - 1], *b = fl->v[i];
+
+		if (strcmp(a->name, b->name))
+			continue;
+		if (S_ISDIR(b->mode) && !S_ISDIR(a->mode))
+			a->removed = true;
+		else
+			b->removed = true;
+	}
+	return 0;
+}
+
+int32_t
+oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir)
+{
+	size_t lo = 0, hi = fl->n, len = strlen(name);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct oce_file *f = fl->v[mid];
+		int c = ocp_flist_name_cmp(name, len, is_dir, f->name, strlen(f->name),
+					   S_ISDIR(f->mode));
+
+		if (!c)
+			return (int32_t)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * "building file list ... done" and "receiving file list ... done": what
+ * upstream's client prints with -v when the list is sent whole
+ * (start_filelist_progress()).
+ */
+static bool
+show_progress(const struct oce_session *s)
+{
+	return !s->am_server && !s->o->quiet && s->o->info[OCE_INFO_FLIST] >= 1;
+}
+
+static void
+flist_progress(struct oce_session *s, const char *text)
+{
+	pthread_mutex_lock(&s->log_lock);
+	fputs(text, s->out);
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+/* ---- sender: walking and sending -------------------------------------- */
+
+struct idlist {
+	struct ocp_idname *v;
+	size_t n, cap;
+};
+
+struct hl_slot {
+	uint64_t dev, ino;
+	int32_t first;
+	bool used;
+};
+
+struct walk {
+	struct oce_session *s;
+	struct ocp_flist_state fst;
+	uint16_t root;
+	int rootfd;
+	dev_t fsdev;
+	uint32_t last_uid, last_gid;
+	bool have_last;
+	struct idlist uids, gids;
+	struct hl_slot *hl;
+	size_t hl_cap, hl_n;
+	struct ocp_fentry e; /* scratch, 2.6 KiB */
+	uint8_t buf[8192];
+};
+
+static int
+id_add(struct idlist *l, uint32_t id, bool user)
+{
+	char name[OCP_FLIST_IDNAME_MAX + 1] = "";
+
+	if (id == 0)
+		return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].id == id)
+			return 0;
+	if (user) {
+		struct passwd pw, *res = NULL;
+		char b[4096];
+
+		if (!getpwuid_r(id, &pw, b, sizeof(b), &res) && res)
+			snprintf(name, sizeof(name), "%s", pw.pw_name);
+	} else {
+		struct group gr, *res = NULL;
+		char b[4096];
+
+		if (!getgrgid_r(id, &gr, b, sizeof(b), &res) && res)
+			snprintf(name, sizeof(name), "%s", gr.gr_name);
+	}
+	if (!*name)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ocp_idname *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].id = id;
+	l->v[l->n].name_len = strlen(name);
+	memcpy(l->v[l->n].name, name, l->v[l->n].name_len + 1);
+	l->n++;
+	return 0;
+}
+
+/* The group first seen with (dev, ino), or -1 after recording f as its first. */
+static int32_t
+hl_lookup(struct walk *w, uint64_t dev, uint64_t ino, int32_t ndx)
+{
+	size_t i;
+
+	if (w->hl_n * 2 >= w->hl_cap) {
+		size_t cap = w->hl_cap ? w->hl_cap * 2 : 1024;
+		struct hl_slot *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return -2;
+		for (i = 0; i < w->hl_cap; i++) {
+			if (!w->hl[i].used)
+				continue;
+			size_t j = (w->hl[i].ino * 0x9E3779B97F4A7C15ull ^ w->hl[i].dev) & (cap - 1);
+
+			while (n[j].used)
+				j = (j + 1) & (cap - 1);
+			n[j] = w->hl[i];
+		}
+		free(w->hl);
+		w->hl = n;
+		w->hl_cap = cap;
+	}
+	i = (ino * 0x9E3779B97F4A7C15ull ^ dev) & (w->hl_cap - 1);
+	while (w->hl[i].used) {
+		if (w->hl[i].dev == dev && w->hl[i].ino == ino)
+			return w->hl[i].first;
+		i = (i + 1) & (w->hl_cap - 1);
+	}
+	w->hl[i] = (struct hl_slot){dev, ino, ndx, true};
+	w->hl_n++;
+	return -1;
+}
+
+static void
+count_type(struct oce_counters *c, uint32_t mode)
+{
+	if (S_ISREG(mode))
+		return;
+	if (S_ISDIR(mode))
+		c->num_dirs++;
+	else if (S_ISLNK(mode))
+		c->num_symlinks++;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		c->num_devices++;
+	else
+		c->num_specials++;
+}
+
+/* Add name (stat st, symlink target link) to the list and send it. */
+static int
+send_entry(struct walk *w, const char *name, const struct stat *st, const char *link, bool top,
+	   bool content, struct oce_file **out)
+{
+	struct oce_session *s = w->s;
+	const struct oce_opts *o = s->o;
+	struct oce_file *f = file_new(name, link);
+	struct ocp_fentry *e = &w->e;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	f->mode = st->st_mode;
+	f->size = S_ISREG(st->st_mode) ? st->st_size : S_ISLNK(st->st_mode) ? (int64_t)strlen(link) : 0;
+	f->mtime = st->st_mtim.tv_sec;
+	f->mtime_nsec = s->protocol >= 31 ? (uint32_t)st->st_mtim.tv_nsec : 0;
+	f->uid = st->st_uid;
+	f->gid = st->st_gid;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		f->rdev_major = major(st->st_rdev);
+		f->rdev_minor = minor(st->st_rdev);
+	}
+	f->top_dir = top;
+	f->no_content_dir = S_ISDIR(st->st_mode) && !content;
+	f->root = w->root;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	r = flist_push(&s->fl, f);
+	if (r) {
+		free(f);
+		return r;
+	}
+	if (o->hard_links && !S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+		int32_t first = hl_lookup(w, st->st_dev, st->st_ino, f->wire_ndx);
+
+		if (first == -2)
+			return -ENOMEM;
+		f->hlinked = true;
+		f->hlink_first = first;
+	}
+	if (o->owner && !o->numeric_ids && (!w->have_last || f->uid != w->last_uid))
+		if (id_add(&w->uids, f->uid, true))
+			return -ENOMEM;
+	if (o->group && !o->numeric_ids && (!w->have_last || f->gid != w->last_gid))
+		if (id_add(&w->gids, f->gid, false))
+			return -ENOMEM;
+	w->last_uid = f->uid;
+	w->last_gid = f->gid;
+	w->have_last = true;
+
+	memset(e, 0, offsetof(struct ocp_fentry, sum));
+	e->name_len = strlen(name);
+	memcpy(e->name, name, e->name_len + 1);
+	e->mode = f->mode;
+	e->size = f->size;
+	e->mtime = f->mtime;
+	e->mtime_nsec = f->mtime_nsec;
+	e->uid = f->uid;
+	e->gid = f->gid;
+	e->rdev_major = f->rdev_major;
+	e->rdev_minor = f->rdev_minor;
+	if (link) {
+		e->link_len = strlen(link);
+		memcpy(e->link, link, e->link_len + 1);
+	}
+	e->top_dir = top;
+	e->no_content_dir = f->no_content_dir;
+	e->hlinked = f->hlinked;
+	e->hlink_first = f->hlink_first;
+	if (o->checksum && S_ISREG(f->mode)) {
+		f->sum = calloc(1, OCP_FLIST_SUM_MAX);
+		if (!f->sum)
+			return -ENOMEM;
+		r = oce_file_checksum(s, w->rootfd, name, f->sum);
+		if (r < 0)
+			memset(f->sum, 0, OCP_FLIST_SUM_MAX);
+		memcpy(e->sum, f->sum, OCP_FLIST_SUM_MAX);
+	}
+	r = ocp_flist_enc(&w->fst, w->buf, sizeof(w->buf), e);
+	if (r < 0)
+		return r;
+	r = ocp_io_write_data(s->io, w->buf, (size_t)r);
+	if (r)
+		return r;
+	count_type(&s->st, f->mode);
+	if (S_ISREG(f->mode) || S_ISLNK(f->mode))
+		s->st.total_size += f->size;
+	if (out)
+		*out = f;
+	return 0;
+}
+
+static void
+walk_error(struct walk *w, int err, const char *what, const char *name)
+{
+	struct oce_session *s = w->s;
+
+	s->io_error |= err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
+	if (err == ENOENT && !strcmp(what, "open"))
+		oce_error(s, "file has vanished: \"%s/%s\"", s->roots[w->root], name);
+	else
+		oce_error(s, "[sender] %s \"%s/%s\" failed: %s (%d)", what, s->roots[w->root], name,
+			  strerror(err), err);
+}
+
+/*
+ * Stat name below the root for the list: lstat, following the link for
+ * -L, and for --copy-unsafe-links when the target leaves the tree.
+ * Fills link (cap bytes) for symlinks kept as links. Returns 0 or -errno.
+ */
+static int
+walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
+{
+	const struct oce_opts *o = w->s->o;
+	ssize_t n;
+
+	if (fstatat(w->rootfd, name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!S_ISLNK(st->st_mode))
+		return 0;
+	n = readlinkat(w->rootfd, name, link, cap - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (o->copy_unsafe_links && oce_unsafe_symlink(link, name)) {
+		if (fstatat(w->rootfd, name, st, 0))
+			return -errno;
+	}
+	return 0;
+}
+
+static int send_dir(struct walk *w, const char *dname);
+
+/* One directory entry (upstream send_file_name() via make_file()). */
+static int
+walk_entry(struct walk *w, const char *name, struct oce_file **out)
+{
+	struct oce_session *s = w->s;
+	const struct oce_opts *o = s->o;
+	struct stat st;
+	char link[PATH_MAX];
+	bool content = o->recursive;
+	int r;
+
+	*out = NULL;
+	r = walk_stat(w, name, &st, link, sizeof(link), false);
+	if (r) {
+		walk_error(w, -r, "readlink_stat", name);
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (!o->recursive && !o->dirs)
+			return 0;
+		if (o->one_file_system && st.st_dev != w->fsdev) {
+			if (o->one_file_system > 1)
+				return 0;
+			content = false;
+		}
+	}
+	if (oce_excluded(s, name, S_ISDIR(st.st_mode)))
+		return 0;
+	if (S_ISLNK(st.st_mode) && !o->links) {
+		if (oce_info_gte(s, OCE_INFO_NONREG, 1))
+			oce_info(s, "skipping non-regular file \"%s\"", name);
+		return 0;
+	}
+	if (((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !o->devices) ||
+	    ((S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) && !o->specials)) {
+		if (oce_info_gte(s, OCE_INFO_NONREG, 1))
+			oce_info(s, "skipping non-regular file \"%s\"", name);
+		return 0;
+	}
+	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, false, content, out);
+}
+
+static int
+send_dir(struct walk *w, const char *dname)
+{
+	struct oce_session *s = w->s;
+	size_t start = s->fl.n, end;
+	bool dot = !strcmp(dname, ".");
+	int fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (fd < 0 && errno == ELOOP && s->o->copy_links)
+		fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		walk_error(w, e, "opendir", dname);
+		return 0;
+	}
+	while (!r && (errno = 0, de = readdir(d))) {
+		char name[PATH_MAX];
+		struct oce_file *f;
+
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (oce_path_join(name, sizeof(name), dot ? NULL : dname, de->d_name)) {
+			s->io_error |= OCE_IOERR_GENERAL;
+			oce_error(s, "filename overflows max-path len: %s/%s", dname, de->d_name);
+			continue;
+		}
+		r = walk_entry(w, name, &f);
+	}
+	closedir(d);
+	if (r || !s->o->recursive)
+		return r;
+	end = s->fl.n;
+	for (size_t i = start; i < end && !r; i++) {
+		struct oce_file *f = s->fl.wire[i];
+
+		if (S_ISDIR(f->mode) && !f->no_content_dir)
+			r = send_dir(w, f->name);
+	}
+	return r;
+}
+
+static int
+open_root(struct oce_session *s, const char *dir, uint16_t *idx)
+{
+	const char *d = dir ? dir : ".";
+	char **nr;
+	int *nf;
+	int fd;
+
+	for (size_t i = 0; i < s->nroots; i++) {
+		if (!strcmp(s->roots[i], d)) {
+			*idx = (uint16_t)i;
+			return 0;
+		}
+	}
+	if (s->nroots >= UINT16_MAX)
+		return -E2BIG;
+	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	nr = realloc(s->roots, (s->nroots + 1) * sizeof(*nr));
+	if (nr)
+		s->roots = nr;
+	nf = realloc(s->root_fds, (s->nroots + 1) * sizeof(*nf));
+	if (nf)
+		s->root_fds = nf;
+	if (!nr || !nf || !(s->roots[s->nroots] = strdup(d))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->root_fds[s->nroots] = fd;
+	*idx = (uint16_t)s->nroots++;
+	return 0;
+}
+
+/* One command-line argument, split as upstream's send_file_list() does. */
+static int
+walk_arg(struct walk *w, const char *arg)
+{
+	struct oce_session *s = w->s;
+	const struct oce_opts *o = s->o;
+	char fbuf[PATH_MAX + 4], *dir = NULL, *fn, *p;
+	size_t len = strlen(arg);
+	bool dotdir = false;
+	struct oce_file *f = NULL;
+	struct stat st;
+	char link[PATH_MAX];
+	int r;
+
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(fbuf, arg, len + 1);
+	if (!len || fbuf[len - 1] == '/') {
+		if (len == 2 && fbuf[0] == '.') {
+			fbuf[--len] = '\0';
+		} else {
+			fbuf[len++] = '.';
+			fbuf[len] = '\0';
+		}
+		dotdir = true;
+	} else if (len > 1 && fbuf[len - 1] == '.' && fbuf[len - 2] == '.' &&
+		   (len == 2 || fbuf[len - 3] == '/')) {
+		memcpy(fbuf + len, "/.", 3);
+		len += 2;
+		dotdir = true;
+	} else if (fbuf[len - 1] == '.' && (len == 1 || fbuf[len - 2] == '/')) {
+		dotdir = true;
+	}
+	p = strrchr(fbuf, '/');
+	if (p) {
+		if (p == fbuf) {
+			dir = "/";
+		} else {
+			*p = '\0';
+			dir = fbuf;
+		}
+		fn = p + 1;
+	} else {
+		fn = fbuf;
+	}
+	if (!*fn) {
+		fn = ".";
+		dotdir = true;
+	}
+	r = open_root(s, dir, &w->root);
+	if (r) {
+		s->io_error |= OCE_IOERR_GENERAL;
+		oce_error(s, "change_dir \"%s\" failed: %s (%d)", dir ? dir : ".", strerror(-r), -r);
+		return 0;
+	}
+	w->rootfd = s->root_fds[w->root];
+	r = walk_stat(w, fn, &st, link, sizeof(link), dotdir || o->copy_dirlinks);
+	if (r) {
+		s->io_error |= -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
+		if (-r == ENOENT)
+			s->io_error |= OCE_IOERR_GENERAL;
+		oce_error(s, "[sender] link_stat \"%s\" failed: %s (%d)", arg, strerror(-r), -r);
+		return 0;
+	}
+	if (!dotdir && oce_excluded(s, fn, S_ISDIR(st.st_mode)))
+		return 0;
+	if (S_ISDIR(st.st_mode) && !o->recursive && !o->dirs) {
+		oce_info(s, "skipping directory %s", fn);
+		return 0;
+	}
+	w->fsdev = st.st_dev;
+	if (S_ISLNK(st.st_mode) && !o->links) {
+		oce_info(s, "skipping non-regular file \"%s\"", fn);
+		return 0;
+	}
+	if (o->recursive || (o->dirs && dotdir)) {
+		r = send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, true, true, &f);
+		if (!r && S_ISDIR(st.st_mode))
+			r = send_dir(w, fn);
+		return r;
+	}
+	return send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, false,
+			  S_ISDIR(st.st_mode) ? false : true, NULL);
+}
+
+int
+oce_flist_send(struct oce_session *s, int argc, char **argv)
+{
+	struct ocp_flist_opts fo;
+	struct walk *w = calloc(1, sizeof(*w));
+	uint64_t start_out = s->io->bytes_out;
+	int64_t t0 = oce_now_ms(), t1;
+	int r = 0, n;
+
+	if (!w)
+		return -ENOMEM;
+	w->s = s;
+	oce_flist_opts(s, &fo);
+	ocp_flist_init(&w->fst, &fo);
+	if (show_progress(s))
+		flist_progress(s, "building file list ... ");
+	for (int i = 0; i < argc && !r; i++)
+		r = walk_arg(w, argv[i]);
+	t1 = oce_now_ms();
+	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
+	if (!r) {
+		n = ocp_flist_enc_end(&w->fst, w->buf, sizeof(w->buf),
+				      (s->compat & OCP_CF_SAFE_FLIST) ? s->io_error : 0);
+		r = n < 0 ? n : ocp_io_write_data(s->io, w->buf, (size_t)n);
+	}
+	if (!r)
+		r = flist_sort(&s->fl);
+	if (!r && show_progress(s))
+		flist_progress(s, "done\n");
+	if (!r && !s->o->numeric_ids) {
+		bool id0 = s->compat & OCP_CF_ID0_NAMES;
+		struct idlist *lists[2] = {s->o->owner ? &w->uids : NULL,
+					   s->o->group ? &w->gids : NULL};
+
+		for (int i = 0; i < 2 && !r; i++) {
+			uint8_t *buf;
+			size_t cap;
+
+			if (!lists[i])
+				continue;
+			cap = 16 + lists[i]->n * (8 + OCP_FLIST_IDNAME_MAX);
+			buf = malloc(cap);
+			if (!buf) {
+				r = -ENOMEM;
+				break;
+			}
+			n = ocp_flist_enc_idlist(buf, cap, lists[i]->v, lists[i]->n, id0,
+						 i == 0 ? "root" : "root");
+			r = n < 0 ? n : ocp_io_write_data(s->io, buf, (size_t)n);
+			free(buf);
+		}
+	}
+	if (!r && s->io_error && !(s->compat & OCP_CF_SAFE_FLIST))
+		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR, (uint8_t[]){(uint8_t)s->io_error, 0, 0, 0}, 4);
+	s->st.flist_size = (int64_t)(s->io->bytes_out - start_out);
+	s->st.num_files = (int64_t)s->fl.n;
+	s->st.flist_xfertime = oce_now_ms() - t1;
+	free(w->uids.v);
+	free(w->gids.v);
+	free(w->hl);
+	free(w);
+	return r;
+}
+
+/* ---- receiver ------------------------------------------------------------ */
+
+struct recv_ctx {
+	struct oce_session *s;
+	struct ocp_flist_state fst;
+	struct ocp_fentry e, hl; /* decoded entry; a group's first for lookups */
+	struct ocp_idname *ids;
+	size_t nids;
+	bool id0;
+};
+
+static int
+dec_entry(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct recv_ctx *c = ctx;
+
+	return ocp_flist_dec(&c->fst, buf, len, NULL, &c->e);
+}
+
+static const struct ocp_fentry *
+hl_first(void *arg, int32_t wire_ndx)
+{
+	struct recv_ctx *c = arg;
+	struct oce_file *f;
+
+	if (wire_ndx < 0 || (size_t)wire_ndx >= c->s->fl.n)
+		return NULL;
+	f = c->s->fl.wire[wire_ndx];
+	memset(&c->hl, 0, sizeof(c->hl));
+	c->hl.mode = f->mode;
+	c->hl.size = f->size;
+	c->hl.mtime = f->mtime;
+	c->hl.mtime_nsec = f->mtime_nsec;
+	c->hl.uid = f->uid;
+	c->hl.gid = f->gid;
+	c->hl.rdev_major = f->rdev_major;
+	c->hl.rdev_minor = f->rdev_minor;
+	c->hl.hlinked = f->hlinked;
+	if (f->link) {
+		c->hl.link_len = strlen(f->link);
+		memcpy(c->hl.link, f->link, c->hl.link_len + 1);
+	}
+	if (f->sum)
+		memcpy(c->hl.sum, f->sum, OCP_FLIST_SUM_MAX);
+	return &c->hl;
+}
+
+static int
+dec_ids(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct recv_ctx *c = ctx;
+
+	return ocp_flist_dec_idlist(buf, len, c->id0, c->ids, IDS_MAX, &c->nids);
+}
+
+int
+oce_flist_recv(struct oce_session *s)
+{
+	struct ocp_flist_opts fo;
+	struct recv_ctx *c = calloc(1, sizeof(*c));
+	uint8_t *scratch = malloc(64 * 1024);
+	uint64_t start_in = s->io->bytes_in;
+	int r = 0;
+
+	if (!c || !scratch) {
+		free(c);
+		free(scratch);
+		return -ENOMEM;
+	}
+	c->s = s;
+	oce_flist_opts(s, &fo);
+	ocp_flist_init(&c->fst, &fo);
+	c->fst.lookup = hl_first;
+	c->fst.lookup_arg = c;
+	if (show_progress(s))
+		flist_progress(s, "receiving file list ... ");
+	for (;;) {
+		struct oce_file *f;
+
+		r = oce_io_decode(s->io, dec_entry, c, scratch, 64 * 1024);
+		if (r || ocp_flist_done(&c->fst))
+			break;
+		f = file_new(c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL);
+		if (!f) {
+			r = -ENOMEM;
+			break;
+		}
+		f->mode = c->e.mode;
+		f->size = c->e.size;
+		f->mtime = c->e.mtime;
+		f->mtime_nsec = c->e.mtime_nsec;
+		f->uid = c->e.uid;
+		f->gid = c->e.gid;
+		f->rdev_major = c->e.rdev_major;
+		f->rdev_minor = c->e.rdev_minor;
+		f->top_dir = c->e.top_dir;
+		f->no_content_dir = c->e.no_content_dir;
+		f->hlinked = c->e.hlinked;
+		f->hlink_first = c->e.hlink_first;
+		if (fo.csum_len && S_ISREG(f->mode)) {
+			f->sum = malloc(OCP_FLIST_SUM_MAX);
+			if (!f->sum) {
+				free(f);
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(f->sum, c->e.sum, OCP_FLIST_SUM_MAX);
+		}
+		r = flist_push(&s->fl, f);
+		if (r) {
+			free(f->sum);
+			free(f);
+			break;
+		}
+		count_type(&s->st, f->mode);
+		if (S_ISREG(f->mode) || S_ISLNK(f->mode))
+			s->st.total_size += f->size;
+	}
+	if (!r) {
+		s->io_error |= ocp_flist_io_error(&c->fst);
+		r = flist_sort(&s->fl);
+	}
+	if (!r && show_progress(s))
+		flist_progress(s, "done\n");
+	if (!r && !s->o->numeric_ids) {
+		c->id0 = s->compat & OCP_CF_ID0_NAMES;
+		for (int i = 0; i < 2 && !r; i++) {
+			bool want = i == 0 ? s->o->owner : s->o->group;
+
+			if (!want)
+				continue;
+			c->ids = calloc(IDS_MAX, sizeof(*c->ids));
+			if (!c->ids) {
+				r = -ENOMEM;
+				break;
+			}
+			c->nids = 0;
+			r = oce_io_decode(s->io, dec_ids, c, scratch, 64 * 1024);
+			if (!r) {
+				struct ocp_idname *v = realloc(c->ids, (c->nids ? c->nids : 1) * sizeof(*v));
+
+				if (v)
+					c->ids = v;
+				if (i == 0) {
+					s->fl.uids = c->ids;
+					s->fl.nuids = c->nids;
+				} else {
+					s->fl.gids = c->ids;
+					s->fl.ngids = c->nids;
+				}
+			} else {
+				free(c->ids);
+			}
+			c->ids = NULL;
+		}
+	}
+	s->st.flist_size = (int64_t)(s->io->bytes_in - start_in);
+	s->st.num_files = (int64_t)s->fl.n;
+	if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED) {
+		oce_error(s, "received a bad file list: %s", ocp_strerror(r));
+		s->exit_code = RERR_PROTOCOL;
+	}
+	free(scratch);
+	free(c);
+	return r;
+}

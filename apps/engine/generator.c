@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The generator (upstream generator.c generate_files(), recv_generator(),
+ * itemize(), delete_in_dir()): walk the sorted file list against the
+ * destination, create directories, symlinks and special files itself,
+ * report what changed, delete extraneous files, and ask the sender for
+ * each regular file that differs, with the block sums of the old version.
+ * Every path goes through the confined fs layer below the destination.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/recvside.h"
+#include "apps/engine/util.h"
+#include "ocproto/delta.h"
+#include "ocproto/err.h"
+
+#define CHMOD_BITS 07777
+
+/* Upstream same_time() with --modify-window. */
+static bool
+same_mtime(const struct oce_session *s, const struct stat *st, const struct oce_file *f)
+{
+	int64_t d = (int64_t)st->st_mtim.tv_sec - f->mtime;
+	int w = s->o->modify_window;
+
+	if (w == 0)
+		return d == 0 && (s->protocol < 31 || (uint32_t)st->st_mtim.tv_nsec == f->mtime_nsec);
+	if (w < 0)
+		return d == 0 && (uint32_t)st->st_mtim.tv_nsec == f->mtime_nsec;
+	return d <= w && d >= -w;
+}
+
+/* Upstream dest_mode(): the mode a file gets when -p is off. */
+static mode_t
+dest_mode(const struct oce_session *s, mode_t flist_mode, mode_t stat_mode, bool exists)
+{
+	mode_t dflt = 0777 & ~s->umask;
+	mode_t m;
+
+	if (exists) {
+		m = (flist_mode & ~CHMOD_BITS) | (stat_mode & CHMOD_BITS);
+		if (s->o->executability && S_ISREG(flist_mode)) {
+			if (!(flist_mode & 0111))
+				m &= ~0111;
+			else if (!(stat_mode & 0111))
+				m |= (m & 0444) >> 2;
+		}
+		return m;
+	}
+	return flist_mode & (~CHMOD_BITS | dflt);
+}
+
+void
+oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,
+	     struct oce_meta *m)
+{
+	const struct oce_opts *o = s->o;
+	bool is_dir = S_ISDIR(f->mode), is_link = S_ISLNK(f->mode);
+
+	memset(m, 0, sizeof(*m));
+	m->mode = o->perms ? f->mode : dest_mode(s, f->mode, cur ? cur->st_mode : 0, cur != NULL);
+	m->set_perms = !is_link && (o->perms || o->executability || !cur);
+	m->uid = f->uid;
+	m->gid = f->gid;
+	m->set_owner = o->owner && s->am_root;
+	m->set_group = o->group;
+	m->mtime.tv_sec = f->mtime;
+	m->mtime.tv_nsec = f->mtime_nsec;
+	m->set_mtime = o->times && !(is_dir && o->omit_dir_times) &&
+		       !(is_link && !(s->compat & OCP_CF_SYMLINK_TIMES));
+	m->atime.tv_nsec = UTIME_OMIT;
+}
+
+/* The report bits of itemize() for an existing destination entry. */
+static uint32_t
+report_flags(const struct oce_session *s, const struct oce_file *f, const struct stat *st,
+	     uint32_t iflags)
+{
+	const struct oce_opts *o = s->o;
+	bool keep_time = !o->times ? false
+			 : S_ISDIR(f->mode) ? !o->omit_dir_times
+			 : S_ISLNK(f->mode) ? (s->compat & OCP_CF_SYMLINK_TIMES) != 0
+					    : true;
+
+	if (S_ISREG(f->mode) && f->size != st->st_size)
+		iflags |= OCE_ITEM_REPORT_SIZE;
+	if (keep_time ? !same_mtime(s, st, f)
+		      : (iflags & (OCE_ITEM_TRANSFER | OCE_ITEM_LOCAL_CHANGE)) &&
+				!(iflags & OCE_ITEM_MATCHED))
+		iflags |= OCE_ITEM_REPORT_TIME;
+	if (!S_ISLNK(f->mode)) {
+		if (o->perms) {
+			if ((st->st_mode & CHMOD_BITS) != (f->mode & CHMOD_BITS))
+				iflags |= OCE_ITEM_REPORT_PERMS;
+		} else if (o->executability &&
+			   (!!(st->st_mode & 0111) ^ !!(f->mode & 0111))) {
+			iflags |= OCE_ITEM_REPORT_PERMS;
+		}
+	}
+	if (o->owner && s->am_root && f->uid != st->st_uid)
+		iflags |= OCE_ITEM_REPORT_OWNER;
+	if (o->group && f->gid != st->st_gid)
+		iflags |= OCE_ITEM_REPORT_GROUP;
+	return iflags;
+}
+
+/*
+ * Upstream itemize(): finish iflags and, when worth it, tell the sender
+ * (ndx -1: the index was written already). Returns 0 or a write error.
+ */
+static int
+itemize(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const struct stat *st,
+	uint32_t iflags, uint8_t basis, const char *xname)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	int r = 0;
+
+	if (st)
+		iflags = report_flags(s, f, st, iflags);
+	else
+		iflags |= OCE_ITEM_IS_NEW;
+	iflags &= 0xffff;
+	if ((iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || o->itemize > 1 ||
+	    (xname && *xname)) {
+		if (ndx >= 0)
+			r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
+		if (!r)
+			r = oce_write_item_attrs(s, rs->wio, (uint16_t)iflags, basis, xname);
+		if (!r && ndx >= 0)
+			rs->items_written++;
+	}
+	return r;
+}
+
+static int
+dest_lstat(struct oce_recvside *rs, const char *name, struct stat *st)
+{
+	return oce_lstat_beneath(&rs->root, name, st);
+}
+
+static void
+count_deleted(struct oce_counters *c, mode_t mode)
+{
+	c->deleted_files++;
+	if (S_ISDIR(mode))
+		c->deleted_dirs++;
+	else if (S_ISLNK(mode))
+		c->deleted_symlinks++;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		c->deleted_devices++;
+	else if (!S_ISREG(mode))
+		c->deleted_specials++;
+}
+
+/* Say that name was deleted: the client logs it, a server tells the client. */
+static void
+log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
+{
+	struct oce_session *s = rs->s;
+	size_t len = strlen(name);
+
+	if (s->am_server) {
+		if (len < PATH_MAX)
+			ocp_io_write_msg(rs->wio, OCP_MSG_DELETED, name, len + (S_ISDIR(mode) ? 1 : 0));
+		return;
+	}
+	oce_log_delete(s, name, mode);
+}
+
+/* Remove name (recursively for a directory), counting and reporting each entry. */
+static int
+delete_item(struct oce_recvside *rs, const char *name, mode_t mode)
+{
+	struct oce_session *s = rs->s;
+	int r;
+
+	if (s->o->max_delete >= 0 && s->st.deleted_files >= s->o->max_delete) {
+		s->skipped_deletes++;
+		return -EPERM;
+	}
+	if (S_ISDIR(mode)) {
+		int fd = oce_open_beneath(&rs->root, name, O_RDONLY | O_DIRECTORY, 0);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+		char **names = NULL;
+		size_t n = 0;
+
+		if (!d && fd >= 0)
+			close(fd);
+		while (d && (de = readdir(d))) {
+			char **nn;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			nn = realloc(names, (n + 1) * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+			if (asprintf(&names[n], "%s/%s", name, de->d_name) < 0)
+				break;
+			n++;
+		}
+		if (d)
+			closedir(d);
+		for (size_t i = 0; i < n; i++) {
+			struct stat st;
+
+			if (!dest_lstat(rs, names[i], &st))
+				delete_item(rs, names[i], st.st_mode);
+			free(names[i]);
+		}
+		free(names);
+	}
+	if (s->o->dry_run)
+		r = 0;
+	else
+		r = oce_unlink_beneath(&rs->root, name, false);
+	if (r) {
+		oce_error(s, "delete_file: %s \"%s\" failed: %s (%d)",
+			  S_ISDIR(mode) ? "rmdir" : "unlink", name, strerror(-r), -r);
+		s->io_error |= OCE_IOERR_GENERAL;
+		return r;
+	}
+	log_delete(rs, name, mode);
+	count_deleted(&s->st, mode);
+	return 0;
+}
+
+struct dent {
+	char *name;
+	mode_t mode;
+};
+
+static int
+dent_cmp(const void *a, const void *b)
+{
+	const struct dent *x = a, *y = b;
+
+	return ocp_flist_name_cmp(x->name, strlen(x->name), S_ISDIR(x->mode), y->name,
+				  strlen(y->name), S_ISDIR(y->mode));
+}
+
+/* Delete what dir holds that the list does not (upstream delete_in_dir()). */
+static int
+delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
+{
+	struct oce_session *s = rs->s;
+	const char *dname = dirf->name;
+	bool dot = !strcmp(dname, ".");
+	int fd = oce_open_beneath(&rs->root, dname, O_RDONLY | O_DIRECTORY, 0);
+	struct dent *v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+		struct dent *nv;
+		int32_t i;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (oce_path_join(path, sizeof(path), dot ? NULL : dname, de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		i = oce_flist_find(&s->fl, path, S_ISDIR(st.st_mode));
+		if (i >= 0 && !s->fl.v[i]->removed)
+			continue;
+		if (!s->o->delete_excluded && oce_excluded(s, path, S_ISDIR(st.st_mode)))
+			continue;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		v[n].name = strdup(path);
+		v[n].mode = st.st_mode;
+		if (v[n].name)
+			n++;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), dent_cmp);
+	for (size_t i = n; i-- > 0;) {
+		delete_item(rs, v[i].name, v[i].mode);
+		free(v[i].name);
+	}
+	free(v);
+	return 0;
+}
+
+/* Write the sum head and block sums of the basis (upstream generate_and_send_sums()). */
+static int
+send_sums(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st, bool full)
+{
+	struct oce_session *s = rs->s;
+	struct ocp_sum_head h = {0};
+	uint8_t head[OCP_SUM_HEAD_SIZE];
+	struct ocp_sig sig = {0};
+	void *map = MAP_FAILED;
+	uint8_t *buf = NULL;
+	int fd = -1, r, n;
+
+	if (!st || rs->whole_file || st->st_size <= 0) {
+		ocp_enc_sum_head(head, sizeof(head), &h);
+		return ocp_io_write_data(rs->wio, head, sizeof(head));
+	}
+	fd = oce_open_beneath(&rs->root, rs->solo ? rs->solo : f->name, O_RDONLY, 0);
+	if (fd < 0) {
+		oce_error(s, "failed to open \"%s\", continuing: %s (%d)", f->name, strerror(-fd), -fd);
+		ocp_enc_sum_head(head, sizeof(head), &h);
+		return ocp_io_write_data(rs->wio, head, sizeof(head));
+	}
+	r = ocp_sum_sizes(st->st_size, s->protocol, s->o->block_size, s->csum_len, full, &h);
+	if (r < 0)
+		goto out;
+	map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	r = ocp_sig_gen(&sig, map, (size_t)st->st_size, &h, s->csum, s->seed, s->seed_fix);
+	if (r)
+		goto out;
+	buf = malloc(ocp_sig_enc_size(&sig));
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n = ocp_sig_enc(&sig, buf, ocp_sig_enc_size(&sig));
+	r = n < 0 ? n : ocp_io_write_data(rs->wio, buf, (size_t)n);
+out:
+	free(buf);
+	ocp_sig_free(&sig);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st->st_size);
+	close(fd);
+	return r;
+}
+
+/* Upstream quick_check_ok() for a regular file. */
+static bool
+quick_check_ok(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st)
+{
+	struct oce_session *s = rs->s;
+	uint8_t sum[OCP_CSUM_DIGEST_MAX];
+	const char *name = rs->solo ? rs->solo : f->name;
+
+	if (st->st_size != f->size)
+		return false;
+	if (s->o->checksum) {
+		int fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+		int r;
+
+		if (fd < 0)
+			return false;
+		r = oce_file_checksum(s, fd, "", sum);
+		close(fd);
+		return r > 0 && f->sum && !memcmp(sum, f->sum, (size_t)s->csum_len);
+	}
+	if (s->o->size_only)
+		return true;
+	if (s->o->ignore_times)
+		return false;
+	return same_mtime(s, st, f);
+}
+
+static int
+set_attrs(struct oce_recvside *rs, const struct oce_file *f, const char *name, const struct stat *cur)
+{
+	struct oce_meta m;
+	int r;
+
+	if (rs->s->o->dry_run)
+		return 0;
+	oce_meta_for(rs->s, f, cur, &m);
+	if (S_ISDIR(f->mode))
+		m.set_mtime = false; /* directory times are set after their contents */
+	r = oce_set_meta(&rs->root, name, cur, &m);
+	if (r && r != -EPERM)
+		oce_error(rs->s, "failed to set attributes on \"%s\": %s (%d)", name, strerror(-r), -r);
+	return 0;
+}
+
+static int
+gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
+{
+	struct oce_session *s = rs->s;
+	struct stat st;
+	bool exists = dest_lstat(rs, name, &st) == 0;
+	bool report_new;
+	int r;
+
+	if (exists && !S_ISDIR(st.st_mode)) {
+		if (delete_item(rs, name, st.st_mode))
+			return 0;
+		exists = false;
+	}
+	/* Deletions go out as messages, which upstream's buffering lets
+	 * overtake this directory's own report: do them first. */
+	if (s->o->delete_mode == OCE_DEL_DURING && !f->no_content_dir && exists)
+		delete_in_dir(rs, f);
+	report_new = !exists || f->dir_created;
+	r = itemize(rs, f, ndx, report_new ? NULL : &st, report_new ? OCE_ITEM_LOCAL_CHANGE : 0, 0,
+		    NULL);
+	if (r)
+		return r;
+	if (!exists && !s->o->dry_run) {
+		r = oce_mkdir_beneath(&rs->root, name, (f->mode & CHMOD_BITS) | 0700);
+		if (r && r != -EEXIST) {
+			oce_error(s, "recv_generator: mkdir \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+			oce_error(s, "*** Skipping any contents from this failed directory ***");
+			s->io_error |= OCE_IOERR_GENERAL;
+			f->skip_contents = true;
+			return 0;
+		}
+	}
+	if (!s->o->dry_run)
+		set_attrs(rs, f, name, exists ? &st : NULL);
+	return 0;
+}
+
+static int
+gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
+{
+	struct oce_session *s = rs->s;
+	struct stat st;
+	bool exists = dest_lstat(rs, name, &st) == 0;
+	int r;
+
+	if (s->o->safe_links && oce_unsafe_symlink(f->link, f->name)) {
+		if (s->o->info[OCE_INFO_NAME] >= 1)
+			oce_info(s, "ignoring unsafe symlink \"%s\" -> \"%s\"", name, f->link);
+		return 0;
+	}
+	if (exists && S_ISLNK(st.st_mode)) {
+		char cur[PATH_MAX];
+		ssize_t n = readlinkat(rs->root.fd, name, cur, sizeof(cur) - 1);
+		int pfd;
+		const char *leaf;
+
+		/* readlinkat on the root fd with a nested name would follow parents:
+		 * read it through the confined parent instead. */
+		pfd = oce_open_parent(&rs->root, name, &leaf);
+		n = pfd >= 0 ? readlinkat(pfd, leaf, cur, sizeof(cur) - 1) : -1;
+		if (pfd >= 0)
+			close(pfd);
+		if (n >= 0) {
+			cur[n] = '\0';
+			if (!strcmp(cur, f->link)) {
+				set_attrs(rs, f, name, &st);
+				return itemize(rs, f, ndx, &st, 0, 0, NULL);
+			}
+		}
+	}
+	if (exists && !s->o->dry_run) {
+		r = S_ISDIR(st.st_mode) ? (delete_item(rs, name, st.st_mode), 0)
+					: oce_unlink_beneath(&rs->root, name, false);
+		(void)r;
+	}
+	if (!s->o->dry_run) {
+		r = oce_symlink_beneath(&rs->root, f->link, name);
+		if (r) {
+			oce_error(s, "symlink \"%s\" -> \"%s\" failed: %s (%d)", name, f->link,
+				  strerror(-r), -r);
+			s->io_error |= OCE_IOERR_GENERAL;
+			return 0;
+		}
+		set_attrs(rs, f, name, NULL);
+	}
+	return itemize(rs, f, ndx, exists && S_ISLNK(st.st_mode) ? &st : NULL,
+		       OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_REPORT_CHANGE, 0, NULL);
+}
+
+static int
+gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
+{
+	struct oce_session *s = rs->s;
+	dev_t rdev = makedev(f->rdev_major, f->rdev_minor);
+	struct stat st;
+	bool exists = dest_lstat(rs, name, &st) == 0;
+	int r;
+
+	if (exists && (st.st_mode & S_IFMT) == (f->mode & S_IFMT) &&
+	    (!(S_ISCHR(f->mode) || S_ISBLK(f->mode)) || st.st_rdev == rdev)) {
+		set_attrs(rs, f, name, &st);
+		return itemize(rs, f, ndx, &st, 0, 0, NULL);
+	}
+	if (exists && (st.st_mode & S_IFMT) != (f->mode & S_IFMT))
+		exists = false;
+	if (!s->o->dry_run) {
+		struct stat cur;
+
+		if (dest_lstat(rs, name, &cur) == 0) {
+			if (S_ISDIR(cur.st_mode))
+				delete_item(rs, name, cur.st_mode);
+			else
+				oce_unlink_beneath(&rs->root, name, false);
+		}
+		r = oce_mknod_beneath(&rs->root, name, f->mode & (S_IFMT | CHMOD_BITS), rdev);
+		if (r) {
+			oce_error(s, "mknod \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+			s->io_error |= OCE_IOERR_GENERAL;
+			return 0;
+		}
+		set_attrs(rs, f, name, NULL);
+	}
+	return itemize(rs, f, ndx, exists ? &st : NULL,
+		       OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_REPORT_CHANGE, 0, NULL);
+}
+
+/* Link a hard-link follower to its group's first entry (upstream hard_link_check()). */
+static int
+gen_hlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
+{
+	struct oce_session *s = rs->s;
+	struct oce_file *first = s->fl.v[f->hl_leader];
+	struct stat st, fst;
+	bool exists = dest_lstat(rs, name, &st) == 0;
+	int r;
+
+	if (dest_lstat(rs, first->name, &fst))
+		return 0;
+	if (exists && st.st_dev == fst.st_dev && st.st_ino == fst.st_ino)
+		return itemize(rs, f, ndx, &st, 0, 0, NULL);
+	if (!s->o->dry_run) {
+		if (exists) {
+			if (S_ISDIR(st.st_mode))
+				delete_item(rs, name, st.st_mode);
+			else
+				oce_unlink_beneath(&rs->root, name, false);
+		}
+		r = oce_link_beneath(&rs->root, first->name, name);
+		if (r) {
+			oce_error(s, "link \"%s\" => %s failed: %s (%d)", name, first->name,
+				  strerror(-r), -r);
+			s->io_error |= OCE_IOERR_GENERAL;
+			return 0;
+		}
+	}
+	return itemize(rs, f, ndx, exists ? &st : NULL,
+		       OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_XNAME_FOLLOWS, 0, first->name);
+}
+
+static int
+gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name, bool redo)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	struct stat st;
+	bool exists = dest_lstat(rs, name, &st) == 0;
+	uint32_t iflags;
+	int r;
+
+	if (o->max_size >= 0 && f->size > o->max_size)
+		return 0;
+	if (o->min_size >= 0 && f->size < o->min_size)
+		return 0;
+	if (!redo) {
+		if (o->existing && !exists)
+			return 0;
+		if (o->ignore_existing && exists)
+			return 0;
+		if (o->update && exists && S_ISREG(st.st_mode) &&
+		    f->mtime - st.st_mtim.tv_sec < o->modify_window + (o->modify_window >= 0 ? 0 : 1))
+			return 0;
+	}
+	if (exists && !S_ISREG(st.st_mode)) {
+		if (delete_item(rs, name, st.st_mode))
+			return 0;
+		exists = false;
+	}
+	if (!redo && exists && quick_check_ok(rs, f, &st)) {
+		set_attrs(rs, f, name, &st);
+		return itemize(rs, f, ndx, &st, 0, 0, NULL);
+	}
+	r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
+	if (r)
+		return r;
+	rs->items_written++;
+	iflags = OCE_ITEM_TRANSFER | (o->checksum ? OCE_ITEM_REPORT_CHANGE : 0);
+	r = itemize(rs, f, -1, exists ? &st : NULL, iflags, 0x80, NULL);
+	if (!r && !o->dry_run)
+		r = send_sums(rs, f, exists ? &st : NULL, redo);
+	if (!r && !rs->threaded)
+		r = oce_catch_up(rs);
+	return r;
+}
+
+/* Upstream recv_generator(): one entry. */
+static int
+gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
+{
+	struct oce_session *s = rs->s;
+	struct oce_file *f = s->fl.v[ndx];
+	const char *name = rs->solo ? rs->solo : f->name;
+	int r;
+
+	if (f->removed)
+		return 0;
+	if (f->parent_skipped)
+		return 0;
+	if (S_ISDIR(f->mode))
+		r = gen_dir(rs, f, ndx, name);
+	else if (s->o->hard_links && f->hlinked && f->hl_leader != ndx)
+		return 0; /* linked once its group's data is in place */
+	else if (S_ISLNK(f->mode))
+		r = s->o->links ? gen_symlink(rs, f, ndx, name) : 0;
+	else if (S_ISREG(f->mode))
+		r = gen_file(rs, f, ndx, name, redo);
+	else if (((S_ISCHR(f->mode) || S_ISBLK(f->mode)) && s->o->devices && s->am_root) ||
+		 ((S_ISFIFO(f->mode) || S_ISSOCK(f->mode)) && s->o->specials))
+		r = gen_special(rs, f, ndx, name);
+	else {
+		if (s->o->info[OCE_INFO_NONREG] >= 1)
+			oce_info(s, "skipping non-regular file \"%s\"", name);
+		r = 0;
+	}
+	if (!r && !rs->threaded)
+		r = oce_catch_up(rs);
+	return r;
+}
+
+/* Children of a directory that failed to be created are skipped. */
+static void
+mark_skipped(struct oce_session *s)
+{
+	const char *skip = NULL;
+	size_t skip_len = 0;
+
+	for (size_t i = 0; i < s->fl.n; i++) {
+		struct oce_file *f = s->fl.v[i];
+
+		if (skip && !strncmp(f->name, skip, skip_len) && f->name[skip_len] == '/') {
+			f->parent_skipped = true;
+			continue;
+		}
+		skip = NULL;
+		if (f->skip_contents) {
+			skip = f->name;
+			skip_len = strlen(skip);
+		}
+	}
+}
+
+int
+oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev)
+{
+	struct oce_session *s = rs->s;
+	int r = 0;
+
+	switch (ev->kind) {
+	case OCE_EV_DONE:
+		rs->msgdone++;
+		break;
+	case OCE_EV_REDO:
+		if (rs->nredo == rs->redo_cap) {
+			size_t cap = rs->redo_cap ? rs->redo_cap * 2 : 64;
+			int32_t *v = realloc(rs->redo, cap * sizeof(*v));
+
+			if (!v) {
+				r = -ENOMEM;
+				break;
+			}
+			rs->redo = v;
+			rs->redo_cap = cap;
+		}
+		rs->redo[rs->nredo++] = ev->ndx;
+		break;
+	case OCE_EV_MSG:
+		r = ocp_io_write_msg(rs->wio, ev->code, ev->text, ev->len);
+		break;
+	case OCE_EV_FAILED:
+		r = ev->ndx ? ev->ndx : OCP_ECLOSED;
+		break;
+	}
+	(void)s;
+	free(ev);
+	return r;
+}
+
+/* Re-request files whose whole-file checksum failed (phase 1). */
+static int
+do_redos(struct oce_recvside *rs)
+{
+	int r = 0;
+
+	while (!r && rs->nredo) {
+		int32_t ndx = rs->redo[0];
+
+		memmove(rs->redo, rs->redo + 1, --rs->nredo * sizeof(*rs->redo));
+		r = gen_one(rs, ndx, true);
+	}
+	return r;
+}
+
+/*
+ * Pick each hard-link group's leader: the member last in sorted order gets
+ * the data and the others are linked to it, as upstream's receiver does
+ * (hlink.c: only the last of a group is transferred).
+ */
+static int
+hl_leaders(struct oce_session *s)
+{
+	int32_t *last = malloc((s->fl.n ? s->fl.n : 1) * sizeof(*last));
+
+	if (!last)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->fl.n; i++)
+		last[i] = -1;
+	for (size_t i = 0; i < s->fl.n; i++) {
+		struct oce_file *f = s->fl.v[i];
+
+		if (f->hlinked && !f->removed) {
+			int32_t g = f->hlink_first >= 0 ? f->hlink_first : f->wire_ndx;
+
+			last[g] = (int32_t)i;
+		}
+	}
+	for (size_t i = 0; i < s->fl.n; i++) {
+		struct oce_file *f = s->fl.v[i];
+
+		if (f->hlinked)
+			f->hl_leader = last[f->hlink_first >= 0 ? f->hlink_first : f->wire_ndx];
+	}
+	free(last);
+	return 0;
+}
+
+/* Hard-link followers, once the data of every group's leader is in place. */
+static int
+do_hlinks(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	int r = 0;
+
+	if (!s->o->hard_links)
+		return 0;
+	for (size_t i = 0; i < s->fl.n && !r; i++) {
+		struct oce_file *f = s->fl.v[i];
+
+		if (!f->removed && !f->parent_skipped && f->hlinked && f->hl_leader != (int32_t)i &&
+		    !S_ISDIR(f->mode))
+			r = gen_hlink(rs, f, (int32_t)i, f->name);
+	}
+	return r;
+}
+
+/* Directory times and modes last, since writing inside them changed them. */
+static void
+touch_up_dirs(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+
+	if (s->o->dry_run)
+		return;
+	for (size_t i = s->fl.n; i-- > 0;) {
+		struct oce_file *f = s->fl.v[i];
+		struct oce_meta m;
+		struct stat st;
+
+		if (!S_ISDIR(f->mode) || f->removed || f->parent_skipped)
+			continue;
+		if (dest_lstat(rs, rs->solo ? rs->solo : f->name, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		oce_meta_for(s, f, &st, &m);
+		m.set_owner = m.set_group = false;
+		oce_set_meta(&rs->root, f->name, &st, &m);
+	}
+}
+
+int
+oce_generate_files(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	bool early_delete = !(o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER);
+	int r = 0;
+
+	if (o->hard_links) {
+		r = hl_leaders(s);
+		if (r)
+			return r;
+	}
+	if (o->delete_mode == OCE_DEL_BEFORE && !rs->solo) {
+		for (size_t i = 0; i < s->fl.n; i++) {
+			struct oce_file *f = s->fl.v[i];
+
+			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed)
+				delete_in_dir(rs, f);
+		}
+	}
+	for (size_t i = 0; i < s->fl.n && !r; i++) {
+		r = gen_one(rs, (int32_t)i, false);
+		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
+			mark_skipped(s);
+	}
+	if (!r)
+		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
+	if (!r)
+		r = ocp_io_flush(rs->wio);
+	/* phase 1: redo requests until the receiver has finished phase 0 */
+	while (!r && rs->msgdone < 1) {
+		r = oce_wait_for_receiver(rs);
+		if (!r)
+			r = do_redos(rs);
+		if (!r)
+			r = ocp_io_flush(rs->wio);
+	}
+	if (!r)
+		r = do_redos(rs);
+	/*
+	 * Hard-link followers once their group's data is in place: upstream
+	 * links each as the receiver reports its first done, a point that
+	 * depends on timing; here it is one fixed point for both modes.
+	 */
+	if (!r)
+		r = do_hlinks(rs);
+	if (!r && !rs->threaded)
+		r = oce_catch_up(rs);
+	if (!r)
+		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
+	if (!r)
+		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE); /* no delay-updates */
+	if (!r && s->protocol >= 31 && early_delete) {
+		if (o->delete_mode != OCE_DEL_NONE)
+			r = oce_write_del_stats(s, rs->wio);
+		if (!r)
+			r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
+	}
+	if (!r)
+		r = ocp_io_flush(rs->wio);
+	while (!r && rs->msgdone < 2)
+		r = oce_wait_for_receiver(rs);
+	while (!r && rs->msgdone == 2)
+		r = oce_wait_for_receiver(rs);
+	if (!r && (o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER) && !rs->solo) {
+		for (size_t i = 0; i < s->fl.n; i++) {
+			struct oce_file *f = s->fl.v[i];
+
+			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed)
+				delete_in_dir(rs, f);
+		}
+	}
+	if (!r && o->max_delete >= 0 && s->skipped_deletes) {
+		oce_warning(s, "Deletions stopped due to --max-delete limit (%d skipped)",
+			    (int)s->skipped_deletes);
+		s->io_error |= OCE_IOERR_DEL_LIMIT;
+	}
+	if (!r && s->protocol >= 31) {
+		if (!early_delete) {
+			if (o->delete_mode != OCE_DEL_NONE)
+				r = oce_write_del_stats(s, rs->wio);
+			if (!r)
+				r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
+			if (!r)
+				r = ocp_io_flush(rs->wio);
+		}
+		while (!r && rs->msgdone == 3)
+			r = oce_wait_for_receiver(rs);
+	}
+	if (!r)
+		touch_up_dirs(rs);
+	return r;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Per-file output lines (upstream log.c log_item(), maybe_log_item()) in
+ * the format the user chose: --out-format, "%i %n%L" for -i, "%n%L" for
+ * -v. Only the client prints; a server's lines would go to a log file,
+ * which we do not keep.
+ */
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/engine/session.h"
+
+const char *
+oce_stdout_format(const struct oce_opts *o)
+{
+	if (o->out_format)
+		return o->out_format;
+	if (o->itemize)
+		return OCE_FORMAT_ITEMIZE;
+	if (o->info[OCE_INFO_NAME] >= 1)
+		return OCE_FORMAT_VERBOSE;
+	return NULL;
+}
+
+static bool
+format_has_i(const struct oce_opts *o)
+{
+	const char *f = oce_stdout_format(o);
+
+	return f && strstr(f, "%i");
+}
+
+void
+oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink)
+{
+	const char *fmt = oce_stdout_format(s->o);
+	struct oce_logctx ctx = {0};
+	struct oce_logitem it = {0};
+	char line[8192];
+	int n;
+
+	if (s->am_server || !fmt)
+		return;
+	ctx.am_sender = s->am_sender;
+	ctx.local_server = s->local;
+	ctx.preserve_mtimes = s->o->times;
+	ctx.receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
+	ctx.always_checksum = s->o->checksum;
+	ctx.sum_len = s->csum_len;
+	ctx.pid = (long)getpid();
+	ctx.now = time(NULL);
+	it.name = f->name;
+	it.mode = f->mode;
+	it.size = f->size;
+	it.mtime = f->mtime;
+	it.uid = f->uid;
+	it.gid = f->gid;
+	it.have_uid = s->o->owner;
+	it.have_gid = s->o->group;
+	it.iflags = iflags;
+	it.symlink = f->link;
+	it.hlink = hlink;
+	n = oce_out_format(line, sizeof(line), fmt, &it, &ctx);
+	if (n < 0)
+		n = (int)strlen(line);
+	pthread_mutex_lock(&s->log_lock);
+	oce_log_write(s->out, line, (size_t)n, false);
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+void
+oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags,
+		   const char *xname)
+{
+	uint32_t sig = iflags & OCE_ITEM_SIGNIFICANT;
+	int has_i = format_has_i(s->o) ? (s->o->itemize > 1 ? 2 : 1) : 0;
+	bool see = has_i && (sig || (xname && *xname) || has_i > 1 ||
+			     (s->o->info[OCE_INFO_NAME] >= 2));
+	bool local_change = (iflags & OCE_ITEM_LOCAL_CHANGE) && sig;
+
+	if (s->am_server)
+		return;
+	if (see || local_change || (xname && *xname) || (S_ISDIR(f->mode) && sig))
+		oce_log_item(s, f, iflags, xname);
+}
+
+void
+oce_log_delete(struct oce_session *s, const char *name, mode_t mode)
+{
+	const char *fmt = oce_stdout_format(s->o);
+	struct oce_file f = {.name = (char *)name, .mode = mode};
+	char line[8192];
+	struct oce_logctx ctx = {0};
+	struct oce_logitem it = {0};
+	int n;
+
+	if (s->o->info[OCE_INFO_DEL] < 1 && !fmt)
+		return;
+	if (!fmt || (!strstr(fmt, "%i") && !strstr(fmt, "%o")))
+		fmt = OCE_FORMAT_DELETE;
+	ctx.am_sender = s->am_sender;
+	ctx.local_server = s->local;
+	ctx.preserve_mtimes = s->o->times;
+	it.name = f.name;
+	it.mode = mode;
+	it.iflags = OCE_ITEM_DELETED;
+	n = oce_out_format(line, sizeof(line), fmt, &it, &ctx);
+	if (n < 0)
+		n = (int)strlen(line);
+	pthread_mutex_lock(&s->log_lock);
+	oce_log_write(s->out, line, (size_t)n, false);
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The receiver (upstream receiver.c recv_files(), receive_data()) and the
+ * receiving side's driver (main.c do_recv()): rebuild each file the sender
+ * streams from literal data and blocks of the old version into a temporary
+ * file, check the whole-file sum, apply attributes and rename it into
+ * place, so the destination holds the old file or the new one, never a
+ * torn one. A failed sum asks the generator for a second try (phase 1).
+ *
+ * The receiver runs as its own thread beside the generator, joined by an
+ * ocq SPSC channel; OC_RSYNC_RECEIVER_ASYNC=0 (or OC_RSYNC_ASYNC=0) runs it
+ * in lock step on the generator's thread instead. The wire is the same.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/recvside.h"
+#include "apps/engine/util.h"
+#include "ocproto/delta.h"
+#include "ocproto/err.h"
+
+static int
+push_event(struct oce_recvside *rs, struct oce_ev *ev)
+{
+	if (rs->threaded) {
+		int r = ocq_send(&rs->tx, ev);
+
+		if (r) {
+			free(ev);
+			return r;
+		}
+		return 0;
+	}
+	if (rs->fifo_n == rs->fifo_cap) {
+		size_t cap = rs->fifo_cap ? rs->fifo_cap * 2 : 64;
+		struct oce_ev **v = realloc(rs->fifo, cap * sizeof(*v));
+
+		if (!v) {
+			free(ev);
+			return -ENOMEM;
+		}
+		rs->fifo = v;
+		rs->fifo_cap = cap;
+	}
+	rs->fifo[rs->fifo_n++] = ev;
+	return 0;
+}
+
+int
+oce_recv_event(struct oce_recvside *rs, enum oce_ev_kind kind, int32_t ndx)
+{
+	struct oce_ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return -ENOMEM;
+	ev->kind = kind;
+	ev->ndx = ndx;
+	return push_event(rs, ev);
+}
+
+/* A server's receiver thread hands its lines to the generator, which owns the socket. */
+static void
+recv_msg_hook(void *arg, enum ocp_msg code, const char *line, size_t len)
+{
+	struct oce_recvside *rs = arg;
+	struct oce_ev *ev = calloc(1, sizeof(*ev) + len);
+
+	if (!ev)
+		return;
+	ev->kind = OCE_EV_MSG;
+	ev->code = code;
+	ev->len = len;
+	memcpy(ev->text, line, len);
+	push_event(rs, ev);
+}
+
+/* Output of one file: the temporary file plus the running whole-file sum. */
+struct out {
+	struct oce_recvside *rs;
+	struct oce_sparse w;
+	struct ocp_csum_ctx sum;
+	int basis_fd;
+	bool discard; /* dry run or no output file */
+};
+
+static int
+out_write(void *arg, const uint8_t *buf, size_t len)
+{
+	struct out *o = arg;
+	int r = ocp_csum_update(&o->sum, buf, len);
+
+	if (r || o->discard)
+		return r;
+	return oce_sparse_write(&o->w, buf, len);
+}
+
+static int
+basis_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct out *o = arg;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = o->basis_fd >= 0 ? pread(o->basis_fd, buf + got, len - got, (off_t)(off + got)) : 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			/* The basis shrank under us: the sum check will catch it. */
+			memset(buf + got, 0, len - got);
+			break;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Feed the token stream to the decoder until the file's end marker, in
+ * place from io's buffer; a unit that a frame boundary cuts is gathered in
+ * stage, exactly to its end, so no byte past the stream is taken.
+ */
+static int
+read_tokens(struct oce_recvside *rs, const struct ocp_tok_sink *sink, uint8_t *stage, size_t cap)
+{
+	struct ocp_io *io = rs->s->io;
+	enum ocp_tok_fmt fmt = oce_tok_fmt(rs->s->compress);
+
+	while (!ocp_tok_dec_done(rs->dec)) {
+		const uint8_t *p;
+		size_t have = 0;
+		int n, c, need;
+
+		n = ocp_io_peek(io, &p);
+		if (n <= 0)
+			return n ? n : OCP_ECLOSED;
+		c = ocp_tok_dec_feed(rs->dec, p, (size_t)n, sink);
+		if (c < 0)
+			return c;
+		if (c > 0) {
+			ocp_io_consume(io, (size_t)c);
+			continue;
+		}
+		/* Gather one unit: its header first, then the rest it announces. */
+		for (;;) {
+			need = ocp_tok_unit_len(fmt, stage, have);
+			if (need < 0)
+				return need;
+			if (need > 0 && (size_t)need <= have)
+				break;
+			if ((need ? (size_t)need : have + 1) > cap)
+				return OCP_ETOKEN;
+			n = ocp_io_peek(io, &p);
+			if (n <= 0)
+				return n ? n : OCP_ECLOSED;
+			c = need ? need - (int)have : 1;
+			if (c > n)
+				c = n;
+			memcpy(stage + have, p, (size_t)c);
+			ocp_io_consume(io, (size_t)c);
+			have += (size_t)c;
+		}
+		c = ocp_tok_dec_feed(rs->dec, stage, have, sink);
+		if (c < 0)
+			return c;
+		if ((size_t)c != have)
+			return OCP_ETOKEN;
+	}
+	return 0;
+}
+
+/* Upstream receive_data() plus finish_transfer(). */
+static int
+receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t iflags)
+{
+	struct oce_session *s = rs->s;
+	const char *name = rs->solo ? rs->solo : f->name;
+	uint8_t head[OCP_SUM_HEAD_SIZE], theirs[OCP_CSUM_DIGEST_MAX], ours[OCP_CSUM_DIGEST_MAX];
+	struct ocp_sum_head h;
+	struct ocp_delta_apply ap = {0};
+	struct out o = {.rs = rs, .basis_fd = -1};
+	struct ocp_tok_sink sink;
+	char tmpname[NAME_MAX + 2] = "";
+	int dirfd = -1, fd = -1, r;
+	uint8_t *stage = NULL;
+	bool redo = rs->rphase > 0;
+
+	r = ocp_io_read(s->io, head, sizeof(head));
+	if (r)
+		return r;
+	r = ocp_dec_sum_head(head, sizeof(head), s->protocol, s->csum_len, &h);
+	if (r < 0) {
+		oce_error(s, "Invalid checksum length or count from the sender");
+		s->exit_code = RERR_PROTOCOL;
+		return r;
+	}
+	if (h.count > 0) {
+		o.basis_fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+		if (o.basis_fd < 0)
+			o.basis_fd = -1;
+	}
+	o.discard = s->o->dry_run;
+	if (!o.discard) {
+		r = oce_tmpfile(&rs->root, name, -1, &dirfd, &fd, tmpname);
+		if (r) {
+			oce_error(s, "mkstemp \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+			s->io_error |= OCE_IOERR_GENERAL;
+			o.discard = true;
+		} else {
+			oce_sparse_init(&o.w, &oce_fs_sys_default, fd, s->o->sparse);
+		}
+	}
+	r = ocp_csum_begin(&o.sum, s->csum);
+	if (!r)
+		r = ocp_delta_apply_init(&ap, &h, basis_read, &o, out_write, &o, 0);
+	if (!r)
+		r = ocp_tok_dec_start(rs->dec, h.count);
+	stage = malloc(2 * OCP_TOK_UNIT_MAX);
+	if (!r && !stage)
+		r = -ENOMEM;
+	sink.literal = ocp_delta_apply_literal;
+	sink.block = ocp_delta_apply_block;
+	sink.arg = &ap;
+	if (!r)
+		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX);
+	if (!r)
+		r = ocp_io_read(s->io, theirs, (size_t)s->csum_len);
+	if (!r)
+		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
+	if (!r && !o.discard)
+		r = oce_sparse_finish(&o.w);
+	s->st.literal_data += 0;
+	if (r) {
+		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && fd >= 0 &&
+		    r != OCP_ECLOSED) {
+			oce_error(s, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
+			s->exit_code = RERR_FILEIO;
+		}
+		goto fail;
+	}
+	if (memcmp(ours, theirs, (size_t)s->csum_len)) {
+		if (!redo) {
+			if (s->o->info[OCE_INFO_NAME] >= 2 || s->o->verbose > 1)
+				oce_info(s, "WARNING: %s failed verification -- update retained (will try again).",
+					 name);
+			r = oce_recv_event(rs, OCE_EV_REDO, ndx);
+		} else {
+			oce_error(s, "ERROR: %s failed verification -- update discarded.", name);
+			s->io_error |= OCE_IOERR_GENERAL;
+			s->exit_code = s->exit_code ? s->exit_code : RERR_PARTIAL;
+		}
+		goto discard;
+	}
+	if (!o.discard) {
+		struct oce_meta m;
+
+		oce_meta_for(s, f, NULL, &m);
+		m.set_perms = true;
+		oce_set_meta_at(&oce_fs_sys_default, dirfd, tmpname, NULL, &m);
+		close(fd);
+		fd = -1;
+		r = oce_commit(&rs->root, dirfd, tmpname, name);
+		if (r) {
+			oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, name, strerror(-r), -r);
+			s->io_error |= OCE_IOERR_GENERAL;
+			r = 0;
+			goto discard;
+		}
+		tmpname[0] = '\0';
+	}
+	oce_log_item(s, f, iflags, NULL);
+	goto out;
+discard:
+fail:
+	if (tmpname[0] && dirfd >= 0)
+		unlinkat(dirfd, tmpname, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (o.basis_fd >= 0)
+		close(o.basis_fd);
+	ocp_csum_free(&o.sum);
+	ocp_delta_apply_free(&ap);
+	free(stage);
+	return r;
+}
+
+static void
+count_created(struct oce_counters *c, uint32_t mode)
+{
+	c->created_files++;
+	if (S_ISDIR(mode))
+		c->created_dirs++;
+	else if (S_ISLNK(mode))
+		c->created_symlinks++;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		c->created_devices++;
+	else if (!S_ISREG(mode))
+		c->created_specials++;
+}
+
+/* After the last phase: stats (client), then the goodbye (upstream do_recv()'s child). */
+static int
+recv_finish(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	char xname[8];
+	int32_t ndx;
+	uint16_t iflags;
+	uint8_t basis;
+	int r = 0;
+
+	if (!s->am_server)
+		r = oce_recv_stats(s);
+	if (!r)
+		r = oce_recv_event(rs, OCE_EV_DONE, 0);
+	if (!r && s->protocol >= 31) {
+		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
+		if (!r && ndx != OCE_NDX_DONE) {
+			oce_error(s, "Invalid packet at end of run (%d) [receiver]", ndx);
+			s->exit_code = RERR_PROTOCOL;
+			r = OCP_EPROTO;
+		}
+		if (!r)
+			r = oce_recv_event(rs, OCE_EV_DONE, 0);
+	}
+	rs->recv_done = true;
+	return r;
+}
+
+int
+oce_recv_step(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	char xname[PATH_MAX];
+	int32_t ndx;
+	uint16_t iflags;
+	uint8_t basis;
+	struct oce_file *f;
+	int r;
+
+	r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
+	if (r)
+		return r;
+	if (ndx == OCE_NDX_DONE) {
+		if (++rs->rphase > 2)
+			return recv_finish(rs);
+		return oce_recv_event(rs, OCE_EV_DONE, 0);
+	}
+	rs->items_read++;
+	f = s->fl.v[ndx];
+	if (!(iflags & OCE_ITEM_TRANSFER)) {
+		oce_maybe_log_item(s, f, iflags, xname);
+		if (iflags & OCE_ITEM_IS_NEW)
+			count_created(&s->st, f->mode);
+		return 0;
+	}
+	if (rs->rphase == 2) {
+		oce_error(s, "got transfer request in phase 2 [receiver]");
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
+	if (!S_ISREG(f->mode)) {
+		oce_error(s, "sender tried to send data for a non-regular file: %s", f->name);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
+	if (rs->rphase == 0 && (iflags & OCE_ITEM_IS_NEW))
+		s->st.created_files++;
+	s->st.xferred_files++;
+	s->st.total_transferred_size += f->size;
+	if (s->o->dry_run) {
+		oce_log_item(s, f, iflags, NULL);
+		return 0;
+	}
+	return receive_file(rs, f, ndx, iflags);
+}
+
+static void *
+recv_thread(void *arg)
+{
+	struct oce_recvside *rs = arg;
+	struct oce_session *s = rs->s;
+	int r = 0;
+
+	if (s->am_server)
+		oce_set_msg_hook(s, recv_msg_hook, rs);
+	while (!r && !rs->recv_done)
+		r = oce_recv_step(rs);
+	if (s->am_server)
+		oce_set_msg_hook(s, NULL, NULL);
+	if (r) {
+		rs->recv_err = r;
+		oce_recv_event(rs, OCE_EV_FAILED, r);
+	}
+	ocq_tx_release(&rs->tx);
+	return NULL;
+}
+
+int
+oce_wait_for_receiver(struct oce_recvside *rs)
+{
+	void *item;
+	int r;
+
+	if (rs->threaded) {
+		r = ocp_io_flush(rs->wio);
+		if (r)
+			return r;
+		r = ocq_recv(&rs->rx, &item);
+		if (r)
+			return rs->recv_err ? rs->recv_err : OCP_ECLOSED;
+		return oce_gen_event(rs, item);
+	}
+	for (;;) {
+		if (rs->fifo_n) {
+			struct oce_ev *ev = rs->fifo[0];
+
+			memmove(rs->fifo, rs->fifo + 1, --rs->fifo_n * sizeof(*rs->fifo));
+			return oce_gen_event(rs, ev);
+		}
+		if (rs->recv_done)
+			return rs->recv_err ? rs->recv_err : OCP_ECLOSED;
+		r = ocp_io_flush(rs->wio);
+		if (!r)
+			r = oce_recv_step(rs);
+		if (r) {
+			rs->recv_err = r;
+			rs->recv_done = true;
+			return r;
+		}
+	}
+}
+
+int
+oce_catch_up(struct oce_recvside *rs)
+{
+	int r = 0;
+
+	if (rs->items_read >= rs->items_written)
+		return 0;
+	r = ocp_io_flush(rs->wio);
+	while (!r && rs->items_read < rs->items_written && !rs->recv_done)
+		r = oce_recv_step(rs);
+	if (r) {
+		rs->recv_err = r;
+		rs->recv_done = true;
+	}
+	return r;
+}
+
+static bool
+env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+
+/*
+ * Where the files go (upstream get_local_name()): into dest as a
+ * directory (created if missing), or, for a single non-directory, onto
+ * dest itself as a new name.
+ */
+static int
+open_dest(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	char *dest = strdup(s->dest && *s->dest ? s->dest : ".");
+	size_t len = strlen(dest);
+	bool trailing = len > 1 && dest[len - 1] == '/';
+	const char *fmt = oce_stdout_format(s->o);
+	struct stat st;
+	int r;
+
+	if (!dest)
+		return -ENOMEM;
+	r = stat(dest, &st) ? -errno : 0;
+	if (r == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
+			goto out;
+		}
+		if (s->fl.n > 1) {
+			oce_error(s, "ERROR: destination must be a directory when copying more than 1 file");
+			s->exit_code = RERR_FILESELECT;
+			r = -ENOTDIR;
+			goto out;
+		}
+	} else if (r != -ENOENT) {
+		oce_error(s, "ERROR: cannot stat destination \"%s\": %s (%d)", dest, strerror(-r), -r);
+		s->exit_code = RERR_FILESELECT;
+		goto out;
+	}
+	if (s->fl.n > 1 || trailing || (s->fl.n == 1 && S_ISDIR(s->fl.v[0]->mode))) {
+		while (len > 1 && dest[len - 1] == '/')
+			dest[--len] = '\0';
+		if (r == 0) {
+			oce_error(s, "ERROR: destination path is not a directory");
+			s->exit_code = RERR_SYNTAX;
+			r = -ENOTDIR;
+			goto out;
+		}
+		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+		if (r) {
+			oce_error(s, "mkdir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+			s->exit_code = RERR_FILEIO;
+			goto out;
+		}
+		if (s->fl.n && !strcmp(s->fl.v[0]->name, "."))
+			s->fl.v[0]->dir_created = true;
+		if (s->o->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))
+			oce_info(s, "created directory %s", dest);
+		goto out;
+	}
+	/* A single file under a new name: the root is its directory. */
+	rs->solo_buf = strdup(strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest);
+	if (!rs->solo_buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rs->solo = rs->solo_buf;
+	if (strrchr(dest, '/')) {
+		char *slash = strrchr(dest, '/');
+
+		*slash = '\0';
+		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, &oce_fs_sys_default);
+	} else {
+		r = oce_root_open(&rs->root, ".", false, &oce_fs_sys_default);
+	}
+	if (r) {
+		oce_error(s, "change_dir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+		s->exit_code = RERR_FILESELECT;
+	}
+out:
+	free(dest);
+	return r;
+}
+
+int
+oce_receiving_run(struct oce_session *s)
+{
+	struct oce_recvside *rs = calloc(1, sizeof(*rs));
+	struct ocp_io *wio = NULL;
+	bool started = false;
+	int r;
+
+	if (!rs)
+		return -ENOMEM;
+	rs->s = s;
+	rs->root.fd = -1;
+	s->umask = umask(0);
+	umask(s->umask);
+	s->am_root = geteuid() == 0;
+	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
+	r = open_dest(rs);
+	if (r)
+		goto out;
+	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, 0);
+	if (r)
+		goto out;
+	rs->threaded = !env_off("OC_RSYNC_ASYNC") && !env_off("OC_RSYNC_RECEIVER_ASYNC");
+	rs->wio = s->io;
+	if (rs->threaded) {
+		wio = malloc(sizeof(*wio));
+		r = wio ? ocp_io_split(s->io, wio) : -ENOMEM;
+		if (!r)
+			r = ocq_chan_create(&rs->ch, OCQ_SPSC, 1024);
+		if (!r)
+			r = ocq_chan_with_producers(rs->ch, 1, &rs->tx);
+		if (!r)
+			r = ocq_rx_open(&rs->rx, rs->ch);
+		if (r)
+			goto out;
+		rs->wio = wio;
+		s->io_w = wio;
+		r = -pthread_create(&rs->thread, NULL, recv_thread, rs);
+		if (r)
+			goto out;
+		started = true;
+	}
+	r = oce_generate_files(rs);
+	if (!r)
+		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
+	if (!r)
+		r = ocp_io_flush(rs->wio);
+out:
+	if (started && r && shutdown(s->io->fd_in, SHUT_RD)) {
+		/*
+		 * The receiver may still be blocked reading a pipe that only the
+		 * peer can close: leave it and its state to process exit.
+		 */
+		pthread_detach(rs->thread);
+		s->io_w = NULL;
+		return r;
+	}
+	if (started) {
+		pthread_join(rs->thread, NULL);
+		for (void *item; ocq_try_recv(&rs->rx, &item) == 0;)
+			free(item);
+	}
+	if (!r && rs->recv_err)
+		r = rs->recv_err;
+	if (rs->ch) {
+		ocq_rx_release(&rs->rx);
+		ocq_chan_destroy(rs->ch);
+	}
+	if (wio)
+		s->st.total_written_extra = (int64_t)wio->bytes_out;
+	s->io_w = NULL;
+	free(wio);
+	for (size_t i = 0; i < rs->fifo_n; i++)
+		free(rs->fifo[i]);
+	free(rs->fifo);
+	free(rs->redo);
+	ocp_tok_dec_free(rs->dec);
+	oce_root_close(&rs->root);
+	free(rs->solo_buf);
+	free(rs);
+	return r;
+}

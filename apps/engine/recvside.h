@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Private to the receiving side (generator.c, receiver.c): the state the
+ * generator and the receiver share, and how the receiver talks to the
+ * generator. Upstream's receiver is a child process that sends the
+ * generator "done" marks, redo requests and messages over a pipe; here it
+ * is a thread sending the same events over an ocq SPSC channel, or, with
+ * OC_RSYNC_RECEIVER_ASYNC=0, a step function the generator calls itself.
+ */
+#ifndef OCE_RECVSIDE_H
+#define OCE_RECVSIDE_H
+
+#include "apps/engine/fs.h"
+#include "apps/engine/session.h"
+#include "ocq/ocq.h"
+
+enum oce_ev_kind {
+	OCE_EV_DONE,   /* the receiver finished a phase (upstream MSG_DONE) */
+	OCE_EV_REDO,   /* resend ndx with full sums (upstream MSG_REDO) */
+	OCE_EV_MSG,    /* a line for the client (server only) */
+	OCE_EV_FAILED, /* the receiver stopped with an error */
+};
+
+struct oce_ev {
+	enum oce_ev_kind kind;
+	int32_t ndx;
+	enum ocp_msg code;
+	size_t len;
+	char text[]; /* OCE_EV_MSG */
+};
+
+struct oce_recvside {
+	struct oce_session *s;
+	struct oce_root root;
+	const char *solo;	/* single file under a new name (upstream local_name) */
+	char *solo_buf;
+	bool threaded;
+	bool whole_file;
+
+	/* receiver -> generator */
+	struct ocq_chan *ch;
+	struct ocq_tx tx;
+	struct ocq_rx rx;
+	struct oce_ev **fifo;	/* sequential mode: events not yet seen */
+	size_t fifo_n, fifo_cap;
+
+	/* generator */
+	struct ocp_io *wio;	/* where the generator writes */
+	int msgdone;
+	int32_t *redo;
+	size_t nredo, redo_cap;
+	uint64_t items_written;	/* sequential mode: items the sender must answer */
+	bool gen_redo_phase;
+
+	/* receiver */
+	int rphase;
+	uint64_t items_read;
+	bool recv_done;
+	int recv_err;
+	struct ocp_tok_dec *dec;
+	pthread_t thread;
+};
+
+/* generator.c */
+int oce_generate_files(struct oce_recvside *rs);
+/* Handle one event from the receiver (upstream check_for_finished_files()). */
+int oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev);
+
+/* receiver.c */
+/* Process one item from the sender; sets rs->recv_done at the end. */
+int oce_recv_step(struct oce_recvside *rs);
+/* Queue an event for the generator. */
+int oce_recv_event(struct oce_recvside *rs, enum oce_ev_kind kind, int32_t ndx);
+/*
+ * Wait for one event from the receiver and handle it (upstream
+ * wait_for_receiver()); in sequential mode runs the receiver instead.
+ */
+int oce_wait_for_receiver(struct oce_recvside *rs);
+/* Sequential mode: let the receiver answer everything written so far. */
+int oce_catch_up(struct oce_recvside *rs);
+
+/* generator.c helpers used by the receiver */
+void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,
+		  struct oce_meta *m);
+
+#endif /* OCE_RECVSIDE_H */

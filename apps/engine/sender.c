@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The sender role (upstream sender.c send_files()): read the generator's
+ * requests in order, and answer each with the file's delta against the
+ * block sums it carries, then the whole-file checksum. Items the
+ * generator only reports (no transfer) are echoed back, as upstream does,
+ * so both sides log them in the same place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/session.h"
+#include "apps/engine/util.h"
+#include "ocproto/delta.h"
+#include "ocproto/err.h"
+
+/* Token format for the negotiated compressor. */
+enum ocp_tok_fmt
+oce_tok_fmt(enum ocp_compress c)
+{
+	switch (c) {
+	case OCP_COMPRESS_ZLIB:
+		return OCP_TOK_ZLIB;
+	case OCP_COMPRESS_ZLIBX:
+		return OCP_TOK_ZLIBX;
+	case OCP_COMPRESS_LZ4:
+		return OCP_TOK_LZ4;
+	case OCP_COMPRESS_ZSTD:
+		return OCP_TOK_ZSTD;
+	default:
+		return OCP_TOK_PLAIN;
+	}
+}
+
+int
+oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *basis, char *xname,
+	      size_t xcap)
+{
+	int r;
+
+	for (;;) {
+		r = ocp_io_read_ndx(s->io, &s->ndx_in, ndx);
+		if (r)
+			return r;
+		if (*ndx == OCE_NDX_DONE)
+			return 0;
+		if (*ndx == OCE_NDX_DEL_STATS) {
+			int32_t v[5];
+
+			for (int i = 0; i < 5 && !r; i++) {
+				r = ocp_io_read_varint(s->io, &v[i]);
+				if (!r && (v[i] < 0 || v[i] > 1 << 30))
+					r = OCP_EPROTO;
+			}
+			if (r)
+				return r;
+			s->st.deleted_dirs = v[1];
+			s->st.deleted_symlinks = v[2];
+			s->st.deleted_devices = v[3];
+			s->st.deleted_specials = v[4];
+			s->st.deleted_files = v[0] + v[1] + v[2] + v[3] + v[4];
+			if (s->am_sender && s->am_server) {
+				r = oce_write_del_stats(s, s->io);
+				if (r)
+					return r;
+			}
+			continue;
+		}
+		if (*ndx < 0 || (size_t)*ndx >= s->fl.n) {
+			oce_error(s, "Invalid file index: %d (%d - %d) [%s]", *ndx, OCE_NDX_DONE,
+				  (int)s->fl.n - 1, s->am_sender ? "sender" : "receiver");
+			s->exit_code = RERR_PROTOCOL;
+			return OCP_EPROTO;
+		}
+		break;
+	}
+	r = oce_io_read_shortint(s->io, iflags);
+	if (r)
+		return r;
+	*basis = 0x80; /* FNAMECMP_FNAME */
+	if (*iflags & OCE_ITEM_BASIS_TYPE_FOLLOWS) {
+		r = oce_io_read_byte(s->io, basis);
+		if (r)
+			return r;
+	}
+	xname[0] = '\0';
+	if (*iflags & OCE_ITEM_XNAME_FOLLOWS) {
+		uint8_t b[2];
+		size_t len;
+
+		r = oce_io_read_byte(s->io, &b[0]);
+		if (!r && (b[0] & 0x80))
+			r = oce_io_read_byte(s->io, &b[1]);
+		if (r)
+			return r;
+		len = b[0] & 0x80 ? (size_t)(b[0] & 0x7F) << 8 | b[1] : b[0];
+		if (len >= xcap) {
+			oce_error(s, "xname too long (%zu)", len);
+			s->exit_code = RERR_PROTOCOL;
+			return OCP_ETOOLONG;
+		}
+		r = ocp_io_read(s->io, xname, len);
+		if (r)
+			return r;
+		xname[len] = '\0';
+	}
+	if (s->fl.v[*ndx]->removed) {
+		oce_error(s, "refusing transfer of cleared file index %d", *ndx);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
+	return 0;
+}
+
+int
+oce_write_item_attrs(struct oce_session *s, struct ocp_io *io, uint16_t iflags, uint8_t basis,
+		     const char *xname)
+{
+	int r = oce_io_write_shortint(io, iflags);
+
+	(void)s;
+	if (!r && (iflags & OCE_ITEM_BASIS_TYPE_FOLLOWS))
+		r = oce_io_write_byte(io, basis);
+	if (!r && (iflags & OCE_ITEM_XNAME_FOLLOWS)) {
+		size_t len = strlen(xname);
+		uint8_t b[2];
+
+		if (len > 0x7FFF)
+			return -EINVAL;
+		if (len > 0x7F) {
+			b[0] = (uint8_t)(0x80 | len >> 8);
+			b[1] = (uint8_t)len;
+			r = ocp_io_write_data(io, b, 2);
+		} else {
+			b[0] = (uint8_t)len;
+			r = ocp_io_write_data(io, b, 1);
+		}
+		if (!r)
+			r = ocp_io_write_data(io, xname, len);
+	}
+	return r;
+}
+
+int
+oce_write_item(struct oce_session *s, struct ocp_io *io, int32_t ndx, uint16_t iflags,
+	       uint8_t basis, const char *xname)
+{
+	int r = ocp_io_write_ndx(io, &s->ndx_out, ndx);
+
+	return r ? r : oce_write_item_attrs(s, io, iflags, basis, xname);
+}
+
+int
+oce_write_del_stats(struct oce_session *s, struct ocp_io *io)
+{
+	const struct oce_counters *c = &s->st;
+	int32_t v[5] = {(int32_t)(c->deleted_files - c->deleted_dirs - c->deleted_symlinks -
+				  c->deleted_devices - c->deleted_specials),
+			(int32_t)c->deleted_dirs, (int32_t)c->deleted_symlinks,
+			(int32_t)c->deleted_devices, (int32_t)c->deleted_specials};
+	int r = ocp_io_write_ndx(io, &s->ndx_out, OCE_NDX_DEL_STATS);
+
+	for (int i = 0; i < 5 && !r; i++)
+		r = ocp_io_write_varint(io, v[i]);
+	return r;
+}
+
+static void
+count_created(struct oce_counters *c, uint32_t mode)
+{
+	c->created_files++;
+	if (S_ISDIR(mode))
+		c->created_dirs++;
+	else if (S_ISLNK(mode))
+		c->created_symlinks++;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		c->created_devices++;
+	else if (!S_ISREG(mode))
+		c->created_specials++;
+}
+
+/* Read a sum head and its block sums (upstream receive_sums()). */
+static int
+read_sig(struct oce_session *s, struct ocp_sig *sig)
+{
+	uint8_t head[OCP_SUM_HEAD_SIZE], *buf;
+	struct ocp_sum_head h;
+	size_t per, len;
+	int r = ocp_io_read(s->io, head, sizeof(head));
+
+	if (r)
+		return r;
+	r = ocp_dec_sum_head(head, sizeof(head), s->protocol, s->csum_len, &h);
+	if (r < 0) {
+		oce_error(s, "Invalid checksum length or count from the peer");
+		s->exit_code = RERR_PROTOCOL;
+		return r;
+	}
+	per = 4 + (size_t)h.s2length;
+	if ((uint64_t)h.count * per > OCP_DELTA_DEF_SIG_MAX) {
+		oce_error(s, "too many block sums (%d)", h.count);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_ETOOLONG;
+	}
+	len = sizeof(head) + (size_t)h.count * per;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, head, sizeof(head));
+	r = ocp_io_read(s->io, buf + sizeof(head), len - sizeof(head));
+	if (!r) {
+		r = ocp_sig_dec(sig, buf, len, s->protocol, s->csum, s->seed, s->seed_fix, 0);
+		r = r > 0 ? 0 : r == 0 ? OCP_ESIG : r;
+	}
+	free(buf);
+	return r;
+}
+
+struct xfer_out {
+	struct oce_session *s;
+	struct ocp_io *io;
+};
+
+static int
+xfer_write(void *arg, const uint8_t *buf, size_t len)
+{
+	struct xfer_out *x = arg;
+
+	return ocp_io_write_data(x->io, buf, len);
+}
+
+/* Open the source safely: below its root, no symlink, still a regular file. */
+static int
+open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
+{
+	int fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ELOOP && s->o->copy_links)
+		fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static int
+send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int32_t ndx,
+	 uint16_t iflags, uint8_t basis, const char *xname)
+{
+	struct ocp_sig sig = {0};
+	struct ocp_match_stats ms = {0};
+	struct stat st;
+	uint8_t sum[OCP_CSUM_DIGEST_MAX], head[OCP_SUM_HEAD_SIZE];
+	const uint8_t *data = NULL;
+	void *map = MAP_FAILED;
+	int fd, r;
+
+	r = read_sig(s, &sig);
+	if (r)
+		return r;
+	fd = open_source(s, f, &st);
+	if (fd < 0) {
+		if (fd == -ENOENT) {
+			s->io_error |= OCE_IOERR_VANISHED;
+			oce_error(s, "file has vanished: \"%s/%s\"", s->roots[f->root], f->name);
+		} else {
+			s->io_error |= OCE_IOERR_GENERAL;
+			oce_error(s, "send_files failed to open \"%s/%s\": %s (%d)", s->roots[f->root],
+				  f->name, strerror(-fd), -fd);
+		}
+		ocp_sig_free(&sig);
+		return ocp_io_write_msg(s->io, OCP_MSG_NO_SEND,
+					(uint8_t[]){(uint8_t)ndx, (uint8_t)(ndx >> 8),
+						    (uint8_t)(ndx >> 16), (uint8_t)(ndx >> 24)},
+					4);
+	}
+	if (st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			r = -errno;
+			goto out;
+		}
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		data = map;
+	}
+	r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
+	if (!r) {
+		ocp_enc_sum_head(head, sizeof(head), &sig.head);
+		r = ocp_io_write_data(s->io, head, sizeof(head));
+	}
+	if (!r)
+		r = ocp_delta_match(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
+				    ocp_tok_enc_put, enc, &ms);
+	if (!r)
+		r = ocp_csum_file(s->csum, data ? data : (const uint8_t *)"", (size_t)st.st_size, sum);
+	if (r >= 0)
+		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
+	s->st.literal_data += (int64_t)ms.literal;
+	s->st.matched_data += st.st_size - (int64_t)ms.literal;
+out:
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	close(fd);
+	ocp_sig_free(&sig);
+	return r;
+}
+
+int
+oce_sender_run(struct oce_session *s)
+{
+	struct ocp_tok_enc *enc = NULL;
+	struct xfer_out xo = {s, s->io};
+	int32_t saved_io_error = s->io_error;
+	int phase = 0, max_phase = 2, r;
+	char xname[4096];
+
+	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), s->o->compress_level > 0 ? s->o->compress_level : 0,
+			    s->protocol, xfer_write, &xo);
+	if (r)
+		return r;
+	for (;;) {
+		int32_t ndx;
+		uint16_t iflags;
+		uint8_t basis;
+		struct oce_file *f;
+
+		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
+		if (r)
+			break;
+		if (ndx == OCE_NDX_DONE) {
+			if (++phase > max_phase)
+				break;
+			r = ocp_io_write_ndx(s->io, &s->ndx_out, OCE_NDX_DONE);
+			if (r)
+				break;
+			continue;
+		}
+		f = s->fl.v[ndx];
+		if (!(iflags & OCE_ITEM_TRANSFER)) {
+			oce_maybe_log_item(s, f, iflags, xname);
+			r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
+			if (r)
+				break;
+			if (iflags & OCE_ITEM_IS_NEW)
+				count_created(&s->st, f->mode);
+			continue;
+		}
+		if (phase == 2) {
+			oce_error(s, "got transfer request in phase 2 [sender]");
+			s->exit_code = RERR_PROTOCOL;
+			r = OCP_EPROTO;
+			break;
+		}
+		if (!S_ISREG(f->mode)) {
+			oce_error(s, "refusing to send a non-regular file: %s", f->name);
+			s->exit_code = RERR_PROTOCOL;
+			r = OCP_EPROTO;
+			break;
+		}
+		if (!f->sent && (iflags & OCE_ITEM_IS_NEW))
+			s->st.created_files++;
+		s->st.xferred_files++;
+		s->st.total_transferred_size += f->size;
+		if (s->o->dry_run) {
+			oce_log_item(s, f, iflags, NULL);
+			r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
+			if (r)
+				break;
+			continue;
+		}
+		r = send_one(s, enc, f, ndx, iflags, basis, xname);
+		if (r)
+			break;
+		oce_log_item(s, f, iflags, NULL);
+		f->sent = true;
+	}
+	if (!r && s->io_error != saved_io_error) {
+		int32_t v = s->io_error;
+
+		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR,
+				     (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+						 (uint8_t)(v >> 24)},
+				     4);
+	}
+	if (!r)
+		r = ocp_io_write_ndx(s->io, &s->ndx_out, OCE_NDX_DONE);
+	if (!r)
+		r = ocp_io_flush(s->io);
+	ocp_tok_enc_free(enc);
+	return r;
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One transfer session of the engine: everything a role needs, in one
+ * struct passed down (no globals), so several sessions can run in one
+ * process (the daemon runs many).
+ *
+ * The roles mirror upstream rsync's: the sender (sender.c) walks and sends
+ * the file list and answers block-sum requests with deltas; on the
+ * receiving side the generator (generator.c) compares the list with the
+ * destination and asks for what differs, and the receiver (receiver.c)
+ * rebuilds files into temporary names and renames them into place. Upstream
+ * runs generator and receiver as two processes; here they are two threads
+ * joined by an ocq channel (OC_RSYNC_RECEIVER_ASYNC=0: one thread in lock
+ * step), and the bytes on the wire are the same either way.
+ *
+ * Concurrency: a session is driven by the threads of one transfer; fields
+ * say which thread owns them. Errors are negative errno or OCP_E* codes;
+ * the exit code a role decides on is kept in `exit_code`.
+ */
+#ifndef OCE_SESSION_H
+#define OCE_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "apps/engine/opts.h"
+#include "apps/engine/report.h"
+#include "ocproto/csum.h"
+#include "ocproto/filter.h"
+#include "ocproto/flist.h"
+#include "ocproto/int.h"
+#include "ocproto/io.h"
+#include "ocproto/negotiate.h"
+#include "ocproto/token.h"
+
+/* One file-list entry, compact (the wire form ocp_fentry is 2.6 KiB). */
+struct oce_file {
+	char *name;	  /* wire name, relative; owned (one allocation with link) */
+	char *link;	  /* symlink target or NULL */
+	uint32_t mode;
+	uint32_t uid, gid;
+	int64_t size;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint32_t rdev_major, rdev_minor;
+	int32_t hlink_first; /* wire index of the group's first entry, -1 if none */
+	int32_t wire_ndx;    /* position in wire order */
+	uint16_t root;	     /* sender: index of the source root it came from */
+	bool top_dir, no_content_dir, hlinked, removed;
+	bool sent;	     /* sender: delta sent once (a second request is a redo) */
+	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
+	bool skip_contents;  /* generator: directory could not be created */
+	bool dir_created;    /* generator: the destination itself, just made */
+	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */
+	bool parent_skipped; /* generator: below such a directory */
+	uint64_t dev, ino;   /* sender: identity from the walk, checked on open */
+	uint8_t *sum;	     /* -c file checksum or NULL */
+};
+
+/* The file list, in sorted order (indexes on the wire refer to it). */
+struct oce_flist {
+	struct oce_file **v; /* sorted */
+	size_t n, cap;
+	struct oce_file **wire; /* the same entries in wire order */
+	struct ocp_idname *uids, *gids; /* receiver: names from the id lists */
+	size_t nuids, ngids;
+};
+
+/* Statistics, counted as upstream's `struct stats`. */
+struct oce_counters {
+	int64_t total_read, total_written;
+	int64_t total_size, total_transferred_size;
+	int64_t literal_data, matched_data;
+	int64_t flist_size, flist_buildtime, flist_xfertime;
+	int64_t num_files, num_reg, num_dirs, num_symlinks, num_devices, num_specials;
+	int64_t created_files, created_dirs, created_symlinks, created_devices, created_specials;
+	int64_t deleted_files, deleted_dirs, deleted_symlinks, deleted_devices, deleted_specials;
+	int64_t xferred_files;
+	int64_t total_written_extra; /* bytes the generator's write half sent */
+};
+
+struct oce_session {
+	const struct oce_opts *o;
+	bool am_server, am_sender;
+	bool local;		/* both ends in this process (local copy) */
+	int protocol;
+	uint32_t compat;	/* negotiated OCP_CF_* flags */
+	enum ocp_csum csum;	/* transfer checksum */
+	int csum_len;		/* its digest length (whole-file sum) */
+	enum ocp_compress compress;
+	int32_t seed;
+	bool seed_fix;
+
+	/*
+	 * The socket. io is used by the thread that reads and, in the
+	 * sequential modes, also writes. In the threaded receiving side the
+	 * generator writes through io_w (same fd, write half only).
+	 */
+	struct ocp_io *io;
+	struct ocp_io *io_w;
+	struct ocp_ndx_state ndx_in, ndx_out;
+
+	struct oce_flist fl;
+	struct ocp_filter_rule *filters; /* parsed rules, in order */
+	size_t nfilters;
+
+	/* sender: source roots ("dir" part of each argument), with an open fd */
+	char **roots;
+	int *root_fds;
+	size_t nroots;
+
+	/* receiving side: the destination */
+	char *dest;		/* destination path as given */
+	const char *solo_name;	/* single file to a new name (upstream local_name) */
+
+	struct oce_counters st;
+	int32_t io_error;	/* IOERR_* bits */
+	int64_t skipped_deletes; /* past --max-delete */
+	mode_t umask;		/* the process umask, read once at start */
+	bool am_root;		/* may set owners and make devices */
+	int exit_code;		/* RERR_* to exit with */
+	FILE *out;		/* where info lines go (stdout; server: none) */
+	FILE *err;		/* where error lines go (stderr) */
+	pthread_mutex_t log_lock; /* one line at a time from several threads */
+	int64_t start_ms;
+	/* A thread that does not own the socket routes its lines here (server). */
+	void (*msg_hook)(void *arg, enum ocp_msg code, const char *line, size_t len);
+	void *msg_hook_arg;
+	pthread_t msg_hook_thread;
+};
+
+/* IOERR_* bits (upstream rsync.h). */
+#define OCE_IOERR_GENERAL   (1 << 0)
+#define OCE_IOERR_VANISHED  (1 << 1)
+#define OCE_IOERR_DEL_LIMIT (1 << 2)
+
+/* Special indexes (upstream NDX_*). */
+#define OCE_NDX_DONE	  (-1)
+#define OCE_NDX_FLIST_EOF (-2)
+#define OCE_NDX_DEL_STATS (-3)
+
+/* --- session.c ------------------------------------------------------------ */
+void oce_session_init(struct oce_session *s, const struct oce_opts *o);
+void oce_session_free(struct oce_session *s);
+/* Print an info line (stdout, or MSG_INFO to the client when a server). */
+void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
+void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Route the calling thread's lines through fn (NULL: back to normal). */
+void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
+		      void *arg);
+/* Print a warning line (no exit-code effect). */
+void oce_warning(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Map an engine/ocproto error to upstream's exit code. */
+int oce_exit_code_for(int err);
+/* Milliseconds on the monotonic clock. */
+int64_t oce_now_ms(void);
+/* Info level test, as upstream INFO_GTE(). */
+static inline bool
+oce_info_gte(const struct oce_session *s, enum oce_info i, int level)
+{
+	return s->o->info[i] >= level;
+}
+
+/* --- proto.c: everything before and after the file exchange ------------- */
+/* Version, compat flags, name lists and seed (upstream setup_protocol()). */
+int oce_setup_protocol(struct oce_session *s);
+/* Client to server filter list (upstream send_filter_list()/recv_filter_list()). */
+int oce_send_filter_list(struct oce_session *s);
+int oce_recv_filter_list(struct oce_session *s);
+/* Compile o->filters (and -C, -F) into s->filters. */
+int oce_filters_build(struct oce_session *s);
+/* Is name excluded by the session's rules? */
+bool oce_excluded(const struct oce_session *s, const char *name, bool is_dir);
+/* The stats block the server sender writes and the client receiver reads. */
+int oce_send_stats(struct oce_session *s);
+int oce_recv_stats(struct oce_session *s);
+/* Final NDX_DONE exchange (upstream read_final_goodbye()). */
+int oce_read_final_goodbye(struct oce_session *s);
+/* Control-message handler for the socket (errors, info, io_error...). */
+int oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len);
+
+/* --- flist.c ------------------------------------------------------------- */
+/* Sender: walk the arguments and send the list (upstream send_file_list()). */
+int oce_flist_send(struct oce_session *s, int argc, char **argv);
+/* Receiver: read the list (upstream recv_file_list()). */
+int oce_flist_recv(struct oce_session *s);
+void oce_flist_free(struct oce_flist *fl);
+/* The wire-format options of this session's list. */
+void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
+/* Index of the entry named name (sorted search), or -1. */
+int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir);
+
+/* --- log.c: per-file lines ------------------------------------------------- */
+/* The client's per-file format (--out-format, -i, -v), or NULL for none. */
+const char *oce_stdout_format(const struct oce_opts *o);
+/* Print f's line in that format (upstream log_item()); hlink is %L's " => x". */
+void oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink);
+/* Print it only when the flags make it worth showing (upstream maybe_log_item()). */
+void oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags,
+			const char *xname);
+
+/* Report a deletion (upstream log_delete()): "deleting x" or the -i form. */
+void oce_log_delete(struct oce_session *s, const char *name, mode_t mode);
+
+/* --- util.c (engine-level) ------------------------------------------------ */
+/* Does a symlink at name pointing to target leave the tree (upstream unsafe_symlink())? */
+bool oce_unsafe_symlink(const char *target, const char *name);
+/* The -c / whole-file checksum of name below dirfd, with s->csum. Returns its length or -errno. */
+int oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *out);
+
+/* --- roles ---------------------------------------------------------------- */
+int oce_sender_run(struct oce_session *s);	   /* upstream send_files() */
+/* Token format for a compressor. */
+enum ocp_tok_fmt oce_tok_fmt(enum ocp_compress c);
+/*
+ * Read the next index and its attributes (upstream read_ndx_and_attrs()):
+ * NDX_DONE is returned as is, delete stats are absorbed (and echoed by a
+ * server sender), anything else is checked against the list.
+ */
+int oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *basis, char *xname,
+		  size_t xcap);
+/* Write ndx and its attributes (upstream write_ndx_and_attrs()). */
+int oce_write_item(struct oce_session *s, struct ocp_io *io, int32_t ndx, uint16_t iflags,
+		   uint8_t basis, const char *xname);
+/* The attributes alone (iflags, basis type, xname). */
+int oce_write_item_attrs(struct oce_session *s, struct ocp_io *io, uint16_t iflags, uint8_t basis,
+			 const char *xname);
+/* NDX_DEL_STATS and the five counts (upstream write_del_stats()). */
+int oce_write_del_stats(struct oce_session *s, struct ocp_io *io);
+int oce_receiving_run(struct oce_session *s);	   /* upstream do_recv() */
+
+/* --- client.c / server.c ---------------------------------------------------- */
+/* Run the server side over fds (upstream start_server()); returns an exit code. */
+int oce_server_main(const struct oce_opts *o, int fd_in, int fd_out);
+/* Run the client side (upstream client_run()); returns an exit code. */
+int oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv);
+
+#endif /* OCE_SESSION_H */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Engine helpers; see util.h. */
+#include "apps/engine/util.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+
+#include "apps/engine/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ocproto/err.h"
+#include "ocproto/int.h"
+
+int
+oce_io_decode(struct ocp_io *io, oce_dec_fn dec, void *ctx, uint8_t *scratch, size_t cap)
+{
+	size_t have = 0;
+
+	for (;;) {
+		const uint8_t *p;
+		int n = ocp_io_peek(io, &p);
+		int r;
+
+		if (n == 0)
+			return OCP_ECLOSED;
+		if (n < 0)
+			return n;
+		if (!have) {
+			r = dec(ctx, p, (size_t)n);
+			if (r > 0) {
+				ocp_io_consume(io, (size_t)r);
+				return 0;
+			}
+			if (r < 0)
+				return r;
+		}
+		if (have >= cap)
+			return OCP_ETOOLONG;
+		scratch[have++] = p[0];
+		ocp_io_consume(io, 1);
+		r = dec(ctx, scratch, have);
+		if (r > 0)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+int
+oce_io_write_shortint(struct ocp_io *io, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+
+	return ocp_io_write_data(io, b, 2);
+}
+
+int
+oce_io_write_byte(struct ocp_io *io, uint8_t v)
+{
+	return ocp_io_write_data(io, &v, 1);
+}
+
+int
+oce_io_read_shortint(struct ocp_io *io, uint16_t *v)
+{
+	uint8_t b[2];
+	int r = ocp_io_read(io, b, 2);
+
+	if (!r)
+		*v = (uint16_t)(b[0] | b[1] << 8);
+	return r;
+}
+
+int
+oce_io_read_byte(struct ocp_io *io, uint8_t *v)
+{
+	return ocp_io_read(io, v, 1);
+}
+
+int
+oce_path_join(char *out, size_t cap, const char *a, const char *b)
+{
+	int n;
+
+	if (!a || !*a || (a[0] == '.' && !a[1]))
+		n = snprintf(out, cap, "%s", b);
+	else if (!b || !*b)
+		n = snprintf(out, cap, "%s", a);
+	else
+		n = snprintf(out, cap, "%s%s%s", a, a[strlen(a) - 1] == '/' ? "" : "/", b);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+bool
+oce_unsafe_symlink(const char *target, const char *name)
+{
+	int depth = 0;
+	const char *p;
+
+	if (!target || !*target || *target == '/')
+		return true;
+	/* The link's own directory depth below the transfer root. */
+	for (p = name; (p = strchr(p, '/')) != NULL; p++)
+		depth++;
+	for (p = target; *p;) {
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return true;
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+int
+oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *out)
+{
+	struct ocp_csum_ctx c;
+	uint8_t buf[64 * 1024];
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = ocp_csum_begin(&c, s->csum);
+	while (r == 0) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0) {
+			r = ocp_csum_end(&c, out);
+			break;
+		}
+		r = ocp_csum_update(&c, buf, (size_t)n);
+	}
+	ocp_csum_free(&c);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Small helpers shared by the engine's roles: decoding a sans-I/O item
+ * straight from a struct ocp_io, and path joining. Reentrant.
+ */
+#ifndef OCE_UTIL_H
+#define OCE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "ocproto/io.h"
+
+/* A sans-I/O decoder: bytes consumed (> 0), 0 for "need more", or < 0. */
+typedef int (*oce_dec_fn)(void *ctx, const uint8_t *buf, size_t len);
+
+/*
+ * Decode one item from io with dec: in place from the buffered bytes when
+ * the item is contiguous there, else gathered into scratch[0..cap) one byte
+ * at a time (an item cut by a frame boundary). dec must leave its state
+ * alone when it returns 0. Returns 0, OCP_ECLOSED at EOF, OCP_ETOOLONG past
+ * cap, or dec's or io's error.
+ */
+int oce_io_decode(struct ocp_io *io, oce_dec_fn dec, void *ctx, uint8_t *scratch, size_t cap);
+
+/* Write a vstring / shortint / byte through io (upstream write_vstring() etc.). */
+int oce_io_write_shortint(struct ocp_io *io, uint16_t v);
+int oce_io_write_byte(struct ocp_io *io, uint8_t v);
+int oce_io_read_shortint(struct ocp_io *io, uint16_t *v);
+int oce_io_read_byte(struct ocp_io *io, uint8_t *v);
+
+/* "a" + "/" + "b" into out (cap bytes); "." or "" as a is dropped. -ENAMETOOLONG if it does not fit. */
+int oce_path_join(char *out, size_t cap, const char *a, const char *b);
+
+#endif /* OCE_UTIL_H */
