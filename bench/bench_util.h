@@ -9,6 +9,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 static inline void
 cpu_pause(void)
@@ -45,6 +49,86 @@ json_num(FILE *f, double x)
 		fprintf(f, "%.6g", x);
 	else
 		fprintf(f, "null");
+}
+
+/* --- host load: how much of the CPUs other processes took ----------------- */
+
+/* CPU seconds every task on the machine has used since boot (/proc/stat:
+ * all columns but idle and iowait), or NAN when it cannot be read. */
+static inline double
+bench_host_busy_s(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[8];
+	char line[512];
+	double secs = NAN;
+
+	if (!f)
+		return secs;
+	if (fgets(line, sizeof(line), f) &&
+	    sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8)
+		/* user nice system idle iowait irq softirq steal */
+		secs = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+		       (double)sysconf(_SC_CLK_TCK);
+	fclose(f);
+	return secs;
+}
+
+static inline double
+bench_tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+/* CPU seconds (user + system) of this process plus its reaped children, so
+ * programs the benchmark runs (and waits for) do not count as "others". */
+static inline double
+bench_own_cpu_s(void)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return bench_tv_s(self.ru_utime) + bench_tv_s(self.ru_stime) + bench_tv_s(kids.ru_utime) +
+	       bench_tv_s(kids.ru_stime);
+}
+
+static inline double
+bench_mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A stretch of time over which bench_host_others() measures other processes. */
+struct bench_host_window {
+	double busy, own, wall;
+};
+
+static inline void
+bench_host_begin(struct bench_host_window *w)
+{
+	w->busy = bench_host_busy_s();
+	w->own = bench_own_cpu_s();
+	w->wall = bench_mono_s();
+}
+
+/* Share (0..1) of the machine's online CPUs that processes other than this
+ * one and its reaped children used since bench_host_begin(w); NAN if unknown. */
+static inline double
+bench_host_others(const struct bench_host_window *w)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	double busy = bench_host_busy_s() - w->busy, own = bench_own_cpu_s() - w->own;
+	double wall = bench_mono_s() - w->wall, x;
+
+	if (busy != busy || wall <= 0)
+		return NAN;
+	x = (busy - own) / (wall * (double)(online > 0 ? online : 1));
+	return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
 #endif /* BENCH_UTIL_H */
