@@ -319,7 +319,7 @@ oce_client_main(struct oce_opts *o)
 {
 	struct oce_session s;
 	struct oce_strv cmd = {0};
-	char *host = NULL, *rpath;
+	char *host = NULL, *hostbuf, *rpath;
 	char **paths = o->args.v;
 	int n = (int)o->args.n, fd_in = -1, fd_out = -1, code, child_code = 0;
 	bool push = false, local = false;
@@ -343,6 +343,7 @@ oce_client_main(struct oce_opts *o)
 		if (!rpath)
 			local = true;
 	}
+	hostbuf = host;
 	if (strstr(paths[0], "::") || strstr(paths[n - 1], "::") || !strncmp(paths[0], "rsync://", 8) ||
 	    !strncmp(paths[n - 1], "rsync://", 8)) {
 		fprintf(stderr, "%s: rsync daemon transfers (host::module, rsync://) are not supported yet\n",
@@ -447,6 +448,7 @@ oce_client_main(struct oce_opts *o)
 out:
 	if (code)
 		oce_print_exit(stderr, code, __FILE__, __LINE__, s.am_sender ? "sender" : "receiver");
+	free(hostbuf);
 	if (s.io)
 		free(s.io);
 	oce_session_free(&s);

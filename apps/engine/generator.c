@@ -298,7 +298,8 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 			n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), dent_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), dent_cmp);
 	for (size_t i = n; i-- > 0;) {
 		delete_item(rs, v[i].name, v[i].mode);
 		free(v[i].name);

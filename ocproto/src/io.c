@@ -77,6 +77,8 @@ ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sys *s
 	io->dpend = NULL;
 	io->dlen = 0;
 	io->out_len = 0;
+	io->bytes_in = 0;
+	io->bytes_out = 0;
 	return ocp_demux_init(&io->dmx, 0);
 }
 
