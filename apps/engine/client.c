@@ -190,10 +190,11 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 			r = ocp_io_flush(s->io);
 		if (!r)
 			r = oce_sender_run(s);
+		/* Upstream counts from after the set-up and before the goodbye. */
+		s->st.total_read = (int64_t)(s->io->bytes_in - s->setup_in);
+		s->st.total_written = (int64_t)(s->io->bytes_out - s->setup_out);
 		if (!r)
 			r = oce_read_final_goodbye(s);
-		s->st.total_read = (int64_t)s->io->bytes_in;
-		s->st.total_written = (int64_t)s->io->bytes_out;
 	} else if (!r) {
 		r = ocp_io_start_mux_in(s->io, 0);
 		if (!r)

@@ -179,6 +179,9 @@ oce_setup_protocol(struct oce_session *s)
 	s->compress = o->compress ? (enum ocp_compress)cz : OCP_COMPRESS_NONE;
 	s->seed_fix = s->compat & OCP_CF_CHKSUM_SEED_FIX;
 
+	/* Upstream's byte counts include the seed but nothing before it. */
+	s->setup_in = s->io->bytes_in - (s->io->in_len - s->io->in_pos);
+	s->setup_out = s->io->bytes_out + s->io->out_len;
 	if (s->am_server) {
 		int32_t seed = o->checksum_seed_set ? o->checksum_seed
 						    : (int32_t)(time(NULL) ^ ((uint32_t)getpid() << 6));
@@ -312,7 +315,8 @@ int
 oce_send_stats(struct oce_session *s)
 {
 	struct ocp_io *io = s->io;
-	int64_t v[5] = {(int64_t)io->bytes_in, (int64_t)io->bytes_out, s->st.total_size,
+	int64_t v[5] = {(int64_t)(io->bytes_in - s->setup_in - (io->in_len - io->in_pos)),
+			(int64_t)(io->bytes_out + io->out_len - s->setup_out), s->st.total_size,
 			s->st.flist_buildtime, s->st.flist_xfertime};
 	int r = 0;
 

@@ -84,11 +84,33 @@ recv_msg_hook(void *arg, enum ocp_msg code, const char *line, size_t len)
 /* Output of one file: the temporary file plus the running whole-file sum. */
 struct out {
 	struct oce_recvside *rs;
+	struct ocp_delta_apply *ap;
 	struct oce_sparse w;
 	struct ocp_csum_ctx sum;
 	int basis_fd;
 	bool discard; /* dry run or no output file */
 };
+
+/* Literal data and matched blocks, counted for --stats as upstream's receiver does. */
+static int
+count_literal(void *arg, const uint8_t *data, size_t len)
+{
+	struct out *o = arg;
+
+	o->rs->s->st.literal_data += (int64_t)len;
+	return ocp_delta_apply_literal(o->ap, data, len);
+}
+
+static int
+count_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
+{
+	struct out *o = arg;
+	int r = ocp_delta_apply_block(o->ap, idx, data, len);
+
+	if (!r)
+		o->rs->s->st.matched_data += (int64_t)*len;
+	return r;
+}
 
 static int
 out_write(void *arg, const uint8_t *buf, size_t len)
@@ -227,9 +249,10 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	stage = malloc(2 * OCP_TOK_UNIT_MAX);
 	if (!r && !stage)
 		r = -ENOMEM;
-	sink.literal = ocp_delta_apply_literal;
-	sink.block = ocp_delta_apply_block;
-	sink.arg = &ap;
+	o.ap = &ap;
+	sink.literal = count_literal;
+	sink.block = count_block;
+	sink.arg = &o;
 	if (!r)
 		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX);
 	if (!r)
@@ -238,7 +261,6 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
 		r = oce_sparse_finish(&o.w);
-	s->st.literal_data += 0;
 	if (r) {
 		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && fd >= 0 &&
 		    r != OCP_ECLOSED) {

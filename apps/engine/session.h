@@ -126,6 +126,7 @@ struct oce_session {
 	FILE *err;		/* where error lines go (stderr) */
 	pthread_mutex_t log_lock; /* one line at a time from several threads */
 	int64_t start_ms;
+	uint64_t setup_in, setup_out; /* socket bytes of the protocol set-up, not counted */
 	/* A thread that does not own the socket routes its lines here (server). */
 	void (*msg_hook)(void *arg, enum ocp_msg code, const char *line, size_t len);
 	void *msg_hook_arg;
