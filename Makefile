@@ -4,7 +4,7 @@
 #   make                 build libraries, programs and tests into build/
 #   make test            install missing packages, build, run every suite
 #   make bench           ocq benchmark against ck_ring, wfcqueue, mutex ring
-#   make demo            the main job on a generated sample (today: the benchmark)
+#   make demo            the main job: oc-rsync copies a sample tree, then syncs changes
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make fuzz-run SECONDS=N
 #   make coverage        gcovr line and branch coverage per library
@@ -146,7 +146,8 @@ bench: deps $(BENCH_BINS)
 	@mkdir -p $(B)/bench
 	@for b in $(BENCH_BINS); do $$b --out $(B)/bench || exit 1; done
 
-demo: deps bench
+demo: deps all
+	@sh mk/demo.sh $(B)
 
 # The adaptive controller's simulated runs, plotted (docs/design/ocpool.md).
 sim-plot: $(B)/tests/unit/test_ocpool_ctl

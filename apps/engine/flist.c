@@ -623,7 +623,7 @@ walk_arg(struct walk *w, const char *arg)
 	r = open_root(s, dir, &w->root);
 	if (r) {
 		s->io_error |= OCE_IOERR_GENERAL;
-		oce_error(s, "change_dir \"%s\" failed: %s (%d)", dir ? dir : ".", strerror(-r), -r);
+		oce_error(s, "[sender] change_dir \"%s\" failed: %s (%d)", dir ? dir : ".", strerror(-r), -r);
 		return 0;
 	}
 	w->rootfd = s->root_fds[w->root];
