@@ -24,6 +24,22 @@ oce_stdout_format(const struct oce_opts *o)
 	return NULL;
 }
 
+/* Expand fmt for it and print the line (one at a time across threads). */
+static void
+print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem *it,
+		const struct oce_logctx *ctx)
+{
+	char line[8192];
+	int n = oce_out_format(line, sizeof(line), fmt, it, ctx);
+
+	if (n < 0)
+		n = (int)strlen(line);
+	pthread_mutex_lock(&s->log_lock);
+	oce_log_write(s->out, line, (size_t)n, false);
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
 static bool
 format_has_i(const struct oce_opts *o)
 {
@@ -38,8 +54,6 @@ oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, c
 	const char *fmt = oce_stdout_format(s->o);
 	struct oce_logctx ctx = {0};
 	struct oce_logitem it = {0};
-	char line[8192];
-	int n;
 
 	if (s->am_server || !fmt)
 		return;
@@ -62,13 +76,7 @@ oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, c
 	it.iflags = iflags;
 	it.symlink = f->link;
 	it.hlink = hlink;
-	n = oce_out_format(line, sizeof(line), fmt, &it, &ctx);
-	if (n < 0)
-		n = (int)strlen(line);
-	pthread_mutex_lock(&s->log_lock);
-	oce_log_write(s->out, line, (size_t)n, false);
-	fflush(s->out);
-	pthread_mutex_unlock(&s->log_lock);
+	print_formatted(s, fmt, &it, &ctx);
 }
 
 void
@@ -91,11 +99,8 @@ void
 oce_log_delete(struct oce_session *s, const char *name, mode_t mode)
 {
 	const char *fmt = oce_stdout_format(s->o);
-	struct oce_file f = {.name = (char *)name, .mode = mode};
-	char line[8192];
 	struct oce_logctx ctx = {0};
 	struct oce_logitem it = {0};
-	int n;
 
 	if (s->o->info[OCE_INFO_DEL] < 1 && !fmt)
 		return;
@@ -104,14 +109,8 @@ oce_log_delete(struct oce_session *s, const char *name, mode_t mode)
 	ctx.am_sender = s->am_sender;
 	ctx.local_server = s->local;
 	ctx.preserve_mtimes = s->o->times;
-	it.name = f.name;
+	it.name = name;
 	it.mode = mode;
 	it.iflags = OCE_ITEM_DELETED;
-	n = oce_out_format(line, sizeof(line), fmt, &it, &ctx);
-	if (n < 0)
-		n = (int)strlen(line);
-	pthread_mutex_lock(&s->log_lock);
-	oce_log_write(s->out, line, (size_t)n, false);
-	fflush(s->out);
-	pthread_mutex_unlock(&s->log_lock);
+	print_formatted(s, fmt, &it, &ctx);
 }

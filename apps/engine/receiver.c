@@ -318,20 +318,6 @@ out:
 	return r;
 }
 
-static void
-count_created(struct oce_counters *c, uint32_t mode)
-{
-	c->created_files++;
-	if (S_ISDIR(mode))
-		c->created_dirs++;
-	else if (S_ISLNK(mode))
-		c->created_symlinks++;
-	else if (S_ISCHR(mode) || S_ISBLK(mode))
-		c->created_devices++;
-	else if (!S_ISREG(mode))
-		c->created_specials++;
-}
-
 /* After the last phase: stats (client), then the goodbye (upstream do_recv()'s child). */
 static int
 recv_finish(struct oce_recvside *rs)
@@ -385,7 +371,7 @@ oce_recv_step(struct oce_recvside *rs)
 	if (!(iflags & OCE_ITEM_TRANSFER)) {
 		oce_maybe_log_item(s, f, iflags, xname);
 		if (iflags & OCE_ITEM_IS_NEW)
-			count_created(&s->st, f->mode);
+			oce_count_created(&s->st, f->mode);
 		return 0;
 	}
 	if (rs->rphase == 2) {

@@ -171,20 +171,6 @@ oce_write_del_stats(struct oce_session *s, struct ocp_io *io)
 	return r;
 }
 
-static void
-count_created(struct oce_counters *c, uint32_t mode)
-{
-	c->created_files++;
-	if (S_ISDIR(mode))
-		c->created_dirs++;
-	else if (S_ISLNK(mode))
-		c->created_symlinks++;
-	else if (S_ISCHR(mode) || S_ISBLK(mode))
-		c->created_devices++;
-	else if (!S_ISREG(mode))
-		c->created_specials++;
-}
-
 /* Read a sum head and its block sums (upstream receive_sums()). */
 static int
 read_sig(struct oce_session *s, struct ocp_sig *sig)
@@ -351,7 +337,7 @@ oce_sender_run(struct oce_session *s)
 			if (r)
 				break;
 			if (iflags & OCE_ITEM_IS_NEW)
-				count_created(&s->st, f->mode);
+				oce_count_created(&s->st, f->mode);
 			continue;
 		}
 		if (phase == 2) {

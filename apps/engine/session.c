@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "apps/engine/errcode.h"
@@ -168,4 +169,18 @@ oce_exit_code_for(int err)
 	if (err == -EPIPE || err == -ECONNRESET)
 		return RERR_STREAMIO;
 	return RERR_FILEIO;
+}
+
+void
+oce_count_created(struct oce_counters *c, uint32_t mode)
+{
+	c->created_files++;
+	if (S_ISDIR(mode))
+		c->created_dirs++;
+	else if (S_ISLNK(mode))
+		c->created_symlinks++;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		c->created_devices++;
+	else if (!S_ISREG(mode))
+		c->created_specials++;
 }

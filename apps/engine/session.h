@@ -155,6 +155,8 @@ void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, co
 		      void *arg);
 /* Print a warning line (no exit-code effect). */
 void oce_warning(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Count a created entry by type, as upstream's stats.created_*. */
+void oce_count_created(struct oce_counters *c, uint32_t mode);
 /* Map an engine/ocproto error to upstream's exit code. */
 int oce_exit_code_for(int err);
 /* Milliseconds on the monotonic clock. */

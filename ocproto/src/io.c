@@ -432,76 +432,24 @@ handle_msg(struct ocp_io *io, const struct ocp_demux_event *ev)
 	return io->on_msg(io->msg_arg, ev->code, ev->data, ev->len);
 }
 
-static size_t
-take_pending(struct ocp_io *io, uint8_t *out, size_t len)
-{
-	size_t n = io->dlen < len ? io->dlen : len;
-
-	memcpy(out, io->dpend, n);
-	io->dpend += n;
-	io->dlen -= n;
-	return n;
-}
-
 int
 ocp_io_read_some(struct ocp_io *io, void *buf, size_t len)
 {
-	uint8_t *out = buf;
-	int r;
+	const uint8_t *p;
+	int n;
 
 	if (len > INT_MAX)
 		len = INT_MAX;
 	if (!len)
 		return -EINVAL;
-	for (;;) {
-		if (io->dlen)
-			return (int)take_pending(io, out, len);
-		if (io->rerr)
-			return io->rerr;
-		while (io->in_pos < io->in_len) {
-			struct ocp_demux_event ev;
-
-			if (!io->mux_in) {
-				/* Take no more than asked: the rest may be frames. */
-				size_t n = io->in_len - io->in_pos;
-
-				if (n > len)
-					n = len;
-				memcpy(out, io->inbuf + io->in_pos, n);
-				io->in_pos += n;
-				return (int)n;
-			}
-			r = ocp_demux_next(&io->dmx, io->inbuf + io->in_pos,
-					   io->in_len - io->in_pos, &ev);
-			if (r < 0) {
-				io->rerr = r;
-				return r;
-			}
-			io->in_pos += (size_t)r;
-			if (ev.kind == OCP_DEMUX_DATA) {
-				io->dpend = ev.data;
-				io->dlen = ev.len;
-				return (int)take_pending(io, out, len);
-			}
-			if (ev.kind == OCP_DEMUX_MSG) {
-				r = handle_msg(io, &ev);
-				if (r) {
-					io->rerr = r;
-					return r;
-				}
-			}
-		}
-		r = fill(io);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			if (io->mux_in && !ocp_demux_idle(&io->dmx)) {
-				io->rerr = OCP_ECLOSED;
-				return io->rerr;
-			}
-			return 0;
-		}
-	}
+	n = ocp_io_peek(io, &p);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > len)
+		n = (int)len;
+	memcpy(buf, p, (size_t)n);
+	ocp_io_consume(io, (size_t)n);
+	return n;
 }
 
 int
