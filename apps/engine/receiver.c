@@ -26,31 +26,50 @@
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
 
+/* Append ev to a growable list of events. */
 static int
-push_event(struct oce_recvside *rs, struct oce_ev *ev)
+ev_append(struct oce_ev ***v, size_t *n, size_t *cap, struct oce_ev *ev)
 {
-	if (rs->threaded) {
-		int r = ocq_send(&rs->tx, ev);
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct oce_ev **nv = realloc(*v, c * sizeof(*nv));
 
-		if (r) {
-			free(ev);
-			return r;
-		}
-		return 0;
-	}
-	if (rs->fifo_n == rs->fifo_cap) {
-		size_t cap = rs->fifo_cap ? rs->fifo_cap * 2 : 64;
-		struct oce_ev **v = realloc(rs->fifo, cap * sizeof(*v));
-
-		if (!v) {
+		if (!nv) {
 			free(ev);
 			return -ENOMEM;
 		}
-		rs->fifo = v;
-		rs->fifo_cap = cap;
+		*v = nv;
+		*cap = c;
 	}
-	rs->fifo[rs->fifo_n++] = ev;
+	(*v)[(*n)++] = ev;
 	return 0;
+}
+
+/*
+ * Hand the generator what the channel takes without waiting, oldest first.
+ * The receiver must never block on a full channel while the generator is
+ * blocked writing to a sender that waits for the receiver to read: events
+ * that do not fit wait in rs->fifo until they do.
+ */
+static void
+flush_pending(struct oce_recvside *rs)
+{
+	size_t i = 0;
+
+	while (i < rs->fifo_n && ocq_try_send(&rs->tx, rs->fifo[i]) == 0)
+		i++;
+	memmove(rs->fifo, rs->fifo + i, (rs->fifo_n - i) * sizeof(*rs->fifo));
+	rs->fifo_n -= i;
+}
+
+static int
+push_event(struct oce_recvside *rs, struct oce_ev *ev)
+{
+	int r = ev_append(&rs->fifo, &rs->fifo_n, &rs->fifo_cap, ev);
+
+	if (!r && rs->threaded)
+		flush_pending(rs);
+	return r;
 }
 
 int
@@ -404,14 +423,29 @@ recv_thread(void *arg)
 
 	if (s->am_server)
 		oce_set_msg_hook(s, recv_msg_hook, rs);
-	while (!r && !rs->recv_done)
+	while (!r && !rs->recv_done) {
+		/*
+		 * Before reading on, give the generator what is still pending,
+		 * waiting a little: if it is blocked writing to the sender, the
+		 * wait times out and reading is what unblocks it; if it is waiting
+		 * for these events, they get through.
+		 */
+		while (rs->fifo_n && ocq_send_timeout(&rs->tx, rs->fifo[0], 10 * 1000 * 1000) == 0) {
+			memmove(rs->fifo, rs->fifo + 1, --rs->fifo_n * sizeof(*rs->fifo));
+		}
 		r = oce_recv_step(rs);
+	}
 	if (s->am_server)
 		oce_set_msg_hook(s, NULL, NULL);
 	if (r) {
 		rs->recv_err = r;
 		oce_recv_event(rs, OCE_EV_FAILED, r);
 	}
+	/* Nothing is left to read: now it is safe to wait for room. */
+	for (size_t i = 0; i < rs->fifo_n; i++)
+		if (ocq_send(&rs->tx, rs->fifo[i]))
+			free(rs->fifo[i]);
+	rs->fifo_n = 0;
 	ocq_tx_release(&rs->tx);
 	return NULL;
 }

@@ -41,7 +41,7 @@ struct oce_recvside {
 	struct ocq_chan *ch;
 	struct ocq_tx tx;
 	struct ocq_rx rx;
-	struct oce_ev **fifo;	/* sequential mode: events not yet seen */
+	struct oce_ev **fifo;	/* sequential: events not yet seen; threaded: not yet sent */
 	size_t fifo_n, fifo_cap;
 
 	/* generator */

@@ -69,7 +69,14 @@ sbyte(uint8_t b)
  * for AVX2, and the loader picks one for the CPU it runs on (an ifunc):
  * the AVX2 build sums twice as many bytes per instruction.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OCP_NO_IFUNC 1 /* sanitizer runtimes are not up when ifunc resolvers run */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define OCP_NO_IFUNC 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(OCP_NO_IFUNC)
 #define WEAK_SUMS_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define WEAK_SUMS_CLONES
