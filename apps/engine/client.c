@@ -33,20 +33,6 @@ unsupported_option(const struct oce_opts *o)
 		return "--inplace";
 	if (o->append)
 		return o->append > 1 ? "--append-verify" : "--append";
-	if (o->partial_dir)
-		return "--partial-dir";
-	if (o->partial)
-		return "--partial";
-	if (o->backup || o->backup_dir)
-		return "--backup";
-	if (o->alt_dest_type == OCE_ALT_LINK)
-		return "--link-dest";
-	if (o->alt_dest_type == OCE_ALT_COPY)
-		return "--copy-dest";
-	if (o->alt_dest_type == OCE_ALT_COMPARE)
-		return "--compare-dest";
-	if (o->temp_dir)
-		return "--temp-dir";
 	if (o->files_from)
 		return "--files-from";
 	if (o->relative)
@@ -236,6 +222,8 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 {
 	int r = start_io(s, fd_in, fd_out);
 
+	if (!r)
+		r = oce_filters_build(s);
 	if (!r)
 		r = oce_setup_protocol(s);
 	if (!r && s->am_sender) {

@@ -327,7 +327,10 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (!f)
 		return -ENOMEM;
 	f->mode = st->st_mode;
-	f->size = S_ISREG(st->st_mode) ? st->st_size : S_ISLNK(st->st_mode) ? (int64_t)strlen(link) : 0;
+	/* Upstream make_file() keeps st_size for all but devices and specials. */
+	f->size = S_ISLNK(st->st_mode)					      ? (int64_t)strlen(link)
+		  : S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? st->st_size
+								      : 0;
 	f->mtime = st->st_mtim.tv_sec;
 	f->mtime_nsec = s->protocol >= 31 ? (uint32_t)st->st_mtim.tv_nsec : 0;
 	f->uid = st->st_uid;

@@ -131,7 +131,7 @@ itemize(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const st
 	else
 		iflags |= OCE_ITEM_IS_NEW;
 	iflags &= 0xffff;
-	if ((iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || o->itemize > 1 ||
+	if ((iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || oce_format_has_i(o) > 1 ||
 	    (xname && *xname)) {
 		if (ndx >= 0)
 			r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
@@ -179,6 +179,16 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 }
 
 /* Remove name (recursively for a directory), counting and reporting each entry. */
+/* Upstream is_backup_file(): name ends with the backup suffix. */
+static bool
+is_backup_file(const struct oce_opts *o, const char *name)
+{
+	const char *suffix = o->suffix ? o->suffix : "~";
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return k && n > k && !strcmp(name + n - k, suffix);
+}
+
 static int
 delete_item(struct oce_recvside *rs, const char *name, mode_t mode)
 {
@@ -224,7 +234,12 @@ delete_item(struct oce_recvside *rs, const char *name, mode_t mode)
 	}
 	if (s->o->dry_run)
 		r = 0;
-	else
+	else if (s->o->backup && !S_ISDIR(mode) && (s->o->backup_dir || !is_backup_file(s->o, name))) {
+		/* Deleted files are kept as backups (upstream delete_item()). */
+		int b = oce_make_backup(rs, name, true);
+
+		r = b == 2 ? oce_unlink_beneath(&rs->root, name, false) : b ? 0 : -EIO;
+	} else
 		r = oce_unlink_beneath(&rs->root, name, false);
 	if (r) {
 		oce_error(s, "delete_file: %s \"%s\" failed: %s (%d)",
@@ -310,7 +325,7 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 
 /* Write the sum head and block sums of the basis (upstream generate_and_send_sums()). */
 static int
-send_sums(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st, bool full)
+send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 {
 	struct oce_session *s = rs->s;
 	struct ocp_sum_head h = {0};
@@ -318,15 +333,9 @@ send_sums(struct oce_recvside *rs, const struct oce_file *f, const struct stat *
 	struct ocp_sig sig = {0};
 	void *map = MAP_FAILED;
 	uint8_t *buf = NULL;
-	int fd = -1, r, n;
+	int r, n;
 
-	if (!st || rs->whole_file || st->st_size <= 0) {
-		ocp_enc_sum_head(head, sizeof(head), &h);
-		return ocp_io_write_data(rs->wio, head, sizeof(head));
-	}
-	fd = oce_open_beneath(&rs->root, rs->solo ? rs->solo : f->name, O_RDONLY, 0);
-	if (fd < 0) {
-		oce_error(s, "failed to open \"%s\", continuing: %s (%d)", f->name, strerror(-fd), -fd);
+	if (fd < 0 || !st || rs->whole_file || st->st_size <= 0) {
 		ocp_enc_sum_head(head, sizeof(head), &h);
 		return ocp_io_write_data(rs->wio, head, sizeof(head));
 	}
@@ -353,22 +362,21 @@ out:
 	ocp_sig_free(&sig);
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st->st_size);
-	close(fd);
 	return r;
 }
 
 /* Upstream quick_check_ok() for a regular file. */
 static bool
-quick_check_ok(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st)
+quick_check_ok(struct oce_recvside *rs, const struct oce_root *root, const char *name,
+	       const struct oce_file *f, const struct stat *st)
 {
 	struct oce_session *s = rs->s;
 	uint8_t sum[OCP_CSUM_DIGEST_MAX];
-	const char *name = rs->solo ? rs->solo : f->name;
 
 	if (st->st_size != f->size)
 		return false;
 	if (s->o->checksum) {
-		int fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+		int fd = oce_open_beneath(root, name, O_RDONLY, 0);
 		int r;
 
 		if (fd < 0)
@@ -401,14 +409,41 @@ set_attrs(struct oce_recvside *rs, const struct oce_file *f, const char *name, c
 	return 0;
 }
 
+/*
+ * Upstream try_dests_non() for a directory about to be made: how well the
+ * alternate destination directories hold it (0 not at all, 1 there, 3 with
+ * the same attributes); *ast is the best one's stat.
+ */
+static int
+alt_dir(struct oce_recvside *rs, const struct oce_file *f, const char *name, struct stat *ast)
+{
+	int level = 0;
+	struct stat st;
+
+	for (int j = 0; j < rs->nalt; j++) {
+		if (rs->alt[j].fd < 0 || oce_lstat_beneath(&rs->alt[j], name, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		if (!level) {
+			level = 1;
+			*ast = st;
+		}
+		if (!(report_flags(rs->s, f, &st, 0) & (OCE_ITEM_REPORT_TIME | OCE_ITEM_REPORT_PERMS |
+							 OCE_ITEM_REPORT_OWNER | OCE_ITEM_REPORT_GROUP))) {
+			*ast = st;
+			return 3;
+		}
+	}
+	return level;
+}
+
 static int
 gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
 {
 	struct oce_session *s = rs->s;
-	struct stat st;
+	struct stat st, ast;
 	bool exists = dest_lstat(rs, name, &st) == 0;
 	bool report_new;
-	int r;
+	int r = 0, level;
 
 	if (exists && !S_ISDIR(st.st_mode)) {
 		if (delete_item(rs, name, st.st_mode))
@@ -420,8 +455,19 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	if (s->o->delete_mode == OCE_DEL_DURING && !f->no_content_dir && exists)
 		delete_in_dir(rs, f);
 	report_new = !exists || f->dir_created;
-	r = itemize(rs, f, ndx, report_new ? NULL : &st, report_new ? OCE_ITEM_LOCAL_CHANGE : 0, 0,
-		    NULL);
+	level = report_new ? alt_dir(rs, f, name, &ast) : 0;
+	if (level == 3) {
+		/* Up to date in a --link-dest/--copy-dest/--compare-dest dir: made quietly. */
+		int has_i = oce_format_has_i(s->o);
+
+		if (has_i && (s->o->info[OCE_INFO_NAME] >= 2 || has_i > 1))
+			r = itemize(rs, f, ndx, &ast, OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_MATCHED, 0, NULL);
+	} else if (level) {
+		r = itemize(rs, f, ndx, &ast, OCE_ITEM_LOCAL_CHANGE, 0, NULL);
+	} else {
+		r = itemize(rs, f, ndx, report_new ? NULL : &st, report_new ? OCE_ITEM_LOCAL_CHANGE : 0, 0,
+			    NULL);
+	}
 	if (r)
 		return r;
 	if (!exists && !s->o->dry_run) {
@@ -561,48 +607,247 @@ gen_hlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *
 		       OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_XNAME_FOLLOWS, 0, first->name);
 }
 
+/* Upstream unchanged_attrs() for a regular file. */
+static bool
+unchanged_attrs(const struct oce_session *s, const struct oce_file *f, const struct stat *st)
+{
+	return !(report_flags(s, f, st, 0) & (OCE_ITEM_REPORT_TIME | OCE_ITEM_REPORT_PERMS |
+					      OCE_ITEM_REPORT_OWNER | OCE_ITEM_REPORT_GROUP));
+}
+
+/* Copy the alternate basis to name through a temp file (upstream copy_altdest_file()). */
+static int
+copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct oce_file *f, const char *name)
+{
+	struct oce_place dest = {.root = &rs->root};
+	char tmpname[NAME_MAX + 2];
+	int in, dfd, fd, r = 0;
+
+	in = oce_open_beneath(from, name, O_RDONLY, 0);
+	if (in < 0)
+		return in;
+	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	if (r) {
+		close(in);
+		return r;
+	}
+	r = oce_copy_fd(in, fd);
+	close(in);
+	close(fd);
+	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
+	if (r || !oce_finish_transfer(rs, f, &dest, dfd, tmpname, NULL, true, false)) {
+		unlinkat(dfd, tmpname, 0);
+		r = r ? r : -EIO;
+	}
+	close(dfd);
+	return r;
+}
+
+/*
+ * Upstream try_dests_reg(): look for the file in the --link-dest,
+ * --copy-dest or --compare-dest directories. Returns -2 when that settled
+ * the file, the index of the best basis there, or -1 for none; *ast is
+ * that basis's stat.
+ */
+static int
+try_alt_dests(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const char *name,
+	      const struct stat *real, bool exists, struct stat *ast, int *err)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	int has_i = oce_format_has_i(o);
+	int best = -1, level = 0, j;
+	struct stat st;
+
+	*err = 0;
+	for (j = 0; j < rs->nalt; j++) {
+		if (rs->alt[j].fd < 0 || oce_lstat_beneath(&rs->alt[j], name, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (level == 0) {
+			best = j;
+			level = 1;
+			*ast = st;
+		}
+		if (!quick_check_ok(rs, &rs->alt[j], name, f, &st))
+			continue;
+		if (level == 1) {
+			best = j;
+			level = 2;
+			*ast = st;
+		}
+		if (unchanged_attrs(s, f, &st)) {
+			best = j;
+			level = 3;
+			*ast = st;
+			break;
+		}
+	}
+	if (!level)
+		return -1;
+	if (level == 3 && o->alt_dest_type != OCE_ALT_COPY) {
+		if (exists) {
+			if (o->alt_dest_type == OCE_ALT_LINK && real->st_dev == ast->st_dev &&
+			    real->st_ino == ast->st_ino)
+				return -1;
+			if (!o->dry_run && oce_unlink_beneath(&rs->root, name, false))
+				return -1;
+		}
+		if (o->alt_dest_type == OCE_ALT_LINK) {
+			int r = 0;
+
+			if (!o->dry_run) {
+				int from = oce_open_beneath(&rs->alt[best], name, O_PATH, 0);
+				const char *leaf;
+				int dfd = from < 0 ? from : oce_open_parent(&rs->root, name, &leaf);
+
+				r = dfd < 0 ? dfd : linkat(from, "", dfd, leaf, AT_EMPTY_PATH) ? -errno : 0;
+				if (dfd >= 0)
+					close(dfd);
+				if (from >= 0)
+					close(from);
+			}
+			if (r)
+				goto try_a_copy;
+			if (has_i > 1 || o->info[OCE_INFO_NAME] >= 2)
+				*err = itemize(rs, f, ndx, ast, OCE_ITEM_LOCAL_CHANGE | OCE_ITEM_XNAME_FOLLOWS, 0, "");
+		} else {
+			*err = itemize(rs, f, ndx, ast, 0, 0, NULL);
+		}
+		if (o->info[OCE_INFO_NAME] >= 2 && !has_i)
+			oce_info(s, "%s is uptodate", name);
+		return -2;
+	}
+	if (exists)
+		return -1;
+	if (level >= 2) {
+try_a_copy:
+		if (!o->dry_run && copy_altdest(rs, &rs->alt[best], f, name))
+			return exists ? -1 : -2;
+		*err = itemize(rs, f, ndx, ast, OCE_ITEM_LOCAL_CHANGE, 0, NULL);
+		if (!has_i && ((o->info[OCE_INFO_NAME] >= 1 && level == 2) ||
+			       (o->info[OCE_INFO_NAME] >= 2 && level == 3)))
+			oce_info(s, "%s%s", name, level == 3 ? " is uptodate" : "");
+		return -2;
+	}
+	return best;
+}
+
 static int
 gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name, bool redo)
 {
 	struct oce_session *s = rs->s;
 	const struct oce_opts *o = s->o;
-	struct stat st;
-	bool exists = dest_lstat(rs, name, &st) == 0;
+	struct stat st, real_st, pst;
+	bool exists = dest_lstat(rs, name, &st) == 0, real_exists;
+	struct oce_place partial, *pp = NULL;
+	const struct oce_root *broot = &rs->root;
+	char bname[PATH_MAX];
+	uint8_t basis = OCE_BASIS_FNAME;
 	uint32_t iflags;
-	int r;
+	int fd = -1, r;
 
-	if (o->max_size >= 0 && f->size > o->max_size)
+	snprintf(bname, sizeof(bname), "%s", name);
+	if (o->max_size >= 0 && f->size > o->max_size) {
+		if (o->info[OCE_INFO_SKIP] >= 1)
+			oce_info(s, "%s is over max-size", name);
 		return 0;
-	if (o->min_size >= 0 && f->size < o->min_size)
+	}
+	if (o->min_size >= 0 && f->size < o->min_size) {
+		if (o->info[OCE_INFO_SKIP] >= 1)
+			oce_info(s, "%s is under min-size", name);
 		return 0;
+	}
 	if (!redo) {
 		if (o->existing && !exists)
 			return 0;
 		if (o->ignore_existing && exists)
 			return 0;
 		if (o->update && exists && S_ISREG(st.st_mode) &&
-		    f->mtime - st.st_mtim.tv_sec < o->modify_window + (o->modify_window >= 0 ? 0 : 1))
+		    f->mtime - st.st_mtim.tv_sec < o->modify_window + (o->modify_window >= 0 ? 0 : 1)) {
+			if (o->info[OCE_INFO_SKIP] >= 1)
+				oce_info(s, "%s is newer", name);
 			return 0;
+		}
 	}
 	if (exists && !S_ISREG(st.st_mode)) {
 		if (delete_item(rs, name, st.st_mode))
 			return 0;
 		exists = false;
 	}
-	if (!redo && exists && quick_check_ok(rs, f, &st)) {
+	if (rs->nalt && !redo && (!exists || o->alt_dest_type != OCE_ALT_COPY)) {
+		struct stat ast;
+		int j = try_alt_dests(rs, f, ndx, name, &st, exists, &ast, &r);
+
+		if (j == -2)
+			return r;
+		if (j >= 0) {
+			basis = (uint8_t)j;
+			broot = &rs->alt[j];
+			st = ast;
+			exists = true;
+		}
+	}
+	/* Reported against the basis found, as upstream's real_sx. */
+	real_exists = exists;
+	real_st = st;
+	if (o->partial_dir && oce_partial_name(rs, name, &partial) &&
+	    !oce_lstat_beneath(partial.root, partial.rel, &pst) && S_ISREG(pst.st_mode))
+		pp = &partial;
+	if (!exists && !pp)
+		goto notify;
+	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st)) {
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
+	if (exists && basis == OCE_BASIS_FNAME && !redo && pp && quick_check_ok(rs, broot, bname, f, &st)) {
+		if (!o->dry_run) {
+			oce_unlink_beneath(pp->root, pp->rel, false);
+			oce_partial_dir(rs, pp, false);
+		}
+		set_attrs(rs, f, name, &st);
+		return itemize(rs, f, ndx, &st, 0, 0, NULL);
+	}
+	if (o->append && exists && basis == OCE_BASIS_FNAME && st.st_size >= f->size)
+		return 0;
+	if (pp) {
+		st = pst;
+		broot = pp->root;
+		snprintf(bname, sizeof(bname), "%s", pp->rel);
+		basis = OCE_BASIS_PARTIAL_DIR;
+		exists = true;
+	}
+	if (o->dry_run || rs->whole_file)
+		goto notify;
+	fd = oce_open_beneath(broot, bname, O_RDONLY, 0);
+	if (fd < 0) {
+		oce_error(s, "failed to open \"%s\", continuing: %s (%d)", bname, strerror(-fd), -fd);
+		exists = false;
+		goto notify;
+	}
+	if (o->inplace && o->backup && basis == OCE_BASIS_FNAME) {
+		/* The file is about to be overwritten in place: the receiver reads the backup. */
+		if (oce_make_backup(rs, name, false) == 0) {
+			close(fd);
+			return 0;
+		}
+		basis = OCE_BASIS_BACKUP;
+	}
+notify:
 	r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
 	if (r)
-		return r;
+		goto out;
 	rs->items_written++;
 	iflags = OCE_ITEM_TRANSFER | (o->checksum ? OCE_ITEM_REPORT_CHANGE : 0);
-	r = itemize(rs, f, -1, exists ? &st : NULL, iflags, 0x80, NULL);
+	if (basis != OCE_BASIS_FNAME)
+		iflags |= OCE_ITEM_BASIS_TYPE_FOLLOWS;
+	r = itemize(rs, f, -1, real_exists ? &real_st : NULL, iflags, basis, NULL);
 	if (!r && !o->dry_run)
-		r = send_sums(rs, f, exists ? &st : NULL, redo);
+		r = send_sums(rs, exists ? fd : -1, exists ? &st : NULL, redo);
 	if (!r && !rs->threaded)
 		r = oce_catch_up(rs);
+out:
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 

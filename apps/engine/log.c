@@ -40,12 +40,19 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 	pthread_mutex_unlock(&s->log_lock);
 }
 
-static bool
-format_has_i(const struct oce_opts *o)
+int
+oce_format_has_i(const struct oce_opts *o)
 {
 	const char *f = oce_stdout_format(o);
 
-	return f && strstr(f, "%i");
+	if (!f)
+		return 0;
+	/* A server is told "-ii" as --log-format=%i%I (upstream stdout_format_has_i). */
+	if (o->server && oce_format_has(f, 'I'))
+		return 2;
+	if (oce_format_has(f, 'i'))
+		return o->itemize > 1 ? 2 : 1;
+	return 0;
 }
 
 void
@@ -84,7 +91,7 @@ oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_t ifl
 		   const char *xname)
 {
 	uint32_t sig = iflags & OCE_ITEM_SIGNIFICANT;
-	int has_i = format_has_i(s->o) ? (s->o->itemize > 1 ? 2 : 1) : 0;
+	int has_i = oce_format_has_i(s->o);
 	bool see = has_i && (sig || (xname && *xname) || has_i > 1 ||
 			     (s->o->info[OCE_INFO_NAME] >= 2));
 	bool local_change = (iflags & OCE_ITEM_LOCAL_CHANGE) && sig;

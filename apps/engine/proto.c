@@ -7,6 +7,7 @@
  * handler for control messages from the peer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,7 +102,8 @@ oce_setup_protocol(struct oce_session *s)
 	const struct oce_opts *o = s->o;
 	int ours = o->protocol ? o->protocol : OCP_PROTOCOL_MAX;
 	int32_t peer;
-	bool strings;
+	/* -z, or a compressor or level named without it (upstream parse_compress_choice()). */
+	bool strings, zwant = oce_opts_compress_requested(o);
 	int r, cs = OCP_CSUM_MD5, cz = OCP_COMPRESS_ZLIB;
 
 	r = ocp_io_write_int32(s->io, ours);
@@ -143,13 +145,13 @@ oce_setup_protocol(struct oce_session *s)
 	if (strings) {
 		if (!o->checksum_choice)
 			r = send_namelist(s, OCP_NSTR_CHECKSUM);
-		if (!r && o->compress && !o->compress_choice)
+		if (!r && zwant && !o->compress_choice)
 			r = send_namelist(s, OCP_NSTR_COMPRESS);
 		if (!r)
 			r = ocp_io_flush(s->io);
 		if (!r && !o->checksum_choice)
 			r = recv_choice(s, OCP_NSTR_CHECKSUM, &cs);
-		if (!r && o->compress && !o->compress_choice)
+		if (!r && zwant && !o->compress_choice)
 			r = recv_choice(s, OCP_NSTR_COMPRESS, &cz);
 		if (r == OCP_ENOMATCH) {
 			oce_error(s, "Failed to negotiate a common checksum or compression");
@@ -176,7 +178,7 @@ oce_setup_protocol(struct oce_session *s)
 	}
 	s->csum = (enum ocp_csum)cs;
 	s->csum_len = ocp_csum_len(s->csum);
-	s->compress = o->compress ? (enum ocp_compress)cz : OCP_COMPRESS_NONE;
+	s->compress = zwant ? (enum ocp_compress)cz : OCP_COMPRESS_NONE;
 	s->seed_fix = s->compat & OCP_CF_CHKSUM_SEED_FIX;
 
 	/* Upstream's byte counts include the seed but nothing before it. */
@@ -298,6 +300,17 @@ oce_filters_build(struct oce_session *s)
 			oce_error(s, "invalid filter rule: %s", o->filters.v[i]);
 			s->exit_code = RERR_SYNTAX;
 			return r;
+		}
+	}
+	/* A relative --partial-dir is never transferred nor deleted (upstream compat.c). */
+	if (o->partial_dir && *o->partial_dir != '/' && !o->inplace && (!s->am_server || s->local)) {
+		char rule[PATH_MAX + 8];
+		int n = snprintf(rule, sizeof(rule), "-p %s/", o->partial_dir);
+
+		if (n >= (int)sizeof(rule) || add_rule(s, rule, (size_t)n)) {
+			oce_error(s, "invalid --partial-dir: %s", o->partial_dir);
+			s->exit_code = RERR_SYNTAX;
+			return OCP_EFILTER;
 		}
 	}
 	return 0;

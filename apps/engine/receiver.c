@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
@@ -219,22 +220,162 @@ read_tokens(struct oce_recvside *rs, const struct ocp_tok_sink *sink, uint8_t *s
 	return 0;
 }
 
-/* Upstream receive_data() plus finish_transfer(). */
+/* Open the basis the generator named (upstream recv_files()' fnamecmp_type switch). */
 static int
-receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t iflags)
+open_basis(struct oce_recvside *rs, const char *name, uint8_t basis, const struct oce_place *partial)
 {
 	struct oce_session *s = rs->s;
+	int fd = -1;
+
+	switch (basis) {
+	case OCE_BASIS_FNAME:
+		return oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+	case OCE_BASIS_PARTIAL_DIR:
+		if (partial)
+			fd = oce_open_beneath(partial->root, partial->rel, O_RDONLY, 0);
+		/* The partial file went away: fall back to the file itself. */
+		return fd >= 0 ? fd : oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+	default:
+		if (basis >= rs->nalt) {
+			oce_error(s, "invalid basis_dir index: %d.", basis);
+			s->exit_code = RERR_PROTOCOL;
+			return OCP_EPROTO;
+		}
+		if (rs->alt[basis].fd < 0)
+			return -ENOENT;
+		return oce_open_beneath(&rs->alt[basis], name, O_RDONLY, 0);
+	}
+}
+
+/* The file being written: a temp file, or the destination itself with --inplace. */
+struct dest_file {
+	int dirfd, fd;
+	char tmpname[NAME_MAX + 2];
+	bool inplace;
+};
+
+static int
+open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f, struct dest_file *d)
+{
+	struct oce_session *s = rs->s;
+	int r;
+
+	if (s->o->inplace) {
+		d->inplace = true;
+		d->fd = oce_open_beneath(&rs->root, name, O_WRONLY | O_CREAT, 0600);
+		if (d->fd < 0) {
+			oce_error(s, "open \"%s\" failed: %s (%d)", name, strerror(-d->fd), -d->fd);
+			return d->fd;
+		}
+		(void)f;
+		return 0;
+	}
+	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
+	if (r)
+		oce_error(s, "mkstemp \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+	return r;
+}
+
+/* Mark the file in flight for the signal handler: what --partial keeps, or nothing. */
+static void
+track_inflight(struct oce_recvside *rs, const struct oce_file *f, const char *name, const struct dest_file *d,
+	       const struct oce_place *partial)
+{
+	const char *leaf = NULL;
+	int keep = -1;
+
+	if (d->inplace)
+		return;
+	if (rs->s->o->partial && !rs->s->o->partial_dir) {
+		keep = oce_open_parent(&rs->root, name, &leaf);
+	} else if (partial) {
+		struct stat st;
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", partial->rel);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		/* Only into a partial dir that is already there: no mkdir in a handler. */
+		if (partial->root->fd >= 0 &&
+		    (!slash || (!oce_lstat_beneath(partial->root, dir, &st) && S_ISDIR(st.st_mode))))
+			keep = oce_open_parent(partial->root, partial->rel, &leaf);
+	}
+	if (keep < 0)
+		keep = -1;
+	rs->keep_dirfd = keep;
+	oce_inflight_set(d->dirfd, d->fd, d->tmpname, keep, leaf, f->mode, !rs->s->o->partial_dir);
+}
+
+static void
+untrack_inflight(struct oce_recvside *rs)
+{
+	oce_inflight_clear();
+	if (rs->keep_dirfd >= 0)
+		close(rs->keep_dirfd);
+	rs->keep_dirfd = -1;
+}
+
+/*
+ * The transfer stopped half way (upstream cleanup.c): with --partial the
+ * data so far replaces the file (its time set to 0 so it is not taken for
+ * current) or goes into the partial dir; otherwise the temp file goes.
+ */
+static void
+keep_partial(struct oce_recvside *rs, const struct oce_file *f, const char *name, struct dest_file *d,
+	     const struct oce_place *partial)
+{
+	struct oce_session *s = rs->s;
+	struct oce_place self;
+
+	if (d->inplace)
+		return;
+	if (s->o->partial) {
+		struct oce_file old = *f;
+
+		if (!partial) {
+			self.root = &rs->root;
+			snprintf(self.rel, sizeof(self.rel), "%s", name);
+			partial = &self;
+			old.mtime = 0;
+			old.mtime_nsec = 0;
+		}
+		if (!oce_partial_dir(rs, partial, true) &&
+		    oce_finish_transfer(rs, &old, partial, d->dirfd, d->tmpname, NULL, !s->o->partial_dir,
+					!s->o->partial_dir)) {
+			d->tmpname[0] = '\0';
+			return;
+		}
+	}
+	unlinkat(d->dirfd, d->tmpname, 0);
+	d->tmpname[0] = '\0';
+}
+
+/* Upstream receive_data() plus what recv_files() does with the result. */
+static int
+receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t iflags, uint8_t basis)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *op = s->o;
 	const char *name = rs->solo ? rs->solo : f->name;
 	uint8_t head[OCP_SUM_HEAD_SIZE], theirs[OCP_CSUM_DIGEST_MAX], ours[OCP_CSUM_DIGEST_MAX];
 	struct ocp_sum_head h;
 	struct ocp_delta_apply ap = {0};
 	struct out o = {.rs = rs, .basis_fd = -1};
 	struct ocp_tok_sink sink;
-	char tmpname[NAME_MAX + 2] = "";
-	int dirfd = -1, fd = -1, r;
+	struct dest_file d = {.dirfd = -1, .fd = -1};
+	struct oce_place pplace, dplace;
+	const struct oce_place *partial = NULL;
 	uint8_t *stage = NULL;
 	bool redo = rs->rphase > 0;
+	const char *fmt = oce_stdout_format(op);
+	int r, recv_ok;
 
+	dplace.root = &rs->root;
+	snprintf(dplace.rel, sizeof(dplace.rel), "%s", name);
+	if (op->partial_dir && oce_partial_name(rs, name, &pplace))
+		partial = &pplace;
 	r = ocp_io_read(s->io, head, sizeof(head));
 	if (r)
 		return r;
@@ -245,19 +386,21 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		return r;
 	}
 	if (h.count > 0) {
-		o.basis_fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+		o.basis_fd = open_basis(rs, name, basis, partial);
+		if (o.basis_fd == OCP_EPROTO)
+			return OCP_EPROTO;
 		if (o.basis_fd < 0)
 			o.basis_fd = -1;
 	}
-	o.discard = s->o->dry_run;
+	o.discard = op->dry_run;
 	if (!o.discard) {
-		r = oce_tmpfile(&rs->root, name, -1, &dirfd, &fd, tmpname);
+		r = open_output(rs, name, f, &d);
 		if (r) {
-			oce_error(s, "mkstemp \"%s\" failed: %s (%d)", name, strerror(-r), -r);
 			s->io_error |= OCE_IOERR_GENERAL;
 			o.discard = true;
 		} else {
-			oce_sparse_init(&o.w, &oce_fs_sys_default, fd, s->o->sparse);
+			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse && !d.inplace);
+			track_inflight(rs, f, name, &d, partial);
 		}
 	}
 	r = ocp_csum_begin(&o.sum, s->csum);
@@ -280,55 +423,71 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
 		r = oce_sparse_finish(&o.w);
+	if (!r && !o.discard && d.inplace && ftruncate(d.fd, (off_t)ap.written) < 0)
+		r = -errno;
+	untrack_inflight(rs);
 	if (r) {
-		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && fd >= 0 &&
-		    r != OCP_ECLOSED) {
+		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && d.fd >= 0 && r != OCP_ECLOSED) {
 			oce_error(s, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
 			s->exit_code = RERR_FILEIO;
 		}
-		goto fail;
+		if (!o.discard)
+			keep_partial(rs, f, name, &d, partial);
+		goto out;
 	}
-	if (memcmp(ours, theirs, (size_t)s->csum_len)) {
+	recv_ok = !memcmp(ours, theirs, (size_t)s->csum_len);
+	/* Logged before the file is put in place, as upstream (a backup note follows it). */
+	oce_log_item(s, f, iflags, NULL);
+	if (d.fd >= 0) {
+		close(d.fd);
+		d.fd = -1;
+	}
+	if (o.discard) {
+		/* nothing was written */
+	} else if (recv_ok || d.inplace) {
+		if (!oce_finish_transfer(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true))
+			recv_ok = -1;
+		else if (basis == OCE_BASIS_PARTIAL_DIR && partial) {
+			oce_unlink_beneath(partial->root, partial->rel, false);
+			oce_partial_dir(rs, partial, false);
+		}
+		d.tmpname[0] = '\0';
+	} else if (op->partial) {
+		const struct oce_place *keep = partial ? partial : &dplace;
+
+		if (oce_partial_dir(rs, keep, true)) {
+			oce_error(s, "Unable to create partial-dir for %s -- discarding partial file.", name);
+			recv_ok = -1;
+		} else if (!oce_finish_transfer(rs, f, keep, d.dirfd, d.tmpname, NULL, false,
+						!op->partial_dir)) {
+			recv_ok = -1;
+		} else {
+			d.tmpname[0] = '\0';
+		}
+	}
+	if (recv_ok == 0) {
+		const char *kept = !op->partial && !op->inplace ? "discarded"
+				   : op->partial_dir		 ? "put into partial-dir"
+								 : "retained";
+
 		if (!redo) {
-			if (s->o->info[OCE_INFO_NAME] >= 2 || s->o->verbose > 1)
-				oce_info(s, "WARNING: %s failed verification -- update retained (will try again).",
-					 name);
+			if (op->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))
+				oce_warning(s, "WARNING: %s failed verification -- update %s (will try again).",
+					    name, kept);
 			r = oce_recv_event(rs, OCE_EV_REDO, ndx);
 		} else {
-			oce_error(s, "ERROR: %s failed verification -- update discarded.", name);
+			oce_error(s, "ERROR: %s failed verification -- update %s.", name, kept);
 			s->io_error |= OCE_IOERR_GENERAL;
 			s->exit_code = s->exit_code ? s->exit_code : RERR_PARTIAL;
 		}
-		goto discard;
 	}
-	if (!o.discard) {
-		struct oce_meta m;
-
-		oce_meta_for(s, f, NULL, &m);
-		m.set_perms = true;
-		oce_set_meta_at(&oce_fs_sys_default, dirfd, tmpname, NULL, &m);
-		close(fd);
-		fd = -1;
-		r = oce_commit(&rs->root, dirfd, tmpname, name);
-		if (r) {
-			oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, name, strerror(-r), -r);
-			s->io_error |= OCE_IOERR_GENERAL;
-			r = 0;
-			goto discard;
-		}
-		tmpname[0] = '\0';
-	}
-	oce_log_item(s, f, iflags, NULL);
-	goto out;
-discard:
-fail:
-	if (tmpname[0] && dirfd >= 0)
-		unlinkat(dirfd, tmpname, 0);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (dirfd >= 0)
-		close(dirfd);
+	if (d.tmpname[0] && d.dirfd >= 0)
+		unlinkat(d.dirfd, d.tmpname, 0);
+	if (d.fd >= 0)
+		close(d.fd);
+	if (d.dirfd >= 0)
+		close(d.dirfd);
 	if (o.basis_fd >= 0)
 		close(o.basis_fd);
 	ocp_csum_free(&o.sum);
@@ -411,7 +570,7 @@ oce_recv_step(struct oce_recvside *rs)
 		oce_log_item(s, f, iflags, NULL);
 		return 0;
 	}
-	return receive_file(rs, f, ndx, iflags);
+	return receive_file(rs, f, ndx, iflags, basis);
 }
 
 static void *
@@ -590,6 +749,17 @@ out:
 	return r;
 }
 
+/* Join t within secs seconds: true when it has ended. */
+static bool
+join_for(pthread_t t, int secs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	return pthread_timedjoin_np(t, NULL, &ts) == 0;
+}
+
 int
 oce_receiving_run(struct oce_session *s)
 {
@@ -602,11 +772,14 @@ oce_receiving_run(struct oce_session *s)
 		return -ENOMEM;
 	rs->s = s;
 	rs->root.fd = -1;
+	rs->keep_dirfd = -1;
 	s->umask = umask(0);
 	umask(s->umask);
 	s->am_root = geteuid() == 0;
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
 	r = open_dest(rs);
+	if (!r)
+		r = oce_finish_open(rs);
 	if (r)
 		goto out;
 	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, 0);
@@ -638,10 +811,11 @@ oce_receiving_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(rs->wio);
 out:
-	if (started && r && shutdown(s->io->fd_in, SHUT_RD)) {
+	if (started && r && shutdown(s->io->fd_in, SHUT_RD) && !join_for(rs->thread, 2)) {
 		/*
 		 * The receiver may still be blocked reading a pipe that only the
-		 * peer can close: leave it and its state to process exit.
+		 * peer can close: leave it and its state to process exit. It had
+		 * two seconds to keep what --partial asks for.
 		 */
 		pthread_detach(rs->thread);
 		s->io_w = NULL;
@@ -667,6 +841,7 @@ out:
 	free(rs->fifo);
 	free(rs->redo);
 	ocp_tok_dec_free(rs->dec);
+	oce_finish_close(rs);
 	oce_root_close(&rs->root);
 	free(rs->solo_buf);
 	free(rs);

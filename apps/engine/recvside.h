@@ -10,6 +10,9 @@
 #ifndef OCE_RECVSIDE_H
 #define OCE_RECVSIDE_H
 
+#include <limits.h>
+#include <pthread.h>
+
 #include "apps/engine/fs.h"
 #include "apps/engine/session.h"
 #include "ocq/ocq.h"
@@ -29,9 +32,28 @@ struct oce_ev {
 	char text[]; /* OCE_EV_MSG */
 };
 
+/* The basis the generator names with ITEM_BASIS_TYPE_FOLLOWS (upstream FNAMECMP_*);
+ * 0 .. OCE_MAX_ALT_DEST-1 are the alternate destination directories. */
+#define OCE_BASIS_FNAME	      0x80
+#define OCE_BASIS_PARTIAL_DIR 0x81
+#define OCE_BASIS_BACKUP      0x82
+
+/* A name below one of the receiver's roots. */
+struct oce_place {
+	const struct oce_root *root;
+	char rel[PATH_MAX];
+};
+
 struct oce_recvside {
 	struct oce_session *s;
 	struct oce_root root;
+	/* the user's directories beside the destination (fd -1 when unused) */
+	struct oce_root tmp_root;  /* --temp-dir */
+	struct oce_root pdir_root; /* an absolute --partial-dir, made on first use */
+	struct oce_root bak_root;  /* --backup-dir, made on first use */
+	pthread_mutex_t bak_lock;
+	struct oce_root alt[OCE_MAX_ALT_DEST]; /* --link-dest, --copy-dest, --compare-dest */
+	int nalt;
 	const char *solo;	/* single file under a new name (upstream local_name) */
 	char *solo_buf;
 	bool threaded;
@@ -58,6 +80,7 @@ struct oce_recvside {
 	bool recv_done;
 	int recv_err;
 	struct ocp_tok_dec *dec;
+	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
 };
 
@@ -80,6 +103,22 @@ int oce_wait_for_receiver(struct oce_recvside *rs);
 int oce_catch_up(struct oce_recvside *rs);
 
 /* generator.c helpers used by the receiver */
+/* finish.c */
+/* Copy in to out from their file positions to the end: 0 or -errno. */
+int oce_copy_fd(int in, int out);
+int oce_finish_open(struct oce_recvside *rs);
+void oce_finish_close(struct oce_recvside *rs);
+bool oce_partial_name(struct oce_recvside *rs, const char *name, struct oce_place *p);
+int oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create);
+int oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename);
+int oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+			int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+			bool ok_to_set_time, bool overwriting_basis);
+void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
+		      mode_t mode, bool zero_mtime);
+void oce_inflight_clear(void);
+void oce_catch_signals(void);
+
 void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,
 		  struct oce_meta *m);
 

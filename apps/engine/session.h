@@ -200,6 +200,8 @@ int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir
 /* --- log.c: per-file lines ------------------------------------------------- */
 /* The client's per-file format (--out-format, -i, -v), or NULL for none. */
 const char *oce_stdout_format(const struct oce_opts *o);
+/* Upstream stdout_format_has_i: 0, 1 (-i) or 2 (-ii). */
+int oce_format_has_i(const struct oce_opts *o);
 /* Print f's line in that format (upstream log_item()); hlink is %L's " => x". */
 void oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink);
 /* Print it only when the flags make it worth showing (upstream maybe_log_item()). */

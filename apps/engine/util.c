@@ -125,7 +125,8 @@ oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *o
 {
 	struct ocp_csum_ctx c;
 	uint8_t buf[64 * 1024];
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* An empty name: dirfd is the file itself, open for reading at its start. */
+	int fd = *name ? openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : dup(dirfd);
 	int r;
 
 	if (fd < 0)

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Where a received file ends up, as upstream decides it: the temporary file
+ * renamed into place after a backup of the old one (rsync.c
+ * finish_transfer(), backup.c make_backup()), the --partial-dir names
+ * (util1.c partial_dir_fname(), handle_partial_dir()), the directories the
+ * user names beside the destination (--temp-dir, --backup-dir, --partial-dir,
+ * --link-dest and friends), and what is kept of a file when the transfer
+ * stops half way (cleanup.c with --partial).
+ *
+ * The user's own directories are opened relative to the destination (the
+ * directory upstream runs in) and may be reached through symlinks, since the
+ * user chose them; names below them come from the file list and are resolved
+ * without following any symlink, as everything below the destination is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/recvside.h"
+
+/* Open path (relative to the destination, or absolute) as a root. */
+static int
+user_root(struct oce_recvside *rs, struct oce_root *r, const char *path, bool create)
+{
+	int fd = openat(rs->root.fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(rs->root.fd, path, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		fd = openat(rs->root.fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	r->fd = fd;
+	r->use_openat2 = rs->root.use_openat2;
+	r->sys = rs->root.sys;
+	return 0;
+}
+
+/* mkdir -p of path relative to the destination (upstream make_path()). */
+static int
+make_path(struct oce_recvside *rs, const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdirat(rs->root.fd, buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+int
+oce_finish_open(struct oce_recvside *rs)
+{
+	const struct oce_opts *o = rs->s->o;
+	int r;
+
+	rs->tmp_root.fd = rs->pdir_root.fd = rs->bak_root.fd = -1;
+	pthread_mutex_init(&rs->bak_lock, NULL);
+	if (o->temp_dir) {
+		r = user_root(rs, &rs->tmp_root, o->temp_dir, false);
+		if (r) {
+			oce_error(rs->s, "cannot use temp-dir \"%s\": %s (%d)", o->temp_dir, strerror(-r), -r);
+			rs->s->exit_code = RERR_FILESELECT;
+			return r;
+		}
+	}
+	if (o->backup_dir) {
+		const char *bd = o->backup_dir;
+		struct stat st;
+		int len;
+
+		while (bd[0] == '.' && bd[1] == '/')
+			bd += 2;
+		len = (int)strlen(bd);
+		while (len > 1 && bd[len - 1] == '/')
+			len--;
+		if (fstatat(rs->root.fd, o->backup_dir, &st, 0) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				oce_error(rs->s, "The backup-dir is not a directory: %.*s", len, bd);
+				rs->s->exit_code = RERR_SYNTAX;
+				return -ENOTDIR;
+			}
+			if (o->info[OCE_INFO_BACKUP] >= 1)
+				oce_info(rs->s, "backup_dir is %.*s", len, bd);
+		} else if (errno != ENOENT) {
+			oce_error(rs->s, "Failed to stat %.*s: %s", len, bd, strerror(errno));
+			rs->s->exit_code = RERR_FILEIO;
+			return -errno;
+		} else if (o->info[OCE_INFO_BACKUP] >= 1) {
+			oce_info(rs->s, "(new) backup_dir is %.*s", len, bd);
+		}
+	}
+	for (size_t i = 0; i < o->alt_dest.n && i < OCE_MAX_ALT_DEST; i++) {
+		/* A missing one is never a match; upstream warns about it. */
+		int r = user_root(rs, &rs->alt[rs->nalt], o->alt_dest.v[i], false);
+
+		if (r) {
+			const char *opt = o->alt_dest_type == OCE_ALT_LINK   ? "--link-dest"
+					  : o->alt_dest_type == OCE_ALT_COPY ? "--copy-dest"
+									     : "--compare-dest";
+			char here[PATH_MAX] = "", fdpath[64];
+			ssize_t n;
+
+			rs->alt[rs->nalt].fd = -1;
+			/* Shown as upstream shows it: a relative one joined to the destination. */
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", rs->root.fd);
+			n = o->alt_dest.v[i][0] == '/' ? -1 : readlink(fdpath, here, sizeof(here) - 1);
+			here[n > 0 ? n : 0] = '\0';
+			oce_warning(rs->s, "%s arg %s: %s%s%s", opt, r == -ENOTDIR ? "is not a dir" : "does not exist",
+				    here, *here ? "/" : "", o->alt_dest.v[i]);
+		}
+		rs->nalt++;
+	}
+	return 0;
+}
+
+void
+oce_finish_close(struct oce_recvside *rs)
+{
+	oce_root_close(&rs->tmp_root);
+	oce_root_close(&rs->pdir_root);
+	oce_root_close(&rs->bak_root);
+	for (int i = 0; i < rs->nalt; i++)
+		oce_root_close(&rs->alt[i]);
+	pthread_mutex_destroy(&rs->bak_lock);
+}
+
+bool
+oce_partial_name(struct oce_recvside *rs, const char *name, struct oce_place *p)
+{
+	const char *pd = rs->s->o->partial_dir;
+	const char *leaf = strrchr(name, '/');
+
+	if (!pd)
+		return false;
+	leaf = leaf ? leaf + 1 : name;
+	if (*pd == '/') {
+		p->root = &rs->pdir_root;
+		return snprintf(p->rel, sizeof(p->rel), "%s", leaf) < (int)sizeof(p->rel);
+	}
+	p->root = &rs->root;
+	return snprintf(p->rel, sizeof(p->rel), "%.*s%s/%s", (int)(leaf - name), name, pd, leaf) <
+	       (int)sizeof(p->rel);
+}
+
+int
+oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create)
+{
+	const char *pd = rs->s->o->partial_dir;
+	char dir[PATH_MAX];
+	char *slash;
+	struct stat st;
+	int r;
+
+	if (!pd)
+		return 0; /* --partial alone keeps the file in its own place */
+	if (*pd == '/') {
+		/* One absolute directory for every partial file; never removed. */
+		if (!create || rs->pdir_root.fd >= 0)
+			return 0;
+		if (mkdir(pd, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		r = oce_root_open(&rs->pdir_root, pd, false, rs->root.sys);
+		return r;
+	}
+	snprintf(dir, sizeof(dir), "%s", p->rel);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	if (!create)
+		return oce_unlink_beneath(&rs->root, dir, false), 0;
+	r = oce_lstat_beneath(&rs->root, dir, &st);
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		r = oce_unlink_beneath(&rs->root, dir, false);
+		if (r)
+			return r;
+		r = -ENOENT;
+	}
+	if (r == -ENOENT)
+		r = oce_mkdir_beneath(&rs->root, dir, 0700);
+	return r == -EEXIST ? 0 : r;
+}
+
+/* --- backups ---------------------------------------------------------------- */
+
+/*
+ * Make the directories above rel in the backup tree, each with the
+ * attributes of its twin in the destination (upstream copy_valid_path()).
+ */
+static int
+backup_dirs(struct oce_recvside *rs, const char *rel)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (char *p = strchr(buf, '/'); p; p = strchr(p + 1, '/')) {
+		struct stat st, twin;
+		int r;
+
+		*p = '\0';
+		r = oce_lstat_beneath(&rs->bak_root, buf, &st);
+		if (r == 0 && !S_ISDIR(st.st_mode)) {
+			r = oce_unlink_beneath(&rs->bak_root, buf, true);
+			if (r)
+				return r;
+			r = -ENOENT;
+		}
+		if (r == -ENOENT) {
+			r = oce_mkdir_beneath(&rs->bak_root, buf, 0777);
+			if (r && r != -EEXIST) {
+				oce_error(rs->s, "backup mkdir %s failed: %s (%d)", buf, strerror(-r), -r);
+				return r;
+			}
+			if (!oce_lstat_beneath(&rs->root, buf, &twin)) {
+				struct oce_meta m = {.mode = twin.st_mode, .uid = twin.st_uid, .gid = twin.st_gid,
+						     .mtime = twin.st_mtim, .set_perms = true,
+						     .set_owner = rs->s->am_root, .set_group = true,
+						     .set_mtime = true};
+
+				m.atime.tv_nsec = UTIME_OMIT;
+				oce_set_meta(&rs->bak_root, buf, NULL, &m);
+			}
+		} else if (r) {
+			return r;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+int
+oce_copy_fd(int in, int out)
+{
+	char buf[1 << 16];
+	bool plain = false;
+
+	for (;;) {
+		ssize_t n;
+
+		if (!plain) {
+			n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+			/* Not between these two files (another filesystem, old kernel): copy by hand. */
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+				plain = true;
+				continue;
+			}
+		} else {
+			n = read(in, buf, sizeof(buf));
+			if (n > 0) {
+				int r = oce_write_all(&oce_fs_sys_default, out, buf, (size_t)n);
+
+				if (r)
+					return r;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+	}
+}
+
+/* Copy the regular file src (below the destination) to a new file dst. */
+static int
+copy_file(const struct oce_root *from, const char *src, const struct oce_root *to, const char *dst,
+	  mode_t mode)
+{
+	const char *leaf;
+	int in = oce_open_beneath(from, src, O_RDONLY, 0);
+	int dfd, out, r = 0;
+
+	if (in < 0)
+		return in;
+	dfd = oce_open_parent(to, dst, &leaf);
+	if (dfd < 0) {
+		close(in);
+		return dfd;
+	}
+	unlinkat(dfd, leaf, 0);
+	out = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0700);
+	r = out < 0 ? -errno : oce_copy_fd(in, out);
+	if (out >= 0 && close(out) < 0 && !r)
+		r = -errno;
+	if (r && out >= 0)
+		unlinkat(dfd, leaf, 0);
+	close(dfd);
+	close(in);
+	return r;
+}
+
+/* Where the backup of name goes; false when the name does not fit. */
+static bool
+backup_place(struct oce_recvside *rs, const char *name, struct oce_place *p, char *shown, size_t cap)
+{
+	const struct oce_opts *o = rs->s->o;
+	const char *suffix = o->suffix ? o->suffix : (o->backup_dir ? "" : "~");
+	const char *bd = o->backup_dir;
+
+	p->root = bd ? &rs->bak_root : &rs->root;
+	if (snprintf(p->rel, sizeof(p->rel), "%s%s", name, suffix) >= (int)sizeof(p->rel)) {
+		oce_error(rs->s, "backup filename too long");
+		return false;
+	}
+	while (bd && bd[0] == '.' && bd[1] == '/')
+		bd += 2;
+	snprintf(shown, cap, "%s%s%s", bd && *bd && strcmp(bd, ".") ? bd : "",
+		 bd && *bd && strcmp(bd, ".") && bd[strlen(bd) - 1] != '/' ? "/" : "", p->rel);
+	return true;
+}
+
+/* The backup tree exists (made on first use, as upstream get_backup_name()). */
+static int
+backup_root(struct oce_recvside *rs)
+{
+	const char *bd = rs->s->o->backup_dir;
+	int r = 0;
+
+	if (!bd)
+		return 0;
+	pthread_mutex_lock(&rs->bak_lock);
+	if (rs->bak_root.fd < 0) {
+		r = make_path(rs, bd);
+		if (!r)
+			r = user_root(rs, &rs->bak_root, bd, false);
+		if (r)
+			oce_error(rs->s, "backup mkdir %s failed: %s (%d)", bd, strerror(-r), -r);
+	}
+	pthread_mutex_unlock(&rs->bak_lock);
+	return r;
+}
+
+/* Link or rename name to its backup (upstream link_or_rename()): 2 linked, 1 renamed, 0 not. */
+static int
+link_or_rename(struct oce_recvside *rs, const char *name, const struct oce_place *b, bool prefer_rename,
+	       const struct stat *st)
+{
+	const char *l1, *l2;
+	int d1 = oce_open_parent(&rs->root, name, &l1), d2, ret = 0, err = 0;
+
+	if (d1 < 0)
+		return errno = -d1, 0;
+	d2 = oce_open_parent(b->root, b->rel, &l2);
+	if (d2 < 0) {
+		close(d1);
+		return errno = -d2, 0;
+	}
+	if (!prefer_rename) {
+		if (linkat(d1, l1, d2, l2, 0) == 0)
+			ret = 2;
+		else if (!S_ISREG(st->st_mode) || errno == EEXIST || errno == EISDIR)
+			err = errno;
+	}
+	if (!ret && !err) {
+		if (renameat(d1, l1, d2, l2) == 0) {
+			if (st->st_nlink > 1 && !S_ISDIR(st->st_mode))
+				unlinkat(d1, l1, 0);
+			ret = 1;
+		} else {
+			err = errno;
+		}
+	}
+	close(d1);
+	close(d2);
+	errno = err;
+	return ret;
+}
+
+int
+oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename)
+{
+	struct oce_session *s = rs->s;
+	struct oce_place b;
+	char shown[PATH_MAX + 64];
+	struct stat st, bst;
+	int ret;
+
+	if (oce_lstat_beneath(&rs->root, name, &st))
+		return 3;
+	if (backup_root(rs) || !backup_place(rs, name, &b, shown, sizeof(shown)))
+		return 0;
+	if (s->o->backup_dir && backup_dirs(rs, b.rel))
+		return 0;
+	if (S_ISLNK(st.st_mode) && s->o->links && s->o->safe_links) {
+		char target[PATH_MAX];
+		ssize_t n = oce_readlink_beneath(&rs->root, name, target, sizeof(target));
+
+		if (n <= 0 || oce_unsafe_symlink(target, name)) {
+			if (s->o->info[OCE_INFO_SYMSAFE] >= 1)
+				oce_info(s, "not backing up unsafe symlink \"%s\" -> \"%s\"", name,
+					 n > 0 ? target : "");
+			return 2;
+		}
+	}
+	ret = link_or_rename(rs, name, &b, prefer_rename, &st);
+	if (!ret && (errno == EEXIST || errno == EISDIR) && !oce_lstat_beneath(b.root, b.rel, &bst)) {
+		if (oce_unlink_beneath(b.root, b.rel, true))
+			return 0;
+		ret = link_or_rename(rs, name, &b, prefer_rename, &st);
+	}
+	if (!ret) {
+		int r;
+
+		if (!S_ISREG(st.st_mode)) {
+			if (s->o->info[OCE_INFO_NONREG] >= 1)
+				oce_info(s, "make_bak: skipping non-regular file %s", name);
+			return 3;
+		}
+		r = copy_file(&rs->root, name, b.root, b.rel, st.st_mode);
+		if (r) {
+			oce_error(s, "keep_backup failed: \"%s\" -> \"%s\": %s (%d)", name, b.rel, strerror(-r),
+				  -r);
+			return 0;
+		}
+		struct oce_meta m = {.mode = st.st_mode, .uid = st.st_uid, .gid = st.st_gid,
+				     .mtime = st.st_mtim, .set_perms = true, .set_owner = s->am_root,
+				     .set_group = true, .set_mtime = true};
+
+		m.atime.tv_nsec = UTIME_OMIT;
+		oce_set_meta(b.root, b.rel, NULL, &m);
+		ret = 2;
+	}
+	if (s->o->info[OCE_INFO_BACKUP] >= 1)
+		oce_info(s, "backed up %s to %s", name, shown);
+	return ret;
+}
+
+/* --- putting the new file in place ------------------------------------------ */
+
+/* Copy a temp file that cannot be renamed (another filesystem) next to rel, then rename. */
+static int
+commit_by_copy(struct oce_recvside *rs, int tmp_dirfd, const char *tmpname, const struct oce_place *dest,
+	       const struct oce_meta *m)
+{
+	struct oce_root from = {.fd = tmp_dirfd, .use_openat2 = rs->root.use_openat2, .sys = rs->root.sys};
+	char name2[NAME_MAX + 2];
+	int dfd, fd, in, r;
+
+	r = oce_tmpfile(dest->root, dest->rel, -1, &dfd, &fd, name2);
+	if (r)
+		return r;
+	in = oce_open_beneath(&from, tmpname, O_RDONLY, 0);
+	r = in < 0 ? in : 0;
+	if (!r) {
+		r = oce_copy_fd(in, fd);
+		close(in);
+	}
+	close(fd);
+	if (!r)
+		oce_set_meta_at(rs->root.sys, dfd, name2, NULL, m);
+	if (!r)
+		r = oce_commit(dest->root, dfd, name2, dest->rel);
+	if (r)
+		unlinkat(dfd, name2, 0);
+	else
+		unlinkat(tmp_dirfd, tmpname, 0);
+	close(dfd);
+	return r;
+}
+
+int
+oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		    int tmp_dirfd, const char *tmpname, const struct oce_place *partial, bool ok_to_set_time,
+		    bool overwriting_basis)
+{
+	struct oce_session *s = rs->s;
+	struct oce_meta m;
+	int r;
+
+	oce_meta_for(s, f, NULL, &m);
+	m.set_perms = true;
+	if (!ok_to_set_time)
+		m.set_mtime = false;
+	if (s->o->inplace) {
+		oce_set_meta(dest->root, dest->rel, NULL, &m);
+		return 1;
+	}
+	if (s->o->backup && overwriting_basis && dest->root == &rs->root &&
+	    !oce_make_backup(rs, dest->rel, false)) {
+		s->exit_code = RERR_FILEIO;
+		return 0;
+	}
+	oce_set_meta_at(rs->root.sys, tmp_dirfd, tmpname, NULL, &m);
+	r = oce_commit(dest->root, tmp_dirfd, tmpname, dest->rel);
+	if (r == -EXDEV)
+		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, &m);
+	if (r) {
+		oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, dest->rel, strerror(-r), -r);
+		s->io_error |= OCE_IOERR_GENERAL;
+		if (!partial || oce_commit(partial->root, tmp_dirfd, tmpname, partial->rel))
+			unlinkat(tmp_dirfd, tmpname, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* --- a transfer cut short ------------------------------------------------------ */
+
+/*
+ * The file being received when a signal stops the process. The receiver
+ * fills it in before it marks it live, and clears the mark before it closes
+ * the descriptors, so the handler sees a consistent record or none.
+ */
+static struct {
+	atomic_int live;
+	int tmp_dirfd, fd;
+	char tmpname[NAME_MAX + 2];
+	int keep_dirfd; /* -1: remove the temp file */
+	char keep_leaf[NAME_MAX + 1];
+	mode_t mode;
+	bool zero_mtime;
+} inflight;
+
+void
+oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
+		 mode_t mode, bool zero_mtime)
+{
+	atomic_store(&inflight.live, 0);
+	inflight.tmp_dirfd = tmp_dirfd;
+	inflight.fd = fd;
+	snprintf(inflight.tmpname, sizeof(inflight.tmpname), "%s", tmpname);
+	inflight.keep_dirfd = keep_dirfd;
+	snprintf(inflight.keep_leaf, sizeof(inflight.keep_leaf), "%s", keep_leaf ? keep_leaf : "");
+	inflight.mode = mode;
+	inflight.zero_mtime = zero_mtime;
+	atomic_store(&inflight.live, 1);
+}
+
+void
+oce_inflight_clear(void)
+{
+	atomic_store(&inflight.live, 0);
+}
+
+/* Async-signal-safe: keep (rename) or remove the temp file of the file in flight. */
+static void
+inflight_cleanup(void)
+{
+	if (!atomic_exchange(&inflight.live, 0))
+		return;
+	if (inflight.keep_dirfd >= 0) {
+		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, 0}};
+
+		fchmod(inflight.fd, inflight.mode & 07777);
+		if (inflight.zero_mtime)
+			futimens(inflight.fd, ts);
+		if (renameat(inflight.tmp_dirfd, inflight.tmpname, inflight.keep_dirfd, inflight.keep_leaf) ==
+		    0)
+			return;
+	}
+	unlinkat(inflight.tmp_dirfd, inflight.tmpname, 0);
+}
+
+static void
+on_signal(int sig)
+{
+	static const char msg[] = " error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n";
+
+	(void)sig;
+	inflight_cleanup();
+	if (write(STDERR_FILENO, OCE_PROG, sizeof(OCE_PROG) - 1) > 0)
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(RERR_SIGNAL);
+}
+
+void
+oce_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
