@@ -46,7 +46,8 @@ import os
 import shlex
 import sys
 
-import wiredecode
+sys.dont_write_bytecode = True  # no __pycache__ next to the tests
+import wiredecode  # noqa: E402
 
 MPLEX_BASE = 7
 MAX_SHOWN = 40
