@@ -193,7 +193,12 @@ ocp_sig_dec(struct ocp_sig *sig, const uint8_t *buf, size_t len, int protocol, e
 	return (int)need;
 }
 
-/* The matcher's per-call state: upstream's last_match and the emit target. */
+/*
+ * The matcher's per-call state: upstream's last_match and the emit target;
+ * with updating_basis, private copies of the hash index (entries the
+ * receiver has overwritten are unlinked as they are passed) and upstream's
+ * SUMFLG_SAME_OFFSET per block.
+ */
 struct match_ctx {
 	const struct ocp_sig *sig;
 	const uint8_t *data;
@@ -202,6 +207,10 @@ struct match_ctx {
 	ocp_delta_emit_fn emit;
 	void *arg;
 	struct ocp_match_stats *st;
+	bool bound_alarms; /* skip a block after OCP_DELTA_MAX_ALARMS false alarms in a row */
+	int32_t *table;	   /* updating_basis only */
+	int32_t *chain;	   /* updating_basis only */
+	uint8_t *same_off; /* updating_basis only: block seen unchanged at its own offset */
 };
 
 /* Emit the literal since last_match and token i; mirrors upstream `matched()`. */
@@ -274,6 +283,109 @@ find_block(struct match_ctx *m, uint32_t sum, size_t off, size_t l, int32_t want
 	return -1;
 }
 
+/* Basis offset of block i. */
+static uint64_t
+block_off(const struct ocp_sig *sig, int32_t i)
+{
+	return (uint64_t)i * (uint64_t)sig->head.blength;
+}
+
+/* Does block i have weak sum `sum`, length l and the strong sum sum2? */
+static bool
+block_is(const struct ocp_sig *sig, int32_t i, uint32_t sum, size_t l, const uint8_t *sum2)
+{
+	size_t s2 = (size_t)sig->head.s2length;
+
+	return sig->sum1[i] == sum && (size_t)ocp_sig_block_len(&sig->head, i) == l &&
+	       memcmp(sum2, sig->sum2 + (size_t)i * s2, s2) == 0;
+}
+
+/*
+ * Upstream's choice once block i matched data[*off..*off+l) with weak sum
+ * `sum` and strong sum sum2, when updating the basis: the block at the
+ * aligned offset (the first block boundary at or after *off) wins when it
+ * holds the same data and either *off is that boundary or the data is a
+ * full block of weak sum 0 (zeros) that also lies at the boundary, in
+ * which case the match moves forward to the boundary. When a check fails,
+ * `sum` and sum2 keep what the failed check computed and i stays the
+ * aligned block if it was already taken, as upstream's variables do; the
+ * wanted block is then tried with those values.
+ */
+static int32_t
+settle_inplace(struct match_ctx *m, int32_t i, uint32_t sum, uint8_t *sum2, size_t l, size_t *off,
+	       int32_t *want_i)
+{
+	const struct ocp_sig *sig = m->sig;
+	uint64_t bl = (uint64_t)sig->head.blength;
+	uint64_t aligned = (*off + bl - 1) / bl * bl, ai = aligned / bl;
+	int rc;
+
+	if ((*off == aligned || (sum == 0 && l == bl && aligned + l <= m->len)) &&
+	    ai < (uint64_t)sig->head.count) {
+		if (i != (int32_t)ai) {
+			if (!block_is(sig, (int32_t)ai, sum, l, sum2))
+				goto want;
+			i = (int32_t)ai;
+		}
+		if (*off != aligned) {
+			/* Zeros here and zeros at the boundary: send the gap as literal. */
+			sum = ocp_csum1(m->data + aligned, l);
+			if (sum != sig->sum1[i])
+				goto want;
+			rc = ocp_csum2(sig->csum, m->data + aligned, l, sig->seed, sig->seed_fix,
+				       sum2);
+			if (rc < 0)
+				return rc == -1 ? -EIO : rc;
+			m->st->strong++;
+			if (!block_is(sig, i, sum, l, sum2))
+				goto want;
+			*off = (size_t)aligned;
+		}
+		m->same_off[i] = 1;
+		*want_i = i;
+	}
+want:
+	if (i != *want_i && *want_i < sig->head.count &&
+	    (block_off(sig, *want_i) >= *off || m->same_off[*want_i]) &&
+	    block_is(sig, *want_i, sum, l, sum2))
+		i = *want_i;
+	return i;
+}
+
+/*
+ * find_block() when updating the basis, in upstream's order: walk the
+ * chain, unlinking blocks before *off that were not seen unchanged at their
+ * own offset (the receiver has overwritten them), take the first block
+ * equal to the data, then settle_inplace(). At most OCP_DELTA_MAX_CHAIN
+ * live entries are examined. May move *off forward (zero realignment).
+ */
+static int32_t
+find_block_inplace(struct match_ctx *m, uint32_t sum, size_t *off, size_t l, int32_t *want_i)
+{
+	const struct ocp_sig *sig = m->sig;
+	uint8_t sum2[OCP_CSUM_DIGEST_MAX];
+	bool have2 = false;
+	int32_t *prev = &m->table[sum_hash(sig, sum)];
+	int n = 0, rc;
+
+	for (int32_t i = *prev; i >= 0; i = m->chain[i]) {
+		if (block_off(sig, i) < *off && !m->same_off[i]) {
+			*prev = m->chain[i];
+			continue;
+		}
+		prev = &m->chain[i];
+		if (n++ >= OCP_DELTA_MAX_CHAIN)
+			break;
+		m->st->candidates++;
+		rc = block_equal(m, i, sum, l, *off, sum2, &have2);
+		if (rc < 0)
+			return rc == -1 ? -EIO : rc;
+		if (rc)
+			return settle_inplace(m, i, sum, sum2, l, off, want_i);
+	}
+	return -1;
+}
+
 /* Slide-and-search over the whole of data; mirrors upstream `hash_search()`. */
 static int
 hash_search(struct match_ctx *m)
@@ -284,7 +396,7 @@ hash_search(struct match_ctx *m)
 	int64_t end = (int64_t)len + 1 - ocp_sig_block_len(h, h->count - 1);
 	int32_t want_i = 0;
 	uint32_t s1, s2, sum;
-	int rc;
+	int rc, alarms = 0;
 
 	k = len < bl ? len : bl;
 	sum = ocp_csum1(m->data, k);
@@ -294,17 +406,33 @@ hash_search(struct match_ctx *m)
 		size_t l = len - offset < bl ? len - offset : bl;
 		int32_t i;
 
+		uint64_t strong = m->st->strong;
+
 		m->st->positions++;
 		sum = (s1 & 0xffff) | (s2 << 16);
-		i = find_block(m, sum, offset, l, want_i);
+		if (m->same_off)
+			i = find_block_inplace(m, sum, &offset, l, &want_i);
+		else
+			i = find_block(m, sum, offset, l, want_i);
 		if (i < -1)
 			return i;
-		if (i >= 0) {
-			want_i = i + 1;
-			rc = matched(m, offset, i);
-			if (rc)
-				return rc;
-			offset += (size_t)ocp_sig_block_len(h, i) - 1;
+		/* A false alarm: the weak sum matched, every strong sum tried did not. */
+		alarms = i == -1 && m->st->strong != strong ? alarms + 1 : 0;
+		if (i >= 0 || (m->bound_alarms && alarms >= OCP_DELTA_MAX_ALARMS)) {
+			size_t skip = bl;
+
+			if (i >= 0) {
+				want_i = i + 1;
+				rc = matched(m, offset, i);
+				if (rc)
+					return rc;
+				skip = (size_t)ocp_sig_block_len(h, i);
+			} else if ((int64_t)(offset + skip) >= end) {
+				break; /* no window left to try */
+			} else {
+				m->st->skips++;
+			}
+			offset += skip - 1;
 			k = len - offset < bl ? len - offset : bl;
 			sum = ocp_csum1(m->data + offset, k);
 			s1 = sum & 0xffff;
@@ -329,10 +457,29 @@ hash_search(struct match_ctx *m)
 	return matched(m, len, OCP_TOKEN_END);
 }
 
-int
-ocp_delta_match(const struct ocp_sig *sig, const uint8_t *data, size_t len, ocp_delta_emit_fn emit,
-		void *arg, struct ocp_match_stats *stats)
+/* Private copies of the hash index for updating_basis; -ENOMEM. */
+static int
+inplace_index(struct match_ctx *m)
 {
+	const struct ocp_sig *sig = m->sig;
+	size_t n = (size_t)sig->head.count, tb = (size_t)sig->tablesize * sizeof(*m->table);
+
+	m->table = malloc(tb);
+	m->chain = malloc(n * sizeof(*m->chain));
+	m->same_off = calloc(n, 1);
+	if (!m->table || !m->chain || !m->same_off)
+		return -ENOMEM;
+	memcpy(m->table, sig->table, tb);
+	memcpy(m->chain, sig->chain, n * sizeof(*m->chain));
+	return 0;
+}
+
+int
+ocp_delta_match_ex(const struct ocp_sig *sig, const uint8_t *data, size_t len,
+		   const struct ocp_match_opts *opts, ocp_delta_emit_fn emit, void *arg,
+		   struct ocp_match_stats *stats)
+{
+	static const struct ocp_match_opts none;
 	struct ocp_match_stats dummy;
 	struct match_ctx m = {
 	    .sig = sig,
@@ -342,17 +489,44 @@ ocp_delta_match(const struct ocp_sig *sig, const uint8_t *data, size_t len, ocp_
 	    .arg = arg,
 	    .st = stats ? stats : &dummy,
 	};
+	bool search;
 	int rc;
 
+	if (!opts)
+		opts = &none;
+	if ((unsigned)opts->append > OCP_APPEND_VERIFY || (!sig && opts->append == OCP_APPEND_OFF))
+		return -EINVAL;
 	memset(m.st, 0, sizeof(*m.st));
-	if (len > 0 && sig->head.count > 0)
-		return hash_search(&m);
-	for (size_t j = OCP_CHUNK_SIZE; j < len; j += OCP_CHUNK_SIZE) {
+	m.bound_alarms = opts->bound_false_alarms;
+	if (opts->append != OCP_APPEND_OFF) {
+		/* Upstream clamps a claimed length past our data and drops the block sums. */
+		m.last_match = opts->append_len < len ? (size_t)opts->append_len : len;
+		search = false;
+	} else {
+		search = len > 0 && sig->head.count > 0;
+	}
+	if (search) {
+		rc = opts->updating_basis ? inplace_index(&m) : 0;
+		if (!rc)
+			rc = hash_search(&m);
+		free(m.table);
+		free(m.chain);
+		free(m.same_off);
+		return rc;
+	}
+	for (size_t j = m.last_match + OCP_CHUNK_SIZE; j < len; j += OCP_CHUNK_SIZE) {
 		rc = matched(&m, j, OCP_TOKEN_NONE);
 		if (rc)
 			return rc;
 	}
 	return matched(&m, len, OCP_TOKEN_END);
+}
+
+int
+ocp_delta_match(const struct ocp_sig *sig, const uint8_t *data, size_t len, ocp_delta_emit_fn emit,
+		void *arg, struct ocp_match_stats *stats)
+{
+	return ocp_delta_match_ex(sig, data, len, NULL, emit, arg, stats);
 }
 
 int
@@ -367,29 +541,71 @@ ocp_basis_mem_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
 }
 
 int
-ocp_delta_apply_init(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
-		     ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
-		     void *write_arg, uint64_t max_out)
+ocp_delta_apply_init_ex(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
+			ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
+			void *write_arg, const struct ocp_apply_opts *o)
 {
+	static const struct ocp_apply_opts none;
+
+	if (!o)
+		o = &none;
 	if (h->count < 0 || h->blength < 0 || h->blength > OCP_MAX_BLOCK_SIZE || h->s2length < 0 ||
 	    h->remainder < 0 || h->remainder > h->blength || (h->count > 0 && h->blength == 0))
 		return OCP_ESUMHEAD;
+	if (o->max_out && o->start > o->max_out)
+		return OCP_ETOOLONG;
 	memset(ap, 0, sizeof(*ap));
 	ap->head = *h;
 	ap->read = read;
 	ap->read_arg = read_arg;
 	ap->write = write;
+	ap->skip = o->skip;
 	ap->write_arg = write_arg;
-	ap->max_out = max_out;
+	ap->start = o->start;
+	ap->max_out = o->max_out;
 	ap->blk = malloc((size_t)h->blength + 1);
 	return ap->blk ? 0 : -ENOMEM;
 }
 
-/* Account for n more output bytes against the cap. */
+int
+ocp_delta_apply_init(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
+		     ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
+		     void *write_arg, uint64_t max_out)
+{
+	struct ocp_apply_opts o = {.max_out = max_out};
+
+	return ocp_delta_apply_init_ex(ap, h, read, read_arg, write, write_arg, &o);
+}
+
+int
+ocp_delta_apply_sum_prefix(struct ocp_delta_apply *ap, struct ocp_csum_ctx *sum)
+{
+	uint8_t *buf = ap->start ? malloc(OCP_CHUNK_SIZE) : NULL;
+	uint64_t off = 0;
+	int rc = ap->start && !buf ? -ENOMEM : 0;
+
+	while (!rc && off < ap->start) {
+		size_t n =
+		    ap->start - off < OCP_CHUNK_SIZE ? (size_t)(ap->start - off) : OCP_CHUNK_SIZE;
+
+		rc = ap->read(ap->read_arg, off, buf, n);
+		if (rc)
+			rc = rc < 0 ? rc : -EIO;
+		else
+			rc = ocp_csum_update(sum, buf, n);
+		off += n;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Account for n more output bytes against the cap (which counts from offset 0). */
 static int
 apply_reserve(struct ocp_delta_apply *ap, size_t n)
 {
-	if (ap->max_out && (n > ap->max_out || ap->written > ap->max_out - n))
+	uint64_t at = ap->start + ap->written;
+
+	if (ap->max_out && (n > ap->max_out || at > ap->max_out - n))
 		return OCP_ETOOLONG;
 	ap->written += n;
 	return 0;
@@ -408,6 +624,7 @@ int
 ocp_delta_apply_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
 {
 	struct ocp_delta_apply *ap = arg;
+	uint64_t src, at = ocp_delta_apply_offset(ap);
 	size_t bl;
 	int rc;
 
@@ -417,11 +634,14 @@ ocp_delta_apply_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
 	rc = apply_reserve(ap, bl);
 	if (rc)
 		return rc;
-	rc = ap->read(ap->read_arg, (uint64_t)idx * (uint64_t)ap->head.blength, ap->blk, bl);
+	src = (uint64_t)idx * (uint64_t)ap->head.blength;
+	rc = ap->read(ap->read_arg, src, ap->blk, bl);
 	if (rc)
 		return rc < 0 ? rc : -EIO;
 	*data = ap->blk;
 	*len = bl;
+	if (ap->skip && src == at)
+		return ap->skip(ap->write_arg, ap->blk, bl);
 	return ap->write(ap->write_arg, ap->blk, bl);
 }
 

@@ -24,6 +24,7 @@
 #define OCP_CHUNK_SIZE	      32768	   /* upstream CHUNK_SIZE: literal chunking */
 #define OCP_DELTA_MAX_CHAIN   1024	   /* upstream MAX_CHAIN_LEN (issue #217) */
 #define OCP_DELTA_DEF_SIG_MAX (256u << 20) /* default cap on a parsed table */
+#define OCP_DELTA_MAX_ALARMS  4		   /* bound_false_alarms: false alarms in a row */
 
 /* Token values passed with a literal run (upstream send_token()). */
 #define OCP_TOKEN_END  (-1) /* end of file: literal, then the end marker */
@@ -94,6 +95,7 @@ struct ocp_match_stats {
 	uint64_t strong;     /* strong sums computed over the new data */
 	uint64_t matches;    /* blocks matched */
 	uint64_t literal;    /* literal bytes emitted */
+	uint64_t skips;	     /* blocks skipped after false alarms (bound_false_alarms) */
 };
 
 /*
@@ -107,6 +109,87 @@ struct ocp_match_stats {
  */
 int ocp_delta_match(const struct ocp_sig *sig, const uint8_t *data, size_t len,
 		    ocp_delta_emit_fn emit, void *arg, struct ocp_match_stats *stats);
+
+/* Upstream append_mode: --append (1) and --append-verify (2). */
+enum ocp_append {
+	OCP_APPEND_OFF = 0,
+	OCP_APPEND = 1,	       /* the whole-file sum covers only the appended bytes */
+	OCP_APPEND_VERIFY = 2, /* the whole-file sum covers the kept prefix too */
+};
+
+/*
+ * The receiver's current length that an append-mode sum head describes:
+ * count * blength, less what the short last block lacks. The generator
+ * sends only the head (no block sums) for --append; mirrors the flength
+ * of upstream `receive_sums()` and `receive_data()`.
+ */
+static inline uint64_t
+ocp_sum_head_flength(const struct ocp_sum_head *h)
+{
+	uint64_t n = (uint64_t)(uint32_t)h->count * (uint64_t)(uint32_t)h->blength;
+
+	if (h->count > 0 && h->remainder)
+		n -= (uint64_t)(h->blength - h->remainder);
+	return n;
+}
+
+/*
+ * Sender modes of ocp_delta_match_ex(); all zero is ocp_delta_match().
+ *
+ * updating_basis: the receiver rebuilds the file in its basis file itself
+ * (upstream `updating_basis_file`: --inplace with the destination as the
+ * basis, or an --inplace-partial partial-dir file). Only blocks the
+ * receiver has not overwritten yet are used: those at or after the current
+ * offset, and those already found unchanged at their own offset; a block
+ * at its own offset is preferred, and a run of zeros is realigned onto the
+ * basis's block grid.
+ *
+ * append: upstream `append_mode` > 0. The first append_len bytes (the
+ * ocp_sum_head_flength() of the generator's head, clamped to the data's
+ * length) are neither matched nor sent; the rest goes as literal data,
+ * as upstream does after setting the block count to 0. No block sums are
+ * read in this mode, so sig is not used and may be NULL.
+ *
+ * bound_false_alarms: after OCP_DELTA_MAX_ALARMS offsets in a row whose
+ * weak sum matched a block but no strong sum did, skip a block length
+ * (those bytes go as literal), as Debian's rsync 3.5.0+ds1-0+deb12u1 does
+ * (its fix for CVE-2026-119741, sender CPU spent on crafted sums; not in
+ * upstream's 3.5.0 source). Inferred from that binary's output: equal to
+ * it without updating_basis; in place, that binary also walks the hash
+ * chain differently (it passes some blocks equal to others), which is
+ * not modelled. Off by default.
+ */
+struct ocp_match_opts {
+	bool updating_basis;
+	enum ocp_append append;
+	uint64_t append_len;
+	bool bound_false_alarms;
+};
+
+/*
+ * ocp_delta_match() with the modes of opts (NULL: none); mirrors upstream
+ * `match_sums()` and `hash_search()`. With updating_basis the matcher
+ * keeps per-call copies of the hash index, so sig stays read-only and
+ * shareable. 0, the first non-zero emit result, -EINVAL (no sig outside
+ * append mode, or an unknown append value), -ENOMEM or a checksum error.
+ */
+int ocp_delta_match_ex(const struct ocp_sig *sig, const uint8_t *data, size_t len,
+		       const struct ocp_match_opts *opts, ocp_delta_emit_fn emit, void *arg,
+		       struct ocp_match_stats *stats);
+
+/*
+ * Where the sender's whole-file sum (sent after the tokens) starts in
+ * data[0..len): append_len clamped to len for OCP_APPEND, else 0, so the
+ * sum is ocp_csum_file(t, data + from, len - from); mirrors the sum_update
+ * calls of upstream `match_sums()`. opts may be NULL.
+ */
+static inline size_t
+ocp_match_sum_from(const struct ocp_match_opts *opts, size_t len)
+{
+	if (!opts || opts->append != OCP_APPEND)
+		return 0;
+	return opts->append_len < len ? (size_t)opts->append_len : len;
+}
 
 /* Read exactly len bytes of the basis at off into buf: 0 or a negative error. */
 typedef int (*ocp_basis_read_fn)(void *arg, uint64_t off, uint8_t *buf, size_t len);
@@ -127,10 +210,12 @@ struct ocp_delta_apply {
 	ocp_basis_read_fn read;
 	void *read_arg;
 	ocp_out_write_fn write;
+	ocp_out_write_fn skip; /* NULL unless the output is the basis itself */
 	void *write_arg;
-	uint8_t *blk; /* one block of basis */
-	uint64_t written;
-	uint64_t max_out;
+	uint8_t *blk;	  /* one block of basis */
+	uint64_t start;	  /* output offset of the first token's bytes */
+	uint64_t written; /* bytes the tokens produced */
+	uint64_t max_out; /* cap on start + written; 0: none */
 };
 
 /*
@@ -142,18 +227,66 @@ struct ocp_delta_apply {
 int ocp_delta_apply_init(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
 			 ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
 			 void *write_arg, uint64_t max_out);
+
+/*
+ * Receiver modes of ocp_delta_apply_init_ex(); all zero is
+ * ocp_delta_apply_init() with no cap.
+ *
+ * start: output offset where the tokens begin: ocp_sum_head_flength(h) in
+ * append mode (the receiver keeps its first start bytes and writes after
+ * them), else 0. Block references still read the basis at idx * blength.
+ *
+ * skip: non-NULL when the output is the basis file itself (upstream
+ * `updating_basis_or_equiv`: --inplace with the destination as basis). A
+ * block whose basis offset equals the current output offset is then passed
+ * to skip instead of write: those bytes are already in place, so the caller
+ * only moves its position (and still feeds its whole-file sum); called
+ * with write_arg, as upstream's `skip_matched()`.
+ *
+ * max_out: cap on start plus the bytes the tokens produce (0: none).
+ */
+struct ocp_apply_opts {
+	uint64_t start;
+	ocp_out_write_fn skip;
+	uint64_t max_out;
+};
+
+/*
+ * ocp_delta_apply_init() with the modes of o (NULL: none). 0, OCP_ESUMHEAD,
+ * OCP_ETOOLONG (start over max_out) or -ENOMEM; release with
+ * ocp_delta_apply_free().
+ */
+int ocp_delta_apply_init_ex(struct ocp_delta_apply *ap, const struct ocp_sum_head *h,
+			    ocp_basis_read_fn read, void *read_arg, ocp_out_write_fn write,
+			    void *write_arg, const struct ocp_apply_opts *o);
+
+/*
+ * Append-verify: feed basis[0, start) to sum, read through the basis
+ * reader in OCP_CHUNK_SIZE pieces, before the first token; mirrors the
+ * prefix loop of upstream `receive_data()` (which runs it only when a
+ * basis is open). 0, -ENOMEM, the reader's error or the sum's.
+ */
+int ocp_delta_apply_sum_prefix(struct ocp_delta_apply *ap, struct ocp_csum_ctx *sum);
+
 /* Write literal bytes. 0 or an error (writer's, OCP_ETOOLONG). */
 int ocp_delta_apply_literal(void *ap, const uint8_t *data, size_t len);
 /*
- * Copy basis block idx to the output and return its bytes in *data / *len
- * (valid until the next call). OCP_ESIG for idx outside 0..count-1.
+ * Copy basis block idx to the output (to skip instead when it lands at its
+ * own offset, see struct ocp_apply_opts) and return its bytes in *data /
+ * *len (valid until the next call). OCP_ESIG for idx outside 0..count-1.
  */
 int ocp_delta_apply_block(void *ap, int32_t idx, const uint8_t **data, size_t *len);
-/* Bytes written so far. */
+/* Bytes the tokens produced so far (literal plus blocks, skipped ones included). */
 static inline uint64_t
 ocp_delta_apply_written(const struct ocp_delta_apply *ap)
 {
 	return ap->written;
+}
+/* Current output offset: start plus the bytes produced. */
+static inline uint64_t
+ocp_delta_apply_offset(const struct ocp_delta_apply *ap)
+{
+	return ap->start + ap->written;
 }
 /* Release the block buffer; safe twice. */
 void ocp_delta_apply_free(struct ocp_delta_apply *ap);
