@@ -284,8 +284,11 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		r = ocp_io_write_data(s->io, head, sizeof(head));
 	}
 	if (!r)
-		r = ocp_delta_match(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
-				    ocp_tok_enc_put, enc, &ms);
+		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
+		 * a hostile signature cannot make us compute a strong sum per byte. */
+		r = ocp_delta_match_ex(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
+				       &(struct ocp_match_opts){.bound_false_alarms = true}, ocp_tok_enc_put,
+				       enc, &ms);
 	if (!r)
 		r = ocp_csum_file(s->csum, data ? data : (const uint8_t *)"", (size_t)st.st_size, sum);
 	if (r >= 0)
