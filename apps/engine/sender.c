@@ -60,6 +60,13 @@ oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *ba
 			}
 			if (r)
 				return r;
+			/*
+			 * The receiving side's generator counted these itself and the
+			 * sender only echoes them back; taking them here would race
+			 * with the generator thread that reads its own counts.
+			 */
+			if (!s->am_sender)
+				continue;
 			s->st.deleted_dirs = v[1];
 			s->st.deleted_symlinks = v[2];
 			s->st.deleted_devices = v[3];
