@@ -5,9 +5,10 @@
  * meant to be included directly.
  *
  * Policy. A worker that finds the queue empty spins only while fewer than
- * spin_max idle workers already spin (spin_max = usable CPUs / 2: one on two
- * CPUs, none on one), polling with ocq's backoff (growing pauses, then a few
- * sched_yield()s, ~10 us); every other idle worker parks at once on a futex.
+ * spin_max idle workers already spin, polling with ocq's backoff (growing
+ * pauses, then a few sched_yield()s, ~10 us); every other idle worker parks
+ * at once on a futex. spin_max is the pool's thread count while that fits
+ * on the usable CPUs, and CPUs / 2 beyond (one on two CPUs; none on one).
  * A submit wakes nobody while a spinner is there: the spinner takes the job
  * and, if more are queued, applies the wake rule itself. With no spinner, a
  * submit wakes one parked worker per queued job that no wake already issued
@@ -60,8 +61,9 @@ struct ocpool__idle {
 	 * reads on only when someone sleeps and nobody spins; workers write
 	 * it only on the idle path */
 	OCQ__ALIGNED _Atomic uint64_t state;
-	_Atomic uint32_t tokens; /* futex word */
-	unsigned spin_max;
+	_Atomic uint32_t tokens;   /* futex word */
+	_Atomic unsigned spin_max; /* see ocpool__idle_threads() */
+	unsigned ncpu;
 };
 
 static inline void
@@ -69,7 +71,22 @@ ocpool__idle_init(struct ocpool__idle *id, unsigned ncpu)
 {
 	atomic_init(&id->state, 0);
 	atomic_init(&id->tokens, 0);
-	id->spin_max = ncpu / 2;
+	atomic_init(&id->spin_max, 0);
+	id->ncpu = ncpu;
+}
+
+/*
+ * The pool has `threads` worker threads now: while they fit on the CPUs,
+ * each may spin when idle (as many runnable threads as CPUs, the
+ * submitter aside); beyond that, only CPUs / 2 at once. One CPU: none.
+ * Called under the pool's lock whenever the thread count changes.
+ */
+static inline void
+ocpool__idle_threads(struct ocpool__idle *id, unsigned threads)
+{
+	unsigned m = id->ncpu < 2 ? 0 : threads <= id->ncpu ? threads : id->ncpu / 2;
+
+	atomic_store_explicit(&id->spin_max, m, memory_order_relaxed);
 }
 
 /* Jobs queued, from seq_cst loads so the wake rule's argument holds. */
@@ -134,8 +151,9 @@ static inline bool
 ocpool__idle_spin_slot(struct ocpool__idle *id)
 {
 	uint64_t s = atomic_load_explicit(&id->state, memory_order_relaxed);
+	unsigned max = atomic_load_explicit(&id->spin_max, memory_order_relaxed);
 
-	while (OCPOOL__SPINNERS(s) < id->spin_max)
+	while (OCPOOL__SPINNERS(s) < max)
 		if (atomic_compare_exchange_weak_explicit(&id->state, &s, s + OCPOOL__SPINNER,
 							  memory_order_seq_cst,
 							  memory_order_relaxed))

@@ -326,6 +326,7 @@ ocpool__spawn(struct ocpool *p)
 	w->next = p->workers;
 	p->workers = w;
 	p->threads++;
+	ocpool__idle_threads(&p->idle, p->threads);
 	p->counted++;
 	return 0;
 }
@@ -427,6 +428,7 @@ out:
 	pthread_mutex_lock(&p->lock);
 	w->exited = true;
 	p->threads--;
+	ocpool__idle_threads(&p->idle, p->threads);
 	if (w->counted) {
 		w->counted = false;
 		p->counted--;
