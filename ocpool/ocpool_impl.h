@@ -21,6 +21,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "ocpool_idle.h"
+
 #define OCPOOL__OVERDUE ((uint64_t)1 << 63)
 #define OCPOOL__FREELIST 1024
 
@@ -58,6 +60,7 @@ struct ocpool {
 	struct ocq_chan *q;
 	struct ocq_tx tx;
 	struct ocq_rx anchor; /* keeps the channel open while workers come and go */
+	struct ocpool__idle idle; /* idle workers: spin, park, wake (ocpool_idle.h) */
 	struct ocpool_config cfg;
 	struct ocpool_ctl_params ctl;
 	struct ocpool_ctl_state cst;
@@ -323,6 +326,7 @@ ocpool__spawn(struct ocpool *p)
 	w->next = p->workers;
 	p->workers = w;
 	p->threads++;
+	ocpool__idle_threads(&p->idle, p->threads);
 	p->counted++;
 	return 0;
 }
@@ -394,7 +398,13 @@ ocpool__worker_main(void *arg)
 	ocpool__self = w;
 	if (ocq_rx_open(&rx, p->q) != 0)
 		goto out;
-	while (ocq_recv(&rx, &item) == 0) {
+	for (;;) {
+		int rc = ocq_try_recv(&rx, &item);
+
+		if (rc == -EAGAIN)
+			rc = ocpool__idle_wait(&p->idle, p->q, &rx, &item);
+		if (rc)
+			break; /* closed and drained */
 		if (item == &p->retire_token) {
 			pthread_mutex_lock(&p->lock);
 			p->retiring--;
@@ -418,6 +428,7 @@ out:
 	pthread_mutex_lock(&p->lock);
 	w->exited = true;
 	p->threads--;
+	ocpool__idle_threads(&p->idle, p->threads);
 	if (w->counted) {
 		w->counted = false;
 		p->counted--;
@@ -449,6 +460,7 @@ ocpool__resize(struct ocpool *p, unsigned target, const char *why)
 	while (have > target) {
 		if (ocq_try_send(&p->tx, &p->retire_token) != 0)
 			break;
+		ocpool__idle_notify(&p->idle, p->q);
 		p->retiring++;
 		have--;
 	}
@@ -698,6 +710,7 @@ ocpool_create(struct ocpool **out, const struct ocpool_config *c)
 		goto fail_chan;
 	pthread_mutex_init(&p->lock, NULL);
 	ocq_ec_init(&p->mon_ec);
+	ocpool__idle_init(&p->idle, ncpu);
 	pthread_mutex_lock(&p->lock);
 	for (unsigned i = 0; i < start && rc == 0; i++)
 		rc = ocpool__spawn(p);
@@ -707,6 +720,7 @@ ocpool_create(struct ocpool **out, const struct ocpool_config *c)
 	if (rc) {
 		/* the workers started so far end when the channel closes */
 		ocq_chan_close(p->q);
+		ocpool__idle_wake_all(&p->idle);
 		pthread_mutex_lock(&p->lock);
 		for (struct ocpool__worker *w = p->workers; w; w = w->next)
 			w->exited = true;
@@ -756,6 +770,7 @@ ocpool__submit(struct ocpool *p, ocpool_fn fn, void *arg, uint64_t budget_ns,
 			atomic_fetch_add(&p->dropped, 1);
 		return rc == OCQ_CLOSED ? -ESHUTDOWN : rc;
 	}
+	ocpool__idle_notify(&p->idle, p->q);
 	if (join)
 		*join = j;
 	return 0;
@@ -819,6 +834,7 @@ ocpool_submit_batch(struct ocpool *p, ocpool_fn fn, void *const *args, size_t n)
 				return r == OCQ_CLOSED ? -ESHUTDOWN : (int)r;
 			}
 			sent += (size_t)r;
+			ocpool__idle_notify(&p->idle, p->q);
 		}
 		done += k;
 	}
@@ -841,8 +857,10 @@ ocpool_shutdown(struct ocpool *p, enum ocpool_stop how, size_t *dropped)
 	ocq_ec_notify_all(&p->mon_ec);
 	pthread_join(p->monitor, NULL);
 
-	/* closing wakes every idle worker; with DRAIN they run what is left */
+	/* close, then wake every parked worker for good; with DRAIN they run
+	 * what is left */
 	ocq_tx_release(&p->tx);
+	ocpool__idle_wake_all(&p->idle);
 	if (how == OCPOOL_CANCEL) {
 		while (ocq_try_recv(&p->anchor, &item) == 0) {
 			if (item != &p->retire_token) {
