@@ -13,7 +13,9 @@
 #   bench/bench_rsync.sh [--out DIR] [--quick] [--runs N] [--work DIR]
 #                        [--cases init,nochange,delta] [--no-pull] [--keep]
 #                        [--oc-rsync PATH] [--rsync PATH]
-# See bench/README.md. Exit status 1 when a copy is wrong or a run fails.
+# Work files go to --work DIR, else $TMPDIR, else OUT/work, in a fresh
+# folder removed at exit. See bench/README.md. Exit status 1 when a copy is
+# wrong or a run fails; 0 otherwise, met or not.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +31,7 @@ RSYNC=$(command -v rsync || true)
 LRSH=$ROOT/tests/interop/lrsh
 
 usage() {
-	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+	sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 	exit "$1"
 }
 
