@@ -274,7 +274,7 @@ def stats_of(log):
             lit = int(line.split(":")[1].split()[0].replace(",", ""))
         elif line.startswith("Matched data:"):
             mat = int(line.split(":")[1].split()[0].replace(",", ""))
-    print(json.dumps({"literal": lit, "matched": mat}))
+    print("null" if lit is None else lit, "null" if mat is None else mat)
 
 TOOLS = ["oc", "rs", "rsn"]
 NAMES = {"oc": "oc-rsync", "rs": "rsync", "rsn": "rsync --no-i-r"}
@@ -523,8 +523,8 @@ check_big() {
 
 DIRS=push
 [ "$PULL" = 1 ] && DIRS="push pull"
-RSV=$("$RSYNC" --version | awk 'NR == 1 {print $1, $3}')
-OCV=$("$OC" --version | awk 'NR == 1 {print $1, $3}')
+RSV=$("$RSYNC" --version | awk 'NR == 1 {print $1, $3}') || die "$RSYNC --version failed"
+OCV=$("$OC" --version | awk 'NR == 1 {print $1, $3}') || die "$OC --version failed"
 echo "bench_rsync: $OCV vs $RSV, $RUNS rounds, work in $W ($FSTYPE)"
 
 # --- data ---------------------------------------------------------------------
@@ -601,11 +601,10 @@ want delta && for dir in $DIRS; do
 			reset_old "$d"
 			if [ "$rep" = -1 ]; then
 				timed delta "$dir" "$tool" "$rep" "$BIG/src" "$d" --stats
-				st=$(python3 "$PY" stats "$W/log")
-				LIT[$dir,$tool]=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin)["literal"])')
-				MAT[$dir,$tool]=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin)["matched"])')
-				[ "${LIT[$dir,$tool]}" != None ] && [ "${LIT[$dir,$tool]}" -lt $((BIG_MIB << 20 >> 3)) ] ||
-					die "delta $dir: ${ARGV[*]} sent ${LIT[$dir,$tool]} literal bytes; not a delta transfer"
+				read -r lit mat < <(python3 "$PY" stats "$W/log")
+				LIT[$dir,$tool]=$lit MAT[$dir,$tool]=$mat
+				[ "$lit" != null ] && [ "$lit" -lt $((BIG_MIB << 20 >> 3)) ] ||
+					die "delta $dir: ${ARGV[*]} sent $lit literal bytes; not a delta transfer"
 			else
 				timed delta "$dir" "$tool" "$rep" "$BIG/src" "$d"
 			fi
