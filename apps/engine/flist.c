@@ -232,7 +232,7 @@ struct walk {
 	size_t hl_cap, hl_n;
 	const char *base;	 /* --files-from: the directory the names are in */
 	int implied_dot;	 /* -R "./x": 0 not yet, -1 wanted, 1 "." sent (upstream implied_dot_dir) */
-	char lastpath[PATH_MAX]; /* parent path the last implied directories were sent for */
+	char lastpath[PATH_MAX + 4]; /* parent path the last implied directories were sent for */
 	struct ocp_fentry e;	 /* scratch, 2.6 KiB */
 	uint8_t buf[8192];
 };
