@@ -461,7 +461,7 @@ walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t 
 	return 0;
 }
 
-static int send_dir(struct walk *w, const char *dname);
+static int send_dir(struct walk *w, const char *dname, bool follow);
 
 /* One directory entry (upstream send_file_name() via make_file()). */
 static int
@@ -505,13 +505,19 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
 	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, false, content, out);
 }
 
+/*
+ * Send dname's entries, then recurse (-r). follow: dname was named by the
+ * user and stat'ed through a symlink (a "dir/" or -k argument), so it is
+ * opened as upstream's opendir() would, through that link.
+ */
 static int
-send_dir(struct walk *w, const char *dname)
+send_dir(struct walk *w, const char *dname, bool follow)
 {
 	struct oce_session *s = w->s;
 	size_t start = s->fl.n, end;
 	bool dot = !strcmp(dname, ".");
-	int fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(w->rootfd, dname,
+			O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
@@ -548,7 +554,7 @@ send_dir(struct walk *w, const char *dname)
 		struct oce_file *f = s->fl.wire[i];
 
 		if (S_ISDIR(f->mode) && !f->no_content_dir)
-			r = send_dir(w, f->name);
+			r = send_dir(w, f->name, false);
 	}
 	return r;
 }
@@ -738,7 +744,7 @@ walk_arg(struct walk *w, const char *arg)
 	if (o->recursive || (o->dirs && a.type != OCE_NAME_NORMAL)) {
 		r = send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, true, true, NULL);
 		if (!r && S_ISDIR(st.st_mode))
-			r = send_dir(w, fn);
+			r = send_dir(w, fn, o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
 		return r;
 	}
 	return send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, false,

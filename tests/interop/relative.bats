@@ -35,6 +35,7 @@ mk_tree() {
 	printf 'z\n' >"$d/x/y/z"
 	printf 'k\n' >"$d/e/k"
 	ln -s ../top "$d/a/link"
+	ln -s a "$d/alink"
 	chmod 700 "$d/a"
 	chmod 750 "$d/a/b"
 	chmod 711 "$d/x"
@@ -129,6 +130,14 @@ run_pair() {
 	cd "$T"
 	run_pair "src/./a/b/f src/././x/y src/./a/b/c/g" -aRi
 	[ -f "$T/out.pull.1/x/y/z" ]
+}
+
+@test "relative: a symlinked directory named 'dir/', or with -k, is followed" {
+	run_pair "$T/src/./alink/" -aRi
+	run_pair "$T/src/./alink" -aRik
+	run_pair "$T/src/./alink/b/f" -aRi
+	[ -f "$T/out.pull.1/alink/b/f" ]
+	[ -d "$T/out.pull.1/alink" ] && [ ! -L "$T/out.pull.1/alink" ]
 }
 
 @test "relative: -aR --delete leaves an implied parent's other entries alone" {
