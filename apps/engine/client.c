@@ -16,6 +16,7 @@
 
 #include "apps/engine/client.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/filesfrom.h"
 #include "apps/engine/session.h"
 #include "ocproto/err.h"
 
@@ -33,10 +34,6 @@ unsupported_option(const struct oce_opts *o)
 		return "--inplace";
 	if (o->append)
 		return o->append > 1 ? "--append-verify" : "--append";
-	if (o->files_from)
-		return "--files-from";
-	if (o->relative)
-		return "--relative";
 	if (o->bwlimit)
 		return "--bwlimit";
 	if (o->progress || o->info[OCE_INFO_PROGRESS])
@@ -112,6 +109,30 @@ start_io(struct oce_session *s, int fd_in, int fd_out)
 	return 0;
 }
 
+/*
+ * Receive the file list; a --files-from list held on this side goes to the
+ * sender meanwhile (upstream start_filesfrom_forwarding()).
+ */
+static int
+recv_flist_forwarding(struct oce_session *s)
+{
+	struct oce_ff_fwd *fw = NULL;
+	int r = 0, r2;
+
+	if (s->ff_fd >= 0) {
+		r = oce_ff_forward_start(s, s->ff_fd, &fw);
+		s->ff_fd = -1;
+	}
+	if (!r)
+		r = oce_flist_recv(s);
+	if (fw) {
+		r2 = oce_ff_forward_finish(s, fw, r != 0);
+		if (!r)
+			r = r2;
+	}
+	return r;
+}
+
 int
 oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 {
@@ -127,6 +148,17 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 	s.am_server = true;
 	s.am_sender = o->sender;
 	s.local = o->local_server;
+	/* "--files-from=-" names the socket; a path is a list on this machine. */
+	if (o->files_from && !strcmp(o->files_from, "-")) {
+		s.ff_from_peer = s.am_sender;
+	} else if (o->files_from) {
+		s.ff_fd = oce_ff_open(o);
+		if (s.ff_fd < 0) {
+			oce_session_free(&s);
+			oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "server");
+			return RERR_SYNTAX;
+		}
+	}
 	r = start_io(&s, fd_in, fd_out);
 	if (!r)
 		r = oce_setup_protocol(&s);
@@ -161,7 +193,7 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 		if (!r && s.fl.n)
 			r = oce_read_final_goodbye(&s);
 	} else if (!r) {
-		r = oce_flist_recv(&s);
+		r = recv_flist_forwarding(&s);
 		if (!r && argc > 0)
 			s.dest = strdup(args[0]);
 		if (!r)
@@ -252,7 +284,7 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 		if (!r)
 			r = ocp_io_flush(s->io);
 		if (!r)
-			r = oce_flist_recv(s);
+			r = recv_flist_forwarding(s);
 		if (!r && s->fl.n) {
 			s->dest = strdup(argc > 0 ? argv[0] : ".");
 			r = oce_receiving_run(s);
@@ -370,7 +402,7 @@ oce_client_main(struct oce_opts *o)
 	struct oce_strv cmd = {0};
 	char *host = NULL, *hostbuf, *rpath;
 	char **paths = o->args.v;
-	int n = (int)o->args.n, fd_in = -1, fd_out = -1, code, child_code = 0;
+	int n = (int)o->args.n, fd_in = -1, fd_out = -1, code, child_code = 0, ff_fd = -1;
 	bool push = false, local = false;
 	pid_t pid;
 
@@ -387,6 +419,14 @@ oce_client_main(struct oce_opts *o)
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
 		return RERR_UNSUPPORTED;
 	}
+	/* A local list is opened first, as upstream's option parser opens it. */
+	if (o->files_from && !o->filesfrom_host) {
+		ff_fd = oce_ff_open(o);
+		if (ff_fd < 0) {
+			oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "client");
+			return RERR_SYNTAX;
+		}
+	}
 	rpath = host_split(paths[n - 1], &host);
 	if (rpath) {
 		push = true;
@@ -396,15 +436,29 @@ oce_client_main(struct oce_opts *o)
 			local = true;
 	}
 	hostbuf = host;
+	if (o->filesfrom_host && (local || (*o->filesfrom_host && strcmp(o->filesfrom_host, host)))) {
+		fprintf(stderr, "%s\n",
+			local ? "--files-from cannot be remote when the transfer is local"
+			      : "--files-from hostname is not the same as the transfer hostname");
+		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, push || local ? "sender" : "Receiver");
+		free(hostbuf);
+		return RERR_SYNTAX; /* no local list: ff_fd was not opened */
+	}
 	if (strstr(paths[0], "::") || strstr(paths[n - 1], "::") || !strncmp(paths[0], "rsync://", 8) ||
 	    !strncmp(paths[n - 1], "rsync://", 8)) {
 		fprintf(stderr, "%s: rsync daemon transfers (host::module, rsync://) are not supported yet\n",
 			OCE_PROG);
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
+		if (ff_fd >= 0)
+			close(ff_fd);
+		free(hostbuf);
 		return RERR_UNSUPPORTED;
 	}
 	oce_session_init(&s, o);
 	s.local = local;
+	/* The sender reads a local list itself; a receiver forwards it. */
+	s.ff_fd = ff_fd;
+	s.ff_from_peer = o->filesfrom_host && push;
 	if (local) {
 		int sv[2];
 		struct oce_opts so = *o;
@@ -421,6 +475,7 @@ oce_client_main(struct oce_opts *o)
 			so.server = true;
 			so.sender = false;
 			so.local_server = true;
+			so.files_from = NULL; /* the list is the sending parent's */
 			so.caps = OCE_OUR_CAPS;
 			so.caps_seen = true;
 			so.args.v = sargs;

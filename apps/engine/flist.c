@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filesfrom.h"
+#include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
 #include "ocproto/err.h"
@@ -44,6 +46,7 @@ oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo)
 	fo->hard_links = o->hard_links;
 	fo->numeric_ids = o->numeric_ids;
 	fo->csum_len = o->checksum ? s->csum_len : 0;
+	fo->relative = o->relative;
 }
 
 static struct oce_file *
@@ -122,7 +125,8 @@ merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
 
 /*
  * Sort into fl->v and mark duplicate names removed (a directory wins over a
- * non-directory, else the first one); mirrors flist_sort_and_clean().
+ * non-directory, else the first one, which takes a removed directory's
+ * flags); mirrors flist_sort_and_clean().
  */
 static int
 flist_sort(struct oce_flist *fl)
@@ -139,15 +143,24 @@ flist_sort(struct oce_flist *fl)
 	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
 	merge_sort(fl->v, tmp, fl->n);
 	free(tmp);
-	for (size_t i = 1; i < fl->n; i++) {
-		struct oce_file *a = fl->v[i - 1], *b = fl->v[i];
+	for (size_t i = 1, kept = 0; i < fl->n; i++) {
+		struct oce_file *a = fl->v[kept], *b = fl->v[i];
 
-		if (strcmp(a->name, b->name))
-			continue;
-		if (S_ISDIR(b->mode) && !S_ISDIR(a->mode))
+		if (strcmp(a->name, b->name)) {
+			kept = i;
+		} else if (S_ISDIR(b->mode) && !S_ISDIR(a->mode)) {
 			a->removed = true;
-		else
+			kept = i;
+		} else {
 			b->removed = true;
+			if (S_ISDIR(a->mode) && S_ISDIR(b->mode)) {
+				/* The kept directory takes the duty of both (a -R parent
+				 * also named on its own is no longer only implied). */
+				a->top_dir |= b->top_dir;
+				a->no_content_dir &= b->no_content_dir;
+				a->implied &= b->implied;
+			}
+		}
 	}
 	return 0;
 }
@@ -217,7 +230,10 @@ struct walk {
 	struct idlist uids, gids;
 	struct hl_slot *hl;
 	size_t hl_cap, hl_n;
-	struct ocp_fentry e; /* scratch, 2.6 KiB */
+	const char *base;	 /* --files-from: the directory the names are in */
+	int implied_dot;	 /* -R "./x": 0 not yet, -1 wanted, 1 "." sent (upstream implied_dot_dir) */
+	char lastpath[PATH_MAX + 4]; /* parent path the last implied directories were sent for */
+	struct ocp_fentry e;	 /* scratch, 2.6 KiB */
 	uint8_t buf[8192];
 };
 
@@ -448,7 +464,7 @@ walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t 
 	return 0;
 }
 
-static int send_dir(struct walk *w, const char *dname);
+static int send_dir(struct walk *w, const char *dname, bool follow);
 
 /* One directory entry (upstream send_file_name() via make_file()). */
 static int
@@ -492,13 +508,19 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
 	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, false, content, out);
 }
 
+/*
+ * Send dname's entries, then recurse (-r). follow: dname was named by the
+ * user and stat'ed through a symlink (a "dir/" or -k argument), so it is
+ * opened as upstream's opendir() would, through that link.
+ */
 static int
-send_dir(struct walk *w, const char *dname)
+send_dir(struct walk *w, const char *dname, bool follow)
 {
 	struct oce_session *s = w->s;
 	size_t start = s->fl.n, end;
 	bool dot = !strcmp(dname, ".");
-	int fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(w->rootfd, dname,
+			O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
@@ -535,7 +557,7 @@ send_dir(struct walk *w, const char *dname)
 		struct oce_file *f = s->fl.wire[i];
 
 		if (S_ISDIR(f->mode) && !f->no_content_dir)
-			r = send_dir(w, f->name);
+			r = send_dir(w, f->name, false);
 	}
 	return r;
 }
@@ -574,63 +596,130 @@ open_root(struct oce_session *s, const char *dir, uint16_t *idx)
 	return 0;
 }
 
-/* One command-line argument, split as upstream's send_file_list() does. */
+/*
+ * One parent of a -R name, or the "." a leading "./" implies: sent with
+ * TOP_DIR and NO_CONTENT_DIR (upstream FLAG_IMPLIED_DIR) so the receiver
+ * gets its attributes without its contents. Parents are not filtered and
+ * follow symlinks (upstream send_implied_dirs() forces copy_links); the
+ * "." goes through the filters and the -d rule like any name.
+ */
+static int
+implied_entry(struct walk *w, const char *name, bool filtered)
+{
+	struct oce_session *s = w->s;
+	struct stat st;
+	char link[PATH_MAX];
+	int r = walk_stat(w, name, &st, link, sizeof(link), !filtered);
+	bool dir;
+
+	if (r) {
+		walk_error(w, -r, "readlink_stat", name);
+		return 0;
+	}
+	dir = S_ISDIR(st.st_mode);
+	if (filtered) {
+		if (dir && !s->o->dirs) {
+			oce_info(s, "skipping directory %s", name);
+			return 0;
+		}
+		if (oce_excluded(s, name, dir))
+			return 0;
+	}
+	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, dir, false, NULL);
+}
+
+/*
+ * The parents of fname (fname up to limit, a '/' in it), except those the
+ * previous call already sent: only the leading directories in common with
+ * the last parent path are skipped, as upstream's send_implied_dirs()
+ * does, so a parent may go out twice (the sort drops the copy).
+ */
+static int
+send_implied(struct walk *w, char *fname, char *limit)
+{
+	char *start = fname, *slash;
+	const char *lp = w->lastpath;
+	int r = 0;
+
+	for (char *tp = fname;; tp++, lp++) {
+		if (tp == limit) {
+			if (*lp == '/' || !*lp)
+				return 0;
+			break;
+		}
+		if (*lp != *tp)
+			break;
+		if (*tp == '/')
+			start = tp;
+	}
+	*limit = '\0';
+	for (slash = start; !r && (slash = strchr(slash + 1, '/')) != NULL;) {
+		*slash = '\0';
+		r = implied_entry(w, fname, false);
+		*slash = '/';
+	}
+	if (!r)
+		r = implied_entry(w, fname, false);
+	snprintf(w->lastpath, sizeof(w->lastpath), "%s", fname);
+	*limit = '/';
+	return r;
+}
+
+/* dir below the --files-from source directory, into buf. */
+static const char *
+ff_dir(const struct walk *w, const char *dir, char *buf, size_t cap)
+{
+	if (!w->base)
+		return dir;
+	if (oce_path_join(buf, cap, w->base, dir))
+		return NULL;
+	return buf;
+}
+
+/* One argument or --files-from name, split as upstream's send_file_list() does. */
 static int
 walk_arg(struct walk *w, const char *arg)
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
-	char fbuf[PATH_MAX + 4], *dir = NULL, *fn, *p;
+	char fbuf[PATH_MAX + 4], dbuf[PATH_MAX], link[PATH_MAX], *fn = fbuf, *p;
+	const char *dir;
+	struct oce_arg_split a;
 	size_t len = strlen(arg);
-	bool dotdir = false;
-	struct oce_file *f = NULL;
 	struct stat st;
-	char link[PATH_MAX];
 	int r;
 
 	if (len >= PATH_MAX)
 		return -ENAMETOOLONG;
 	memcpy(fbuf, arg, len + 1);
-	if (!len || fbuf[len - 1] == '/') {
-		if (len == 2 && fbuf[0] == '.') {
-			fbuf[--len] = '\0';
-		} else {
-			fbuf[len++] = '.';
-			fbuf[len] = '\0';
-		}
-		dotdir = true;
-	} else if (len > 1 && fbuf[len - 1] == '.' && fbuf[len - 2] == '.' &&
-		   (len == 2 || fbuf[len - 3] == '/')) {
-		memcpy(fbuf + len, "/.", 3);
-		len += 2;
-		dotdir = true;
-	} else if (fbuf[len - 1] == '.' && (len == 1 || fbuf[len - 2] == '/')) {
-		dotdir = true;
+	r = oce_split_arg(fbuf, sizeof(fbuf), o->relative, &a);
+	if (r == -EINVAL) {
+		oce_error(s, "found \"..\" dir in relative path: %s", a.fn);
+		s->exit_code = RERR_SYNTAX;
 	}
-	p = strrchr(fbuf, '/');
-	if (p) {
-		if (p == fbuf) {
-			dir = "/";
-		} else {
-			*p = '\0';
-			dir = fbuf;
-		}
-		fn = p + 1;
-	} else {
-		fn = fbuf;
-	}
-	if (!*fn) {
-		fn = ".";
-		dotdir = true;
-	}
-	r = open_root(s, dir, &w->root);
+	if (r)
+		return r;
+	if (a.dot_prefix && !w->implied_dot)
+		w->implied_dot = -1;
+	dir = ff_dir(w, a.dir, dbuf, sizeof(dbuf));
+	r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
 		s->io_error |= OCE_IOERR_GENERAL;
 		oce_error(s, "[sender] change_dir \"%s\" failed: %s (%d)", dir ? dir : ".", strerror(-r), -r);
+		if (w->implied_dot < 0)
+			w->implied_dot = 0;
 		return 0;
 	}
 	w->rootfd = s->root_fds[w->root];
-	r = walk_stat(w, fn, &st, link, sizeof(link), dotdir || o->copy_dirlinks);
+	if (w->implied_dot < 0) {
+		w->implied_dot = 1;
+		r = implied_entry(w, ".", true);
+		if (r)
+			return r;
+	}
+	/* The name to send, moved to the front of fbuf where it may be cut at slashes. */
+	memmove(fbuf, a.fn, strlen(a.fn) + 1);
+	r = walk_stat(w, fn, &st, link, sizeof(link), o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
 	if (r) {
 		s->io_error |= -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
 		if (-r == ENOENT)
@@ -638,25 +727,77 @@ walk_arg(struct walk *w, const char *arg)
 		oce_error(s, "[sender] link_stat \"%s\" failed: %s (%d)", arg, strerror(-r), -r);
 		return 0;
 	}
-	if (!dotdir && oce_excluded(s, fn, S_ISDIR(st.st_mode)))
+	if (a.type != OCE_NAME_DOTDIR && oce_excluded(s, fn, S_ISDIR(st.st_mode)))
 		return 0;
-	if (S_ISDIR(st.st_mode) && !o->recursive && !o->dirs) {
+	if (S_ISDIR(st.st_mode) && !o->dirs) {
 		oce_info(s, "skipping directory %s", fn);
 		return 0;
+	}
+	/* Parents first, so the receiver can give them their attributes. */
+	if (o->relative && (p = strrchr(fn, '/')) != NULL && p != fn) {
+		r = send_implied(w, fn, p);
+		if (r)
+			return r;
 	}
 	w->fsdev = st.st_dev;
 	if (S_ISLNK(st.st_mode) && !o->links) {
 		oce_info(s, "skipping non-regular file \"%s\"", fn);
 		return 0;
 	}
-	if (o->recursive || (o->dirs && dotdir)) {
-		r = send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, true, true, &f);
+	if (o->recursive || (o->dirs && a.type != OCE_NAME_NORMAL)) {
+		r = send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, true, true, NULL);
 		if (!r && S_ISDIR(st.st_mode))
-			r = send_dir(w, fn);
+			r = send_dir(w, fn, o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
 		return r;
 	}
 	return send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, false,
 			  S_ISDIR(st.st_mode) ? false : true, NULL);
+}
+
+/*
+ * The --files-from names, relative to the first argument (upstream
+ * send_file_list() changes into it first), each sanitised: no way above it.
+ */
+static int
+walk_files_from(struct walk *w, int argc, char **argv)
+{
+	struct oce_session *s = w->s;
+	struct oce_ff_reader *rd = malloc(sizeof(*rd));
+	char name[PATH_MAX];
+	struct stat st;
+	int r = 0, n;
+
+	if (!rd)
+		return -ENOMEM;
+	if (s->ff_from_peer && s->protocol < 31) {
+		/* Protocol 30 sends the names outside the multiplexed stream. */
+		oce_error(s, "--files-from with a list on the receiving side needs protocol 31 or later");
+		s->exit_code = RERR_UNSUPPORTED;
+		free(rd);
+		return -ENOTSUP;
+	}
+	w->base = argc > 0 ? argv[0] : NULL;
+	if (w->base) {
+		int e = stat(w->base, &st) ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+
+		if (e) {
+			oce_error(s, "[sender] change_dir \"%s\" failed: %s (%d)", w->base, strerror(e), e);
+			s->exit_code = RERR_FILESELECT;
+			free(rd);
+			return -e;
+		}
+	}
+	oce_ff_reader_init(rd, s);
+	while (!r && (n = oce_ff_read_name(rd, name, sizeof(name))) != 0) {
+		if (n < 0) {
+			r = n;
+			break;
+		}
+		oce_sanitize_path(name, s->o->relative);
+		r = walk_arg(w, name);
+	}
+	free(rd);
+	return r;
 }
 
 int
@@ -675,8 +816,11 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	ocp_flist_init(&w->fst, &fo);
 	if (show_progress(s))
 		flist_progress(s, "building file list ... ");
-	for (int i = 0; i < argc && !r; i++)
-		r = walk_arg(w, argv[i]);
+	if (s->ff_fd >= 0 || s->ff_from_peer)
+		r = walk_files_from(w, argc, argv);
+	else
+		for (int i = 0; i < argc && !r; i++)
+			r = walk_arg(w, argv[i]);
 	t1 = oce_now_ms();
 	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
 	if (!r) {
@@ -818,7 +962,9 @@ oce_flist_recv(struct oce_session *s)
 		f->gid = c->e.gid;
 		f->rdev_major = c->e.rdev_major;
 		f->rdev_minor = c->e.rdev_minor;
-		f->top_dir = c->e.top_dir;
+		/* TOP_DIR with NO_CONTENT_DIR marks a -R parent (upstream FLAG_IMPLIED_DIR). */
+		f->implied = S_ISDIR(f->mode) && c->e.top_dir && c->e.no_content_dir;
+		f->top_dir = c->e.top_dir && !f->implied;
 		f->no_content_dir = c->e.no_content_dir;
 		f->hlinked = c->e.hlinked;
 		f->hlink_first = c->e.hlink_first;
@@ -845,6 +991,10 @@ oce_flist_recv(struct oce_session *s)
 		s->io_error |= ocp_flist_io_error(&c->fst);
 		r = flist_sort(&s->fl);
 	}
+	/* -R names may be absolute: they land below the destination, once sorted. */
+	for (size_t i = 0; !r && s->o->relative && i < s->fl.n; i++)
+		while (s->fl.v[i]->name[0] == '/')
+			s->fl.v[i]->name++;
 	if (!r && show_progress(s))
 		flist_progress(s, "done\n");
 	if (!r && !s->o->numeric_ids) {

@@ -853,6 +853,37 @@ oce_mkdir_beneath(const struct oce_root *r, const char *rel, mode_t mode)
 }
 
 int
+oce_mkpath_beneath(const struct oce_root *r, const char *rel)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(rel);
+	struct stat st;
+	char *last;
+	int made = 0, rc = 0;
+
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, rel, len + 1);
+	last = strrchr(path, '/');
+	if (!last || last == path)
+		return 0;
+	*last = '\0';
+	if (oce_lstat_beneath(r, path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	*last = '/';
+	for (char *p = path + 1; !rc && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		rc = oce_mkdir_beneath(r, path, 0777);
+		if (!rc)
+			made++;
+		else if (rc == -EEXIST && oce_lstat_beneath(r, path, &st) == 0)
+			rc = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		*p = '/';
+	}
+	return rc ? rc : made;
+}
+
+int
 oce_symlink_beneath(const struct oce_root *r, const char *target, const char *rel)
 {
 	char buf[PATH_MAX];

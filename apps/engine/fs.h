@@ -187,6 +187,12 @@ int oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name,
  * Return 0 or -errno (-EEXIST when rel exists).
  */
 int oce_mkdir_beneath(const struct oce_root *r, const char *rel, mode_t mode);
+/*
+ * Make the missing directories leading to rel's last component (mode 0777,
+ * less the umask), as upstream util1.c make_path() with MKP_DROP_NAME.
+ * Returns how many were made, or -errno (-ENOTDIR when one is in the way).
+ */
+int oce_mkpath_beneath(const struct oce_root *r, const char *rel);
 int oce_symlink_beneath(const struct oce_root *r, const char *target, const char *rel);
 int oce_link_beneath(const struct oce_root *r, const char *old_rel, const char *new_rel);
 int oce_mknod_beneath(const struct oce_root *r, const char *rel, mode_t mode, dev_t dev);

@@ -864,6 +864,18 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		return 0;
 	if (f->parent_skipped)
 		return 0;
+	if (s->o->relative && !s->o->implied_dirs && !rs->solo) {
+		/* --no-implied-dirs: missing parents are made plainly (upstream make_path()). */
+		int e = s->o->dry_run ? 0 : oce_mkpath_beneath(&rs->root, f->name);
+
+		if (e < 0) {
+			oce_error(s, "recv_generator: mkdir \"%.*s\" failed: %s (%d)",
+				  (int)(strrchr(f->name, '/') - f->name), f->name, strerror(-e), -e);
+			s->io_error |= OCE_IOERR_GENERAL;
+		}
+		if (f->implied)
+			return 0;
+	}
 	if (S_ISDIR(f->mode))
 		r = gen_dir(rs, f, ndx, name);
 	else if (s->o->hard_links && f->hlinked && f->hl_leader != ndx)
@@ -1023,7 +1035,8 @@ touch_up_dirs(struct oce_recvside *rs)
 		struct oce_meta m;
 		struct stat st;
 
-		if (!S_ISDIR(f->mode) || f->removed || f->parent_skipped)
+		if (!S_ISDIR(f->mode) || f->removed || f->parent_skipped ||
+		    (f->implied && !s->o->implied_dirs))
 			continue;
 		if (dest_lstat(rs, rs->solo ? rs->solo : f->name, &st) || !S_ISDIR(st.st_mode))
 			continue;

@@ -77,6 +77,7 @@ oce_opts_init(struct oce_opts *o)
 	o->min_size = -1;
 	o->compress_level = -1;
 	o->max_delete = -1;
+	o->implied_dirs = true;
 }
 
 void
@@ -373,6 +374,12 @@ handle_opt(struct pstate *ps, int id, const char *arg)
 		break;
 	case OPT_NO_RELATIVE:
 		ps->relative = 0;
+		break;
+	case OPT_IMPLIED_DIRS:
+		o->implied_dirs = true;
+		break;
+	case OPT_NO_IMPLIED_DIRS:
+		o->implied_dirs = false;
 		break;
 	case OPT_ONE_FS:
 		o->one_file_system++;
@@ -894,6 +901,8 @@ settle(struct pstate *ps)
 	o->dirs_opt = ps->xfer_dirs == 2 && !o->recursive; /* -r makes upstream forget -d */
 	o->dirs = o->recursive || (ps->xfer_dirs < 0 ? o->list_only : ps->xfer_dirs > 0);
 	o->relative = ps->relative < 0 ? o->files_from != NULL : ps->relative != 0;
+	if (!o->relative)
+		o->implied_dirs = false;
 
 	when = ps->del_before + !!ps->del_during + ps->del_after;
 	if (when > 1) {

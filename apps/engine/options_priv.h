@@ -65,6 +65,8 @@ enum {
 	OPT_NO_HARD_LINKS,
 	OPT_RELATIVE,
 	OPT_NO_RELATIVE,
+	OPT_IMPLIED_DIRS,
+	OPT_NO_IMPLIED_DIRS,
 	OPT_IGNORE_TIMES,
 	OPT_SIZE_ONLY,
 	OPT_ONE_FS,
@@ -189,8 +191,6 @@ enum {
 	X(CONFINE_ROOT, "confine-root", 0, POPT_ARG_STRING)                                        \
 	X(INSECURE_LINKS, "insecure-links", 0, POPT_ARG_NONE)                                      \
 	X(MUNGE_LINKS, "munge-links", 0, POPT_ARG_NONE)                                            \
-	X(NO_IMPLIED_DIRS, "no-implied-dirs", 0, POPT_ARG_NONE)                                    \
-	X(NO_I_D, "no-i-d", 0, POPT_ARG_NONE)                                                      \
 	X(CHMOD, "chmod", 0, POPT_ARG_STRING)                                                      \
 	X(MAX_ALLOC, "max-alloc", 0, POPT_ARG_STRING)                                              \
 	X(PREALLOCATE, "preallocate", 0, POPT_ARG_NONE)                                            \

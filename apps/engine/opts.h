@@ -113,6 +113,7 @@ struct oce_opts {
 	bool dirs_opt;		 /* -d given without -r (sent to the server as 'd') */
 	bool list_only;		 /* fewer than two paths: list instead of copy (upstream list_only) */
 	bool relative;		 /* -R */
+	bool implied_dirs;	 /* -R's parents created from the list (off: --no-implied-dirs, or no -R) */
 	bool links;		 /* -l */
 	bool copy_links;	 /* -L */
 	bool copy_dirlinks;	 /* -k */

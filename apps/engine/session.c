@@ -23,6 +23,7 @@ oce_session_init(struct oce_session *s, const struct oce_opts *o)
 	s->csum_len = 16;
 	s->out = stdout;
 	s->err = stderr;
+	s->ff_fd = -1;
 	pthread_mutex_init(&s->log_lock, NULL);
 	s->start_ms = oce_now_ms();
 }
@@ -40,6 +41,8 @@ oce_session_free(struct oce_session *s)
 	free(s->roots);
 	free(s->root_fds);
 	free(s->dest);
+	if (s->ff_fd >= 0)
+		close(s->ff_fd);
 	pthread_mutex_destroy(&s->log_lock);
 }
 

@@ -50,6 +50,7 @@ struct oce_file {
 	int32_t wire_ndx;    /* position in wire order */
 	uint16_t root;	     /* sender: index of the source root it came from */
 	bool top_dir, no_content_dir, hlinked, removed;
+	bool implied;	     /* receiver: a -R parent sent only for its attributes (upstream FLAG_IMPLIED_DIR) */
 	bool sent;	     /* sender: delta sent once (a second request is a redo) */
 	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
 	bool skip_contents;  /* generator: directory could not be created */
@@ -111,6 +112,10 @@ struct oce_session {
 	char **roots;
 	int *root_fds;
 	size_t nroots;
+
+	/* sender: where --files-from names come from (upstream filesfrom_fd) */
+	int ff_fd;		/* the list file or stdin, owned; -1: none */
+	bool ff_from_peer;	/* names arrive on the socket, '\0'-separated */
 
 	/* receiving side: the destination */
 	char *dest;		/* destination path as given */

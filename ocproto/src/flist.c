@@ -74,13 +74,18 @@ type_allowed(const struct ocp_flist_opts *o, uint32_t mode)
  * A name we accept from a peer: non-empty, relative, no NUL, no empty,
  * "." or ".." component (except the lone "." of the transfer root).
  * Stricter than upstream's clean_fname(), which rewrites "a//b" and "a/./b"
- * that no upstream sender produces.
+ * that no upstream sender produces. With -R (relative) one leading '/' is
+ * allowed, as upstream's recv_file_entry() allows it then.
  */
 static int
-check_name(const char *s, size_t len)
+check_name(const char *s, size_t len, bool relative)
 {
 	size_t i, start = 0;
 
+	if (relative && len > 1 && s[0] == '/') {
+		s++;
+		len--;
+	}
 	if (len == 0)
 		return OCP_EUNSAFE;
 	if (s[0] == '/')
@@ -167,7 +172,7 @@ ocp_flist_enc(struct ocp_flist_state *st, uint8_t *out, size_t cap, const struct
 	bool user_follows = false, group_follows = false, abbrev;
 
 	if (st->done || e->name_len != strnlen(e->name, sizeof(e->name)) ||
-	    e->name_len > OCP_FLIST_NAME_MAX || check_name(e->name, e->name_len) ||
+	    e->name_len > OCP_FLIST_NAME_MAX || check_name(e->name, e->name_len, o->relative) ||
 	    !valid_type(e->mode) || !type_allowed(o, e->mode) ||
 	    e->mtime_nsec > OCP_FLIST_NSEC_MAX || e->size < 0 || e->link_len > OCP_FLIST_LINK_MAX ||
 	    e->user_len > OCP_FLIST_IDNAME_MAX || e->group_len > OCP_FLIST_IDNAME_MAX)
@@ -586,7 +591,7 @@ ocp_flist_dec(struct ocp_flist_state *st, const uint8_t *buf, size_t len,
 	memcpy(e->name + l1, s, (size_t)l2);
 	e->name_len = l1 + (size_t)l2;
 	e->name[e->name_len] = '\0';
-	err = check_name(e->name, e->name_len);
+	err = check_name(e->name, e->name_len, ns.opts.relative);
 	if (err)
 		return err;
 	e->xflags = xf;

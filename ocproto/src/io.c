@@ -468,6 +468,21 @@ ocp_io_split(struct ocp_io *io, struct ocp_io *wio)
 }
 
 int
+ocp_io_rejoin(struct ocp_io *io, struct ocp_io *wio)
+{
+	int r = ocp_io_flush(wio);
+
+	io->fd_out = wio->fd_out;
+	io->mux_out = wio->mux_out;
+	io->last_out = wio->last_out;
+	io->bytes_out += wio->bytes_out;
+	if (!io->werr)
+		io->werr = wio->werr;
+	wio->fd_out = -1;
+	return r;
+}
+
+int
 ocp_io_peek(struct ocp_io *io, const uint8_t **p)
 {
 	int r;

@@ -710,6 +710,22 @@ test_files_from_and_dests(void **state)
 	assert_true(o.recursive);
 	assert_false(o.relative);
 	oce_opts_free(&o);
+	PARSE_OK(&o, "-R", "--no-i-d", "src/", "dst/");
+	assert_true(o.relative);
+	assert_false(o.implied_dirs);
+	oce_opts_free(&o);
+	PARSE_OK(&o, "-R", "src/", "dst/");
+	assert_true(o.implied_dirs);
+	oce_opts_free(&o);
+	PARSE_OK(&o, "--no-implied-dirs", "--implied-dirs", "src/", "dst/");
+	assert_false(o.implied_dirs); /* nothing is implied without -R */
+	oce_opts_free(&o);
+	PARSE_OK(&o, "--server", "--sender", "-Re.LsfxCIvu", "--files-from=-", "--from0",
+		 "--no-implied-dirs", ".", "src/");
+	assert_true(o.relative && o.from0 && o.dirs);
+	assert_false(o.implied_dirs);
+	assert_string_equal(o.files_from, "-");
+	oce_opts_free(&o);
 	assert_int_equal(PARSE(&o, &ec, "--files-from=h:-", "a", "b"), OCE_PARSE_ERROR);
 	assert_non_null(strstr(captured, "Invalid --files-from remote filename"));
 	oce_opts_free(&o);
@@ -965,6 +981,20 @@ static const struct server_vector {
      "[--server][--sender][-re.iLsfxCIvu][--files-from=-][--from0][--no-relative][.]"},
     /* rsync -a --files-from=list src/ h:dst/ */
     {"-a --files-from=list", false, CAPS_NO_I, "[--server][-logDtpRe.LsfxCIvu][.]"},
+    /* rsync -R --no-implied-dirs src/ h:dst/ */
+    {"-R --no-implied-dirs", false, CAPS_NO_I, "[--server][-Re.LsfxCIvu][--no-implied-dirs][.]"},
+    /* rsync -R --no-implied-dirs h:src/ dst/ */
+    {"-R --no-implied-dirs", true, CAPS_NO_I,
+     "[--server][--sender][-Re.LsfxCIvu][--no-implied-dirs][.]"},
+    /* rsync -aR --no-i-d src/ h:dst/ */
+    {"-aR --no-i-d", false, CAPS_ALL, "[--server][-logDtprRe.iLsfxCIvu][--no-implied-dirs][.]"},
+    /* rsync --files-from=list --no-implied-dirs h:src/ dst/ */
+    {"--files-from=list --no-implied-dirs", true, CAPS_NO_I,
+     "[--server][--sender][-Re.LsfxCIvu][--files-from=-][--from0][--no-implied-dirs][.]"},
+    /* rsync --no-implied-dirs src/ h:dst/ */
+    {"--no-implied-dirs", false, CAPS_NO_I, "[--server][-e.LsfxCIvu][.]"},
+    /* rsync -R --no-implied-dirs --implied-dirs h:src/ dst/ */
+    {"-R --no-implied-dirs --implied-dirs", true, CAPS_NO_I, "[--server][--sender][-Re.LsfxCIvu][.]"},
     /* rsync -rLk h:src/ dst/ */
     {"-rLk", true, CAPS_ALL, "[--server][--sender][-Lkre.iLsfxCIvu][.]"},
     /* rsync -rK src/ h:dst/ */

@@ -920,6 +920,33 @@ test_encode_roundtrip(void **state)
 	assert_int_equal(ocp_flist_enc(&es, out, sizeof(out), &in[0]), -EINVAL);
 }
 
+/* -R: one leading slash is a name rsync sends; the rest is checked as before. */
+static void
+test_relative_names(void **state)
+{
+	struct ocp_flist_opts o = opts_a(32, 0x1fe);
+	static const uint8_t abs[] = REG(0x04, '/', 'e', 't', 'c');
+	static const uint8_t root[] = REG(0x01, '/');
+	static const uint8_t dslash[] = REG(0x05, '/', '/', 'e', 't', 'c');
+	static const uint8_t absdd[] = REG(0x05, '/', 'a', '/', '.', '.');
+	struct ocp_flist_state es;
+	struct ocp_fentry in;
+	uint8_t out[256];
+
+	(void)state;
+	o.relative = true;
+	assert_int_equal(dec_raw(&o, abs, sizeof(abs)), (int)sizeof(abs));
+	assert_string_equal(ents[1].name, "/etc");
+	assert_int_equal(dec_raw(&o, root, sizeof(root)), OCP_EUNSAFE);
+	assert_int_equal(dec_raw(&o, dslash, sizeof(dslash)), OCP_EUNSAFE);
+	assert_int_equal(dec_raw(&o, absdd, sizeof(absdd)), OCP_EUNSAFE);
+	ocp_flist_init(&es, &o);
+	set_entry(&in, "/tmp/x", 0100644);
+	assert_true(ocp_flist_enc(&es, out, sizeof(out), &in) > 0);
+	set_entry(&in, "/../x", 0100644);
+	assert_int_equal(ocp_flist_enc(&es, out, sizeof(out), &in), -EINVAL);
+}
+
 static void
 test_idlist(void **state)
 {
@@ -1026,7 +1053,7 @@ main(void)
 		cmocka_unit_test(test_increc_sublist),	 cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_hostile),		 cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_idlist),		 cmocka_unit_test(test_sort),
-		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_clean),		 cmocka_unit_test(test_relative_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,8 @@ struct ocp_flist_opts {
 	bool hard_links;  /* -H */
 	bool numeric_ids; /* --numeric-ids */
 	int csum_len;	  /* -c: length of each file checksum (0 without -c) */
+	bool relative;	  /* -R: names may start with '/' (upstream keeps them absolute on the
+			     wire; the receiver drops the slashes after sorting) */
 };
 
 /*

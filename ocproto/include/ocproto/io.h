@@ -177,6 +177,14 @@ void ocp_io_consume(struct ocp_io *io, size_t n);
  */
 int ocp_io_split(struct ocp_io *io, struct ocp_io *wio);
 
+/*
+ * Undo ocp_io_split() once the writing thread is done with wio: wio is
+ * flushed, and io takes back the output descriptor, framing state and the
+ * byte count (wio's bytes are added to io's). wio is left without output.
+ * Returns the flush error, which io's output then keeps (sticky), or 0.
+ */
+int ocp_io_rejoin(struct ocp_io *io, struct ocp_io *wio);
+
 /* Typed reads over int.h: 0 or an error (decode errors as int.h). */
 int ocp_io_read_int32(struct ocp_io *io, int32_t *v);
 int ocp_io_read_varint(struct ocp_io *io, int32_t *v);
