@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Failures: each case runs the same command once with rsync 3.5.0 and once
+# with oc-rsync (as client, or as the server under an rsync client, or fed
+# directly in --server mode), each in a fresh work dir, and compares the
+# exit codes and the messages. Messages are compared after three
+# allowances: our program name, the " at FILE(LINE) [role=VERSION]" tail of
+# the closing "error:" line (our own file, line and version), and the random
+# part of temp-file names. Lines are sorted, since several processes write
+# to the same stderr. Each case also checks that rsync gives the exit code
+# the case is about, so a changed setup cannot pass by accident.
+#
+# Peers that misbehave: killrsh (a remote shell that SIGKILLs the server
+# after N bytes) and fakepeer.py (a server or client that breaks the
+# protocol after a correct version exchange).
+
+load common
+
+setup_file() {
+	common_setup_file
+	export FAKE="$PY $BATS_TEST_DIRNAME/fakepeer.py"
+	export KILLRSH="$PY $BATS_TEST_DIRNAME/killrsh"
+	# The read-only cases run as nobody, who cannot enter bats' private
+	# temp dir, so the work dirs live in a world-readable one.
+	W=$(mktemp -d /tmp/oc-errors.XXXXXX)
+	chmod 755 "$W"
+	export W
+	mkdir "$W/big"
+	head -c $((8 << 20)) /dev/urandom >"$W/big/file"
+	chmod -R a+rX "$W/big"
+	# Permissions do not stop root: the read-only cases drop to nobody.
+	export AS_USER=env
+	[ "$(id -u)" = 0 ] && AS_USER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+}
+
+teardown_file() {
+	rm -rf "$W"
+}
+
+# Fixtures, run inside the fresh work dir.
+fix_src() {
+	mkdir -p src/sub
+	printf 'hello\n' >src/f
+	printf 'sub\n' >src/sub/g
+	chmod -R a+rX src
+}
+
+fix_file_as_dir() {
+	fix_src
+	printf 'plain\n' >afile
+}
+
+fix_readonly() {
+	fix_src
+	mkdir ro
+	chmod 555 ro
+}
+
+# both FIX ARG...: run ARG... with rsync, then with oc-rsync, each in a fresh
+# work dir ($W/ref, $W/out) prepared by the function FIX. "@P@" inside any
+# argument becomes the program under test: rsync, then $OC. Sets RRC, ORC.
+both() {
+	local fix=$1 side prog a rc
+	shift
+	for side in ref out; do
+		prog=rsync
+		[ $side = out ] && prog=$OC
+		local argv=()
+		for a; do argv+=("${a//@P@/$prog}"); done
+		rm -rf "$W/$side"
+		mkdir "$W/$side"
+		chmod 755 "$W/$side"
+		(cd "$W/$side" && $fix) || return 1
+		rc=0
+		(cd "$W/$side" && exec timeout 60 "${argv[@]}") >"$W/$side.log" 2>&1 || rc=$?
+		if [ $side = ref ]; then RRC=$rc; else ORC=$rc; fi
+	done
+}
+
+# norm SIDE: the messages of one run, comparable across programs.
+# With MASK_COUNT set, "(N bytes received so far)" loses its number.
+norm() {
+	sed -e "s|$W/$1|WD|g" -e "$ERRLINE" \
+		-e 's/\(\.[^/" ]*\)\.[A-Za-z0-9]\{6\}"/\1.XXXXXX"/g' \
+		${MASK_COUNT:+-e 's/([0-9]* bytes received so far)/(N bytes received so far)/'} \
+		"$W/$1.log" | LC_ALL=C sort
+}
+
+# same_outcome CODE: rsync exited CODE, and oc-rsync did the same with the
+# same messages.
+same_outcome() {
+	local bad=0
+	if [ "$RRC" != "$1" ]; then
+		echo "setup: rsync exited $RRC, the case expects $1"
+		cat "$W/ref.log"
+		return 1
+	fi
+	[ "$ORC" = "$RRC" ] || { echo "exit code: rsync $RRC, oc-rsync $ORC"; bad=1; }
+	diff <(norm ref) <(norm out) >"$W/msg.diff" || {
+		echo "messages differ (< rsync, > oc-rsync, normalized):"
+		cat "$W/msg.diff"
+		bad=1
+	}
+	if [ $bad = 1 ]; then
+		echo "--- rsync said:"
+		cat "$W/ref.log"
+		echo "--- oc-rsync said:"
+		cat "$W/out.log"
+	fi
+	return $bad
+}
+
+# same_tree DIR: DIR ends up the same in both work dirs (temp names masked).
+same_tree() {
+	diff <(cd "$W/ref" && find "$1" | sed 's/\.[A-Za-z0-9]\{6\}$/.XXXXXX/' | LC_ALL=C sort) \
+		<(cd "$W/out" && find "$1" | sed 's/\.[A-Za-z0-9]\{6\}$/.XXXXXX/' | LC_ALL=C sort)
+}
+
+# --- options ---------------------------------------------------------------
+
+@test "errors: unknown option (code 1)" {
+	both fix_src @P@ --no-such-option src/ dst/
+	same_outcome 1
+}
+
+@test "errors: unknown option given to --server (code 1)" {
+	both fix_src sh -c '@P@ --server --no-such-option . dst/ </dev/null'
+	same_outcome 1
+}
+
+# --- missing source --------------------------------------------------------
+
+@test "errors: missing source, local copy (code 23)" {
+	both fix_src @P@ -a nosuch dst/
+	same_outcome 23
+	grep -q 'link_stat ".*nosuch" failed: No such file or directory (2)' "$W/out.log"
+}
+
+@test "errors: missing source, push (code 23)" {
+	both fix_src @P@ -a -e "$RSH" nosuch h:dst/
+	same_outcome 23
+}
+
+@test "errors: missing source, pull (code 23)" {
+	both fix_src @P@ -a -e "$RSH" h:nosuch dst/
+	same_outcome 23
+}
+
+@test "errors: missing source, pull from --server (code 23)" {
+	both fix_src rsync -a -e "$RSH" --rsync-path=@P@ h:nosuch dst/
+	same_outcome 23
+	grep -q '^oc-rsync: \[sender\] link_stat ".*nosuch" failed' "$W/out.log"
+}
+
+# --- destination that cannot be written ------------------------------------
+
+@test "errors: destination below a regular file, local copy (code 3)" {
+	both fix_file_as_dir @P@ -a src/ afile/sub/
+	same_outcome 3
+}
+
+@test "errors: destination below a regular file, push (code 3)" {
+	both fix_file_as_dir @P@ -a -e "$RSH" src/ h:afile/sub/
+	same_outcome 3
+}
+
+@test "errors: destination below a regular file, pull (code 3)" {
+	both fix_file_as_dir @P@ -a -e "$RSH" h:src/ afile/sub/
+	same_outcome 3
+}
+
+@test "errors: destination below a regular file, push to --server (code 3)" {
+	both fix_file_as_dir rsync -a -e "$RSH" --rsync-path=@P@ src/ h:afile/sub/
+	same_outcome 3
+}
+
+@test "errors: destination dir cannot be made in a read-only dir, local copy (code 11)" {
+	both fix_readonly $AS_USER @P@ -a src/ ro/new/
+	same_outcome 11
+	same_tree ro
+}
+
+@test "errors: destination dir cannot be made in a read-only dir, push to --server (code 11)" {
+	both fix_readonly $AS_USER rsync -a -e "$RSH" --rsync-path=@P@ src/ h:ro/new/
+	same_outcome 11
+	same_tree ro
+}
+
+@test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
+	both fix_readonly $AS_USER @P@ -r src/ ro/
+	same_outcome 23
+	same_tree ro
+}
+
+@test "errors: files cannot be made in a read-only destination, push to --server (code 23)" {
+	both fix_readonly $AS_USER rsync -r -e "$RSH" --rsync-path=@P@ src/ h:ro/
+	same_outcome 23
+	same_tree ro
+}
+
+# --- a peer that dies mid-transfer -----------------------------------------
+# killrsh SIGKILLs the server after 300000 bytes of the 8 MiB file. The
+# byte count in "connection unexpectedly closed" is masked here: how much
+# each side has read when the pipe ends is checked exactly by the fake-peer
+# "eof" cases below.
+
+@test "errors: server killed mid-transfer, pull (code 12)" {
+	MASK_COUNT=1
+	both true @P@ -a -e "$KILLRSH out:300000" h:"$W/big/" dst/
+	same_outcome 12
+	same_tree dst
+}
+
+@test "errors: server killed mid-transfer, push (code 12)" {
+	MASK_COUNT=1
+	both true @P@ -a -e "$KILLRSH in:300000" "$W/big/" h:dst/
+	same_outcome 12
+	same_tree dst
+}
+
+# --- a peer that breaks the protocol (fakepeer.py as the remote shell) -----
+
+@test "errors: server closes after the version exchange, pull (code 12)" {
+	both fix_src @P@ -r -e "$FAKE eof" h:src/ dst/
+	same_outcome 12
+}
+
+@test "errors: server closes after the version exchange, push (code 12)" {
+	both fix_src @P@ -r -e "$FAKE eof" src/ h:dst/
+	same_outcome 12
+}
+
+@test "errors: server announces protocol 999 (code 2)" {
+	both fix_src @P@ -r -e "$FAKE badversion" h:src/ dst/
+	same_outcome 2
+}
+
+@test "errors: server sends an unknown multiplex tag, pull (code 12)" {
+	both fix_src @P@ -r -e "$FAKE badtag" h:src/ dst/
+	same_outcome 12
+}
+
+@test "errors: server sends an unknown multiplex tag, push (code 12)" {
+	both fix_src @P@ -r -e "$FAKE badtag" src/ h:dst/
+	same_outcome 12
+}
+
+@test "errors: server sends a file list entry with an invalid mode, pull (code 2)" {
+	both fix_src @P@ -r -e "$FAKE badmode" h:src/ dst/
+	same_outcome 2
+	[ ! -e "$W/out/dst/x" ]
+}
+
+@test "errors: server sends garbage where a file index belongs, push (code 2)" {
+	both fix_src @P@ -r -e "$FAKE badmode" src/ h:dst/
+	same_outcome 2
+}
+
+# --- --server mode fed directly (stdout is the wire; stderr is compared) ---
+
+@test "errors: --server with no client at all (code 12)" {
+	both fix_src sh -c '@P@ --server -re.Lsfx . dst/ </dev/null >/dev/null'
+	same_outcome 12
+}
+
+@test "errors: --server fed a bad version (code 2)" {
+	both fix_src sh -c 'printf "garbage!garbage!" | @P@ --server -re.Lsfx . dst/ >/dev/null'
+	same_outcome 2
+}
+
+@test "errors: --server --sender fed an unknown multiplex tag (code 12)" {
+	both fix_src sh -c '$FAKE feed badtag | @P@ --server --sender -re.Lsfx . src/ >/dev/null'
+	same_outcome 12
+}
+
+@test "errors: --server receiver fed an unknown multiplex tag (code 12)" {
+	both fix_src sh -c '$FAKE feed badtag | @P@ --server -re.Lsfx . dst/ >/dev/null'
+	same_outcome 12
+}
+
+@test "errors: --server receiver fed a file list entry with an invalid mode (code 2)" {
+	both fix_src sh -c '$FAKE feed badmode | @P@ --server -re.Lsfx . dst/ >/dev/null'
+	same_outcome 2
+	[ ! -e "$W/out/dst/x" ]
+}

@@ -1,0 +1,370 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# One case per rsync option (or family) that oc-rsync carries out: the same
+# command with oc-rsync and with rsync 3.5.0 (run_pair from common.bash), and
+# the trees, the -i or --out-format output and the exit codes compared. The
+# tree is small, so the many cases stay quick. Every case runs all four
+# directions; the compress choices also run with OC_RSYNC_ASYNC=0 (the
+# token stream crosses files, and the modes pipeline them differently),
+# the rest in the default async mode only (engine.bats covers both modes on
+# the big tree). Options that only matter on an update prepare both
+# destinations with a PREP function.
+# Last: --version and -VV, which transfer nothing.
+
+load common
+
+setup_file() {
+	common_setup_file
+	export RUN_TIMEOUT=10
+	mk_small_tree "$T/src"
+	printf 'outside\n' >"$T/outside.txt"
+	touch -d '2024-03-04 05:06:07' "$T/outside.txt"
+}
+
+# mk_small_tree DIR: a few files of each kind the options below look at.
+mk_small_tree() {
+	local d=$1 i
+	mkdir -p "$d/sub/deep" "$d/empty"
+	printf 'hello\n' >"$d/small"
+	for i in $(seq 1 6000); do printf 'line %05d of a text that compresses well\n' "$i"; done >"$d/text.txt"
+	head -c 100000 /dev/urandom >"$d/rand.bin"
+	printf 'scratch\n' >"$d/a.tmp"
+	printf 'scratch\n' >"$d/sub/b.tmp"
+	printf 'c\n' >"$d/sub/c.txt"
+	head -c 3000 /dev/urandom >"$d/sub/deep/d.dat"
+	ln -s small "$d/rel_link"
+	ln -s /etc/hostname "$d/abs_link"
+	ln -s ../outside.txt "$d/up_link"
+	ln -s nowhere "$d/dangling"
+	if [ "$(id -u)" = 0 ]; then
+		chown 1234:5678 "$d/rand.bin"
+		chown -h 4321:8765 "$d/rel_link"
+	fi
+	find "$d" -mindepth 1 -exec touch -h -d '2024-03-04 05:06:07.123456789' {} +
+}
+
+# prep_update DEST: an older copy of the tree, for the update cases.
+prep_update() {
+	cp -a "$T/src" "$1"
+	# missing on the receiver: created (not with --existing)
+	rm -f "$1/small"
+	# extraneous: deleted with --delete
+	printf 'extra\n' >"$1/extra.txt"
+	mkdir -p "$1/olddir/x"
+	printf 'old\n' >"$1/olddir/x/y.tmp"
+	printf 'old\n' >"$1/old.tmp"
+	# 1000 bytes rewritten in the middle and an older mtime: a delta
+	# transfer, or a skip with --size-only / --ignore-existing
+	printf '%01000d' 0 | dd of="$1/text.txt" bs=1 seek=100000 conv=notrunc 2>/dev/null
+	touch -d '2020-01-01' "$1/text.txt"
+	# other content, same size and mtime: only -c and -I see it
+	printf '%01000d' 0 | dd of="$1/rand.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
+	touch -r "$T/src/rand.bin" "$1/rand.bin"
+	# newer on the receiver: kept with -u
+	printf 'C\n' >"$1/sub/c.txt"
+	touch -d '2030-01-01' "$1/sub/c.txt"
+	# both destinations must start equal, to the nanosecond
+	touch -h -d '2022-02-02 02:02:02' "$1/extra.txt" "$1/olddir/x/y.tmp" "$1/old.tmp" \
+		"$1/olddir/x" "$1/olddir" "$1"
+}
+
+# --- compression and checksum choices: four directions, both modes -----------
+
+@test "options: -az with each --compress-choice and a --compress-level" {
+	local c failed=
+	for c in zlib:9 zlibx:1 zstd:5 lz4:1 none:0; do
+		PREP=prep_update run_pair -azi --compress-choice="${c%:*}" --compress-level="${c#*:}" ||
+			failed+=" ${c%:*}"
+	done
+	[ -z "$failed" ] || { echo "failed:$failed"; return 1; }
+}
+
+@test "options: each --checksum-choice, without -c" {
+	local c failed=
+	for c in md4 md5 sha1 xxh64 xxh3 xxh128; do
+		MODES=1 PREP=prep_update run_pair -ai --checksum-choice="$c" || failed+=" $c"
+	done
+	[ -z "$failed" ] || { echo "failed:$failed"; return 1; }
+}
+
+@test "options: each --checksum-choice, with -c" {
+	local c failed=
+	for c in md4 md5 sha1 xxh64 xxh3 xxh128; do
+		MODES=1 PREP=prep_update run_pair -aci --checksum-choice="$c" || failed+=" $c"
+	done
+	[ -z "$failed" ] || { echo "failed:$failed"; return 1; }
+}
+
+# --- sparse files ------------------------------------------------------------
+
+# sparse_blocks: after run_pair, each destination's file "holes" takes as
+# many blocks as rsync's, and few.
+sparse_blocks() {
+	local out ref
+	for out in "$T"/out.*[01]; do
+		ref=${out/\/out./\/ref.}
+		echo "${out##*/}: rsync $(stat -c %b "$ref/holes") blocks, oc-rsync $(stat -c %b "$out/holes")"
+		[ "$(stat -c %b "$out/holes")" = "$(stat -c %b "$ref/holes")" ] || return 1
+		[ "$(stat -c %b "$out/holes")" -lt 64 ] || return 1
+	done
+}
+
+@test "options: -S writes holes as rsync does" {
+	mkdir -p "$T/sparse"
+	truncate -s $((4 << 20)) "$T/sparse/holes"
+	head -c 4096 /dev/urandom | dd of="$T/sparse/holes" bs=4096 seek=256 conv=notrunc 2>/dev/null
+	head -c 4096 /dev/urandom | dd of="$T/sparse/holes" bs=4096 seek=1023 conv=notrunc 2>/dev/null
+	touch -d '2024-03-04 05:06:07' "$T/sparse/holes"
+	[ "$(stat -c %b "$T/sparse/holes")" -lt 64 ] || skip "no holes on this file system"
+	SRC="$T/sparse" run_pair -aSi
+	sparse_blocks
+	# an update: the last block differs, so most of the file is matched
+	prep_sparse() {
+		mkdir -p "$1"
+		cp --sparse=always "$T/sparse/holes" "$1/holes"
+		printf 'changed' | dd of="$1/holes" bs=1 seek=$(((4 << 20) - 100)) conv=notrunc 2>/dev/null
+		touch -d '2020-01-01' "$1/holes" "$1"
+	}
+	SRC="$T/sparse" PREP=prep_sparse run_pair -aSi --no-whole-file --stats
+	sparse_blocks
+	grep -q '^Matched data: [1-9]' "$T/ref.pull.1.log"
+}
+
+# --- filters -----------------------------------------------------------------
+
+@test "options: --exclude" {
+	MODES=1 run_pair -ai --exclude='*.tmp' --exclude=deep
+}
+
+@test "options: --include then --exclude" {
+	MODES=1 run_pair -ai --include='*/' --include='*.txt' --exclude='*'
+}
+
+@test "options: -f '- *.tmp'" {
+	MODES=1 run_pair -ai -f '- *.tmp' -f '- /sub/deep/'
+}
+
+@test "options: --exclude-from FILE" {
+	printf '# comment\n*.tmp\n\n/empty\n' >"$T/excl"
+	MODES=1 run_pair -ai --exclude-from="$T/excl"
+}
+
+@test "options: --include-from FILE" {
+	printf '*/\n*.txt\n*.dat\n' >"$T/incl"
+	MODES=1 run_pair -ai --include-from="$T/incl" --exclude='*'
+}
+
+@test "options: --delete-excluded" {
+	local rc=0
+	MODES=1 PREP=prep_update DIRS="push rpush" \
+		run_pair -ai --delete --delete-excluded --exclude='*.tmp' || rc=1
+	# On a pull, rsync's generator (a second process) logs the deletion in
+	# sub/ before or after the receiver's "./" line, as timing has it.
+	MODES=1 PREP=prep_update DIRS="pull rpull" ORDER="env LC_ALL=C sort" \
+		run_pair -ai --delete --delete-excluded --exclude='*.tmp' || rc=1
+	[ "$rc" = 0 ]
+}
+
+# --- deletion ----------------------------------------------------------------
+
+@test "options: --delete-before" {
+	MODES=1 PREP=prep_update run_pair -ai --delete-before
+}
+
+@test "options: --delete-during" {
+	MODES=1 PREP=prep_update run_pair -ai --delete-during
+}
+
+@test "options: --delete-delay" {
+	MODES=1 PREP=prep_update run_pair -ai --delete-delay
+}
+
+@test "options: --delete-after" {
+	MODES=1 PREP=prep_update run_pair -ai --delete-after
+}
+
+# The one deletion allowed empties olddir/x, whose mtime then says when the
+# run happened: it is left out of the comparison.
+olddir_x_any_mtime() {
+	sed 's|^\(olddir/x\t[a-z]* [0-9]* [0-9]* [0-9]*\) [0-9.]*|\1 MTIME|'
+}
+
+@test "options: --delete --max-delete=1 (code 25)" {
+	MODES=1 PREP=prep_update TREE_FILTER=olddir_x_any_mtime run_pair -ai --delete --max-delete=1
+	grep -q 'max-delete' "$T/ref.push.1.log"
+}
+
+# --- what is transferred -----------------------------------------------------
+
+@test "options: --size-only" {
+	MODES=1 PREP=prep_update run_pair -ai --size-only
+}
+
+@test "options: -u" {
+	MODES=1 PREP=prep_update run_pair -aiu
+}
+
+@test "options: --existing" {
+	MODES=1 PREP=prep_update run_pair -ai --existing
+}
+
+@test "options: --ignore-existing" {
+	MODES=1 PREP=prep_update run_pair -ai --ignore-existing
+}
+
+@test "options: --max-size" {
+	MODES=1 run_pair -ai --max-size=4K
+}
+
+@test "options: --min-size" {
+	MODES=1 run_pair -ai --min-size=4K
+}
+
+@test "options: -I" {
+	MODES=1 PREP=prep_update run_pair -aiI
+}
+
+@test "options: -W on an update" {
+	MODES=1 PREP=prep_update run_pair -aiW --stats
+}
+
+@test "options: -B 2048 --no-whole-file on an update" {
+	MODES=1 PREP=prep_update run_pair -ai -B 2048 --no-whole-file --stats
+}
+
+@test "options: --modify-window" {
+	prep_window() {
+		cp -a "$T/src" "$1"
+		printf 'HELLO\n' >"$1/small"
+		touch -d '2024-03-04 05:06:08.5' "$1/small"
+	}
+	local rc=0
+	MODES=1 PREP=prep_window run_pair -ai --modify-window=2 || rc=1
+	# and without the window the same tree is updated
+	MODES=1 PREP=prep_window run_pair -ai || rc=1
+	[ "$rc" = 0 ]
+}
+
+# --- links, devices, owners --------------------------------------------------
+
+@test "options: --safe-links" {
+	MODES=1 run_pair -aiv --safe-links
+}
+
+@test "options: --copy-unsafe-links" {
+	MODES=1 run_pair -ai --copy-unsafe-links
+}
+
+@test "options: -L (a dangling link: code 23)" {
+	MODES=1 run_pair -aiL
+}
+
+@test "options: -x does not cross into a mounted file system" {
+	mkdir -p "$T/xsrc/mnt" "$T/xsrc/plain"
+	printf 'p\n' >"$T/xsrc/plain/f"
+	mount -t tmpfs oc-test "$T/xsrc/mnt" 2>/dev/null || skip "cannot mount a tmpfs here"
+	printf 'm\n' >"$T/xsrc/mnt/inside"
+	find "$T/xsrc" -exec touch -h -d '2024-03-04 05:06:07' {} +
+	local rc=0
+	MODES=1 SRC="$T/xsrc" run_pair -aix || rc=$?
+	umount "$T/xsrc/mnt"
+	[ "$rc" = 0 ]
+	[ -d "$T/out.pull.1/mnt" ]
+	[ ! -e "$T/out.pull.1/mnt/inside" ]
+}
+
+@test "options: --numeric-ids" {
+	MODES=1 run_pair -ai --numeric-ids
+}
+
+# --- output --------------------------------------------------------------------
+
+@test "options: -n -i (dry run of an update with --delete)" {
+	MODES=1 PREP=prep_update run_pair -ani --delete
+}
+
+@test "options: --out-format='%n %l %o'" {
+	MODES=1 PREP=prep_update run_pair -a --out-format='%n %l %o'
+}
+
+@test "options: -h --stats" {
+	MODES=1 PREP=prep_update run_pair -ah --stats
+}
+
+# --- programs that transfer nothing --------------------------------------------
+
+@test "options: --version names protocol version 32" {
+	run "$OC" --version
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" == *"protocol version 32"* ]]
+}
+
+@test "options: -VV prints JSON with rsync's keys" {
+	"$OC" -VV >"$T/oc.json"
+	rsync -VV >"$T/rsync.json"
+	"$PY" - "$T/rsync.json" "$T/oc.json" <<-'EOF'
+		import json, sys
+
+		def keys(v, path=""):
+		    out = set()
+		    if isinstance(v, dict):
+		        for k, x in v.items():
+		            out.add(path + "/" + k)
+		            out |= keys(x, path + "/" + k)
+		    return out
+
+		ref, ours = (json.load(open(p)) for p in sys.argv[1:3])
+		missing, extra = keys(ref) - keys(ours), keys(ours) - keys(ref)
+		for k in sorted(missing):
+		    print("missing key:", k)
+		for k in sorted(extra):
+		    print("extra key:", k)
+		for k in ("checksum_list", "compress_list", "daemon_auth_list"):
+		    if not isinstance(ours.get(k), list):
+		        print(k, "is not a list")
+		sys.exit(1 if missing or extra else 0)
+	EOF
+}
+
+# An honest -VV: a capability it claims true is an option it accepts, and
+# one it claims false is an option it refuses; each listed checksum and
+# compressor is accepted by --checksum-choice / --compress-choice.
+@test "options: -VV claims only what oc-rsync accepts" {
+	"$OC" -VV >"$T/oc.json"
+	mkdir -p "$T/vv"
+	"$PY" - "$T/oc.json" "$OC" "$T/src/" "$T/vv/" <<-'EOF'
+		import json, subprocess, sys
+
+		vv, oc, src, dst = json.load(open(sys.argv[1])), *sys.argv[2:5]
+		option = {
+		    "hardlinks": "-H", "atimes": "--atimes", "crtimes": "--crtimes",
+		    "inplace": "--inplace", "append": "--append", "ACLs": "-A",
+		    "xattrs": "-X", "iconv": "--iconv=utf8,utf8", "prealloc": "--preallocate",
+		    "batchfiles": "--only-write-batch=" + dst + "batch", "IPv6": "-6",
+		    "stop_at": "--stop-after=10", "secluded_args": "-s",
+		}
+
+		def accepted(*args):
+		    r = subprocess.run([oc, "-an", *args, src, dst + "x"], capture_output=True, text=True)
+		    return r.returncode == 0, r.stderr.strip()
+
+		bad = 0
+		for cap, opt in option.items():
+		    claim = vv["capabilities"].get(cap)
+		    ok, err = accepted(opt)
+		    if bool(claim) != ok:
+		        print(f"capability {cap} = {claim!r}, but {opt} is {'accepted' if ok else 'refused: ' + err}")
+		        bad = 1
+		for name in vv["checksum_list"]:
+		    ok, err = accepted("--checksum-choice=" + name)
+		    if not ok:
+		        print(f"checksum {name} listed but refused: {err}")
+		        bad = 1
+		for name in vv["compress_list"]:
+		    ok, err = accepted("-z", "--compress-choice=" + name)
+		    if not ok:
+		        print(f"compressor {name} listed but refused: {err}")
+		        bad = 1
+		sys.exit(bad)
+	EOF
+}
