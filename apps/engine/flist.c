@@ -1031,9 +1031,13 @@ oce_flist_recv(struct oce_session *s)
 	}
 	s->st.flist_size = (int64_t)(s->io->bytes_in - start_in);
 	s->st.num_files = (int64_t)s->fl.n;
-	if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED) {
+	if (r == OCP_EUNSAFE) {
+		/* upstream recv_file_entry(): RERR_UNSUPPORTED, not a protocol error */
+		oce_error(s, "ABORTING due to unsafe pathname from sender: %s", c->e.name);
+		s->exit_code = RERR_UNSUPPORTED;
+	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED) {
 		oce_error(s, "received a bad file list: %s", ocp_strerror(r));
-		s->exit_code = RERR_PROTOCOL;
+		s->exit_code = r == OCP_EMSGLEN || r == OCP_EMSGCODE ? RERR_STREAMIO : RERR_PROTOCOL;
 	}
 	free(scratch);
 	free(c);

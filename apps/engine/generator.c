@@ -833,6 +833,8 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		basis = OCE_BASIS_BACKUP;
 	}
 notify:
+	/* before the request leaves: the receiver accepts data only for files asked for */
+	__atomic_store_n(&f->requested, 1, __ATOMIC_RELEASE);
 	r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
 	if (r)
 		goto out;
@@ -852,6 +854,39 @@ out:
 }
 
 /* Upstream recv_generator(): one entry. */
+/*
+ * Each parent of a name must be in the file list as a directory, or the
+ * list is bad: a symlink "d" followed by "d/x" would have the file written
+ * through the link (upstream recv_generator() aborts the same way). The
+ * last parent found is remembered, since names come grouped by directory.
+ */
+static int
+check_parent(struct oce_recvside *rs, const struct oce_file *f)
+{
+	struct oce_session *s = rs->s;
+	const char *sl = strrchr(f->name, '/');
+	size_t len = sl ? (size_t)(sl - f->name) : 0;
+	char dir[PATH_MAX];
+	int32_t j;
+
+	if (!sl || rs->solo)
+		return 0;
+	if (rs->parent_ok && !strncmp(rs->parent_ok, f->name, len) && !rs->parent_ok[len])
+		return 0;
+	if (len >= sizeof(dir))
+		return OCP_ETOOLONG;
+	memcpy(dir, f->name, len);
+	dir[len] = '\0';
+	j = oce_flist_find(&s->fl, dir, true);
+	if (j >= 0 && S_ISDIR(s->fl.v[j]->mode)) {
+		rs->parent_ok = s->fl.v[j]->name;
+		return 0;
+	}
+	oce_error(s, "ABORTING due to invalid path from sender: %s", f->name);
+	s->exit_code = RERR_PROTOCOL;
+	return OCP_EPROTO;
+}
+
 static int
 gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 {
@@ -864,6 +899,8 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		return 0;
 	if (f->parent_skipped)
 		return 0;
+	if (!redo && (r = check_parent(rs, f)) != 0)
+		return r;
 	if (s->o->relative && !s->o->implied_dirs && !rs->solo) {
 		/* --no-implied-dirs: missing parents are made plainly (upstream make_path()). */
 		int e = s->o->dry_run ? 0 : oce_mkpath_beneath(&rs->root, f->name);

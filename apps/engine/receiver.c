@@ -220,6 +220,49 @@ read_tokens(struct oce_recvside *rs, const struct ocp_tok_sink *sink, uint8_t *s
 	return 0;
 }
 
+/*
+ * The basis type comes back from the sender, so a hostile sender picks it:
+ * only what our generator can have asked for is accepted (upstream
+ * recv_files() refuses a fuzzy basis without --fuzzy and an alternate
+ * dir past the list; it has no check for the partial dir and the backup,
+ * and crashes or hangs on them, CVE-2024-12086's family). Returns 0 or a
+ * protocol error, said and counted.
+ */
+static int
+check_basis(struct oce_recvside *rs, uint16_t iflags, uint8_t basis, const char *xname)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+
+	switch (basis) {
+	case OCE_BASIS_FNAME:
+		return 0;
+	case OCE_BASIS_PARTIAL_DIR:
+		if (o->partial_dir)
+			return 0;
+		oce_error(s, "invalid basis type 0x%02x: no --partial-dir was given", basis);
+		break;
+	case OCE_BASIS_BACKUP:
+		if (o->inplace && o->backup)
+			return 0;
+		oce_error(s, "invalid basis type 0x%02x: no --inplace backup was asked for", basis);
+		break;
+	case OCE_BASIS_FUZZY:
+		while (xname[0] == '/' || !strncmp(xname, "../", 3))
+			xname += xname[0] == '/' ? 1 : 3;
+		oce_error(s, "refusing malicious fuzzy operation for %s",
+			  iflags & OCE_ITEM_XNAME_FOLLOWS ? xname : "(no name)");
+		break;
+	default:
+		if (basis < rs->nalt)
+			return 0;
+		oce_error(s, "invalid basis_dir index: %d.", basis);
+		break;
+	}
+	s->exit_code = RERR_PROTOCOL;
+	return OCP_EPROTO;
+}
+
 /* Open the basis the generator named (upstream recv_files()' fnamecmp_type switch). */
 static int
 open_basis(struct oce_recvside *rs, const char *name, uint8_t basis, const struct oce_place *partial)
@@ -427,7 +470,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = -errno;
 	untrack_inflight(rs);
 	if (r) {
-		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && d.fd >= 0 && r != OCP_ECLOSED) {
+		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && d.fd >= 0 && r != OCP_ECLOSED &&
+		    r != s->io->rerr) {
 			oce_error(s, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
 			s->exit_code = RERR_FILEIO;
 		}
@@ -552,6 +596,12 @@ oce_recv_step(struct oce_recvside *rs)
 			oce_count_created(&s->st, f->mode);
 		return 0;
 	}
+	if (!__atomic_load_n(&f->requested, __ATOMIC_ACQUIRE)) {
+		/* a hostile sender choosing what we write (CVE-2024-12087's family) */
+		oce_error(s, "sender sent data for %s, which was not asked for [receiver]", f->name);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
 	if (rs->rphase == 2) {
 		oce_error(s, "got transfer request in phase 2 [receiver]");
 		s->exit_code = RERR_PROTOCOL;
@@ -562,6 +612,9 @@ oce_recv_step(struct oce_recvside *rs)
 		s->exit_code = RERR_PROTOCOL;
 		return OCP_EPROTO;
 	}
+	r = check_basis(rs, iflags, basis, xname);
+	if (r)
+		return r;
 	if (rs->rphase == 0 && (iflags & OCE_ITEM_IS_NEW))
 		s->st.created_files++;
 	s->st.xferred_files++;

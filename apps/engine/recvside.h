@@ -37,6 +37,7 @@ struct oce_ev {
 #define OCE_BASIS_FNAME	      0x80
 #define OCE_BASIS_PARTIAL_DIR 0x81
 #define OCE_BASIS_BACKUP      0x82
+#define OCE_BASIS_FUZZY	      0x83 /* never asked for: oc-rsync has no --fuzzy */
 
 /* A name below one of the receiver's roots. */
 struct oce_place {
@@ -55,6 +56,7 @@ struct oce_recvside {
 	struct oce_root alt[OCE_MAX_ALT_DEST]; /* --link-dest, --copy-dest, --compare-dest */
 	int nalt;
 	const char *solo;	/* single file under a new name (upstream local_name) */
+	const char *parent_ok; /* last parent dir found in the list (check_parent) */
 	char *solo_buf;
 	bool threaded;
 	bool whole_file;

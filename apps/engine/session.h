@@ -53,6 +53,7 @@ struct oce_file {
 	bool implied;	     /* receiver: a -R parent sent only for its attributes (upstream FLAG_IMPLIED_DIR) */
 	bool sent;	     /* sender: delta sent once (a second request is a redo) */
 	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
+	uint8_t requested;   /* generator asked the sender for it (__atomic: the receiver checks) */
 	bool skip_contents;  /* generator: directory could not be created */
 	bool dir_created;    /* generator: the destination itself, just made */
 	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */

@@ -422,9 +422,13 @@ handle_msg(struct ocp_io *io, const struct ocp_demux_event *ev)
 	if (ev->code == OCP_MSG_IO_TIMEOUT) {
 		int32_t t;
 
-		if (ocp_dec_int32(ev->data, ev->len, &t) != OCP_INT32_SIZE || t < 0)
-			return OCP_EPROTO;
-		if (!io->timeout_s || io->timeout_s > t)
+		if (ev->len != OCP_INT32_SIZE ||
+		    ocp_dec_int32(ev->data, ev->len, &t) != OCP_INT32_SIZE)
+			return OCP_EMSGLEN;
+		/* A peer may only shorten our timeout: 0 or less would turn it
+		 * off, and a huge one overflow the wait; both are ignored, as
+		 * upstream does since its 2026 fixes. */
+		if (t > 0 && t <= 86400 && (!io->timeout_s || io->timeout_s > t))
 			io->timeout_s = t;
 	}
 	if (!io->on_msg)

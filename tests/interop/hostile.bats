@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Hostile peers: hostilepeer.py plays an rsync server (or client) that
+# breaks one protocol rule per scenario, aimed at the attack classes of
+# CVE-2024-12084 to 12088 and their kin: sum heads out of range, indexes
+# past the file list, basis files and names steered outside the
+# destination, unsafe names, hard-link flags without -H, bad tokens, a
+# symlinked parent, bad MSG_IO_TIMEOUT frames. Each scenario runs against
+# rsync 3.5.0 and against oc-rsync in the same role; both must fail the
+# same way (exit code), oc-rsync must say why on stderr, and nothing may
+# appear outside the destination ($OUT, a directory beside it, stays
+# empty; the destination trees must be the same).
+#
+# Where rsync 3.5.0 itself has no answer (it accepts the bad data, hangs
+# waiting for more, or dies of a broken pipe before its own error code
+# lands), the case sets EXPECT to the code upstream gives that class of
+# error (2, RERR_PROTOCOL, for a bad stream; 30 for a timeout) and runs
+# only oc-rsync; the comment on each such case says what rsync does.
+
+load common
+
+setup_file() {
+	common_setup_file
+	export PEER="$BATS_TEST_DIRNAME/hostilepeer.py"
+	mkdir -p "$T/one"
+	printf 'hello\n' >"$T/one/x"
+	touch -d '2024-03-04 05:06:07' "$T/one/x" "$T/one"
+}
+
+setup() {
+	export OUT="$BATS_TEST_TMPDIR/outside"
+	export HOSTILE_OUTSIDE="$OUT"
+	mkdir -p "$OUT"
+}
+
+# check RC_RSYNC RC_OC LOG_RSYNC LOG_OC DEST_RSYNC DEST_OC
+check() {
+	local bad=0 rr=$1
+	# rsync's receiver says code 2, but its generator, writing to the
+	# receiver that just died, often exits first with 10 (broken pipe):
+	# the receiver's code is the answer to the bad data
+	if [ "$rr" = 10 ] && grep -q '(code 2) .*\[[Rr]eceiver=' "$3"; then
+		rr=2
+	fi
+	if [ -n "${EXPECT:-}" ]; then
+		[ "$2" = "$EXPECT" ] || { echo "oc-rsync exited $2, expected $EXPECT"; bad=1; }
+	elif [ "$rr" != "$2" ]; then
+		echo "exit codes differ: rsync $1, oc-rsync $2"
+		bad=1
+	fi
+	if [ "$2" = 0 ] || ! grep -q . "$4"; then
+		echo "oc-rsync did not fail with a message"
+		bad=1
+	fi
+	if [ -n "$(ls -A "$OUT")" ]; then
+		echo "something appeared outside the destination:"
+		ls -lR "$OUT"
+		bad=1
+	fi
+	if [ -z "${EXPECT:-}" ] && [ -n "${5:-}" ] && ! diff <("$SIG" "$5") <("$SIG" "$6"); then
+		echo "destination trees differ (< rsync, > oc-rsync)"
+		bad=1
+	fi
+	if [ $bad = 1 ]; then
+		echo "--- rsync said:"; cat "$3"
+		echo "--- oc-rsync said:"; cat "$4"
+	fi
+	return $bad
+}
+
+# hostile_pull SCENARIO [OPTS...]: the client pulls from the hostile server
+hostile_pull() {
+	local scen=$1 d="$BATS_TEST_TMPDIR" rr ro
+	shift
+	mkdir -p "$d/ref" "$d/oc"
+	rr=-
+	: >"$d/ref.log"
+	[ -n "${EXPECT:-}" ] ||
+		{ timeout 60 rsync -rlt "$@" -e "$PY $PEER $scen" h:/src/ "$d/ref/" >"$d/ref.log" 2>&1 && rr=0 || rr=$?; }
+	timeout 60 "$OC" -rlt "$@" -e "$PY $PEER $scen" h:/src/ "$d/oc/" >"$d/oc.log" 2>&1 && ro=0 || ro=$?
+	check "$rr" "$ro" "$d/ref.log" "$d/oc.log" "$d/ref" "$d/oc"
+}
+
+# hostile_push SCENARIO: the client pushes $T/one to the hostile server
+hostile_push() {
+	local scen=$1 d="$BATS_TEST_TMPDIR" rr ro
+	rr=-
+	: >"$d/ref.log"
+	[ -n "${EXPECT:-}" ] ||
+		{ timeout 60 rsync -rlt -e "$PY $PEER $scen" "$T/one/" h:/dst/ >"$d/ref.log" 2>&1 && rr=0 || rr=$?; }
+	timeout 60 "$OC" -rlt -e "$PY $PEER $scen" "$T/one/" h:/dst/ >"$d/oc.log" 2>&1 && ro=0 || ro=$?
+	check "$rr" "$ro" "$d/ref.log" "$d/oc.log"
+}
+
+# hostile_feed SCENARIO: a hostile client drives a --server --sender
+hostile_feed() {
+	local scen=$1 d="$BATS_TEST_TMPDIR" rr ro
+	"$PY" "$PEER" feed "$scen" >"$d/feed"
+	timeout 60 rsync --server --sender -re.Lsfx . "$T/one/" <"$d/feed" >/dev/null 2>"$d/ref.log" && rr=0 || rr=$?
+	timeout 60 "$OC" --server --sender -re.Lsfx . "$T/one/" <"$d/feed" >/dev/null 2>"$d/oc.log" && ro=0 || ro=$?
+	check "$rr" "$ro" "$d/ref.log" "$d/oc.log"
+}
+
+@test "hostile server: file index past the list (CVE-2024-12087)" {
+	hostile_pull ndx_range
+}
+
+@test "hostile server: negative file index, a sub-list without -i-r (CVE-2024-12087)" {
+	hostile_pull ndx_negative
+}
+
+@test "hostile server: file name ../evil" {
+	hostile_pull name_dotdot
+}
+
+@test "hostile server: file name a/../../evil" {
+	hostile_pull name_inner_dotdot
+}
+
+@test "hostile server: absolute file name without -R" {
+	hostile_pull name_absolute
+}
+
+@test "hostile server: hard-link flags without -H" {
+	# rsync 3.5.0 takes the abbreviated entry without -H (making "y" a
+	# copy of entry 0, a directory) and hangs: a clean error instead
+	EXPECT=2 hostile_pull hlink_without_H
+}
+
+@test "hostile server: hard-link-first flags without -H" {
+	# rsync 3.5.0 accepts the flag without -H and hangs
+	EXPECT=2 hostile_pull hlink_first_without_H
+}
+
+@test "hostile server: basis steered to an alternate dir that was not given (CVE-2024-12086)" {
+	hostile_pull basis_alt
+}
+
+@test "hostile server: basis steered to a partial dir that was not given (CVE-2024-12086)" {
+	# rsync 3.5.0 has no partial dir to look in and hangs
+	EXPECT=2 hostile_pull basis_partial
+}
+
+@test "hostile server: basis name outside the destination (CVE-2024-12086)" {
+	hostile_pull xname
+}
+
+@test "hostile server: sum head with a 99-byte strong sum (CVE-2024-12084)" {
+	hostile_pull sumhead_s2length
+}
+
+@test "hostile server: sum head with a negative count" {
+	hostile_pull sumhead_count
+}
+
+@test "hostile server: sum head with a 1 GiB block length" {
+	hostile_pull sumhead_blength
+}
+
+@test "hostile server: sum head remainder larger than the block" {
+	hostile_pull sumhead_remainder
+}
+
+@test "hostile server: token for a block the basis does not have" {
+	hostile_pull token_block
+}
+
+@test "hostile server: literal run of 2 GiB, then silence" {
+	# rsync 3.5.0 waits forever despite --timeout; the timeout is the answer
+	EXPECT=30 hostile_pull token_literal_huge --timeout=5
+}
+
+@test "hostile server: file written through a symlinked parent" {
+	# rsync 3.5.0 aborts with code 2 too; how far each got before the
+	# abort (d's mtime) depends on timing, so only the outside is checked
+	EXPECT=2 hostile_pull symlink_parent
+}
+
+@test "hostile server: MSG_IO_TIMEOUT with 2 bytes" {
+	hostile_pull msg_timeout_len
+}
+
+@test "hostile server: MSG_IO_TIMEOUT of -1 does not disable --timeout" {
+	# rsync 3.5.0 waits forever despite --timeout
+	EXPECT=30 hostile_pull msg_timeout_value --timeout=3
+}
+
+@test "hostile receiver: file index past the list, push" {
+	hostile_push push_ndx_range
+}
+
+@test "hostile receiver: sum head with a 99-byte strong sum, push (CVE-2024-12084)" {
+	hostile_push push_sumhead_s2length
+}
+
+@test "hostile receiver: sum head with a negative count, push" {
+	hostile_push push_sumhead_count
+}
+
+@test "hostile receiver: sum head with a 1 GiB block length, push" {
+	hostile_push push_sumhead_blength
+}
+
+@test "hostile receiver: sum head remainder larger than the block, push" {
+	hostile_push push_sumhead_remainder
+}
+
+@test "hostile receiver: blocks of length zero, push" {
+	hostile_push push_sumhead_zero_blength
+}
+
+@test "hostile client: sum head with a 99-byte strong sum, to --server --sender (CVE-2024-12084)" {
+	hostile_feed sumhead_s2length
+}
+
+@test "hostile client: sum head with a negative count, to --server --sender" {
+	hostile_feed sumhead_count
+}
+
+@test "hostile client: sum head with a 1 GiB block length, to --server --sender" {
+	hostile_feed sumhead_blength
+}
+
+@test "hostile client: sum head remainder larger than the block, to --server --sender" {
+	hostile_feed sumhead_remainder
+}
