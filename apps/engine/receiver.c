@@ -772,6 +772,8 @@ oce_receiving_run(struct oce_session *s)
 		return -ENOMEM;
 	rs->s = s;
 	rs->root.fd = -1;
+	/* oce_finish_close() runs even when open_dest() fails first. */
+	rs->tmp_root.fd = rs->pdir_root.fd = rs->bak_root.fd = -1;
 	rs->keep_dirfd = -1;
 	s->umask = umask(0);
 	umask(s->umask);
