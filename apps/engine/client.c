@@ -78,20 +78,39 @@ final_code(const struct oce_session *s, int r)
 	return RERR_OK;
 }
 
-static void
-report_error(struct oce_session *s, int r)
+/* Did this side fail on its own (not told to stop by the peer's MSG_ERROR_EXIT)? */
+static bool
+failed_here(const struct oce_session *s, int r)
 {
-	if (!r || s->exit_code)
+	return (s->exit_code || r) && !s->peer_exit;
+}
+
+/*
+ * After a failure of our own, tell the peer the exit code in MSG_ERROR_EXIT
+ * so it ends quietly with the same code, then wait for it to hang up
+ * (upstream _exit_cleanup() and noop_io_until_death()). Upstream does this
+ * from protocol 31 on, and not for the codes that mean the connection
+ * itself is gone. Only the side that still owns the socket's write half
+ * can do it (not after a threaded receiving side split it).
+ */
+static void
+send_error_exit(struct oce_session *s, int code)
+{
+	struct ocp_io *io = s->io;
+	uint8_t b[4], buf[4096];
+
+	if (!io || !io->mux_out || io->fd_out < 0 || s->protocol < 31 || code == RERR_SOCKETIO ||
+	    code == RERR_STREAMIO || code == RERR_SIGNAL1 || code == RERR_TIMEOUT)
 		return;
-	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET)
-		oce_error(s, "connection unexpectedly closed (%lld bytes received so far) [%s]",
-			  (long long)s->io->bytes_in, s->am_sender ? "sender" : "receiver");
-	else if (r == -ETIMEDOUT)
-		oce_error(s, "[%s] io timeout after %d seconds -- exiting",
-			  s->am_sender ? "sender" : "receiver", ocp_io_timeout(s->io));
-	else
-		oce_error(s, "%s [%s]", ocp_is_proto_err(r) ? ocp_strerror(r) : strerror(-r),
-			  s->am_sender ? "sender" : "receiver");
+	s->dying = true;
+	ocp_enc_int32(b, sizeof(b), code);
+	if (ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b)) || ocp_io_flush(io))
+		return;
+	if (!ocp_io_timeout(io))
+		ocp_io_set_timeout(io, 60);
+	/* Until EOF, an error, or the peer's answering MSG_ERROR_EXIT. */
+	while (ocp_io_read_some(io, buf, sizeof(buf)) > 0)
+		;
 }
 
 static int
@@ -199,8 +218,18 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 		if (!r)
 			r = oce_receiving_run(&s);
 	}
-	report_error(&s, r);
+	oce_report_failure(&s, r);
 	code = final_code(&s, r);
+	/*
+	 * A failure of our own ends with the closing line (on stderr, like
+	 * every server error); the end of a run with io_error set does not
+	 * (upstream's am_server == 2).
+	 */
+	if (failed_here(&s, r)) {
+		if (!s.exit_shown)
+			oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
+		send_error_exit(&s, code);
+	}
 	if (s.io) {
 		ocp_io_flush(s.io);
 		free(s.io);
@@ -290,9 +319,11 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 			r = oce_receiving_run(s);
 		}
 	}
-	report_error(s, r);
+	oce_report_failure(s, r);
 	if (!r)
 		print_summary(s);
+	if (failed_here(s, r))
+		send_error_exit(s, final_code(s, r));
 	return final_code(s, r);
 }
 
@@ -553,8 +584,9 @@ oce_client_main(struct oce_opts *o)
 	if (!code && child_code)
 		code = child_code;
 out:
-	if (code)
-		oce_print_exit(stderr, code, __FILE__, __LINE__, s.am_sender ? "sender" : "receiver");
+	/* After the peer's MSG_ERROR_EXIT its closing line is the one shown (upstream's negative line). */
+	if (code && !s.peer_exit && !s.exit_shown)
+		oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
 	free(hostbuf);
 	if (s.io)
 		free(s.io);

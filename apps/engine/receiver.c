@@ -525,8 +525,49 @@ recv_finish(struct oce_recvside *rs)
 	return r;
 }
 
+/*
+ * The receiver failed on its own. Upstream's receiver is a process: it says
+ * why and prints its own closing line; its generator then ends quietly
+ * (MSG_ERROR_EXIT between them), or, when the receiver lost the
+ * connection, reports that it lost its own link too (exit_shown stays
+ * false for that).
+ */
+static void
+recv_failed(struct oce_recvside *rs, int r)
+{
+	struct oce_session *s = rs->s;
+	const char *old;
+	int code;
+
+	if (__atomic_load_n(&rs->gen_failed, __ATOMIC_ACQUIRE))
+		return;
+	old = oce_set_role("receiver");
+	oce_report_failure(s, r);
+	code = s->exit_code ? s->exit_code : oce_exit_code_for(r);
+	if (!s->peer_exit) {
+		pthread_mutex_lock(&s->log_lock);
+		oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(s));
+		pthread_mutex_unlock(&s->log_lock);
+		if (code != RERR_STREAMIO)
+			s->exit_shown = true;
+	}
+	oce_set_role(old);
+}
+
+static int recv_step(struct oce_recvside *rs);
+
 int
 oce_recv_step(struct oce_recvside *rs)
+{
+	const char *old = oce_set_role("receiver");
+	int r = recv_step(rs);
+
+	oce_set_role(old);
+	return r;
+}
+
+static int
+recv_step(struct oce_recvside *rs)
 {
 	struct oce_session *s = rs->s;
 	char xname[PATH_MAX];
@@ -580,6 +621,7 @@ recv_thread(void *arg)
 	struct oce_session *s = rs->s;
 	int r = 0;
 
+	oce_set_role("receiver");
 	if (s->am_server)
 		oce_set_msg_hook(s, recv_msg_hook, rs);
 	while (!r && !rs->recv_done) {
@@ -597,6 +639,7 @@ recv_thread(void *arg)
 	if (s->am_server)
 		oce_set_msg_hook(s, NULL, NULL);
 	if (r) {
+		recv_failed(rs, r);
 		rs->recv_err = r;
 		oce_recv_event(rs, OCE_EV_FAILED, r);
 	}
@@ -634,8 +677,11 @@ oce_wait_for_receiver(struct oce_recvside *rs)
 		if (rs->recv_done)
 			return rs->recv_err ? rs->recv_err : OCP_ECLOSED;
 		r = ocp_io_flush(rs->wio);
-		if (!r)
+		if (!r) {
 			r = oce_recv_step(rs);
+			if (r)
+				recv_failed(rs, r);
+		}
 		if (r) {
 			rs->recv_err = r;
 			rs->recv_done = true;
@@ -652,8 +698,11 @@ oce_catch_up(struct oce_recvside *rs)
 	if (rs->items_read >= rs->items_written)
 		return 0;
 	r = ocp_io_flush(rs->wio);
-	while (!r && rs->items_read < rs->items_written && !rs->recv_done)
+	while (!r && rs->items_read < rs->items_written && !rs->recv_done) {
 		r = oce_recv_step(rs);
+		if (r)
+			recv_failed(rs, r);
+	}
 	if (r) {
 		rs->recv_err = r;
 		rs->recv_done = true;
@@ -787,6 +836,9 @@ oce_receiving_run(struct oce_session *s)
 	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, 0);
 	if (r)
 		goto out;
+	/* Here upstream forks its generator and receiver. */
+	s->split_in = s->io->bytes_in;
+	oce_set_role("generator");
 	rs->threaded = !env_off("OC_RSYNC_ASYNC") && !env_off("OC_RSYNC_RECEIVER_ASYNC");
 	rs->wio = s->io;
 	if (rs->threaded) {
@@ -813,6 +865,8 @@ oce_receiving_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(rs->wio);
 out:
+	if (started && r)
+		__atomic_store_n(&rs->gen_failed, true, __ATOMIC_RELEASE);
 	if (started && r && shutdown(s->io->fd_in, SHUT_RD) && !join_for(rs->thread, 2)) {
 		/*
 		 * The receiver may still be blocked reading a pipe that only the

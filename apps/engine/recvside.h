@@ -79,6 +79,7 @@ struct oce_recvside {
 	uint64_t items_read;
 	bool recv_done;
 	int recv_err;
+	bool gen_failed;	/* the generator gave up first (atomic): the receiver's EOF is no news */
 	struct ocp_tok_dec *dec;
 	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
