@@ -254,6 +254,12 @@ struct dest_file {
 	bool inplace;
 };
 
+const char *
+oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_t cap)
+{
+	return oce_full_fname(buf, cap, rs->curr_dir, name);
+}
+
 static int
 open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f, struct dest_file *d)
 {
@@ -270,9 +276,22 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		(void)f;
 		return 0;
 	}
+	d->tmpname[0] = '\0';
 	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
-	if (r)
-		oce_error(s, "mkstemp \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+	if (r) {
+		/* Upstream names the temp file it tried: in --temp-dir, else beside the file. */
+		char tmp[PATH_MAX], full[PATH_MAX + 2];
+		const char *slash = strrchr(name, '/');
+
+		if (!d->tmpname[0])
+			snprintf(tmp, sizeof(tmp), "%s", name);
+		else if (s->o->temp_dir)
+			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, d->tmpname);
+		else
+			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
+				 d->tmpname);
+		oce_rsyserr(s, -r, "mkstemp %s failed", oce_dest_fname(rs, tmp, full, sizeof(full)));
+	}
 	return r;
 }
 
@@ -718,6 +737,16 @@ env_off(const char *name)
 	return v && !strcmp(v, "0");
 }
 
+/* The destination directory as upstream's curr_dir holds it, for messages. */
+static int
+set_curr_dir(struct oce_recvside *rs, const char *dir)
+{
+	char buf[PATH_MAX];
+
+	rs->curr_dir = strdup(oce_abs_dir(buf, sizeof(buf), NULL, dir));
+	return rs->curr_dir ? 0 : -ENOMEM;
+}
+
 /*
  * Where the files go (upstream get_local_name()): into dest as a
  * directory (created if missing), or, for a single non-directory, onto
@@ -731,6 +760,7 @@ open_dest(struct oce_recvside *rs)
 	size_t len = strlen(dest);
 	bool trailing = len > 1 && dest[len - 1] == '/';
 	const char *fmt = oce_stdout_format(s->o);
+	char fbuf[PATH_MAX + 2];
 	struct stat st;
 	int r;
 
@@ -740,16 +770,19 @@ open_dest(struct oce_recvside *rs)
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
+			if (!r)
+				r = set_curr_dir(rs, dest);
 			goto out;
 		}
 		if (s->fl.n > 1) {
-			oce_error(s, "ERROR: destination must be a directory when copying more than 1 file");
+			oce_rerror(s, "ERROR: destination must be a directory when copying more than 1 file");
 			s->exit_code = RERR_FILESELECT;
 			r = -ENOTDIR;
 			goto out;
 		}
 	} else if (r != -ENOENT) {
-		oce_error(s, "ERROR: cannot stat destination \"%s\": %s (%d)", dest, strerror(-r), -r);
+		oce_rsyserr(s, -r, "ERROR: cannot stat destination %s",
+			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 		goto out;
 	}
@@ -757,17 +790,20 @@ open_dest(struct oce_recvside *rs)
 		while (len > 1 && dest[len - 1] == '/')
 			dest[--len] = '\0';
 		if (r == 0) {
-			oce_error(s, "ERROR: destination path is not a directory");
+			oce_rerror(s, "ERROR: destination path is not a directory");
 			s->exit_code = RERR_SYNTAX;
 			r = -ENOTDIR;
 			goto out;
 		}
 		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
 		if (r) {
-			oce_error(s, "mkdir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+			oce_rsyserr(s, -r, "mkdir %s failed", oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 			s->exit_code = RERR_FILEIO;
 			goto out;
 		}
+		r = set_curr_dir(rs, dest);
+		if (r)
+			goto out;
 		if (s->fl.n && !strcmp(s->fl.v[0]->name, "."))
 			s->fl.v[0]->dir_created = true;
 		if (s->o->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))
@@ -786,11 +822,16 @@ open_dest(struct oce_recvside *rs)
 
 		*slash = '\0';
 		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, &oce_fs_sys_default);
+		if (!r)
+			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {
 		r = oce_root_open(&rs->root, ".", false, &oce_fs_sys_default);
+		if (!r)
+			r = set_curr_dir(rs, ".");
 	}
 	if (r) {
-		oce_error(s, "change_dir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+		/* dest is cut at its last slash here, as upstream's dest_path is. */
+		oce_rsyserr(s, -r, "change_dir#3 %s failed", oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 	}
 out:
@@ -900,6 +941,7 @@ out:
 	oce_finish_close(rs);
 	oce_root_close(&rs->root);
 	free(rs->solo_buf);
+	free(rs->curr_dir);
 	free(rs);
 	return r;
 }

@@ -55,6 +55,7 @@ struct oce_file {
 	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
 	bool skip_contents;  /* generator: directory could not be created */
 	bool dir_created;    /* generator: the destination itself, just made */
+	bool perms_tweaked;  /* generator: given u+rwx until touch_up_dirs() sets mode */
 	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */
 	bool parent_skipped; /* generator: below such a directory */
 	uint64_t dev, ino;   /* sender: identity from the walk, checked on open */
