@@ -113,6 +113,33 @@ send_error_exit(struct oce_session *s, int code)
 		;
 }
 
+/* Did a receiving client get a whole, empty file list (and nothing went wrong)? */
+static bool
+empty_list_received(const struct oce_session *s)
+{
+	return s->io && !s->am_sender && !s->local && s->fl.n == 0 && s->setup_in && !s->exit_code &&
+	       !s->peer_exit && !s->io->rerr && !s->io->werr;
+}
+
+/* MSG_ERROR_EXIT to a peer that may be gone; a write error is reported as upstream's is. */
+static void
+late_error_exit(struct oce_session *s, int code)
+{
+	struct ocp_io *io = s->io;
+	uint8_t b[4];
+	int r;
+
+	if (!io->mux_out || io->fd_out < 0 || s->protocol < 31 || code == RERR_SOCKETIO ||
+	    code == RERR_STREAMIO || code == RERR_SIGNAL1 || code == RERR_TIMEOUT)
+		return;
+	ocp_enc_int32(b, sizeof(b), code);
+	r = ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b));
+	if (!r)
+		r = ocp_io_flush(io);
+	if (r < 0 && !ocp_is_proto_err(r))
+		oce_rsyserr(s, -r, "write error");
+}
+
 static int
 start_io(struct oce_session *s, int fd_in, int fd_out)
 {
@@ -577,10 +604,27 @@ oce_client_main(struct oce_opts *o)
 		else
 			code = oce_client_run(&s, fd_in, fd_out, 1, &paths[n - 1]);
 	}
+	if (empty_list_received(&s)) {
+		/*
+		 * A server with nothing to send exits at once. Upstream's client
+		 * waits for it, prints its closing line, and only then sends its
+		 * MSG_ERROR_EXIT, into the connection the server has closed.
+		 */
+		child_code = wait_child(pid);
+		if (!code && child_code)
+			code = child_code;
+		if (code) {
+			oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
+			s.exit_shown = true;
+			late_error_exit(&s, code);
+		}
+		pid = -1;
+	}
 	close(fd_in);
 	if (fd_out != fd_in)
 		close(fd_out);
-	child_code = wait_child(pid);
+	if (pid > 0)
+		child_code = wait_child(pid);
 	if (!code && child_code)
 		code = child_code;
 out:
