@@ -117,8 +117,8 @@ send_error_exit(struct oce_session *s, int code)
 static bool
 empty_list_received(const struct oce_session *s)
 {
-	return s->io && !s->am_sender && !s->local && s->fl.n == 0 && s->setup_in && !s->exit_code &&
-	       !s->peer_exit && !s->io->rerr && !s->io->werr;
+	return s->io && !s->am_sender && !s->local && s->fl.n == 0 && s->setup_in &&
+	       !s->exit_code && !s->peer_exit && !s->io->rerr && !s->io->werr;
 }
 
 /* MSG_ERROR_EXIT to a peer that may be gone; a write error is reported as upstream's is. */
@@ -628,7 +628,7 @@ oce_client_main(struct oce_opts *o)
 	if (!code && child_code)
 		code = child_code;
 out:
-	/* After the peer's MSG_ERROR_EXIT its closing line is the one shown (upstream's negative line). */
+	/* After the peer's MSG_ERROR_EXIT, its closing line is the one shown. */
 	if (code && !s.peer_exit && !s.exit_shown)
 		oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
 	free(hostbuf);

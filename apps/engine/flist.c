@@ -727,7 +727,8 @@ walk_arg(struct walk *w, const char *arg)
 		s->io_error |= -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
 		if (-r == ENOENT)
 			s->io_error |= OCE_IOERR_GENERAL;
-		oce_rsyserr(s, -r, "link_stat %s failed", oce_full_fname(link, sizeof(link), cdir, fn));
+		oce_rsyserr(s, -r, "link_stat %s failed",
+			    oce_full_fname(link, sizeof(link), cdir, fn));
 		return 0;
 	}
 	if (a.type != OCE_NAME_DOTDIR && oce_excluded(s, fn, S_ISDIR(st.st_mode)))
@@ -1035,11 +1036,11 @@ oce_flist_recv(struct oce_session *s)
 	s->st.flist_size = (int64_t)(s->io->bytes_in - start_in);
 	s->st.num_files = (int64_t)s->fl.n;
 	if (r == OCP_EFLIST && c->fst.bad_type) {
-		oce_rerror(s, "invalid file mode 0%o for %s [%s]", (unsigned)c->fst.bad_mode, c->fst.lastname,
-			   oce_who(s));
+		oce_rerror(s, "invalid file mode 0%o for %s [%s]", (unsigned)c->fst.bad_mode,
+			   c->fst.lastname, oce_who(s));
 		s->exit_code = RERR_PROTOCOL;
 	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED && r != OCP_EMSGCODE) {
-		/* (A bad multiplex header is the stream's fault, not the list's: left to the caller.) */
+		/* A bad multiplex header is the stream's fault: the caller's to report. */
 		oce_error(s, "received a bad file list: %s", ocp_strerror(r));
 		s->exit_code = RERR_PROTOCOL;
 	}

@@ -443,7 +443,8 @@ alt_dir(struct oce_recvside *rs, const struct oce_file *f, const char *name, str
  * Root needs no such help.
  */
 static void
-tweak_dir_perms(struct oce_recvside *rs, struct oce_file *f, const char *name, const struct stat *cur)
+tweak_dir_perms(struct oce_recvside *rs, struct oce_file *f, const char *name,
+		const struct stat *cur)
 {
 	struct oce_session *s = rs->s;
 	struct oce_meta m, t = {0};
@@ -603,7 +604,8 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		if (r) {
 			char full[PATH_MAX + 2];
 
-			oce_rsyserr(s, -r, "mknod %s failed", oce_dest_fname(rs, name, full, sizeof(full)));
+			oce_rsyserr(s, -r, "mknod %s failed",
+				    oce_dest_fname(rs, name, full, sizeof(full)));
 			s->io_error |= OCE_IOERR_GENERAL;
 			return 0;
 		}

@@ -115,7 +115,7 @@ oce_setup_protocol(struct oce_session *s)
 		return r;
 	r = ocp_protocol_choose(ours, peer);
 	if (r < 0) {
-		/* Upstream's two lines, without our name: garbage from a shell start-up script is the usual cause. */
+		/* Upstream's two lines, without our name (a chatty shell start-up is to blame). */
 		oce_rerror(s, "protocol version mismatch -- is your shell clean?");
 		oce_rerror(s, "(see the rsync manpage for an explanation)");
 		s->exit_code = RERR_PROTOCOL;
@@ -430,8 +430,8 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 		 * Upstream's sender answers with an empty one, which lets the
 		 * peer, waiting for us to hang up, stop at once.
 		 */
-		if (s->am_sender && s->protocol >= 31 && s->io && s->io->mux_out && s->io->fd_out >= 0 &&
-		    !ocp_io_write_msg(s->io, OCP_MSG_ERROR_EXIT, NULL, 0))
+		if (s->am_sender && s->protocol >= 31 && s->io && s->io->mux_out &&
+		    s->io->fd_out >= 0 && !ocp_io_write_msg(s->io, OCP_MSG_ERROR_EXIT, NULL, 0))
 			ocp_io_flush(s->io);
 		return OCP_ECLOSED;
 	case OCP_MSG_DELETED:

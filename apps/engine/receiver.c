@@ -288,9 +288,10 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		else if (s->o->temp_dir)
 			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, d->tmpname);
 		else
-			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
-				 d->tmpname);
-		oce_rsyserr(s, -r, "mkstemp %s failed", oce_dest_fname(rs, tmp, full, sizeof(full)));
+			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0,
+				 name, d->tmpname);
+		oce_rsyserr(s, -r, "mkstemp %s failed",
+			    oce_dest_fname(rs, tmp, full, sizeof(full)));
 	}
 	return r;
 }
@@ -797,7 +798,8 @@ open_dest(struct oce_recvside *rs)
 		}
 		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
 		if (r) {
-			oce_rsyserr(s, -r, "mkdir %s failed", oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+			oce_rsyserr(s, -r, "mkdir %s failed",
+				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 			s->exit_code = RERR_FILEIO;
 			goto out;
 		}
@@ -831,7 +833,8 @@ open_dest(struct oce_recvside *rs)
 	}
 	if (r) {
 		/* dest is cut at its last slash here, as upstream's dest_path is. */
-		oce_rsyserr(s, -r, "change_dir#3 %s failed", oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+		oce_rsyserr(s, -r, "change_dir#3 %s failed",
+			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 	}
 out:

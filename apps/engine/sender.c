@@ -92,8 +92,8 @@ oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *ba
 		return r;
 	/* Upstream looks the index up only after reading its flags (flist_for_ndx()). */
 	if ((size_t)*ndx >= s->fl.n) {
-		oce_rerror(s, "File-list index %d not in %d - %d (read_ndx_and_attrs) [%s]", *ndx, -1,
-			   (int)s->fl.n - 1, oce_who(s));
+		oce_rerror(s, "File-list index %d not in %d - %d (read_ndx_and_attrs) [%s]", *ndx,
+			   -1, (int)s->fl.n - 1, oce_who(s));
 		s->exit_code = RERR_PROTOCOL;
 		return OCP_EPROTO;
 	}

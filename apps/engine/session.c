@@ -301,10 +301,12 @@ oce_report_failure(struct oce_session *s, int r)
 		if (!strcmp(who, "generator") && s->split_in)
 			got = s->split_in;
 		got = s->setup_in && got > s->setup_in ? got - s->setup_in : 0;
-		oce_rerror(s, "%s: connection unexpectedly closed (%llu bytes received so far) [%s]", OCE_PROG,
-			   (unsigned long long)got, who);
+		oce_rerror(s,
+			   "%s: connection unexpectedly closed (%llu bytes received so far) [%s]",
+			   OCE_PROG, (unsigned long long)got, who);
 	} else if (r == -ETIMEDOUT) {
-		oce_rerror(s, "[%s] io timeout after %d seconds -- exiting", who, s->io ? ocp_io_timeout(s->io) : 0);
+		oce_rerror(s, "[%s] io timeout after %d seconds -- exiting", who,
+			   s->io ? ocp_io_timeout(s->io) : 0);
 	} else if (r == OCP_EMSGCODE && s->io) {
 		oce_rerror(s, "unexpected tag %d [%s]", ocp_demux_bad_tag(&s->io->dmx), who);
 	} else {
