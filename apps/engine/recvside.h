@@ -54,7 +54,7 @@ struct oce_recvside {
 	pthread_mutex_t bak_lock;
 	struct oce_root alt[OCE_MAX_ALT_DEST]; /* --link-dest, --copy-dest, --compare-dest */
 	int nalt;
-	char *curr_dir;		/* the destination dir, absolute and clean: for names in messages */
+	char *curr_dir;		/* destination dir, absolute (names in messages) */
 	const char *solo;	/* single file under a new name (upstream local_name) */
 	char *solo_buf;
 	bool threaded;
@@ -80,7 +80,7 @@ struct oce_recvside {
 	uint64_t items_read;
 	bool recv_done;
 	int recv_err;
-	bool gen_failed;	/* (atomic) the generator gave up first: the receiver's EOF is no news */
+	bool gen_failed;	/* (atomic) generator gave up first: receiver's EOF no news */
 	struct ocp_tok_dec *dec;
 	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
