@@ -934,6 +934,12 @@ out:
 	}
 	if (wio)
 		s->st.total_written_extra = (int64_t)wio->bytes_out;
+	/*
+	 * After a failure the socket is whole again (the receiver is joined),
+	 * so MSG_ERROR_EXIT can still tell the sender how we ended.
+	 */
+	if (wio && r && s->io->fd_out < 0)
+		ocp_io_rejoin(s->io, wio);
 	s->io_w = NULL;
 	free(wio);
 	for (size_t i = 0; i < rs->fifo_n; i++)
