@@ -515,8 +515,11 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 		}
 	}
 	if (!s->o->dry_run) {
-		set_attrs(rs, f, name, exists ? &st : NULL);
-		tweak_dir_perms(rs, f, name, exists ? &st : NULL);
+		/* The destination we just made gets its mode as a new directory would. */
+		const struct stat *cur = exists && !f->dir_created ? &st : NULL;
+
+		set_attrs(rs, f, name, cur);
+		tweak_dir_perms(rs, f, name, cur);
 	}
 	return 0;
 }
