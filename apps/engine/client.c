@@ -86,31 +86,28 @@ failed_here(const struct oce_session *s, int r)
 }
 
 /*
- * After a failure of our own, tell the peer the exit code in MSG_ERROR_EXIT
- * so it ends quietly with the same code, then wait for it to hang up
- * (upstream _exit_cleanup() and noop_io_until_death()). Upstream does this
- * from protocol 31 on, and not for the codes that mean the connection
- * itself is gone. Only the side that still owns the socket's write half
- * can do it (not after a threaded receiving side split it).
+ * After a failure of our own, the receiving side tells the peer the exit
+ * code in MSG_ERROR_EXIT, so that it ends quietly with the same code
+ * (upstream _exit_cleanup(), protocol 31 on, not for the codes that mean
+ * the connection itself is gone). Upstream's sender queues the message but
+ * exits without flushing it, so its peer sees the connection close; a
+ * remote-shell transfer does not wait for the peer to hang up
+ * (noop_io_until_death() returns at once). Only the side that owns the
+ * socket's write half can do it.
  */
 static void
 send_error_exit(struct oce_session *s, int code)
 {
 	struct ocp_io *io = s->io;
-	uint8_t b[4], buf[4096];
+	uint8_t b[4];
 
-	if (!io || !io->mux_out || io->fd_out < 0 || s->protocol < 31 || code == RERR_SOCKETIO ||
-	    code == RERR_STREAMIO || code == RERR_SIGNAL1 || code == RERR_TIMEOUT)
+	if (s->am_sender || !io || !io->mux_out || io->fd_out < 0 || s->protocol < 31 ||
+	    code == RERR_SOCKETIO || code == RERR_STREAMIO || code == RERR_SIGNAL1 ||
+	    code == RERR_TIMEOUT)
 		return;
-	s->dying = true;
 	ocp_enc_int32(b, sizeof(b), code);
-	if (ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b)) || ocp_io_flush(io))
-		return;
-	if (!ocp_io_timeout(io))
-		ocp_io_set_timeout(io, 60);
-	/* Until EOF, an error, or the peer's answering MSG_ERROR_EXIT. */
-	while (ocp_io_read_some(io, buf, sizeof(buf)) > 0)
-		;
+	if (!ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b)))
+		ocp_io_flush(io);
 }
 
 /* Did a receiving client get a whole, empty file list (and nothing went wrong)? */

@@ -694,7 +694,7 @@ walk_arg(struct walk *w, const char *arg)
 	memcpy(fbuf, arg, len + 1);
 	r = oce_split_arg(fbuf, sizeof(fbuf), o->relative, &a);
 	if (r == -EINVAL) {
-		oce_error(s, "found \"..\" dir in relative path: %s", a.fn);
+		oce_rerror(s, "found \"..\" dir in relative path: %s", a.fn);
 		s->exit_code = RERR_SYNTAX;
 	}
 	if (r)

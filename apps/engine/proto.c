@@ -420,19 +420,14 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 			s->io_error |= v & 0x7;
 		return 0;
 	case OCP_MSG_ERROR_EXIT:
-		/* The peer's answer to ours: it has stopped too. */
-		if (s->dying)
-			return OCP_ECLOSED;
+		/*
+		 * The peer failed and said so: end with its code, without a
+		 * closing line of our own (its line was the one to show).
+		 * Upstream's answer to it never reaches a peer that has exited.
+		 */
 		if (len == 4 && ocp_dec_int32(payload, len, &v) == OCP_INT32_SIZE && v > 0)
 			s->exit_code = v;
 		s->peer_exit = true;
-		/*
-		 * Upstream's sender answers with an empty one, which lets the
-		 * peer, waiting for us to hang up, stop at once.
-		 */
-		if (s->am_sender && s->protocol >= 31 && s->io && s->io->mux_out &&
-		    s->io->fd_out >= 0 && !ocp_io_write_msg(s->io, OCP_MSG_ERROR_EXIT, NULL, 0))
-			ocp_io_flush(s->io);
 		return OCP_ECLOSED;
 	case OCP_MSG_DELETED:
 		if (!s->am_server && len > 0 && len < 4096) {

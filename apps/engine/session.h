@@ -129,7 +129,6 @@ struct oce_session {
 	bool am_root;		/* may set owners and make devices */
 	int exit_code;		/* RERR_* to exit with */
 	bool peer_exit;		/* the peer sent MSG_ERROR_EXIT: end quietly with its code */
-	bool dying;		/* we sent MSG_ERROR_EXIT and wait for the peer to hang up */
 	bool exit_shown;	/* the closing error line is out (the receiver thread's) */
 	uint64_t split_in;	/* bytes read when the receiving side split (upstream's fork) */
 	FILE *out;		/* where info lines go (stdout; server: none) */
