@@ -78,20 +78,63 @@ final_code(const struct oce_session *s, int r)
 	return RERR_OK;
 }
 
-static void
-report_error(struct oce_session *s, int r)
+/* Did this side fail on its own (not told to stop by the peer's MSG_ERROR_EXIT)? */
+static bool
+failed_here(const struct oce_session *s, int r)
 {
-	if (!r || s->exit_code)
+	return (s->exit_code || r) && !s->peer_exit;
+}
+
+/*
+ * After a failure of our own, the receiving side tells the peer the exit
+ * code in MSG_ERROR_EXIT, so that it ends quietly with the same code
+ * (upstream _exit_cleanup(), protocol 31 on, not for the codes that mean
+ * the connection itself is gone). Upstream's sender queues the message but
+ * exits without flushing it, so its peer sees the connection close; a
+ * remote-shell transfer does not wait for the peer to hang up
+ * (noop_io_until_death() returns at once). Only the side that owns the
+ * socket's write half can do it.
+ */
+static void
+send_error_exit(struct oce_session *s, int code)
+{
+	struct ocp_io *io = s->io;
+	uint8_t b[4];
+
+	if (s->am_sender || !io || !io->mux_out || io->fd_out < 0 || s->protocol < 31 ||
+	    code == RERR_SOCKETIO || code == RERR_STREAMIO || code == RERR_SIGNAL1 ||
+	    code == RERR_TIMEOUT)
 		return;
-	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET)
-		oce_error(s, "connection unexpectedly closed (%lld bytes received so far) [%s]",
-			  (long long)s->io->bytes_in, s->am_sender ? "sender" : "receiver");
-	else if (r == -ETIMEDOUT)
-		oce_error(s, "[%s] io timeout after %d seconds -- exiting",
-			  s->am_sender ? "sender" : "receiver", ocp_io_timeout(s->io));
-	else
-		oce_error(s, "%s [%s]", ocp_is_proto_err(r) ? ocp_strerror(r) : strerror(-r),
-			  s->am_sender ? "sender" : "receiver");
+	ocp_enc_int32(b, sizeof(b), code);
+	if (!ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b)))
+		ocp_io_flush(io);
+}
+
+/* Did a receiving client get a whole, empty file list (and nothing went wrong)? */
+static bool
+empty_list_received(const struct oce_session *s)
+{
+	return s->io && !s->am_sender && !s->local && s->fl.n == 0 && s->setup_in &&
+	       !s->exit_code && !s->peer_exit && !s->io->rerr && !s->io->werr;
+}
+
+/* MSG_ERROR_EXIT to a peer that may be gone; a write error is reported as upstream's is. */
+static void
+late_error_exit(struct oce_session *s, int code)
+{
+	struct ocp_io *io = s->io;
+	uint8_t b[4];
+	int r;
+
+	if (!io->mux_out || io->fd_out < 0 || s->protocol < 31 || code == RERR_SOCKETIO ||
+	    code == RERR_STREAMIO || code == RERR_SIGNAL1 || code == RERR_TIMEOUT)
+		return;
+	ocp_enc_int32(b, sizeof(b), code);
+	r = ocp_io_write_msg(io, OCP_MSG_ERROR_EXIT, b, sizeof(b));
+	if (!r)
+		r = ocp_io_flush(io);
+	if (r < 0 && !ocp_is_proto_err(r))
+		oce_rsyserr(s, -r, "write error");
 }
 
 static int
@@ -199,8 +242,18 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 		if (!r)
 			r = oce_receiving_run(&s);
 	}
-	report_error(&s, r);
+	oce_report_failure(&s, r);
 	code = final_code(&s, r);
+	/*
+	 * A failure of our own ends with the closing line (on stderr, like
+	 * every server error); the end of a run with io_error set does not
+	 * (upstream's am_server == 2).
+	 */
+	if (failed_here(&s, r)) {
+		if (!s.exit_shown)
+			oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
+		send_error_exit(&s, code);
+	}
 	if (s.io) {
 		ocp_io_flush(s.io);
 		free(s.io);
@@ -290,9 +343,11 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 			r = oce_receiving_run(s);
 		}
 	}
-	report_error(s, r);
+	oce_report_failure(s, r);
 	if (!r)
 		print_summary(s);
+	if (failed_here(s, r))
+		send_error_exit(s, final_code(s, r));
 	return final_code(s, r);
 }
 
@@ -546,15 +601,33 @@ oce_client_main(struct oce_opts *o)
 		else
 			code = oce_client_run(&s, fd_in, fd_out, 1, &paths[n - 1]);
 	}
+	if (empty_list_received(&s)) {
+		/*
+		 * A server with nothing to send exits at once. Upstream's client
+		 * waits for it, prints its closing line, and only then sends its
+		 * MSG_ERROR_EXIT, into the connection the server has closed.
+		 */
+		child_code = wait_child(pid);
+		if (!code && child_code)
+			code = child_code;
+		if (code) {
+			oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
+			s.exit_shown = true;
+			late_error_exit(&s, code);
+		}
+		pid = -1;
+	}
 	close(fd_in);
 	if (fd_out != fd_in)
 		close(fd_out);
-	child_code = wait_child(pid);
+	if (pid > 0)
+		child_code = wait_child(pid);
 	if (!code && child_code)
 		code = child_code;
 out:
-	if (code)
-		oce_print_exit(stderr, code, __FILE__, __LINE__, s.am_sender ? "sender" : "receiver");
+	/* After the peer's MSG_ERROR_EXIT, its closing line is the one shown. */
+	if (code && !s.peer_exit && !s.exit_shown)
+		oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
 	free(hostbuf);
 	if (s.io)
 		free(s.io);

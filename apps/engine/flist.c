@@ -682,7 +682,7 @@ walk_arg(struct walk *w, const char *arg)
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
-	char fbuf[PATH_MAX + 4], dbuf[PATH_MAX], link[PATH_MAX], *fn = fbuf, *p;
+	char fbuf[PATH_MAX + 4], dbuf[PATH_MAX], cdir[PATH_MAX], link[PATH_MAX], *fn = fbuf, *p;
 	const char *dir;
 	struct oce_arg_split a;
 	size_t len = strlen(arg);
@@ -694,7 +694,7 @@ walk_arg(struct walk *w, const char *arg)
 	memcpy(fbuf, arg, len + 1);
 	r = oce_split_arg(fbuf, sizeof(fbuf), o->relative, &a);
 	if (r == -EINVAL) {
-		oce_error(s, "found \"..\" dir in relative path: %s", a.fn);
+		oce_rerror(s, "found \"..\" dir in relative path: %s", a.fn);
 		s->exit_code = RERR_SYNTAX;
 	}
 	if (r)
@@ -705,12 +705,15 @@ walk_arg(struct walk *w, const char *arg)
 	r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
 		s->io_error |= OCE_IOERR_GENERAL;
-		oce_error(s, "[sender] change_dir \"%s\" failed: %s (%d)", dir ? dir : ".", strerror(-r), -r);
+		oce_rsyserr(s, -r, "change_dir %s failed",
+			    oce_full_fname(link, sizeof(link), NULL, dir ? dir : "."));
 		if (w->implied_dot < 0)
 			w->implied_dot = 0;
 		return 0;
 	}
 	w->rootfd = s->root_fds[w->root];
+	/* Upstream names a failed name from the directory it changed into (its curr_dir). */
+	oce_abs_dir(cdir, sizeof(cdir), NULL, dir);
 	if (w->implied_dot < 0) {
 		w->implied_dot = 1;
 		r = implied_entry(w, ".", true);
@@ -724,7 +727,8 @@ walk_arg(struct walk *w, const char *arg)
 		s->io_error |= -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
 		if (-r == ENOENT)
 			s->io_error |= OCE_IOERR_GENERAL;
-		oce_error(s, "[sender] link_stat \"%s\" failed: %s (%d)", arg, strerror(-r), -r);
+		oce_rsyserr(s, -r, "link_stat %s failed",
+			    oce_full_fname(link, sizeof(link), cdir, fn));
 		return 0;
 	}
 	if (a.type != OCE_NAME_DOTDIR && oce_excluded(s, fn, S_ISDIR(st.st_mode)))
@@ -1033,9 +1037,14 @@ oce_flist_recv(struct oce_session *s)
 	s->st.num_files = (int64_t)s->fl.n;
 	if (r == OCP_EUNSAFE) {
 		/* upstream recv_file_entry(): RERR_UNSUPPORTED, not a protocol error */
-		oce_error(s, "ABORTING due to unsafe pathname from sender: %s", c->e.name);
+		oce_rerror(s, "ABORTING due to unsafe pathname from sender: %s", c->e.name);
 		s->exit_code = RERR_UNSUPPORTED;
-	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED) {
+	} else if (r == OCP_EFLIST && c->fst.bad_type) {
+		oce_rerror(s, "invalid file mode 0%o for %s [%s]", (unsigned)c->fst.bad_mode,
+			   c->fst.lastname, oce_who(s));
+		s->exit_code = RERR_PROTOCOL;
+	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED && r != OCP_EMSGCODE) {
+		/* A bad multiplex header is the stream's fault: the caller's to report. */
 		oce_error(s, "received a bad file list: %s", ocp_strerror(r));
 		s->exit_code = r == OCP_EMSGLEN || r == OCP_EMSGCODE ? RERR_STREAMIO : RERR_PROTOCOL;
 	}

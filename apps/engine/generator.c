@@ -436,6 +436,38 @@ alt_dir(struct oce_recvside *rs, const struct oce_file *f, const char *name, str
 	return level;
 }
 
+/*
+ * Until its contents are in, a directory must let us write and enter it
+ * (upstream's dir_tweaking): one that would lack u+rwx gets it now, and
+ * touch_up_dirs() gives it its real mode (kept in f->mode) at the end.
+ * Root needs no such help.
+ */
+static void
+tweak_dir_perms(struct oce_recvside *rs, struct oce_file *f, const char *name,
+		const struct stat *cur)
+{
+	struct oce_session *s = rs->s;
+	struct oce_meta m, t = {0};
+	char full[PATH_MAX + 2];
+	int r;
+
+	if (s->am_root || rs->solo)
+		return;
+	oce_meta_for(s, f, cur, &m);
+	if ((m.mode & S_IRWXU) == S_IRWXU)
+		return;
+	f->mode = (f->mode & S_IFMT) | (m.mode & CHMOD_BITS);
+	f->perms_tweaked = true;
+	t.mode = m.mode | S_IRWXU;
+	t.set_perms = true;
+	r = oce_set_meta(&rs->root, name, NULL, &t);
+	if (r) {
+		oce_rsyserr(s, -r, "failed to modify permissions on %s",
+			    oce_dest_fname(rs, name, full, sizeof(full)));
+		s->io_error |= OCE_IOERR_GENERAL;
+	}
+}
+
 static int
 gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *name)
 {
@@ -443,6 +475,7 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	struct stat st, ast;
 	bool exists = dest_lstat(rs, name, &st) == 0;
 	bool report_new;
+	char full[PATH_MAX + 2];
 	int r = 0, level;
 
 	if (exists && !S_ISDIR(st.st_mode)) {
@@ -473,15 +506,21 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	if (!exists && !s->o->dry_run) {
 		r = oce_mkdir_beneath(&rs->root, name, (f->mode & CHMOD_BITS) | 0700);
 		if (r && r != -EEXIST) {
-			oce_error(s, "recv_generator: mkdir \"%s\" failed: %s (%d)", name, strerror(-r), -r);
-			oce_error(s, "*** Skipping any contents from this failed directory ***");
+			oce_rsyserr(s, -r, "recv_generator: mkdir %s failed",
+				    oce_dest_fname(rs, name, full, sizeof(full)));
+			oce_rerror(s, "*** Skipping any contents from this failed directory ***");
 			s->io_error |= OCE_IOERR_GENERAL;
 			f->skip_contents = true;
 			return 0;
 		}
 	}
-	if (!s->o->dry_run)
-		set_attrs(rs, f, name, exists ? &st : NULL);
+	if (!s->o->dry_run) {
+		/* The destination we just made gets its mode as a new directory would. */
+		const struct stat *cur = exists && !f->dir_created ? &st : NULL;
+
+		set_attrs(rs, f, name, cur);
+		tweak_dir_perms(rs, f, name, cur);
+	}
 	return 0;
 }
 
@@ -526,8 +565,10 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 	if (!s->o->dry_run) {
 		r = oce_symlink_beneath(&rs->root, f->link, name);
 		if (r) {
-			oce_error(s, "symlink \"%s\" -> \"%s\" failed: %s (%d)", name, f->link,
-				  strerror(-r), -r);
+			char full[PATH_MAX + 2];
+
+			oce_rsyserr(s, -r, "symlink %s -> \"%s\" failed",
+				    oce_dest_fname(rs, name, full, sizeof(full)), f->link);
 			s->io_error |= OCE_IOERR_GENERAL;
 			return 0;
 		}
@@ -564,7 +605,10 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		}
 		r = oce_mknod_beneath(&rs->root, name, f->mode & (S_IFMT | CHMOD_BITS), rdev);
 		if (r) {
-			oce_error(s, "mknod \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+			char full[PATH_MAX + 2];
+
+			oce_rsyserr(s, -r, "mknod %s failed",
+				    oce_dest_fname(rs, name, full, sizeof(full)));
 			s->io_error |= OCE_IOERR_GENERAL;
 			return 0;
 		}
@@ -882,7 +926,7 @@ check_parent(struct oce_recvside *rs, const struct oce_file *f)
 		rs->parent_ok = s->fl.v[j]->name;
 		return 0;
 	}
-	oce_error(s, "ABORTING due to invalid path from sender: %s", f->name);
+	oce_rerror(s, "ABORTING due to invalid path from sender: %s", f->name);
 	s->exit_code = RERR_PROTOCOL;
 	return OCP_EPROTO;
 }
@@ -1079,6 +1123,10 @@ touch_up_dirs(struct oce_recvside *rs)
 			continue;
 		oce_meta_for(s, f, &st, &m);
 		m.set_owner = m.set_group = false;
+		if (f->perms_tweaked) {
+			m.mode = f->mode;
+			m.set_perms = true;
+		}
 		oce_set_meta(&rs->root, f->name, &st, &m);
 	}
 }

@@ -115,9 +115,9 @@ oce_setup_protocol(struct oce_session *s)
 		return r;
 	r = ocp_protocol_choose(ours, peer);
 	if (r < 0) {
-		oce_error(s, "protocol version mismatch -- is your shell clean?\n"
-			     "(protocol %d is not supported; we speak %d to %d)",
-			  peer, OCP_PROTOCOL_MIN, OCP_PROTOCOL_MAX);
+		/* Upstream's two lines, without our name (a chatty shell start-up is to blame). */
+		oce_rerror(s, "protocol version mismatch -- is your shell clean?");
+		oce_rerror(s, "(see the rsync manpage for an explanation)");
 		s->exit_code = RERR_PROTOCOL;
 		return r;
 	}
@@ -420,8 +420,14 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 			s->io_error |= v & 0x7;
 		return 0;
 	case OCP_MSG_ERROR_EXIT:
+		/*
+		 * The peer failed and said so: end with its code, without a
+		 * closing line of our own (its line was the one to show).
+		 * Upstream's answer to it never reaches a peer that has exited.
+		 */
 		if (len == 4 && ocp_dec_int32(payload, len, &v) == OCP_INT32_SIZE && v > 0)
 			s->exit_code = v;
+		s->peer_exit = true;
 		return OCP_ECLOSED;
 	case OCP_MSG_DELETED:
 		if (!s->am_server && len > 0 && len < 4096) {

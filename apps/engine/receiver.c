@@ -240,12 +240,12 @@ check_basis(struct oce_recvside *rs, uint16_t iflags, uint8_t basis, const char 
 	case OCE_BASIS_PARTIAL_DIR:
 		if (o->partial_dir)
 			return 0;
-		oce_error(s, "invalid basis type 0x%02x: no --partial-dir was given", basis);
+		oce_rerror(s, "invalid basis type 0x%02x: no --partial-dir was given", basis);
 		break;
 	case OCE_BASIS_BACKUP:
 		if (o->inplace && o->backup)
 			return 0;
-		oce_error(s, "invalid basis type 0x%02x: no --inplace backup was asked for", basis);
+		oce_rerror(s, "invalid basis type 0x%02x: no --inplace backup was asked for", basis);
 		break;
 	case OCE_BASIS_FUZZY:
 		while (xname[0] == '/' || !strncmp(xname, "../", 3))
@@ -256,7 +256,7 @@ check_basis(struct oce_recvside *rs, uint16_t iflags, uint8_t basis, const char 
 	default:
 		if (basis < rs->nalt)
 			return 0;
-		oce_error(s, "invalid basis_dir index: %d.", basis);
+		oce_rerror(s, "invalid basis_dir index: %d.", basis);
 		break;
 	}
 	s->exit_code = RERR_PROTOCOL;
@@ -280,7 +280,7 @@ open_basis(struct oce_recvside *rs, const char *name, uint8_t basis, const struc
 		return fd >= 0 ? fd : oce_open_beneath(&rs->root, name, O_RDONLY, 0);
 	default:
 		if (basis >= rs->nalt) {
-			oce_error(s, "invalid basis_dir index: %d.", basis);
+			oce_rerror(s, "invalid basis_dir index: %d.", basis);
 			s->exit_code = RERR_PROTOCOL;
 			return OCP_EPROTO;
 		}
@@ -296,6 +296,12 @@ struct dest_file {
 	char tmpname[NAME_MAX + 2];
 	bool inplace;
 };
+
+const char *
+oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_t cap)
+{
+	return oce_full_fname(buf, cap, rs->curr_dir, name);
+}
 
 static int
 open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f, struct dest_file *d)
@@ -313,9 +319,23 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		(void)f;
 		return 0;
 	}
+	d->tmpname[0] = '\0';
 	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
-	if (r)
-		oce_error(s, "mkstemp \"%s\" failed: %s (%d)", name, strerror(-r), -r);
+	if (r) {
+		/* Upstream names the temp file it tried: in --temp-dir, else beside the file. */
+		char tmp[PATH_MAX], full[PATH_MAX + 2];
+		const char *slash = strrchr(name, '/');
+
+		if (!d->tmpname[0])
+			snprintf(tmp, sizeof(tmp), "%s", name);
+		else if (s->o->temp_dir)
+			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, d->tmpname);
+		else
+			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0,
+				 name, d->tmpname);
+		oce_rsyserr(s, -r, "mkstemp %s failed",
+			    oce_dest_fname(rs, tmp, full, sizeof(full)));
+	}
 	return r;
 }
 
@@ -569,8 +589,49 @@ recv_finish(struct oce_recvside *rs)
 	return r;
 }
 
+/*
+ * The receiver failed on its own. Upstream's receiver is a process: it says
+ * why and prints its own closing line; its generator then ends quietly
+ * (MSG_ERROR_EXIT between them), or, when the receiver lost the
+ * connection, reports that it lost its own link too (exit_shown stays
+ * false for that).
+ */
+static void
+recv_failed(struct oce_recvside *rs, int r)
+{
+	struct oce_session *s = rs->s;
+	const char *old;
+	int code;
+
+	if (__atomic_load_n(&rs->gen_failed, __ATOMIC_ACQUIRE))
+		return;
+	old = oce_set_role("receiver");
+	oce_report_failure(s, r);
+	code = s->exit_code ? s->exit_code : oce_exit_code_for(r);
+	if (!s->peer_exit) {
+		pthread_mutex_lock(&s->log_lock);
+		oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(s));
+		pthread_mutex_unlock(&s->log_lock);
+		if (code != RERR_STREAMIO)
+			s->exit_shown = true;
+	}
+	oce_set_role(old);
+}
+
+static int recv_step(struct oce_recvside *rs);
+
 int
 oce_recv_step(struct oce_recvside *rs)
+{
+	const char *old = oce_set_role("receiver");
+	int r = recv_step(rs);
+
+	oce_set_role(old);
+	return r;
+}
+
+static int
+recv_step(struct oce_recvside *rs)
 {
 	struct oce_session *s = rs->s;
 	char xname[PATH_MAX];
@@ -633,6 +694,7 @@ recv_thread(void *arg)
 	struct oce_session *s = rs->s;
 	int r = 0;
 
+	oce_set_role("receiver");
 	if (s->am_server)
 		oce_set_msg_hook(s, recv_msg_hook, rs);
 	while (!r && !rs->recv_done) {
@@ -650,6 +712,7 @@ recv_thread(void *arg)
 	if (s->am_server)
 		oce_set_msg_hook(s, NULL, NULL);
 	if (r) {
+		recv_failed(rs, r);
 		rs->recv_err = r;
 		oce_recv_event(rs, OCE_EV_FAILED, r);
 	}
@@ -687,8 +750,11 @@ oce_wait_for_receiver(struct oce_recvside *rs)
 		if (rs->recv_done)
 			return rs->recv_err ? rs->recv_err : OCP_ECLOSED;
 		r = ocp_io_flush(rs->wio);
-		if (!r)
+		if (!r) {
 			r = oce_recv_step(rs);
+			if (r)
+				recv_failed(rs, r);
+		}
 		if (r) {
 			rs->recv_err = r;
 			rs->recv_done = true;
@@ -705,8 +771,11 @@ oce_catch_up(struct oce_recvside *rs)
 	if (rs->items_read >= rs->items_written)
 		return 0;
 	r = ocp_io_flush(rs->wio);
-	while (!r && rs->items_read < rs->items_written && !rs->recv_done)
+	while (!r && rs->items_read < rs->items_written && !rs->recv_done) {
 		r = oce_recv_step(rs);
+		if (r)
+			recv_failed(rs, r);
+	}
 	if (r) {
 		rs->recv_err = r;
 		rs->recv_done = true;
@@ -722,6 +791,16 @@ env_off(const char *name)
 	return v && !strcmp(v, "0");
 }
 
+/* The destination directory as upstream's curr_dir holds it, for messages. */
+static int
+set_curr_dir(struct oce_recvside *rs, const char *dir)
+{
+	char buf[PATH_MAX];
+
+	rs->curr_dir = strdup(oce_abs_dir(buf, sizeof(buf), NULL, dir));
+	return rs->curr_dir ? 0 : -ENOMEM;
+}
+
 /*
  * Where the files go (upstream get_local_name()): into dest as a
  * directory (created if missing), or, for a single non-directory, onto
@@ -735,6 +814,7 @@ open_dest(struct oce_recvside *rs)
 	size_t len = strlen(dest);
 	bool trailing = len > 1 && dest[len - 1] == '/';
 	const char *fmt = oce_stdout_format(s->o);
+	char fbuf[PATH_MAX + 2];
 	struct stat st;
 	int r;
 
@@ -744,16 +824,19 @@ open_dest(struct oce_recvside *rs)
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
+			if (!r)
+				r = set_curr_dir(rs, dest);
 			goto out;
 		}
 		if (s->fl.n > 1) {
-			oce_error(s, "ERROR: destination must be a directory when copying more than 1 file");
+			oce_rerror(s, "ERROR: destination must be a directory when copying more than 1 file");
 			s->exit_code = RERR_FILESELECT;
 			r = -ENOTDIR;
 			goto out;
 		}
 	} else if (r != -ENOENT) {
-		oce_error(s, "ERROR: cannot stat destination \"%s\": %s (%d)", dest, strerror(-r), -r);
+		oce_rsyserr(s, -r, "ERROR: cannot stat destination %s",
+			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 		goto out;
 	}
@@ -761,17 +844,21 @@ open_dest(struct oce_recvside *rs)
 		while (len > 1 && dest[len - 1] == '/')
 			dest[--len] = '\0';
 		if (r == 0) {
-			oce_error(s, "ERROR: destination path is not a directory");
+			oce_rerror(s, "ERROR: destination path is not a directory");
 			s->exit_code = RERR_SYNTAX;
 			r = -ENOTDIR;
 			goto out;
 		}
 		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
 		if (r) {
-			oce_error(s, "mkdir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+			oce_rsyserr(s, -r, "mkdir %s failed",
+				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 			s->exit_code = RERR_FILEIO;
 			goto out;
 		}
+		r = set_curr_dir(rs, dest);
+		if (r)
+			goto out;
 		if (s->fl.n && !strcmp(s->fl.v[0]->name, "."))
 			s->fl.v[0]->dir_created = true;
 		if (s->o->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))
@@ -790,11 +877,17 @@ open_dest(struct oce_recvside *rs)
 
 		*slash = '\0';
 		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, &oce_fs_sys_default);
+		if (!r)
+			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {
 		r = oce_root_open(&rs->root, ".", false, &oce_fs_sys_default);
+		if (!r)
+			r = set_curr_dir(rs, ".");
 	}
 	if (r) {
-		oce_error(s, "change_dir \"%s\" failed: %s (%d)", dest, strerror(-r), -r);
+		/* dest is cut at its last slash here, as upstream's dest_path is. */
+		oce_rsyserr(s, -r, "change_dir#3 %s failed",
+			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 	}
 out:
@@ -825,6 +918,8 @@ oce_receiving_run(struct oce_session *s)
 		return -ENOMEM;
 	rs->s = s;
 	rs->root.fd = -1;
+	/* oce_finish_close() runs even when open_dest() fails first. */
+	rs->tmp_root.fd = rs->pdir_root.fd = rs->bak_root.fd = -1;
 	rs->keep_dirfd = -1;
 	s->umask = umask(0);
 	umask(s->umask);
@@ -838,6 +933,9 @@ oce_receiving_run(struct oce_session *s)
 	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, 0);
 	if (r)
 		goto out;
+	/* Here upstream forks its generator and receiver. */
+	s->split_in = s->io->bytes_in;
+	oce_set_role("generator");
 	rs->threaded = !env_off("OC_RSYNC_ASYNC") && !env_off("OC_RSYNC_RECEIVER_ASYNC");
 	rs->wio = s->io;
 	if (rs->threaded) {
@@ -864,6 +962,8 @@ oce_receiving_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(rs->wio);
 out:
+	if (started && r)
+		__atomic_store_n(&rs->gen_failed, true, __ATOMIC_RELEASE);
 	if (started && r && shutdown(s->io->fd_in, SHUT_RD) && !join_for(rs->thread, 2)) {
 		/*
 		 * The receiver may still be blocked reading a pipe that only the
@@ -887,6 +987,12 @@ out:
 	}
 	if (wio)
 		s->st.total_written_extra = (int64_t)wio->bytes_out;
+	/*
+	 * After a failure the socket is whole again (the receiver is joined),
+	 * so MSG_ERROR_EXIT can still tell the sender how we ended.
+	 */
+	if (wio && r && s->io->fd_out < 0)
+		ocp_io_rejoin(s->io, wio);
 	s->io_w = NULL;
 	free(wio);
 	for (size_t i = 0; i < rs->fifo_n; i++)
@@ -897,6 +1003,7 @@ out:
 	oce_finish_close(rs);
 	oce_root_close(&rs->root);
 	free(rs->solo_buf);
+	free(rs->curr_dir);
 	free(rs);
 	return r;
 }

@@ -55,6 +55,7 @@ struct oce_recvside {
 	pthread_mutex_t bak_lock;
 	struct oce_root alt[OCE_MAX_ALT_DEST]; /* --link-dest, --copy-dest, --compare-dest */
 	int nalt;
+	char *curr_dir;		/* destination dir, absolute (names in messages) */
 	const char *solo;	/* single file under a new name (upstream local_name) */
 	const char *parent_ok; /* last parent dir found in the list (check_parent) */
 	char *solo_buf;
@@ -81,6 +82,7 @@ struct oce_recvside {
 	uint64_t items_read;
 	bool recv_done;
 	int recv_err;
+	bool gen_failed;	/* (atomic) generator gave up first: receiver's EOF no news */
 	struct ocp_tok_dec *dec;
 	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
@@ -92,6 +94,8 @@ int oce_generate_files(struct oce_recvside *rs);
 int oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev);
 
 /* receiver.c */
+/* name below the destination as upstream's full_fname() shows it (quoted, absolute), in buf. */
+const char *oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_t cap);
 /* Process one item from the sender; sets rs->recv_done at the end. */
 int oce_recv_step(struct oce_recvside *rs);
 /* Queue an event for the generator. */

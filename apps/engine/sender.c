@@ -79,9 +79,9 @@ oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *ba
 			}
 			continue;
 		}
-		if (*ndx < 0 || (size_t)*ndx >= s->fl.n) {
-			oce_error(s, "Invalid file index: %d (%d - %d) [%s]", *ndx, OCE_NDX_DONE,
-				  (int)s->fl.n - 1, s->am_sender ? "sender" : "receiver");
+		if (*ndx < 0) {
+			oce_rerror(s, "Invalid file index: %d (%d - %d) [%s]", *ndx, OCE_NDX_DONE,
+				   (int)s->fl.n - 1, oce_who(s));
 			s->exit_code = RERR_PROTOCOL;
 			return OCP_EPROTO;
 		}
@@ -90,6 +90,13 @@ oce_read_item(struct oce_session *s, int32_t *ndx, uint16_t *iflags, uint8_t *ba
 	r = oce_io_read_shortint(s->io, iflags);
 	if (r)
 		return r;
+	/* Upstream looks the index up only after reading its flags (flist_for_ndx()). */
+	if ((size_t)*ndx >= s->fl.n) {
+		oce_rerror(s, "File-list index %d not in %d - %d (read_ndx_and_attrs) [%s]", *ndx,
+			   -1, (int)s->fl.n - 1, oce_who(s));
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
 	*basis = 0x80; /* FNAMECMP_FNAME */
 	if (*iflags & OCE_ITEM_BASIS_TYPE_FOLLOWS) {
 		r = oce_io_read_byte(s->io, basis);

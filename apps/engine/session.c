@@ -3,11 +3,13 @@
 #include "apps/engine/session.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/util.h"
@@ -71,10 +73,53 @@ oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const c
 	pthread_mutex_unlock(&s->log_lock);
 }
 
+/*
+ * The role a line is tagged with (upstream who_am_i()): the sending side is
+ * "sender"; the receiving side is "Receiver" until it splits into the
+ * generator and the receiver (upstream forks there), whose threads then say
+ * "generator" and "receiver". The split is per thread, so the tag is too.
+ */
+static _Thread_local const char *tls_role;
+
+const char *
+oce_set_role(const char *role)
+{
+	const char *old = tls_role;
+
+	tls_role = role;
+	return old;
+}
+
+const char *
+oce_who(const struct oce_session *s)
+{
+	if (s->am_sender)
+		return "sender";
+	return tls_role ? tls_role : "Receiver";
+}
+
+/* Is code one of the lines upstream's rwrite() sends to stderr? */
+static bool
+is_error_code(enum ocp_msg code)
+{
+	return code == OCP_MSG_ERROR || code == OCP_MSG_ERROR_XFER || code == OCP_MSG_WARNING;
+}
+
 static void
 emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
 	pthread_mutex_lock(&s->log_lock);
+	/*
+	 * A server writes errors and warnings to its own stderr, which the
+	 * remote shell hands to the user (upstream's default --stderr=errors,
+	 * msgs2stderr 2); only info lines travel as messages.
+	 */
+	if (s->am_server && is_error_code(code)) {
+		fwrite(line, 1, len, stderr);
+		fflush(stderr);
+		pthread_mutex_unlock(&s->log_lock);
+		return;
+	}
 	if (s->msg_hook && pthread_equal(s->msg_hook_thread, pthread_self())) {
 		s->msg_hook(s->msg_hook_arg, code, line, len);
 		pthread_mutex_unlock(&s->log_lock);
@@ -133,6 +178,102 @@ oce_error(struct oce_session *s, const char *fmt, ...)
 }
 
 void
+oce_rerror(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, OCP_MSG_ERROR, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
+{
+	char msg[3072], prefix[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(prefix, sizeof(prefix), "%s: [%s] ", OCE_PROG, oce_who(s));
+	oce_rerror(s, "%s%s: %s (%d)", prefix, msg, strerror(errnum), errnum);
+}
+
+/* Append the lexically cleaned form of path to out[*n..cap), as upstream's clean_fname(). */
+static void
+append_clean(char *out, size_t cap, size_t *n, const char *path)
+{
+	const char *p = path;
+
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+		size_t len = (size_t)(e - p);
+
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* "//" and "/./" add nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (*n > 1 && out[*n - 1] != '/')
+				(*n)--;
+			if (*n > 1)
+				(*n)--;
+			out[*n] = '\0';
+		} else if (*n + len + 2 < cap) {
+			if (*n == 0 || out[*n - 1] != '/')
+				out[(*n)++] = '/';
+			memcpy(out + *n, p, len);
+			*n += len;
+			out[*n] = '\0';
+		}
+		p = *e ? e + 1 : e;
+	}
+}
+
+const char *
+oce_abs_dir(char *out, size_t cap, const char *base, const char *dir)
+{
+	size_t n = 0;
+	char cwd[PATH_MAX];
+
+	out[0] = '\0';
+	if (!dir || *dir != '/') {
+		if (!base) {
+			if (!getcwd(cwd, sizeof(cwd)))
+				snprintf(cwd, sizeof(cwd), ".");
+			base = cwd;
+		}
+		if (*base == '/')
+			out[n++] = '/', out[n] = '\0';
+		append_clean(out, cap, &n, base);
+	} else {
+		out[n++] = '/';
+		out[n] = '\0';
+	}
+	if (dir)
+		append_clean(out, cap, &n, dir);
+	if (n == 0)
+		out[n++] = '/', out[n] = '\0';
+	return out;
+}
+
+const char *
+oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
+{
+	char cwd[PATH_MAX];
+
+	if (*name == '/') {
+		snprintf(out, cap, "\"%s\"", name);
+		return out;
+	}
+	if (!dir) {
+		oce_abs_dir(cwd, sizeof(cwd), NULL, NULL);
+		dir = cwd;
+	}
+	snprintf(out, cap, "\"%s%s%s\"", dir, strcmp(dir, "/") ? "/" : "", name);
+	return out;
+}
+
+void
 oce_warning(struct oce_session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -140,6 +281,37 @@ oce_warning(struct oce_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(s, OCP_MSG_WARNING, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void
+oce_report_failure(struct oce_session *s, int r)
+{
+	const char *who = oce_who(s);
+
+	if (!r || s->exit_code || s->exit_shown)
+		return;
+	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET) {
+		/*
+		 * Upstream counts what it read after the protocol set-up (read
+		 * unbuffered, uncounted); its generator, a forked process, what
+		 * it had read before the fork.
+		 */
+		uint64_t got = s->io ? s->io->bytes_in : 0;
+
+		if (!strcmp(who, "generator") && s->split_in)
+			got = s->split_in;
+		got = s->setup_in && got > s->setup_in ? got - s->setup_in : 0;
+		oce_rerror(s,
+			   "%s: connection unexpectedly closed (%llu bytes received so far) [%s]",
+			   OCE_PROG, (unsigned long long)got, who);
+	} else if (r == -ETIMEDOUT) {
+		oce_rerror(s, "[%s] io timeout after %d seconds -- exiting", who,
+			   s->io ? ocp_io_timeout(s->io) : 0);
+	} else if (r == OCP_EMSGCODE && s->io) {
+		oce_rerror(s, "unexpected tag %d [%s]", ocp_demux_bad_tag(&s->io->dmx), who);
+	} else {
+		oce_error(s, "%s [%s]", ocp_is_proto_err(r) ? ocp_strerror(r) : strerror(-r), who);
+	}
 }
 
 int

@@ -56,6 +56,7 @@ struct oce_file {
 	uint8_t requested;   /* generator asked the sender for it (__atomic: the receiver checks) */
 	bool skip_contents;  /* generator: directory could not be created */
 	bool dir_created;    /* generator: the destination itself, just made */
+	bool perms_tweaked;  /* generator: given u+rwx until touch_up_dirs() sets mode */
 	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */
 	bool parent_skipped; /* generator: below such a directory */
 	uint64_t dev, ino;   /* sender: identity from the walk, checked on open */
@@ -128,6 +129,9 @@ struct oce_session {
 	mode_t umask;		/* the process umask, read once at start */
 	bool am_root;		/* may set owners and make devices */
 	int exit_code;		/* RERR_* to exit with */
+	bool peer_exit;		/* the peer sent MSG_ERROR_EXIT: end quietly with its code */
+	bool exit_shown;	/* the closing error line is out (the receiver thread's) */
+	uint64_t split_in;	/* bytes read when the receiving side split (upstream's fork) */
 	FILE *out;		/* where info lines go (stdout; server: none) */
 	FILE *err;		/* where error lines go (stderr) */
 	pthread_mutex_t log_lock; /* one line at a time from several threads */
@@ -156,6 +160,26 @@ void oce_session_free(struct oce_session *s);
 void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error line without our name, as upstream's rprintf(FERROR, ...). */
+void oce_rerror(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "oc-rsync: [role] <text>: <strerror> (errnum)", as upstream's rsyserr(). */
+void oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The calling thread's role tag (upstream who_am_i()); see session.c. */
+const char *oce_who(const struct oce_session *s);
+/* Set the calling thread's role ("generator", "receiver", NULL); returns the old one. */
+const char *oce_set_role(const char *role);
+/*
+ * dir made absolute (against base, or the working directory when base is
+ * NULL) and cleaned of "//", "." and ".." lexically, as upstream keeps its
+ * curr_dir. Returns out.
+ */
+const char *oce_abs_dir(char *out, size_t cap, const char *base, const char *dir);
+/*
+ * name as upstream's full_fname() shows it: quoted, and prefixed with dir
+ * (absolute; NULL: the working directory) unless it is absolute itself.
+ */
+const char *oce_full_fname(char *out, size_t cap, const char *dir, const char *name);
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);
@@ -163,6 +187,12 @@ void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, co
 void oce_warning(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Count a created entry by type, as upstream's stats.created_*. */
 void oce_count_created(struct oce_counters *c, uint32_t mode);
+/*
+ * Report a role's failure r as upstream words it ("connection unexpectedly
+ * closed (N bytes received so far) [role]", "unexpected tag N [role]", ...),
+ * unless a message was printed already (s->exit_code set).
+ */
+void oce_report_failure(struct oce_session *s, int r);
 /* Map an engine/ocproto error to upstream's exit code. */
 int oce_exit_code_for(int err);
 /* Milliseconds on the monotonic clock. */

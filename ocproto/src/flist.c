@@ -484,7 +484,12 @@ rd_attrs(struct rd *r, struct ocp_flist_state *ns, uint32_t xf, struct ocp_fentr
 		ns->mode = (uint32_t)v;
 	}
 	e->mode = ns->mode;
-	if (!valid_type(e->mode) || !type_allowed(o, e->mode))
+	if (!valid_type(e->mode)) {
+		ns->bad_type = true;
+		ns->bad_mode = e->mode;
+		return rd_fail(r, OCP_EFLIST);
+	}
+	if (!type_allowed(o, e->mode))
 		return rd_fail(r, OCP_EFLIST);
 	if ((xf & OCP_XMIT_HLINKED) && S_ISDIR(e->mode))
 		return rd_fail(r, OCP_EFLIST);
@@ -627,6 +632,13 @@ ocp_flist_dec(struct ocp_flist_state *st, const uint8_t *buf, size_t len,
 			return OCP_EFLIST;
 	} else {
 		rd_attrs(&r, &ns, xf, e);
+		if (r.r < 0 && ns.bad_type) {
+			/* The stream is dead anyway: keep what the message needs. */
+			st->bad_type = true;
+			st->bad_mode = ns.bad_mode;
+			memcpy(st->lastname, e->name, e->name_len + 1);
+			st->lastname_len = e->name_len;
+		}
 		if (r.r <= 0)
 			return r.r;
 	}

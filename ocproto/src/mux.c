@@ -257,3 +257,9 @@ ocp_demux_idle(const struct ocp_demux *d)
 {
 	return d->err == 0 && d->state == ST_HDR && d->have == 0;
 }
+
+int
+ocp_demux_bad_tag(const struct ocp_demux *d)
+{
+	return (int)d->hdr[OCP_MUX_HDR_SIZE - 1] - OCP_MUX_BASE;
+}

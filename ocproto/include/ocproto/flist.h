@@ -117,6 +117,13 @@ struct ocp_flist_state {
 	bool done;
 	int32_t io_error;
 	/*
+	 * Decoder: set when an entry failed (OCP_EFLIST) because its mode has
+	 * no valid file type; bad_mode is that mode and lastname the entry's
+	 * name, for upstream's "invalid file mode" message.
+	 */
+	bool bad_type;
+	uint32_t bad_mode;
+	/*
 	 * Decoder: where an abbreviated hard link finds its group's first
 	 * entry when ocp_flist_dec() gets no prev array (a caller that keeps
 	 * its list in another form). The result must stay valid during the

@@ -130,6 +130,13 @@ struct ocp_demux {
 int ocp_demux_init(struct ocp_demux *d, size_t msg_cap);
 
 /*
+ * After OCP_EMSGCODE: the tag of the header that caused it (its fourth
+ * byte less MPLEX_BASE, as upstream's "unexpected tag N"; may be negative
+ * for unframed data). Meaningless after any other result.
+ */
+int ocp_demux_bad_tag(const struct ocp_demux *d);
+
+/*
  * Consume bytes from buf until one event completes or buf is used up, and
  * describe it in *ev (kind OCP_DEMUX_NONE if nothing completed). Returns the
  * bytes consumed: > 0 whenever len > 0, 0 when len is 0. Zero-length DATA
