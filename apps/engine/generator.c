@@ -78,6 +78,12 @@ oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct
 	m->mtime.tv_nsec = f->mtime_nsec;
 	m->set_mtime = o->times && !(is_dir && o->omit_dir_times) &&
 		       !(is_link && !(s->compat & OCP_CF_SYMLINK_TIMES));
+	/* An existing entry whose mtime is within --modify-window keeps it,
+	 * as upstream set_file_attrs(); only an unchanged regular file under
+	 * -c has its time set exactly (upstream ATTRS_ACCURATE_TIME). */
+	if (m->set_mtime && cur && o->modify_window > 0 && !(o->checksum && S_ISREG(f->mode)) &&
+	    same_mtime(s, cur, f))
+		m->set_mtime = false;
 	m->atime.tv_nsec = UTIME_OMIT;
 }
 
