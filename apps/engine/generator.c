@@ -178,7 +178,8 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 
 	if (s->am_server) {
 		if (len < PATH_MAX)
-			ocp_io_write_msg(rs->wio, OCP_MSG_DELETED, name, len + (S_ISDIR(mode) ? 1 : 0));
+			ocp_io_write_msg_ahead(rs->wio, OCP_MSG_DELETED, name,
+					       len + (S_ISDIR(mode) ? 1 : 0));
 		return;
 	}
 	oce_log_delete(s, name, mode);
@@ -307,7 +308,7 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 		i = oce_flist_find(&s->fl, path, S_ISDIR(st.st_mode));
 		if (i >= 0 && !s->fl.v[i]->removed)
 			continue;
-		if (!s->o->delete_excluded && oce_excluded(s, path, S_ISDIR(st.st_mode)))
+		if (oce_excluded(s, path, S_ISDIR(st.st_mode)))
 			continue;
 		nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv)
@@ -1077,6 +1078,12 @@ oce_generate_files(struct oce_recvside *rs)
 		r = gen_one(rs, (int32_t)i, false);
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
 			mark_skipped(s);
+		/* Without --timeout upstream's generator pushes out what it
+		 * queued after the first entry and then every 200; messages
+		 * (deletions) overtake the rest, and the peer logs in that
+		 * order. */
+		if (!r && !o->timeout && i % 200 == 0)
+			r = ocp_io_flush(rs->wio);
 	}
 	if (!r)
 		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
