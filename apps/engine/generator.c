@@ -1106,7 +1106,7 @@ oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev)
 		rs->redo[rs->nredo++] = ev->ndx;
 		break;
 	case OCE_EV_MSG:
-		r = ocp_io_write_msg(rs->wio, ev->code, ev->text, ev->len);
+		r = ocp_io_write_msg_ahead(rs->wio, ev->code, ev->text, ev->len);
 		break;
 	case OCE_EV_FAILED:
 		r = ev->ndx ? ev->ndx : OCP_ECLOSED;
@@ -1235,9 +1235,10 @@ oce_generate_files(struct oce_recvside *rs)
 			mark_skipped(s);
 		/* Without --timeout upstream's generator pushes out what it
 		 * queued after the first entry and then every 200; messages
-		 * (deletions) overtake the rest, and the peer logs in that
-		 * order. */
-		if (!r && !o->timeout && i % 200 == 0)
+		 * (deletions, infos) overtake the rest, and a client logs in
+		 * that order. (As a client the generator prints its own lines
+		 * at once, before the data it queued can come back.) */
+		if (!r && s->am_server && !o->timeout && i % 200 == 0)
 			r = ocp_io_flush(rs->wio);
 	}
 	if (!r)

@@ -83,8 +83,10 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	if (s->am_server) {
 		struct ocp_io *io = s->io_w ? s->io_w : s->io;
 
+		/* Ahead of queued data, as upstream's messages go (see
+		 * ocp_io_write_msg_ahead()). */
 		if (io && io->mux_out)
-			ocp_io_write_msg(io, code, line, len);
+			ocp_io_write_msg_ahead(io, code, line, len);
 		else
 			fwrite(line, 1, len, stderr);
 	} else {
@@ -129,6 +131,16 @@ oce_error(struct oce_session *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(s, OCP_MSG_ERROR, OCE_PROG ": ", fmt, ap);
+	va_end(ap);
+}
+
+void
+oce_error_plain(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, OCP_MSG_ERROR, NULL, fmt, ap);
 	va_end(ap);
 }
 

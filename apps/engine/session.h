@@ -155,6 +155,10 @@ void oce_session_free(struct oce_session *s);
 void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error line without the program prefix, as upstream's plain
+ * rprintf(FERROR...) lines ("symlink has no referent: ..."). */
+void oce_error_plain(struct oce_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);
@@ -219,6 +223,8 @@ void oce_log_delete(struct oce_session *s, const char *name, mode_t mode);
 /* --- util.c (engine-level) ------------------------------------------------ */
 /* Does a symlink at name pointing to target leave the tree (upstream unsafe_symlink())? */
 bool oce_unsafe_symlink(const char *target, const char *name);
+/* Is name (below dirfd) a symlink that --copy-unsafe-links turns into its referent? */
+bool oce_follow_unsafe_link(const struct oce_session *s, int dirfd, const char *name);
 /* The -c / whole-file checksum of name below dirfd, with s->csum. Returns its length or -errno. */
 int oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *out);
 
