@@ -221,7 +221,8 @@ dent_cmp(const void *a, const void *b)
 #define DEL_FOR_SYMLINK	 (1u << 4)
 #define DEL_FOR_DEVICE	 (1u << 5)
 #define DEL_FOR_SPECIAL	 (1u << 6)
-#define DEL_MAKE_ROOM	 (DEL_FOR_FILE | DEL_FOR_DIR | DEL_FOR_SYMLINK | DEL_FOR_DEVICE | DEL_FOR_SPECIAL)
+#define DEL_MAKE_ROOM \
+	(DEL_FOR_FILE | DEL_FOR_DIR | DEL_FOR_SYMLINK | DEL_FOR_DEVICE | DEL_FOR_SPECIAL)
 
 enum del_ret { DR_SUCCESS, DR_FAILURE, DR_AT_LIMIT, DR_NOT_EMPTY };
 
@@ -346,12 +347,17 @@ delete_item(struct oce_recvside *rs, const char *name, mode_t mode, unsigned fla
 	what = S_ISDIR(mode) ? "rmdir" : "unlink";
 	if (s->o->dry_run) {
 		r = 0;
-	} else if (s->o->backup && !S_ISDIR(mode) && (s->o->backup_dir || !is_backup_file(s->o, name))) {
+	} else if (s->o->backup && !S_ISDIR(mode) &&
+		   (s->o->backup_dir || !is_backup_file(s->o, name))) {
 		/* Deleted files are kept as backups (upstream delete_item()). */
 		int b = oce_make_backup(rs, name, true);
 
 		what = "make_backup";
-		r = b == 2 ? (what = "unlink", oce_unlink_beneath(&rs->root, name, false)) : b ? 0 : -EIO;
+		r = b ? 0 : -EIO;
+		if (b == 2) {
+			what = "unlink";
+			r = oce_unlink_beneath(&rs->root, name, false);
+		}
 	} else {
 		r = oce_unlink_beneath(&rs->root, name, false);
 	}

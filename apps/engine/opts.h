@@ -28,7 +28,7 @@
  * the receiver implements the mode.
  */
 #define OCE_CAN_INPLACE 0
-#define OCE_CAN_APPEND 0
+#define OCE_CAN_APPEND	0
 
 /* --info categories (upstream options.c info_words), in upstream's order. */
 enum oce_info {

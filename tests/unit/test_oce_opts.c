@@ -810,7 +810,8 @@ test_version_help(void **state)
 	assert_non_null(strstr(captured, "\"ACLs\": false"));
 	assert_non_null(strstr(captured, "\"ACL_at\": false"));
 	assert_null(strstr(captured, "inc_recursion"));
-	assert_non_null(strstr(captured, OCE_CAN_INPLACE ? "\"inplace\": true" : "\"inplace\": false"));
+	assert_non_null(
+	    strstr(captured, OCE_CAN_INPLACE ? "\"inplace\": true" : "\"inplace\": false"));
 	assert_non_null(strstr(captured, "\"file_bits\": 64"));
 	assert_non_null(strstr(captured,
 			       "\"checksum_list\": [\n    \"xxh128\", \"xxh3\", \"xxh64\", "
