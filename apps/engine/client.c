@@ -30,10 +30,10 @@
 static const char *
 unsupported_option(const struct oce_opts *o)
 {
-	if (o->inplace)
-		return "--inplace";
-	if (o->append)
+	if (o->append && !OCE_CAN_APPEND)
 		return o->append > 1 ? "--append-verify" : "--append";
+	if (o->inplace && !OCE_CAN_INPLACE)
+		return "--inplace";
 	if (o->bwlimit)
 		return "--bwlimit";
 	if (o->progress || o->info[OCE_INFO_PROGRESS])

@@ -480,7 +480,21 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
 	*out = NULL;
 	r = walk_stat(w, name, &st, link, sizeof(link), false);
 	if (r) {
-		walk_error(w, -r, "readlink_stat", name);
+		struct stat lst;
+
+		/* Upstream make_file(): an excluded name is no error, and a
+		 * link followed into nothing is named as such (code 23), not
+		 * as a vanished file (code 24). */
+		if (oce_excluded(s, name, false) || oce_excluded(s, name, true))
+			return 0;
+		if (r == -ENOENT && (o->copy_links || o->copy_unsafe_links || o->copy_dirlinks) &&
+		    !fstatat(w->rootfd, name, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode)) {
+			s->io_error |= OCE_IOERR_GENERAL;
+			oce_rerror(s, "symlink has no referent: \"%s/%s\"", s->roots[w->root],
+					name);
+		} else {
+			walk_error(w, -r, r == -ENOENT ? "open" : "readlink_stat", name);
+		}
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -525,7 +539,8 @@ send_dir(struct walk *w, const char *dname, bool follow)
 	DIR *d;
 	int r = 0;
 
-	if (fd < 0 && errno == ELOOP && s->o->copy_links)
+	if (fd < 0 && errno == ELOOP &&
+	    (s->o->copy_links || oce_follow_unsafe_link(s, w->rootfd, dname)))
 		fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		int e = errno;

@@ -26,7 +26,10 @@
 
 #define CHMOD_BITS 07777
 
-/* Upstream same_time() with --modify-window. */
+/*
+ * Upstream same_time() with --modify-window: by default whole seconds (the
+ * nanoseconds are carried and set, but never compared), -1 exact.
+ */
 static bool
 same_mtime(const struct oce_session *s, const struct stat *st, const struct oce_file *f)
 {
@@ -34,7 +37,7 @@ same_mtime(const struct oce_session *s, const struct stat *st, const struct oce_
 	int w = s->o->modify_window;
 
 	if (w == 0)
-		return d == 0 && (s->protocol < 31 || (uint32_t)st->st_mtim.tv_nsec == f->mtime_nsec);
+		return d == 0;
 	if (w < 0)
 		return d == 0 && (uint32_t)st->st_mtim.tv_nsec == f->mtime_nsec;
 	return d <= w && d >= -w;
@@ -78,6 +81,12 @@ oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct
 	m->mtime.tv_nsec = f->mtime_nsec;
 	m->set_mtime = o->times && !(is_dir && o->omit_dir_times) &&
 		       !(is_link && !(s->compat & OCP_CF_SYMLINK_TIMES));
+	/* An existing entry whose mtime counts as the same (same_mtime())
+	 * keeps it, as upstream set_file_attrs(); only an unchanged regular
+	 * file under -c has its time set exactly (upstream
+	 * ATTRS_ACCURATE_TIME). */
+	if (m->set_mtime && cur && !(o->checksum && S_ISREG(f->mode)) && same_mtime(s, cur, f))
+		m->set_mtime = false;
 	m->atime.tv_nsec = UTIME_OMIT;
 }
 
@@ -172,13 +181,13 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 
 	if (s->am_server) {
 		if (len < PATH_MAX)
-			ocp_io_write_msg(rs->wio, OCP_MSG_DELETED, name, len + (S_ISDIR(mode) ? 1 : 0));
+			ocp_io_write_msg_ahead(rs->wio, OCP_MSG_DELETED, name,
+					       len + (S_ISDIR(mode) ? 1 : 0));
 		return;
 	}
 	oce_log_delete(s, name, mode);
 }
 
-/* Remove name (recursively for a directory), counting and reporting each entry. */
 /* Upstream is_backup_file(): name ends with the backup suffix. */
 static bool
 is_backup_file(const struct oce_opts *o, const char *name)
@@ -189,72 +198,10 @@ is_backup_file(const struct oce_opts *o, const char *name)
 	return k && n > k && !strcmp(name + n - k, suffix);
 }
 
-static int
-delete_item(struct oce_recvside *rs, const char *name, mode_t mode)
-{
-	struct oce_session *s = rs->s;
-	int r;
-
-	if (s->o->max_delete >= 0 && s->st.deleted_files >= s->o->max_delete) {
-		s->skipped_deletes++;
-		return -EPERM;
-	}
-	if (S_ISDIR(mode)) {
-		int fd = oce_open_beneath(&rs->root, name, O_RDONLY | O_DIRECTORY, 0);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-		char **names = NULL;
-		size_t n = 0;
-
-		if (!d && fd >= 0)
-			close(fd);
-		while (d && (de = readdir(d))) {
-			char **nn;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			nn = realloc(names, (n + 1) * sizeof(*nn));
-			if (!nn)
-				break;
-			names = nn;
-			if (asprintf(&names[n], "%s/%s", name, de->d_name) < 0)
-				break;
-			n++;
-		}
-		if (d)
-			closedir(d);
-		for (size_t i = 0; i < n; i++) {
-			struct stat st;
-
-			if (!dest_lstat(rs, names[i], &st))
-				delete_item(rs, names[i], st.st_mode);
-			free(names[i]);
-		}
-		free(names);
-	}
-	if (s->o->dry_run)
-		r = 0;
-	else if (s->o->backup && !S_ISDIR(mode) && (s->o->backup_dir || !is_backup_file(s->o, name))) {
-		/* Deleted files are kept as backups (upstream delete_item()). */
-		int b = oce_make_backup(rs, name, true);
-
-		r = b == 2 ? oce_unlink_beneath(&rs->root, name, false) : b ? 0 : -EIO;
-	} else
-		r = oce_unlink_beneath(&rs->root, name, false);
-	if (r) {
-		oce_error(s, "delete_file: %s \"%s\" failed: %s (%d)",
-			  S_ISDIR(mode) ? "rmdir" : "unlink", name, strerror(-r), -r);
-		s->io_error |= OCE_IOERR_GENERAL;
-		return r;
-	}
-	log_delete(rs, name, mode);
-	count_deleted(&s->st, mode);
-	return 0;
-}
-
 struct dent {
 	char *name;
 	mode_t mode;
+	struct stat st;
 };
 
 static int
@@ -264,6 +211,211 @@ dent_cmp(const void *a, const void *b)
 
 	return ocp_flist_name_cmp(x->name, strlen(x->name), S_ISDIR(x->mode), y->name,
 				  strlen(y->name), S_ISDIR(y->mode));
+}
+
+/* delete_item() flags (upstream DEL_*). */
+#define DEL_RECURSE	 (1u << 0) /* a directory goes with all it holds */
+#define DEL_DIR_IS_EMPTY (1u << 1) /* its contents are gone already */
+#define DEL_FOR_FILE	 (1u << 2) /* making room for a new entry of this kind */
+#define DEL_FOR_DIR	 (1u << 3)
+#define DEL_FOR_SYMLINK	 (1u << 4)
+#define DEL_FOR_DEVICE	 (1u << 5)
+#define DEL_FOR_SPECIAL	 (1u << 6)
+#define DEL_MAKE_ROOM \
+	(DEL_FOR_FILE | DEL_FOR_DIR | DEL_FOR_SYMLINK | DEL_FOR_DEVICE | DEL_FOR_SPECIAL)
+
+enum del_ret { DR_SUCCESS, DR_FAILURE, DR_AT_LIMIT, DR_NOT_EMPTY };
+
+static enum del_ret delete_item(struct oce_recvside *rs, const char *name, mode_t mode,
+				unsigned flags);
+
+/* A read-only entry of ours is made writable before it is deleted (upstream
+ * DEL_NO_UID_WRITE), so a directory's contents can go too. */
+static void
+make_writable(struct oce_recvside *rs, const char *name, const struct stat *st)
+{
+	struct oce_session *s = rs->s;
+	int pfd;
+	const char *leaf;
+
+	if (s->am_root || (st->st_mode & S_IWUSR) || st->st_uid != geteuid() || s->o->dry_run ||
+	    S_ISLNK(st->st_mode))
+		return;
+	pfd = oce_open_parent(&rs->root, name, &leaf);
+	if (pfd < 0)
+		return;
+	(void)fchmodat(pfd, leaf, (st->st_mode & CHMOD_BITS) | S_IWUSR, 0);
+	close(pfd);
+}
+
+/*
+ * Upstream delete_dir_contents(): empty the directory name (with
+ * DEL_RECURSE), or only find out whether it is empty. Entries the filter
+ * rules protect stay, and so does the directory. Says "cannot delete
+ * non-empty directory" when it has to keep something.
+ */
+static enum del_ret
+delete_dir_contents(struct oce_recvside *rs, const char *name, unsigned flags)
+{
+	struct oce_session *s = rs->s;
+	int fd = oce_open_beneath(&rs->root, name, O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	enum del_ret ret = DR_SUCCESS;
+	struct dent *v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	bool recurse;
+
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (de = readdir(d))) {
+		struct dent *nv;
+		struct stat st;
+		char *path;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (asprintf(&path, "%s/%s", name, de->d_name) < 0)
+			break;
+		if (oce_excluded(s, path, S_ISDIR(st.st_mode))) {
+			free(path);
+			ret = DR_NOT_EMPTY;
+			continue;
+		}
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(path);
+			break;
+		}
+		v = nv;
+		v[n].name = path;
+		v[n].mode = st.st_mode;
+		v[n].st = st;
+		n++;
+	}
+	if (d)
+		closedir(d);
+	recurse = flags & DEL_RECURSE;
+	if (n && !recurse)
+		ret = DR_NOT_EMPTY;
+	else if (n)
+		qsort(v, n, sizeof(*v), dent_cmp);
+	/* Our own recursion: the delete_item() calls below do not recurse. */
+	flags = (flags & ~(DEL_RECURSE | DEL_MAKE_ROOM)) | DEL_DIR_IS_EMPTY;
+	for (size_t i = n; i-- > 0;) {
+		if (recurse) {
+			make_writable(rs, v[i].name, &v[i].st);
+			if (S_ISDIR(v[i].mode) &&
+			    delete_dir_contents(rs, v[i].name, flags | DEL_RECURSE) != DR_SUCCESS)
+				ret = DR_NOT_EMPTY;
+			if (delete_item(rs, v[i].name, v[i].mode, flags) != DR_SUCCESS)
+				ret = DR_NOT_EMPTY;
+		}
+		free(v[i].name);
+	}
+	free(v);
+	if (ret == DR_NOT_EMPTY)
+		oce_info(s, "cannot delete non-empty directory: %s", name);
+	return ret;
+}
+
+/*
+ * Upstream delete_item(): remove name, a directory with its contents when
+ * DEL_RECURSE says so. Each entry removed counts toward --max-delete and
+ * is reported, except the one a DEL_FOR_* caller makes room for.
+ */
+static enum del_ret
+delete_item(struct oce_recvside *rs, const char *name, mode_t mode, unsigned flags)
+{
+	struct oce_session *s = rs->s;
+	enum del_ret ret;
+	const char *what;
+	int r;
+
+	if (S_ISDIR(mode) && !(flags & DEL_DIR_IS_EMPTY)) {
+		ret = delete_dir_contents(rs, name, flags);
+		if (ret == DR_NOT_EMPTY || ret == DR_AT_LIMIT)
+			goto check_ret;
+	}
+	if (!(flags & DEL_MAKE_ROOM) && s->o->max_delete >= 0 &&
+	    s->st.deleted_files >= s->o->max_delete) {
+		s->skipped_deletes++;
+		return DR_AT_LIMIT;
+	}
+	what = S_ISDIR(mode) ? "rmdir" : "unlink";
+	if (s->o->dry_run) {
+		r = 0;
+	} else if (s->o->backup && !S_ISDIR(mode) &&
+		   (s->o->backup_dir || !is_backup_file(s->o, name))) {
+		/* Deleted files are kept as backups (upstream delete_item()). */
+		int b = oce_make_backup(rs, name, true);
+
+		what = "make_backup";
+		r = b ? 0 : -EIO;
+		if (b == 2) {
+			what = "unlink";
+			r = oce_unlink_beneath(&rs->root, name, false);
+		}
+	} else {
+		r = oce_unlink_beneath(&rs->root, name, false);
+	}
+	if (!r || r == -ENOENT) {
+		if (!r && !(flags & DEL_MAKE_ROOM)) {
+			log_delete(rs, name, mode);
+			count_deleted(&s->st, mode);
+		}
+		ret = DR_SUCCESS;
+	} else if (S_ISDIR(mode) && r == -ENOTEMPTY) {
+		oce_info(s, "cannot delete non-empty directory: %s", name);
+		ret = DR_NOT_EMPTY;
+	} else {
+		oce_error(s, "delete_file: %s(%s) failed: %s (%d)", what, name, strerror(-r), -r);
+		s->io_error |= OCE_IOERR_GENERAL;
+		ret = DR_FAILURE;
+	}
+check_ret:
+	if (ret != DR_SUCCESS && (flags & DEL_MAKE_ROOM)) {
+		const char *desc = flags & DEL_FOR_FILE	   ? "regular file"
+				   : flags & DEL_FOR_DIR     ? "directory"
+				   : flags & DEL_FOR_SYMLINK ? "symlink"
+				   : flags & DEL_FOR_DEVICE  ? "device file"
+							     : "special file";
+
+		oce_error(s, "could not make way for new %s: %s", desc, name);
+		s->io_error |= OCE_IOERR_GENERAL;
+	}
+	return ret;
+}
+
+/* The DEL_FOR_* flag for a new entry of mode (upstream get_del_for_flag()). */
+static unsigned
+del_for_flag(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return DEL_FOR_FILE;
+	if (S_ISDIR(mode))
+		return DEL_FOR_DIR;
+	if (S_ISLNK(mode))
+		return DEL_FOR_SYMLINK;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return DEL_FOR_DEVICE;
+	return DEL_FOR_SPECIAL;
+}
+
+/*
+ * Clear the way at name (an entry of mode *st) for a new entry of another
+ * kind (for_flag, a DEL_FOR_*): recursively only under --delete, as
+ * upstream. Returns 0 when the way is clear.
+ */
+static int
+make_room(struct oce_recvside *rs, const char *name, const struct stat *st, unsigned for_flag)
+{
+	make_writable(rs, name, st);
+	return delete_item(rs, name, st->st_mode,
+			   (rs->s->o->delete_mode != OCE_DEL_NONE ? DEL_RECURSE : 0) | for_flag) !=
+	       DR_SUCCESS;
 }
 
 /* Delete what dir holds that the list does not (upstream delete_in_dir()). */
@@ -298,10 +450,14 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
+		/* Whatever its type: an entry the list has in another type
+		 * is replaced by the generator (make_room()), not deleted. */
 		i = oce_flist_find(&s->fl, path, S_ISDIR(st.st_mode));
+		if (i < 0 || s->fl.v[i]->removed)
+			i = oce_flist_find(&s->fl, path, !S_ISDIR(st.st_mode));
 		if (i >= 0 && !s->fl.v[i]->removed)
 			continue;
-		if (!s->o->delete_excluded && oce_excluded(s, path, S_ISDIR(st.st_mode)))
+		if (oce_excluded(s, path, S_ISDIR(st.st_mode)))
 			continue;
 		nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv)
@@ -309,6 +465,7 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 		v = nv;
 		v[n].name = strdup(path);
 		v[n].mode = st.st_mode;
+		v[n].st = st;
 		if (v[n].name)
 			n++;
 	}
@@ -316,7 +473,8 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	if (n)
 		qsort(v, n, sizeof(*v), dent_cmp);
 	for (size_t i = n; i-- > 0;) {
-		delete_item(rs, v[i].name, v[i].mode);
+		make_writable(rs, v[i].name, &v[i].st);
+		delete_item(rs, v[i].name, v[i].mode, DEL_RECURSE);
 		free(v[i].name);
 	}
 	free(v);
@@ -479,8 +637,11 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	int r = 0, level;
 
 	if (exists && !S_ISDIR(st.st_mode)) {
-		if (delete_item(rs, name, st.st_mode))
+		if (make_room(rs, name, &st, DEL_FOR_DIR)) {
+			oce_error(s, "*** Skipping any contents from this failed directory ***");
+			f->skip_contents = true;
 			return 0;
+		}
 		exists = false;
 	}
 	/* Deletions go out as messages, which upstream's buffering lets
@@ -558,9 +719,12 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		}
 	}
 	if (exists && !s->o->dry_run) {
-		r = S_ISDIR(st.st_mode) ? (delete_item(rs, name, st.st_mode), 0)
-					: oce_unlink_beneath(&rs->root, name, false);
-		(void)r;
+		if (S_ISDIR(st.st_mode)) {
+			if (make_room(rs, name, &st, DEL_FOR_SYMLINK))
+				return 0;
+		} else {
+			oce_unlink_beneath(&rs->root, name, false);
+		}
 	}
 	if (!s->o->dry_run) {
 		r = oce_symlink_beneath(&rs->root, f->link, name);
@@ -598,10 +762,12 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		struct stat cur;
 
 		if (dest_lstat(rs, name, &cur) == 0) {
-			if (S_ISDIR(cur.st_mode))
-				delete_item(rs, name, cur.st_mode);
-			else
+			if (S_ISDIR(cur.st_mode)) {
+				if (make_room(rs, name, &cur, del_for_flag(f->mode)))
+					return 0;
+			} else {
 				oce_unlink_beneath(&rs->root, name, false);
+			}
 		}
 		r = oce_mknod_beneath(&rs->root, name, f->mode & (S_IFMT | CHMOD_BITS), rdev);
 		if (r) {
@@ -634,10 +800,12 @@ gen_hlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	if (!s->o->dry_run) {
 		if (exists) {
-			if (S_ISDIR(st.st_mode))
-				delete_item(rs, name, st.st_mode);
-			else
+			if (S_ISDIR(st.st_mode)) {
+				if (make_room(rs, name, &st, del_for_flag(f->mode)))
+					return 0;
+			} else {
 				oce_unlink_beneath(&rs->root, name, false);
+			}
 		}
 		r = oce_link_beneath(&rs->root, first->name, name);
 		if (r) {
@@ -814,7 +982,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		}
 	}
 	if (exists && !S_ISREG(st.st_mode)) {
-		if (delete_item(rs, name, st.st_mode))
+		if (make_room(rs, name, &st, DEL_FOR_FILE))
 			return 0;
 		exists = false;
 	}
@@ -1025,7 +1193,7 @@ oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev)
 		rs->redo[rs->nredo++] = ev->ndx;
 		break;
 	case OCE_EV_MSG:
-		r = ocp_io_write_msg(rs->wio, ev->code, ev->text, ev->len);
+		r = ocp_io_write_msg_ahead(rs->wio, ev->code, ev->text, ev->len);
 		break;
 	case OCE_EV_FAILED:
 		r = ev->ndx ? ev->ndx : OCP_ECLOSED;
@@ -1156,6 +1324,13 @@ oce_generate_files(struct oce_recvside *rs)
 		r = gen_one(rs, (int32_t)i, false);
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
 			mark_skipped(s);
+		/* Without --timeout upstream's generator pushes out what it
+		 * queued after the first entry and then every 200; messages
+		 * (deletions, infos) overtake the rest, and a client logs in
+		 * that order. (As a client the generator prints its own lines
+		 * at once, before the data it queued can come back.) */
+		if (!r && s->am_server && !o->timeout && i % 200 == 0)
+			r = ocp_io_flush(rs->wio);
 	}
 	if (!r)
 		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);

@@ -21,6 +21,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * Whether the engine carries out --inplace and --append/--append-verify.
+ * The one switch for both the refusal in client.c (unsupported_option())
+ * and the -VV capability list, so the two never disagree: set to 1 when
+ * the receiver implements the mode.
+ */
+#define OCE_CAN_INPLACE 0
+#define OCE_CAN_APPEND	0
+
 /* --info categories (upstream options.c info_words), in upstream's order. */
 enum oce_info {
 	OCE_INFO_BACKUP,

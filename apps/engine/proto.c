@@ -252,6 +252,13 @@ add_rule(struct oce_session *s, const char *text, size_t len)
 		s->nfilters = 0;
 		return 0;
 	}
+	/* --delete-excluded: a plain include/exclude only shapes what the
+	 * sender sends, so the receiver deletes what it matches (upstream
+	 * parse_rule_tok()). */
+	if (s->o->delete_excluded &&
+	    (nf[s->nfilters].kind == OCP_FR_INCLUDE || nf[s->nfilters].kind == OCP_FR_EXCLUDE) &&
+	    !(nf[s->nfilters].flags & (OCP_FRF_SENDER_SIDE | OCP_FRF_RECV_SIDE)))
+		nf[s->nfilters].flags |= OCP_FRF_SENDER_SIDE;
 	s->nfilters++;
 	return 0;
 }

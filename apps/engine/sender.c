@@ -241,7 +241,9 @@ open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 {
 	int fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 && errno == ELOOP && s->o->copy_links)
+	/* -L, or a link --copy-unsafe-links listed as its referent. */
+	if (fd < 0 && errno == ELOOP &&
+	    (s->o->copy_links || oce_follow_unsafe_link(s, s->root_fds[f->root], f->name)))
 		fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -128,8 +128,10 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	if (s->am_server) {
 		struct ocp_io *io = s->io_w ? s->io_w : s->io;
 
+		/* Ahead of queued data, as upstream's messages go (see
+		 * ocp_io_write_msg_ahead()). */
 		if (io && io->mux_out)
-			ocp_io_write_msg(io, code, line, len);
+			ocp_io_write_msg_ahead(io, code, line, len);
 		else
 			fwrite(line, 1, len, stderr);
 	} else {

@@ -250,6 +250,8 @@ void oce_log_delete(struct oce_session *s, const char *name, mode_t mode);
 /* --- util.c (engine-level) ------------------------------------------------ */
 /* Does a symlink at name pointing to target leave the tree (upstream unsafe_symlink())? */
 bool oce_unsafe_symlink(const char *target, const char *name);
+/* Is name (below dirfd) a symlink that --copy-unsafe-links turns into its referent? */
+bool oce_follow_unsafe_link(const struct oce_session *s, int dirfd, const char *name);
 /* The -c / whole-file checksum of name below dirfd, with s->csum. Returns its length or -errno. */
 int oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *out);
 

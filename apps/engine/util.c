@@ -8,6 +8,7 @@
 #include "apps/engine/session.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,6 +119,21 @@ oce_unsafe_symlink(const char *target, const char *name)
 		p = *e ? e + 1 : e;
 	}
 	return false;
+}
+
+bool
+oce_follow_unsafe_link(const struct oce_session *s, int dirfd, const char *name)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	if (!s->o->copy_unsafe_links)
+		return false;
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return oce_unsafe_symlink(target, name);
 }
 
 int

@@ -299,6 +299,21 @@ ocp_io_write_msg(struct ocp_io *io, enum ocp_msg code, const void *payload, size
 	return write_all(io, io->msgbuf, OCP_MUX_HDR_SIZE + len);
 }
 
+int
+ocp_io_write_msg_ahead(struct ocp_io *io, enum ocp_msg code, const void *payload, size_t len)
+{
+	int r;
+
+	if (!io->mux_out || code == OCP_MSG_DATA || len > OCP_MUX_MSG_MAX)
+		return -EINVAL;
+	/* Pending data is framed only when flushed, so a whole message frame
+	 * may go first without cutting anything. */
+	r = ocp_mux_msg_encode(io->msgbuf, sizeof(io->msgbuf), code, payload, len);
+	if (r < 0)
+		return r;
+	return write_all(io, io->msgbuf, OCP_MUX_HDR_SIZE + len);
+}
+
 /*
  * When the next keep-alive is due (now_ms), or -1 when none is sent: only
  * with a timeout and multiplexed output, after half the timeout without

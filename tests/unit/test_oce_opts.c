@@ -789,9 +789,12 @@ test_version_help(void **state)
 	    strncmp(captured, "oc-rsync  version " OCE_VERSION "  protocol version 32\n",
 		    strlen("oc-rsync  version " OCE_VERSION "  protocol version 32\n")),
 	    0);
-	assert_non_null(strstr(captured, "no ACLs, no xattrs"));
+	assert_non_null(strstr(captured, "no ACLs, no ACL-at, no xattrs"));
 	assert_non_null(strstr(captured, "no iconv"));
-	assert_non_null(strstr(captured, "no inc-recursion"));
+	/* rsync 3.5.0's items only: incremental recursion is not one */
+	assert_null(strstr(captured, "inc-recursion"));
+	assert_non_null(strstr(captured, OCE_CAN_INPLACE ? " inplace," : "no inplace,"));
+	assert_non_null(strstr(captured, OCE_CAN_APPEND ? " append," : "no append,"));
 	assert_non_null(strstr(captured, "Checksum list:\n    xxh128 xxh3 xxh64 (xxhash) md5 md4 "
 					 "sha1 none\n"));
 	assert_non_null(strstr(captured, "Compress list:\n    zstd lz4 zlibx zlib none\n"));
@@ -805,7 +808,10 @@ test_version_help(void **state)
 				 55),
 			 0);
 	assert_non_null(strstr(captured, "\"ACLs\": false"));
-	assert_non_null(strstr(captured, "\"inc_recursion\": false"));
+	assert_non_null(strstr(captured, "\"ACL_at\": false"));
+	assert_null(strstr(captured, "inc_recursion"));
+	assert_non_null(
+	    strstr(captured, OCE_CAN_INPLACE ? "\"inplace\": true" : "\"inplace\": false"));
 	assert_non_null(strstr(captured, "\"file_bits\": 64"));
 	assert_non_null(strstr(captured,
 			       "\"checksum_list\": [\n    \"xxh128\", \"xxh3\", \"xxh64\", "

@@ -28,7 +28,9 @@
 #define OCP_FLIST_NAME_MAX   1023 /* upstream MAXPATHLEN - 1 */
 #define OCP_FLIST_LINK_MAX   1023 /* longest symlink target */
 #define OCP_FLIST_IDNAME_MAX 255  /* user or group name */
-#define OCP_FLIST_SUM_MAX    16	  /* longest file checksum in a list */
+/* Longest file checksum in a list: sha1's, the longest --checksum-choice
+ * (a list carries the negotiated checksum at its full length). */
+#define OCP_FLIST_SUM_MAX    20
 #define OCP_FLIST_NSEC_MAX   999999999
 
 /* Transmit flags (upstream rsync.h XMIT_*) for protocols 30 and later. */

@@ -140,6 +140,16 @@ int ocp_io_write_data(struct ocp_io *io, const void *buf, size_t len);
  */
 int ocp_io_write_msg(struct ocp_io *io, enum ocp_msg code, const void *payload, size_t len);
 
+/*
+ * As ocp_io_write_msg(), but the message goes out ahead of data still in
+ * the buffer, as every message does in upstream (perform_io() empties the
+ * message buffer before the data buffer). For messages whose place among
+ * the data does not matter but whose timing the peer shows, such as
+ * MSG_DELETED: rsync's sender logs a deletion before the files whose
+ * indexes were queued ahead of it.
+ */
+int ocp_io_write_msg_ahead(struct ocp_io *io, enum ocp_msg code, const void *payload, size_t len);
+
 /* Write all pending data. Returns 0 or an error. Mirrors upstream `io_flush()`. */
 int ocp_io_flush(struct ocp_io *io);
 
