@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apps/engine/client.h"
+#include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/session.h"
@@ -414,6 +415,9 @@ oce_client_main(struct oce_opts *o)
 		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "client");
 		return RERR_SYNTAX;
 	}
+	/* host::module and rsync:// (a module listing takes one argument). */
+	if (oce_dclient_wanted(o))
+		return oce_dclient_main(o);
 	if (n == 1) {
 		fprintf(stderr, "%s: listing files (one argument) is not supported\n", OCE_PROG);
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
@@ -443,16 +447,6 @@ oce_client_main(struct oce_opts *o)
 		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, push || local ? "sender" : "Receiver");
 		free(hostbuf);
 		return RERR_SYNTAX; /* no local list: ff_fd was not opened */
-	}
-	if (strstr(paths[0], "::") || strstr(paths[n - 1], "::") || !strncmp(paths[0], "rsync://", 8) ||
-	    !strncmp(paths[n - 1], "rsync://", 8)) {
-		fprintf(stderr, "%s: rsync daemon transfers (host::module, rsync://) are not supported yet\n",
-			OCE_PROG);
-		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
-		if (ff_fd >= 0)
-			close(ff_fd);
-		free(hostbuf);
-		return RERR_UNSUPPORTED;
 	}
 	oce_session_init(&s, o);
 	s.local = local;
@@ -553,7 +547,8 @@ oce_client_main(struct oce_opts *o)
 	if (!code && child_code)
 		code = child_code;
 out:
-	if (code)
+	/* After the peer's MSG_ERROR_EXIT its own exit line is the one shown, as upstream. */
+	if (code && !(s.peer_exit && code == s.exit_code))
 		oce_print_exit(stderr, code, __FILE__, __LINE__, s.am_sender ? "sender" : "receiver");
 	free(hostbuf);
 	if (s.io)
@@ -561,4 +556,22 @@ out:
 	oce_session_free(&s);
 	oce_strv_free(&cmd);
 	return code;
+}
+
+int
+oce_rsh_split(const char *cmd, struct oce_strv *out)
+{
+	return split_cmd(cmd, out);
+}
+
+pid_t
+oce_spawn(char **argv, int *fd_in, int *fd_out)
+{
+	return spawn(argv, fd_in, fd_out);
+}
+
+int
+oce_wait_child(pid_t pid)
+{
+	return wait_child(pid);
 }

@@ -106,13 +106,19 @@ oce_setup_protocol(struct oce_session *s)
 	bool strings, zwant = oce_opts_compress_requested(o);
 	int r, cs = OCP_CSUM_MD5, cz = OCP_COMPRESS_ZLIB;
 
-	r = ocp_io_write_int32(s->io, ours);
-	if (!r)
-		r = ocp_io_flush(s->io);
-	if (!r)
-		r = ocp_io_read_int32(s->io, &peer);
-	if (r)
-		return r;
+	/* A daemon's greeting settled it already (upstream: remote_protocol set). */
+	if (s->daemon_protocol) {
+		peer = s->daemon_protocol;
+		ours = peer;
+	} else {
+		r = ocp_io_write_int32(s->io, ours);
+		if (!r)
+			r = ocp_io_flush(s->io);
+		if (!r)
+			r = ocp_io_read_int32(s->io, &peer);
+		if (r)
+			return r;
+	}
 	r = ocp_protocol_choose(ours, peer);
 	if (r < 0) {
 		oce_error(s, "protocol version mismatch -- is your shell clean?\n"
@@ -420,8 +426,10 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 			s->io_error |= v & 0x7;
 		return 0;
 	case OCP_MSG_ERROR_EXIT:
-		if (len == 4 && ocp_dec_int32(payload, len, &v) == OCP_INT32_SIZE && v > 0)
+		if (len == 4 && ocp_dec_int32(payload, len, &v) == OCP_INT32_SIZE && v > 0) {
 			s->exit_code = v;
+			s->peer_exit = true;
+		}
 		return OCP_ECLOSED;
 	case OCP_MSG_DELETED:
 		if (!s->am_server && len > 0 && len < 4096) {

@@ -88,6 +88,7 @@ struct oce_session {
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
 	int protocol;
+	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
 	uint32_t compat;	/* negotiated OCP_CF_* flags */
 	enum ocp_csum csum;	/* transfer checksum */
 	int csum_len;		/* its digest length (whole-file sum) */
@@ -127,6 +128,7 @@ struct oce_session {
 	mode_t umask;		/* the process umask, read once at start */
 	bool am_root;		/* may set owners and make devices */
 	int exit_code;		/* RERR_* to exit with */
+	bool peer_exit;		/* exit_code came in the peer's MSG_ERROR_EXIT: it printed the error line */
 	FILE *out;		/* where info lines go (stdout; server: none) */
 	FILE *err;		/* where error lines go (stderr) */
 	pthread_mutex_t log_lock; /* one line at a time from several threads */
