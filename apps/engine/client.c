@@ -498,6 +498,8 @@ oce_client_main(struct oce_opts *o)
 			oce_strv_push(&cmd, "-l");
 			oce_strv_push(&cmd, user);
 		}
+		if (oce_rsh_family_opt(o, cmd.v[0]))
+			oce_strv_push(&cmd, oce_rsh_family_opt(o, cmd.v[0]));
 		oce_strv_push(&cmd, host);
 		oce_strv_push(&cmd, o->rsync_path ? o->rsync_path : "rsync");
 		if (oce_server_args(o, !push, OCE_OUR_CAPS, &sa)) {
@@ -574,4 +576,15 @@ int
 oce_wait_child(pid_t pid)
 {
 	return wait_child(pid);
+}
+
+const char *
+oce_rsh_family_opt(const struct oce_opts *o, const char *cmd0)
+{
+	const char *base = cmd0 ? strrchr(cmd0, '/') : NULL;
+
+	base = base ? base + 1 : cmd0;
+	if (!o->ip_family || !base || strcmp(base, "ssh"))
+		return NULL;
+	return o->ip_family == 6 ? "-6" : "-4";
 }

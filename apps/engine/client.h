@@ -20,5 +20,7 @@ int oce_rsh_split(const char *cmd, struct oce_strv *out);
 pid_t oce_spawn(char **argv, int *fd_in, int *fd_out);
 /* wait for it; the exit code it gives the transfer (upstream wait_process()) */
 int oce_wait_child(pid_t pid);
+/* "-4" / "-6" for -4 / -6 when the remote shell is ssh (upstream do_cmd()), else NULL */
+const char *oce_rsh_family_opt(const struct oce_opts *o, const char *cmd0);
 
 #endif /* OCE_CLIENT_H */

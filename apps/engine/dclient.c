@@ -34,6 +34,7 @@
 #define RSYNC_PORT	 873
 #define URL_PREFIX	 "rsync://"
 #define DAEMON_LINE_BUF	 5120 /* upstream BIGPATHBUFLEN: lines and the password file */
+#define PROXY_BUF	 1024 /* upstream PROXY_BUF_SIZE */
 
 /* What the command line asks for, settled before any connection. */
 struct dreq {
@@ -357,21 +358,169 @@ bind_local(int s, int family, const char *addr)
 	return -1;
 }
 
+/* $RSYNC_PROXY, "[USER:PASS@]HOST:PORT", split (upstream open_socket_out()). */
+struct proxy {
+	char buf[PROXY_BUF];
+	const char *host, *port, *user, *pass;
+};
+
+static int
+proxy_parse(const char *env, struct proxy *px)
+{
+	char *at, *colon;
+
+	snprintf(px->buf, sizeof(px->buf), "%s", env);
+	px->host = px->buf;
+	px->user = px->pass = NULL;
+	at = strrchr(px->buf, '@');
+	if (at) {
+		*at++ = '\0';
+		colon = strchr(px->buf, ':');
+		if (!colon) {
+			derr("invalid proxy specification: should be USER:PASS@HOST:PORT\n");
+			return -1;
+		}
+		*colon = '\0';
+		px->user = px->buf;
+		px->pass = colon + 1;
+		px->host = at;
+	}
+	colon = strchr(px->host, ':');
+	if (!colon) {
+		derr("invalid proxy specification: should be HOST:PORT\n");
+		return -1;
+	}
+	*colon = '\0';
+	/* upstream keeps at most 9 characters of the port */
+	if (strlen(colon + 1) > 9)
+		colon[10] = '\0';
+	px->port = colon + 1;
+	return 0;
+}
+
+/* One header line of the proxy's answer, '\n' kept; -1 after a message. */
+static int
+proxy_line(int s, const struct dreq *rq, char *buf, size_t cap, const char *too_long)
+{
+	size_t n = 0;
+
+	while (n < cap - 1) {
+		errno = 0;
+		if (read(s, buf + n, 1) != 1) {
+			derr("%s: [%s] failed to read from proxy: %s (%d)\n", OCE_PROG, rq->role,
+			     strerror(errno), errno);
+			return -1;
+		}
+		if (buf[n++] == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+	}
+	derr("%s\n", too_long);
+	return -1;
+}
+
+/*
+ * Ask an HTTP proxy for a tunnel to the daemon with CONNECT, with Basic
+ * proxy authorization when $RSYNC_PROXY names a user (upstream
+ * establish_proxy_connection()).
+ */
+static int
+proxy_connect(int s, const struct dreq *rq, const struct proxy *px)
+{
+	char req[PROXY_BUF], auth[PROXY_BUF], line[PROXY_BUF];
+	const char *p;
+	int n;
+
+	for (p = rq->machine; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
+			derr("invalid control character in proxy CONNECT host\n");
+			return -1;
+		}
+	auth[0] = '\0';
+	if (px->user && px->pass) {
+		char up[PROXY_BUF];
+		size_t ul = (size_t)snprintf(up, sizeof(up), "%s:%s", px->user, px->pass);
+
+		if (ul >= sizeof(up) || (ul * 8 + 5) / 6 >= PROXY_BUF - 3) {
+			derr("authentication information is too long\n");
+			return -1;
+		}
+		n = ocp_base64_encode(auth, sizeof(auth) - 3, (const uint8_t *)up, ul);
+		memset(up, 0, sizeof(up));
+		if (n < 0)
+			return -1;
+		while (n % 4) /* padded, as HTTP Basic wants */
+			auth[n++] = '=';
+		auth[n] = '\0';
+	}
+	n = snprintf(req, sizeof(req), "CONNECT %s:%d HTTP/1.0%s%s\r\n\r\n", rq->machine, rq->port,
+		     auth[0] ? "\r\nProxy-Authorization: Basic " : "", auth);
+	memset(auth, 0, sizeof(auth));
+	if (n <= 0 || n >= (int)sizeof(req)) {
+		derr("proxy CONNECT request too long\n");
+		return -1;
+	}
+	if (write(s, req, (size_t)n) != n) {
+		derr("%s: [%s] failed to write to proxy: %s (%d)\n", OCE_PROG, rq->role, strerror(errno),
+		     errno);
+		return -1;
+	}
+	n = proxy_line(s, rq, line, sizeof(line), "proxy response line too long");
+	if (n < 0)
+		return -1;
+	line[--n] = '\0';
+	if (n && line[n - 1] == '\r')
+		line[--n] = '\0';
+	p = line + 5;
+	if (strncmp(line, "HTTP/", 5) == 0) {
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	if (strncmp(line, "HTTP/", 5) || *p != '2') {
+		derr("bad response from proxy -- %s\n", line);
+		return -1;
+	}
+	/* the rest of the header, up to its empty line */
+	for (;;) {
+		n = proxy_line(s, rq, line, sizeof(line), "proxy response header line too long");
+		if (n < 0)
+			return -1;
+		if (!strcmp(line, "\n") || !strcmp(line, "\r\n"))
+			return 0;
+	}
+}
+
 /* A TCP connection to host:port, every address tried (upstream open_socket_out()). */
 static int
 open_tcp(const struct oce_opts *o, const struct dreq *rq, int *code)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *r;
 	char portbuf[16], numeric[NI_MAXHOST];
+	const char *env = getenv("RSYNC_PROXY"), *h = rq->machine;
+	struct proxy px;
+	bool proxied = env && *env;
 	int s = -1, e, nres = 0, *errs;
 
 	*code = RERR_SOCKETIO;
 	if (o->ip_family)
 		hints.ai_family = o->ip_family == 6 ? AF_INET6 : AF_INET;
 	snprintf(portbuf, sizeof(portbuf), "%d", rq->port);
-	e = getaddrinfo(rq->machine, portbuf, &hints, &res);
+	if (proxied) {
+		if (proxy_parse(env, &px))
+			return -1;
+		h = px.host;
+		snprintf(portbuf, sizeof(portbuf), "%s", px.port);
+		if (o->debug[OCE_DEBUG_CONNECT] >= 1) {
+			printf("connection via http proxy %s port %s\n", h, portbuf);
+			fflush(stdout);
+		}
+	}
+	e = getaddrinfo(h, portbuf, &hints, &res);
 	if (e) {
-		derr("%s: getaddrinfo: %s %s: %s\n", OCE_PROG, rq->machine, portbuf, gai_strerror(e));
+		derr("%s: getaddrinfo: %s %s: %s\n", OCE_PROG, h, portbuf, gai_strerror(e));
 		return -1;
 	}
 	for (r = res; r; r = r->ai_next)
@@ -402,11 +551,18 @@ open_tcp(const struct oce_opts *o, const struct dreq *rq, int *code)
 			*code = RERR_CONTIMEOUT;
 			return -1;
 		}
-		if (rc == 0)
-			break;
-		errs[e] = errno;
-		close(s);
-		s = -1;
+		if (rc) {
+			errs[e] = errno;
+			close(s);
+			s = -1;
+			continue;
+		}
+		if (proxied && proxy_connect(s, rq, &px)) {
+			close(s);
+			s = -1;
+			continue;
+		}
+		break;
 	}
 	if (s < 0) {
 		e = 0;
@@ -416,8 +572,8 @@ open_tcp(const struct oce_opts *o, const struct dreq *rq, int *code)
 			if (getnameinfo(r->ai_addr, r->ai_addrlen, numeric, sizeof(numeric), NULL, 0,
 					NI_NUMERICHOST))
 				snprintf(numeric, sizeof(numeric), "*getnameinfo failure*");
-			derr("%s: [%s] failed to connect to %s (%s): %s (%d)\n", OCE_PROG, rq->role,
-			     rq->machine, numeric, strerror(errs[e]), errs[e]);
+			derr("%s: [%s] failed to connect to %s (%s): %s (%d)\n", OCE_PROG, rq->role, h,
+			     numeric, strerror(errs[e]), errs[e]);
 		}
 	}
 	freeaddrinfo(res);
@@ -570,6 +726,8 @@ dconnect(const struct oce_opts *o, const struct dreq *rq, struct dconn *c)
 			oce_strv_push(&cmd, "-l");
 			oce_strv_push(&cmd, rq->user);
 		}
+		if (oce_rsh_family_opt(o, cmd.n ? cmd.v[0] : NULL))
+			oce_strv_push(&cmd, oce_rsh_family_opt(o, cmd.v[0]));
 		oce_strv_push(&cmd, rq->machine);
 		oce_strv_push(&cmd, o->rsync_path ? o->rsync_path : "rsync");
 		oce_strv_push(&cmd, "--server");

@@ -41,6 +41,7 @@ setup_file() {
 	export D="$T/d"
 	export TAP="$BATS_TEST_DIRNAME/wiretap.py"
 	export FAKED="$BATS_TEST_DIRNAME/fakedaemon.py"
+	export PROXY="$BATS_TEST_DIRNAME/httpproxy.py"
 	mkdir -p "$D/rw" "$D/sec"
 	mk_tree "$T/src"
 	printf 'Welcome to the test daemon\nsecond motd line\n' >"$D/motd"
@@ -88,6 +89,8 @@ setup_file() {
 teardown_file() {
 	[ -f "$D/daemon.pid" ] && kill "$(cat "$D/daemon.pid")" 2>/dev/null
 	[ -f "$D/daemon6.pid" ] && kill "$(cat "$D/daemon6.pid")" 2>/dev/null
+	[ -f "$D/proxy.pid" ] && kill "$(cat "$D/proxy.pid")" 2>/dev/null
+	[ -f "$D/proxyd.pid" ] && kill "$(cat "$D/proxyd.pid")" 2>/dev/null
 	true
 }
 
@@ -382,6 +385,48 @@ dpair() {
 	EOF
 	WANT=0 MODES=1 dpair v6list "rsync://[::1]:$p6/"
 	WANT=0 TREES=1 MODES=1 dpair v6pull -a "rsync://[::1]:$p6/ro/deep" "$T/_DST_/"
+	# -6 / -4: the family asked for, or getaddrinfo's refusal
+	WANT=0 MODES=1 dpair v6only -6 --port="$p6" "[::1]::"
+	WANT=10 MODES=1 dpair v4only -4 --port="$p6" "[::1]::"
+	WANT=10 MODES=1 dpair v6no -6 --port="$DPORT" "$H::"
 	kill "$(cat "$D/daemon6.pid")"
 	rm -f "$D/daemon6.pid"
+}
+
+# Start httpproxy.py (NAME: its files in $D, MODE: "" or deny); sets $PPORT.
+start_proxy() {
+	rm -f "$D/$1.port" "$D/$1.log"
+	timeout 300 "$PY" "$PROXY" "$D/$1.port" "$D/$1.log" $2 >/dev/null 2>&1 3>&- &
+	echo $! >"$D/$1.pid"
+	for _ in $(seq 100); do
+		[ -s "$D/$1.port" ] && break
+		sleep 0.1
+	done
+	PPORT=$(cat "$D/$1.port")
+}
+
+@test "daemon client: RSYNC_PROXY (HTTP CONNECT), with and without a user" {
+	start_proxy proxy ""
+	RSYNC_PROXY="127.0.0.1:$PPORT" WANT=0 MODES=1 dpair proxylist --debug=connect \
+		--port="$DPORT" "$H::"
+	RSYNC_PROXY="pu:pp@127.0.0.1:$PPORT" WANT=0 TREES=1 MODES=1 dpair proxypull -ai \
+		"rsync://$H:$DPORT/ro/sub/" "$T/_DST_/"
+	# the requests (oc-rsync's then rsync's, for each case) are the same lines
+	[ "$(wc -l <"$D/proxy.log")" = 6 ]
+	diff <(sed -n 1p "$D/proxy.log") <(sed -n 2p "$D/proxy.log")
+	diff <(sed -n 3,4p "$D/proxy.log") <(sed -n 5,6p "$D/proxy.log")
+	grep -qx "CONNECT $H:$DPORT HTTP/1.0" "$D/proxy.log"
+	grep -qx "Proxy-Authorization: Basic cHU6cHA=" "$D/proxy.log"
+	kill "$(cat "$D/proxy.pid")"
+	rm -f "$D/proxy.pid"
+}
+
+@test "daemon client: RSYNC_PROXY errors (proxy refuses, bad spec)" {
+	start_proxy proxyd deny
+	RSYNC_PROXY="127.0.0.1:$PPORT" WANT=10 MODES=1 dpair proxydeny --port="$DPORT" "$H::"
+	grep -q '^bad response from proxy -- HTTP/1.0 403 Forbidden$' "$T/oc.proxydeny.1.log"
+	RSYNC_PROXY="127.0.0.1" WANT=10 MODES=1 dpair proxyspec --port="$DPORT" "$H::"
+	RSYNC_PROXY="user@127.0.0.1:$PPORT" WANT=10 MODES=1 dpair proxyspec2 --port="$DPORT" "$H::"
+	kill "$(cat "$D/proxyd.pid")"
+	rm -f "$D/proxyd.pid"
 }
