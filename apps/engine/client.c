@@ -84,6 +84,13 @@ report_error(struct oce_session *s, int r)
 {
 	if (!r || s->exit_code)
 		return;
+	if (r == -ECONNRESET && !s->am_server) {
+		/* A socket peer that left our data unread: upstream's read error, code 10. */
+		oce_error(s, "[%s] read error: %s (%d)", s->am_sender ? "sender" : "Receiver",
+			  strerror(ECONNRESET), ECONNRESET);
+		s->exit_code = RERR_SOCKETIO;
+		return;
+	}
 	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET)
 		oce_error(s, "connection unexpectedly closed (%lld bytes received so far) [%s]",
 			  (long long)s->io->bytes_in, s->am_sender ? "sender" : "receiver");
@@ -418,6 +425,9 @@ oce_client_main(struct oce_opts *o)
 	/* host::module and rsync:// (a module listing takes one argument). */
 	if (oce_dclient_wanted(o))
 		return oce_dclient_main(o);
+	code = oce_dclient_only_opts(o);
+	if (code)
+		return code;
 	if (n == 1) {
 		fprintf(stderr, "%s: listing files (one argument) is not supported\n", OCE_PROG);
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");

@@ -1185,6 +1185,22 @@ inband(const struct oce_opts *o, const struct dreq *rq, struct dconn *c)
 	return r;
 }
 
+int
+oce_dclient_only_opts(const struct oce_opts *o)
+{
+	const char *msg = NULL;
+
+	if (o->password_file)
+		msg = "The --password-file option may only be used when accessing an rsync daemon.";
+	else if (o->contimeout)
+		msg = "The --contimeout option may only be used when connecting to an rsync daemon.";
+	if (!msg)
+		return 0;
+	derr("%s\n", msg);
+	oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "client");
+	return RERR_SYNTAX;
+}
+
 static void
 dreq_free(struct dreq *rq)
 {

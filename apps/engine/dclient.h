@@ -25,4 +25,11 @@ bool oce_dclient_wanted(const struct oce_opts *o);
 /* Run a daemon transfer or module listing; returns the exit code. */
 int oce_dclient_main(struct oce_opts *o);
 
+/*
+ * For any other transfer: refuse --password-file and --contimeout, which
+ * only a daemon connection uses (upstream start_client()). Returns 0, or
+ * RERR_SYNTAX after rsync's message and closing line.
+ */
+int oce_dclient_only_opts(const struct oce_opts *o);
+
 #endif /* OCE_DCLIENT_H */

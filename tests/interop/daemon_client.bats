@@ -298,13 +298,25 @@ dpair() {
 	grep -q '^ERROR: module is read only$' "$T/oc.rofail.1.log"
 }
 
-@test "daemon client: nothing listening (exit 10), both ends remote, bad host for %H" {
+# The daemon refuses the arguments after the protocol set-up (here a
+# --files-from list it cannot open): its message, then it closes with the
+# client's filter list unread, which the client sees as a reset (code 10).
+@test "daemon client: the daemon refuses the arguments (remote --files-from missing)" {
+	WANT=10 MODES="1 0" dpair ffmissing -a --files-from=:nosuch --port="$DPORT" "$H::ro/" \
+		"$T/_DST_/"
+	grep -q 'failed to open files-from file nosuch' "$T/oc.ffmissing.1.log"
+}
+
+@test "daemon client: nothing listening (exit 10), both ends remote, bad host for %H, daemon-only options" {
 	local p
 	p=$(free_port)
 	WANT=10 MODES=1 dpair refused -a --port="$p" "$H::ro/" "$T/_DST_/"
 	WANT=1 MODES=1 dpair bothremote -a --port="$DPORT" "$H::ro/" "$H::rw/x/"
 	RSYNC_CONNECT_PROG="echo %H" WANT=10 MODES=1 dpair unsafehost -a "~x::ro/" "$T/_DST_/"
 	WANT=1 MODES=1 dpair contimeout --contimeout=5 -e "$RSH" --rsync-path="$DRSH" "$H::"
+	# the daemon-only options, given to a remote-shell and a local transfer
+	WANT=1 MODES=1 dpair pwrsh --password-file="$D/pw" -a -e "$RSH" "$T/src/small" "h:$T/_DST_"
+	WANT=1 MODES=1 dpair ctlocal --contimeout=5 -a "$T/src/small" "$T/_DST_"
 }
 
 # --- other transports --------------------------------------------------------------
