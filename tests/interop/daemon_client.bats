@@ -51,9 +51,11 @@ setup_file() {
 	printf 's3cret\n' >"$D/openpw"
 	chmod 600 "$D/secrets" "$D/pw" "$D/badpw"
 	chmod 644 "$D/openpw"
+	# As root the daemon would become nobody; others cannot change ids at all.
+	local ids=""
+	[ "$(id -u)" = 0 ] && ids=$'uid = 0\ngid = 0'
 	cat >"$D/rsyncd.conf" <<-EOF
-		uid = $(id -u)
-		gid = $(id -g)
+		$ids
 		use chroot = false
 		munge symlinks = false
 		motd file = $D/motd
