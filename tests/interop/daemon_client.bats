@@ -171,6 +171,24 @@ dpair() {
 		"$H::ro/with space" "$T/_DST_/"
 }
 
+@test "daemon client: --files-from with the list here, pull and push" {
+	printf 'small\ndeep/a/b/c/d/e/f/leaf\nwith space/file name\n' >"$T/ff.list"
+	WANT=0 TREES=1 dpair ffpull -ai --files-from="$T/ff.list" --port="$DPORT" "$H::ro/" \
+		"$T/_DST_/"
+	WANT=0 DROOT="$D/rw" MODES=1 dpair ffpush -ai --files-from="$T/ff.list" "$T/src/" \
+		"rsync://$H:$DPORT/rw/_DST_/"
+	# a name the daemon cannot find: code 23
+	printf 'small\nnosuch\n' >"$T/ff2.list"
+	WANT=23 MODES=1 dpair ffmissing -a --files-from="$T/ff2.list" --port="$DPORT" "$H::ro/" \
+		"$T/_DST_/"
+	# below a module's subdirectory rsync 3.5.0's daemon looks the names up
+	# from the module root ("file has vanished"): code 24, only a warning
+	printf 'big\n' >"$T/ff3.list"
+	WANT=24 MODES=1 dpair ffvanish -a --files-from="$T/ff3.list" --port="$DPORT" "$H::ro/sub/" \
+		"$T/_DST_/"
+	grep -q '^rsync warning: some files vanished' "$T/ref.ffvanish.1.log"
+}
+
 @test "daemon client: push -a into a read-write module" {
 	WANT=0 DROOT="$D/rw" dpair push -ai --stats "$T/src/" "rsync://$H:$DPORT/rw/_DST_/"
 }
