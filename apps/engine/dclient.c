@@ -897,6 +897,36 @@ greet(const struct oce_opts *o, const struct dreq *rq, struct dconn *c)
 }
 
 /*
+ * Is any component of path a symlink owned by someone other than root or
+ * us? Someone could point it at a file whose first line would then go to
+ * the daemon (upstream refuses such a path with ELOOP; unlike upstream,
+ * the links' targets are not walked in turn).
+ */
+static bool
+planted_symlink(const char *path)
+{
+	char part[4096];
+	size_t len = strlen(path);
+	struct stat st;
+
+	if (!len || len >= sizeof(part))
+		return false;
+	memcpy(part, path, len + 1);
+	for (char *p = part + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (!lstat(part, &st) && S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid())
+			return true;
+		*p = c;
+		if (!c)
+			return false;
+	}
+}
+
+/*
  * The password (upstream getpassf()): the first line of --password-file
  * ("-": stdin), else $RSYNC_PASSWORD, else asked for on the terminal.
  * Returns 0 with *pass (heap) or an exit code after a message.
@@ -915,25 +945,13 @@ password(const struct oce_opts *o, const struct dreq *rq, char **pass)
 		struct stat st;
 		int fd;
 
-		/*
-		 * Its first line goes to the daemon: a symlink planted by
-		 * someone else must not point it at another file.
-		 */
-		for (const char *q = f; (q = strchr(q + 1, '/')) || 1;) {
-			char part[4096];
-			size_t l = q ? (size_t)(q - f) : strlen(f);
-
-			if (l && l < sizeof(part)) {
-				memcpy(part, f, l);
-				part[l] = '\0';
-				if (!lstat(part, &st) && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
-				    st.st_uid != geteuid()) {
-					errno = ELOOP;
-					goto open_failed;
-				}
-			}
-			if (!q)
-				break;
+		/* Its first line goes to the daemon: see planted_symlink(). */
+		if (planted_symlink(f)) {
+			derr("refusing to follow a symlink owned by an untrusted user; use "
+			     "--insecure-links locally or \"insecure links = yes\" in a daemon module "
+			     "ONLY if every path component is trusted\n");
+			errno = ELOOP;
+			goto open_failed;
 		}
 		fd = open(f, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {

@@ -260,11 +260,18 @@ dpair() {
 	grep -q '^@ERROR: auth failed on module sec$' "$T/oc.authbad.1.log"
 }
 
-@test "daemon client: password file errors (other-accessible, missing)" {
+@test "daemon client: password file errors (other-accessible, missing, planted symlink)" {
 	WANT=1 MODES=1 dpair pwopen -a --password-file="$D/openpw" "alice@$H::sec/" "$T/_DST_/" \
 		--port="$DPORT"
 	WANT=1 MODES=1 dpair pwmissing -a --password-file="$D/nonexistent" "alice@$H::sec/" \
 		"$T/_DST_/" --port="$DPORT"
+	# a symlink to it owned by someone else (root only: chown)
+	if [ "$(id -u)" = 0 ]; then
+		ln -sf pw "$D/pwlink"
+		chown -h 65534 "$D/pwlink"
+		WANT=1 MODES=1 dpair pwlink -a --password-file="$D/pwlink" "alice@$H::sec/" \
+			"$T/_DST_/" --port="$DPORT"
+	fi
 }
 
 # The answer to a fixed challenge, for every digest a daemon may offer:
