@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apps/engine/client.h"
+#include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/session.h"
@@ -469,6 +470,12 @@ oce_client_main(struct oce_opts *o)
 		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "client");
 		return RERR_SYNTAX;
 	}
+	/* host::module and rsync:// (a module listing takes one argument). */
+	if (oce_dclient_wanted(o))
+		return oce_dclient_main(o);
+	code = oce_dclient_only_opts(o);
+	if (code)
+		return code;
 	if (n == 1) {
 		fprintf(stderr, "%s: listing files (one argument) is not supported\n", OCE_PROG);
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
@@ -498,16 +505,6 @@ oce_client_main(struct oce_opts *o)
 		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, push || local ? "sender" : "Receiver");
 		free(hostbuf);
 		return RERR_SYNTAX; /* no local list: ff_fd was not opened */
-	}
-	if (strstr(paths[0], "::") || strstr(paths[n - 1], "::") || !strncmp(paths[0], "rsync://", 8) ||
-	    !strncmp(paths[n - 1], "rsync://", 8)) {
-		fprintf(stderr, "%s: rsync daemon transfers (host::module, rsync://) are not supported yet\n",
-			OCE_PROG);
-		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
-		if (ff_fd >= 0)
-			close(ff_fd);
-		free(hostbuf);
-		return RERR_UNSUPPORTED;
 	}
 	oce_session_init(&s, o);
 	s.local = local;
@@ -559,6 +556,8 @@ oce_client_main(struct oce_opts *o)
 			oce_strv_push(&cmd, "-l");
 			oce_strv_push(&cmd, user);
 		}
+		if (oce_rsh_family_opt(o, cmd.v[0]))
+			oce_strv_push(&cmd, oce_rsh_family_opt(o, cmd.v[0]));
 		oce_strv_push(&cmd, host);
 		oce_strv_push(&cmd, o->rsync_path ? o->rsync_path : "rsync");
 		if (oce_server_args(o, !push, OCE_OUR_CAPS, &sa)) {
@@ -634,4 +633,33 @@ out:
 	oce_session_free(&s);
 	oce_strv_free(&cmd);
 	return code;
+}
+
+int
+oce_rsh_split(const char *cmd, struct oce_strv *out)
+{
+	return split_cmd(cmd, out);
+}
+
+pid_t
+oce_spawn(char **argv, int *fd_in, int *fd_out)
+{
+	return spawn(argv, fd_in, fd_out);
+}
+
+int
+oce_wait_child(pid_t pid)
+{
+	return wait_child(pid);
+}
+
+const char *
+oce_rsh_family_opt(const struct oce_opts *o, const char *cmd0)
+{
+	const char *base = cmd0 ? strrchr(cmd0, '/') : NULL;
+
+	base = base ? base + 1 : cmd0;
+	if (!o->ip_family || !base || strcmp(base, "ssh"))
+		return NULL;
+	return o->ip_family == 6 ? "-6" : "-4";
 }

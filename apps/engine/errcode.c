@@ -49,7 +49,9 @@ oce_print_exit(FILE *f, int code, const char *file, int line, const char *role)
 {
 	if (code == RERR_OK)
 		return;
-	fprintf(f, "%s error: %s (code %d) at %s(%d) [%s=%s]\n", OCE_PROG, oce_rerr_text(code),
-		code, file, line, role, OCE_VERSION);
+	/* Vanished files are only a warning (upstream log_exit()). */
+	fprintf(f, "%s %s: %s (code %d) at %s(%d) [%s=%s]\n", OCE_PROG,
+		code == RERR_VANISHED ? "warning" : "error", oce_rerr_text(code), code, file, line,
+		role, OCE_VERSION);
 	fflush(f);
 }

@@ -49,7 +49,7 @@ const char *oce_rerr_text(int code);
 /*
  * Print the closing error line for code to f (nothing for RERR_OK), as
  * upstream's log_exit(): "oc-rsync error: <text> (code N) at <file>(<line>)
- * [<role>=<version>]". role is "client", "server", "sender", "receiver",
+ * [<role>=<version>]" ("oc-rsync warning: ..." for RERR_VANISHED). role is "client", "server", "sender", "receiver",
  * "generator" or "daemon".
  */
 void oce_print_exit(FILE *f, int code, const char *file, int line, const char *role);

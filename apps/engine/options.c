@@ -587,6 +587,12 @@ handle_opt(struct pstate *ps, int id, const char *arg)
 		}
 		o->sender = true;
 		break;
+	case OPT_IPV4:
+		o->ip_family = 4; /* daemon sockets, and "-4" for ssh */
+		break;
+	case OPT_IPV6:
+		o->ip_family = 6;
+		break;
 	case OPT_NOOP:
 		break;
 	default:

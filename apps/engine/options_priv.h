@@ -224,8 +224,6 @@ enum {
 	X(TIME_LIMIT, "time-limit", 0, POPT_ARG_STRING)                                            \
 	X(STOP_AT, "stop-at", 0, POPT_ARG_STRING)                                                  \
 	X(ICONV, "iconv", 0, POPT_ARG_STRING)                                                      \
-	X(IPV4, "ipv4", '4', POPT_ARG_NONE)                                                        \
-	X(IPV6, "ipv6", '6', POPT_ARG_NONE)                                                        \
 	X(EIGHT_BIT, "8-bit-output", '8', POPT_ARG_NONE)                                           \
 	X(MKPATH, "mkpath", 0, POPT_ARG_NONE)                                                      \
 	X(QSORT, "qsort", 0, POPT_ARG_NONE)                                                        \

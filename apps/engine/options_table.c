@@ -213,6 +213,8 @@ const struct poptOption oce__long_options[] = {
     S("remote-option", 'M', OPT_REMOTE_OPTION),
     S("protocol", 0, OPT_PROTOCOL),
     S("checksum-seed", 0, OPT_CHECKSUM_SEED),
+    N("ipv4", '4', OPT_IPV4),
+    N("ipv6", '6', OPT_IPV6),
     N("server", 0, OPT_SERVER),
     N("sender", 0, OPT_SENDER),
     /* as upstream, each of these switches to daemon-mode parsing */

@@ -70,7 +70,7 @@ print_capabilities(FILE *f, bool json)
 	    "hardlinks",
 	    "hardlink-specials",
 	    "hardlink-symlinks",
-	    "no IPv6",
+	    "IPv6",
 	    "atimes",
 	    "no batchfiles",
 	    OCE_CAN_INPLACE ? "inplace" : "no inplace",
@@ -293,6 +293,8 @@ static const char *const help_lines[][2] = {
     {"--bwlimit=RATE", "limit socket I/O bandwidth"},
     {"--protocol=NUM", "force an older protocol version to be used"},
     {"--checksum-seed=NUM", "set block/file checksum seed (advanced)"},
+    {"--ipv4, -4", "prefer IPv4"},
+    {"--ipv6, -6", "prefer IPv6"},
     {"--version, -V", "print the version + other info and exit"},
     {"--help, -h (*)", "show this help (* -h is help only on its own)"},
 };

@@ -217,7 +217,7 @@ struct oce_opts {
 	char *log_file;		  /* --log-file */
 	char *log_file_format;	  /* --log-file-format */
 	char *sockopts;		  /* --sockopts */
-	int ip_family;		  /* 0, or 4 / 6 for -4 / -6 */
+	int ip_family;		  /* 0, or 4 / 6 for -4 / -6 (also the client's: daemon sockets, ssh) */
 	uint32_t caps;		  /* server: capabilities from the client's -e. (OCP_CF_*) */
 	bool caps_seen;		  /* server: the client sent an -e cluster */
 	bool local_server;	  /* the forked server of a local copy */

@@ -106,13 +106,19 @@ oce_setup_protocol(struct oce_session *s)
 	bool strings, zwant = oce_opts_compress_requested(o);
 	int r, cs = OCP_CSUM_MD5, cz = OCP_COMPRESS_ZLIB;
 
-	r = ocp_io_write_int32(s->io, ours);
-	if (!r)
-		r = ocp_io_flush(s->io);
-	if (!r)
-		r = ocp_io_read_int32(s->io, &peer);
-	if (r)
-		return r;
+	/* A daemon's greeting settled it already (upstream: remote_protocol set). */
+	if (s->daemon_protocol) {
+		peer = s->daemon_protocol;
+		ours = peer;
+	} else {
+		r = ocp_io_write_int32(s->io, ours);
+		if (!r)
+			r = ocp_io_flush(s->io);
+		if (!r)
+			r = ocp_io_read_int32(s->io, &peer);
+		if (r)
+			return r;
+	}
 	r = ocp_protocol_choose(ours, peer);
 	if (r < 0) {
 		/* Upstream's two lines, without our name (a chatty shell start-up is to blame). */

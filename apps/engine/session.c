@@ -292,6 +292,13 @@ oce_report_failure(struct oce_session *s, int r)
 
 	if (!r || s->exit_code || s->exit_shown)
 		return;
+	if (r == -ECONNRESET && !s->am_server) {
+		/* A socket peer that left our data unread: upstream's read error, code 10. */
+		oce_error(s, "[%s] read error: %s (%d)", s->am_sender ? "sender" : "Receiver",
+			  strerror(ECONNRESET), ECONNRESET);
+		s->exit_code = RERR_SOCKETIO;
+		return;
+	}
 	if (r == OCP_ECLOSED || r == -EPIPE || r == -ECONNRESET) {
 		/*
 		 * Upstream counts what it read after the protocol set-up (read

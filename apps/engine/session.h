@@ -90,6 +90,7 @@ struct oce_session {
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
 	int protocol;
+	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
 	uint32_t compat;	/* negotiated OCP_CF_* flags */
 	enum ocp_csum csum;	/* transfer checksum */
 	int csum_len;		/* its digest length (whole-file sum) */
