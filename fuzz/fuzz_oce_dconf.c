@@ -119,8 +119,9 @@ fz_groups(void *ctx, const char *user, const char **out, size_t max)
 static void
 check_lists(const struct oce_dmodule *m)
 {
-	static const char *const argv[] = {"--server", "-logDtprze.iLsfxC", "--delete-after",
-					   "--partial-dir=.", "--inplace", ".", "m/"};
+	static const char *const argv[] = {
+	    "--server", "-logDtprze.iLsfxC", "--delete-after", "--partial-dir=.", "--inplace", ".",
+	    "m/"};
 	struct oce_dacc_peer peer = {.addr = "10.1.2.3",
 				     .host = "host.example",
 				     .forward_lookup = true,

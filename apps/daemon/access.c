@@ -18,7 +18,10 @@
 
 #define MAX_RESOLVED 64
 
-static void __attribute__((format(printf, 2, 3)))
+static void say(struct oce_dacc_peer *peer, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
 say(struct oce_dacc_peer *peer, const char *fmt, ...)
 {
 	char line[512];

@@ -82,7 +82,8 @@ int
 oce_dauth_rule(const char *auth_users, const char *user, oce_dauth_groups_fn groups, void *ctx,
 	       struct oce_dauth_rule *out)
 {
-	struct rule_walk w = {.user = user, .groups = groups, .ctx = ctx, .n_names = -1, .out = out};
+	struct rule_walk w = {
+	    .user = user, .groups = groups, .ctx = ctx, .n_names = -1, .out = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -156,8 +157,8 @@ oce_dauth_check_secret(const char *secrets, size_t len, const char *user, const 
 		name = is_group ? group : user;
 		if (!name || !keyed(s, name))
 			continue;
-		if (!ocp_auth_verify(resp, 2 + hlen, digest, s + strlen(name) + 1, challenge, &uname,
-				     &ulen)) {
+		if (!ocp_auth_verify(resp, 2 + hlen, digest, s + strlen(name) + 1, challenge,
+				     &uname, &ulen)) {
 			err = NULL;
 			break;
 		}

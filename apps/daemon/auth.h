@@ -36,8 +36,8 @@ typedef int (*oce_dauth_groups_fn)(void *ctx, const char *user, const char **nam
 /* The rule that matched a user. */
 struct oce_dauth_rule {
 	bool matched;
-	char opt;	      /* 'd' deny, 'r' read-only, 'w' read-write, 0 none */
-	const char *group;    /* the user's group an @rule matched, or NULL */
+	char opt;	   /* 'd' deny, 'r' read-only, 'w' read-write, 0 none */
+	const char *group; /* the user's group an @rule matched, or NULL */
 };
 
 /*
@@ -67,8 +67,8 @@ const char *oce_dauth_check_secret(const char *secrets, size_t len, const char *
 				   const char *hash);
 
 struct oce_dauth_req {
-	const char *auth_users;	  /* the module's list; NULL / "": anonymous */
-	const char *response;	  /* the client's line "<user> <hash>", no '\n' */
+	const char *auth_users; /* the module's list; NULL / "": anonymous */
+	const char *response;	/* the client's line "<user> <hash>", no '\n' */
 	size_t response_len;
 	const char *challenge;
 	enum ocp_csum digest;
@@ -82,9 +82,9 @@ struct oce_dauth_req {
 };
 
 struct oce_dauth_result {
-	char user[256];	  /* who authenticated ("" for anonymous) */
-	int read_only;	  /* -1: the module's "read only"; else 0 / 1 from :rw / :ro */
-	const char *err;  /* the reason for the log when refused */
+	char user[256];	 /* who authenticated ("" for anonymous) */
+	int read_only;	 /* -1: the module's "read only"; else 0 / 1 from :rw / :ro */
+	const char *err; /* the reason for the log when refused */
 };
 
 /*

@@ -42,8 +42,14 @@ struct parm {
 	size_t off;
 };
 
-#define G(l, t, f) {l, t, true, offsetof(struct oce_dglobals, f)}
-#define L(l, t, f) {l, t, false, offsetof(struct oce_dmodule, f)}
+#define G(l, t, f)                                                                                 \
+	{                                                                                          \
+		l, t, true, offsetof(struct oce_dglobals, f)                                       \
+	}
+#define L(l, t, f)                                                                                 \
+	{                                                                                          \
+		l, t, false, offsetof(struct oce_dmodule, f)                                       \
+	}
 
 /* Upstream's names (daemon-parm.txt, '_' shown as ' '), then ours. */
 static const struct parm parms[] = {
@@ -176,7 +182,10 @@ vsay(struct loader *ld, const char *fmt, va_list ap)
 	ld->opts->log(ld->opts->log_ctx, line);
 }
 
-static void __attribute__((format(printf, 2, 3)))
+static void say(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lex_say(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 say(struct loader *ld, const char *fmt, ...)
 {
 	va_list ap;
@@ -186,7 +195,7 @@ say(struct loader *ld, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void __attribute__((format(printf, 2, 3)))
+static void
 lex_say(void *ctx, const char *fmt, ...)
 {
 	va_list ap;
@@ -330,8 +339,9 @@ set_value(struct loader *ld, const struct parm *pm, char *base, const char *valu
 			long n = strtol(value, &end, 10);
 
 			if (end == value || *end || n < 1 || n > 4096)
-				say(ld, "Badly formed transfer-worker-threads in configuration "
-					"file: \"%s\" (adaptive or 1..4096).",
+				say(ld,
+				    "Badly formed transfer-worker-threads in configuration "
+				    "file: \"%s\" (adaptive or 1..4096).",
 				    value);
 			else
 				*(int *)ptr = (int)n;
@@ -581,7 +591,8 @@ do_directive(void *ctx, const char *name, const char *value)
 	}
 	kind = ld->opts->fs->kind(ld->opts->fs->ctx, value);
 	if (kind < 0) {
-		say(ld, "unable to stat config file \"%s\": %s (%d)", value, strerror(-kind), -kind);
+		say(ld, "unable to stat config file \"%s\": %s (%d)", value, strerror(-kind),
+		    -kind);
 		return 0;
 	}
 	ld->depth++;
@@ -624,8 +635,8 @@ parse_text(struct loader *ld, const char *text, size_t len)
 static const struct oce_dconf_opts no_opts;
 
 int
-oce_dconf_parse(const char *name, const char *text, size_t len,
-		const struct oce_dconf_opts *opts, struct oce_dconf **out)
+oce_dconf_parse(const char *name, const char *text, size_t len, const struct oce_dconf_opts *opts,
+		struct oce_dconf **out)
 {
 	struct loader ld = {.opts = opts ? opts : &no_opts, .in_global = true};
 	struct oce_dconf *cfg = NULL;

@@ -24,8 +24,8 @@ struct oce__dlex_ops {
 /*
  * Scan text[0..len); mirrors upstream Parse(). A NUL byte acts where
  * upstream's getc() loops see 0: it ends a name or value (the rest of that
- * line is read as a new line) and, where a line would start, the text. Returns 1 when the whole text was scanned, 0 on a
- * failure (already logged), -ENOMEM.
+ * line is read as a new line) and, where a line would start, the text. Returns 1 when the whole
+ * text was scanned, 0 on a failure (already logged), -ENOMEM.
  */
 int oce__dlex_run(const char *text, size_t len, const struct oce__dlex_ops *ops);
 

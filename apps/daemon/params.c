@@ -110,8 +110,9 @@ section(struct lex *l)
 		case ']':
 			l->buf[end] = '\0';
 			if (end == 0) {
-				l->ops->log(l->ops->ctx,
-					    "params.c:Section() - Empty section name in config file.");
+				l->ops->log(
+				    l->ops->ctx,
+				    "params.c:Section() - Empty section name in config file.");
 				return false;
 			}
 			if (!l->ops->section(l->ops->ctx, l->buf))
@@ -122,9 +123,10 @@ section(struct lex *l)
 			i = continuation(l->buf, i);
 			if (i < 0) {
 				l->buf[end] = '\0';
-				l->ops->log(l->ops->ctx,
-					    "params.c:Section() - Badly formed line in config file: %s",
-					    l->buf);
+				l->ops->log(
+				    l->ops->ctx,
+				    "params.c:Section() - Badly formed line in config file: %s",
+				    l->buf);
 				return false;
 			}
 			end = i > 0 && l->buf[i - 1] == ' ' ? i - 1 : i;
@@ -145,7 +147,8 @@ section(struct lex *l)
 	if (!room(l, end))
 		return false;
 	l->buf[end] = '\0';
-	l->ops->log(l->ops->ctx, "params.c:Section() - Unexpected EOF in the config file: %s", l->buf);
+	l->ops->log(l->ops->ctx, "params.c:Section() - Unexpected EOF in the config file: %s",
+		    l->buf);
 	return false;
 }
 
@@ -190,8 +193,8 @@ parameter(struct lex *l, int c, bool directive)
 		case 0:
 		case LEX_EOF:
 			l->buf[i] = '\0';
-			l->ops->log(l->ops->ctx, "params.c:Parameter() - Unexpected end-of-file at: %s",
-				    l->buf);
+			l->ops->log(l->ops->ctx,
+				    "params.c:Parameter() - Unexpected end-of-file at: %s", l->buf);
 			return 1;
 		case ' ':
 		case '\t':

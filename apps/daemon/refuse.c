@@ -66,7 +66,8 @@ one_rule(struct oce_dref *r, bool negated, const char *ref, oce_dref_log_fn log,
 	}
 	if (matched >= 0) {
 		for (i = 0; i < oce__dref_n_rows; i++) {
-			if ((int)i != matched && oce__dref_rows[i].group == oce__dref_rows[matched].group)
+			if ((int)i != matched &&
+			    oce__dref_rows[i].group == oce__dref_rows[matched].group)
 				r->refused[i] = !negated;
 		}
 	}

@@ -55,8 +55,8 @@ enum oce_dref_verdict {
  * --delete\n" or "... --links (-l)\n", which upstream sends as "rsync: "
  * + msg.
  */
-enum oce_dref_verdict oce_dref_check(const struct oce_dref *r, size_t argc,
-				     const char *const *argv, char *msg, size_t cap);
+enum oce_dref_verdict oce_dref_check(const struct oce_dref *r, size_t argc, const char *const *argv,
+				     char *msg, size_t cap);
 
 /* The row index of --name (NULL-safe), or -1: for tests. */
 int oce_dref_row(const char *long_name, char short_name);

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define ARG 1u	 /* takes an argument */
+#define ARG   1u /* takes an argument */
 #define EXACT 2u /* only an exact refuse rule reaches it */
 
 struct oce__dref_row {

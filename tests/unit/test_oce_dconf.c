@@ -131,65 +131,64 @@ parse_ok(const char *text, struct logbuf *lb)
 
 /* --- parser: compared with rsync 3.5.0's module listing -------------------- */
 
-static const char listing_conf[] =
-    "pid file = /etc/rsyncd/pid\n"
-    "port = 28771\n"
-    "use chroot = no\n"
-    "  # indented comment\n"
-    "; semicolon comment\n"
-    "comment = dflt\n"
-    "path = /tmp\n"
-    "[plain]\n"
-    "[ spaced    name  ]\n"
-    "comment =    lead and trail   \n"
-    "[cont]\n"
-    "comment = one \\\n"
-    "   two\\\n"
-    "three\n"
-    "[inline]\n"
-    "comment = a # b ; c\n"
-    "[crlf]\n"
-    "comment = crlf\n"
-    "[case]\n"
-    "COMMENT = upper\n"
-    "[spc]\n"
-    "Co mm ent = spaced param\n"
-    "[under]\n"
-    "com_ment = nope\n"
-    "[hidden]\n"
-    "list = no\n"
-    "[badbool]\n"
-    "list = maybe\n"
-    "[bs]\n"
-    "\\  comment = after backslash\n"
-    "[garbage]\n"
-    "this line has no equals\n"
-    "comment = after garbage\n"
-    "[global]\n"
-    "comment = late default\n"
-    "[late]\n"
-    "[plain]\n"
-    "comment = reopened\n"
-    "[renamed]\n"
-    "name = newname\n"
-    "[glob]\n"
-    "port = 1\n"
-    "&include /etc/rsyncd/inc1.conf\n"
-    "[afterinc]\n"
-    "&include /etc/rsyncd/inc.d\n"
-    "[afterdir]\n"
-    "&merge /etc/rsyncd/mrg.d\n"
-    "[aftermerge]\n"
-    "[sec \\\n"
-    "tion]\n"
-    "[trailing]   junk after bracket\n"
-    "comment = ok\n"
-    "[emptyval]\n"
-    "comment =\n"
-    "[eqs]\n"
-    "comment = a = b = c\n"
-    "[tabs]\n"
-    "\tcomment\t=\ttabbed\tvalue\t\n";
+static const char listing_conf[] = "pid file = /etc/rsyncd/pid\n"
+				   "port = 28771\n"
+				   "use chroot = no\n"
+				   "  # indented comment\n"
+				   "; semicolon comment\n"
+				   "comment = dflt\n"
+				   "path = /tmp\n"
+				   "[plain]\n"
+				   "[ spaced    name  ]\n"
+				   "comment =    lead and trail   \n"
+				   "[cont]\n"
+				   "comment = one \\\n"
+				   "   two\\\n"
+				   "three\n"
+				   "[inline]\n"
+				   "comment = a # b ; c\n"
+				   "[crlf]\n"
+				   "comment = crlf\n"
+				   "[case]\n"
+				   "COMMENT = upper\n"
+				   "[spc]\n"
+				   "Co mm ent = spaced param\n"
+				   "[under]\n"
+				   "com_ment = nope\n"
+				   "[hidden]\n"
+				   "list = no\n"
+				   "[badbool]\n"
+				   "list = maybe\n"
+				   "[bs]\n"
+				   "\\  comment = after backslash\n"
+				   "[garbage]\n"
+				   "this line has no equals\n"
+				   "comment = after garbage\n"
+				   "[global]\n"
+				   "comment = late default\n"
+				   "[late]\n"
+				   "[plain]\n"
+				   "comment = reopened\n"
+				   "[renamed]\n"
+				   "name = newname\n"
+				   "[glob]\n"
+				   "port = 1\n"
+				   "&include /etc/rsyncd/inc1.conf\n"
+				   "[afterinc]\n"
+				   "&include /etc/rsyncd/inc.d\n"
+				   "[afterdir]\n"
+				   "&merge /etc/rsyncd/mrg.d\n"
+				   "[aftermerge]\n"
+				   "[sec \\\n"
+				   "tion]\n"
+				   "[trailing]   junk after bracket\n"
+				   "comment = ok\n"
+				   "[emptyval]\n"
+				   "comment =\n"
+				   "[eqs]\n"
+				   "comment = a = b = c\n"
+				   "[tabs]\n"
+				   "\tcomment\t=\ttabbed\tvalue\t\n";
 
 static const struct memfile listing_files[] = {
     {"/etc/rsyncd/inc1.conf", "[incmod]\ncomment = from include\n"},
@@ -202,18 +201,30 @@ static const struct memfile listing_files[] = {
 
 /* `rsync rsync://127.0.0.1:28771/` on that config, name and comment per line. */
 static const char *const listing_want[][2] = {
-    {"plain", "reopened"},	   {"spaced name", "lead and trail"},
-    {"cont", "one    twothree"},   {"inline", "a # b ; c"},
-    {"crlf", "crlf"},		   {"case", "upper"},
-    {"spc", "spaced param"},	   {"under", "dflt"},
-    {"badbool", "dflt"},	   {"bs", "after backslash"},
-    {"garbage", "after garbage"},  {"late", "late default"},
-    {"newname", "late default"},   {"glob", "late default"},
-    {"incmod", "from include"},	   {"afterinc", "late default"},
-    {"incd1", "late default"},	   {"incmod2", "scoped default"},
-    {"afterdir", "merged default"}, {"aftermerge", "late default"},
-    {"sec tion", "late default"},  {"trailing", "ok"},
-    {"emptyval", ""},		   {"eqs", "a = b = c"},
+    {"plain", "reopened"},
+    {"spaced name", "lead and trail"},
+    {"cont", "one    twothree"},
+    {"inline", "a # b ; c"},
+    {"crlf", "crlf"},
+    {"case", "upper"},
+    {"spc", "spaced param"},
+    {"under", "dflt"},
+    {"badbool", "dflt"},
+    {"bs", "after backslash"},
+    {"garbage", "after garbage"},
+    {"late", "late default"},
+    {"newname", "late default"},
+    {"glob", "late default"},
+    {"incmod", "from include"},
+    {"afterinc", "late default"},
+    {"incd1", "late default"},
+    {"incmod2", "scoped default"},
+    {"afterdir", "merged default"},
+    {"aftermerge", "late default"},
+    {"sec tion", "late default"},
+    {"trailing", "ok"},
+    {"emptyval", ""},
+    {"eqs", "a = b = c"},
     {"tabs", "tabbed\tvalue"},
 };
 
@@ -296,49 +307,48 @@ test_defaults(void **state)
 	oce_dconf_free(cfg);
 }
 
-static const char all_params[] =
-    "motd file = /etc/motd\n"
-    "pid file = /run/oc.pid\n"
-    "port = 8873\n"
-    "address = 127.0.0.1\n"
-    "listen backlog = 64\n"
-    "[all]\n"
-    "path = /srv/all/\n"
-    "comment = everything\n"
-    "read only = No\n"
-    "write only = YES\n"
-    "list = false\n"
-    "uid = nobody\n"
-    "gid = , nogroup , other group\n"
-    "use chroot = 0\n"
-    "max connections = 7\n"
-    "lock file = /run/all.lock\n"
-    "auth users = joe, @staff:ro\n"
-    "secrets file = /etc/all.secrets\n"
-    "strict modes = false\n"
-    "hosts allow = 10.0.0.0/8 *.example.com\n"
-    "hosts deny = *\n"
-    "timeout = 600\n"
-    "refuse options = delete c*\n"
-    "exclude = *.tmp\n"
-    "include = keep.tmp\n"
-    "filter = - *.o\n"
-    "exclude from = /etc/ex\n"
-    "include from = /etc/in\n"
-    "incoming chmod = Dg+s,Fg+w\n"
-    "outgoing chmod = o-rwx\n"
-    "log file = /var/log/all.log\n"
-    "transfer logging = true\n"
-    "log format = %t %f\n"
-    "munge symlinks = yes\n"
-    "numeric ids = unset\n"
-    "max verbosity = 3\n"
-    "dont compress = *.zz\n"
-    "pre-xfer exec = /bin/pre %RSYNC_MODULE_NAME%\n"
-    "post-xfer exec = /bin/post\n"
-    "transfer-worker-threads = 6\n"
-    "temp dir = /tmp//\n"
-    "syslog facility = local3\n";
+static const char all_params[] = "motd file = /etc/motd\n"
+				 "pid file = /run/oc.pid\n"
+				 "port = 8873\n"
+				 "address = 127.0.0.1\n"
+				 "listen backlog = 64\n"
+				 "[all]\n"
+				 "path = /srv/all/\n"
+				 "comment = everything\n"
+				 "read only = No\n"
+				 "write only = YES\n"
+				 "list = false\n"
+				 "uid = nobody\n"
+				 "gid = , nogroup , other group\n"
+				 "use chroot = 0\n"
+				 "max connections = 7\n"
+				 "lock file = /run/all.lock\n"
+				 "auth users = joe, @staff:ro\n"
+				 "secrets file = /etc/all.secrets\n"
+				 "strict modes = false\n"
+				 "hosts allow = 10.0.0.0/8 *.example.com\n"
+				 "hosts deny = *\n"
+				 "timeout = 600\n"
+				 "refuse options = delete c*\n"
+				 "exclude = *.tmp\n"
+				 "include = keep.tmp\n"
+				 "filter = - *.o\n"
+				 "exclude from = /etc/ex\n"
+				 "include from = /etc/in\n"
+				 "incoming chmod = Dg+s,Fg+w\n"
+				 "outgoing chmod = o-rwx\n"
+				 "log file = /var/log/all.log\n"
+				 "transfer logging = true\n"
+				 "log format = %t %f\n"
+				 "munge symlinks = yes\n"
+				 "numeric ids = unset\n"
+				 "max verbosity = 3\n"
+				 "dont compress = *.zz\n"
+				 "pre-xfer exec = /bin/pre %RSYNC_MODULE_NAME%\n"
+				 "post-xfer exec = /bin/post\n"
+				 "transfer-worker-threads = 6\n"
+				 "temp dir = /tmp//\n"
+				 "syslog facility = local3\n";
 
 static void
 test_all_params(void **state)
@@ -401,8 +411,8 @@ test_booleans(void **state)
 		const char *v;
 		int want;
 	} t[] = {
-	    {"yes", 1},	 {"YES", 1},   {"True", 1},    {"1", 1},      {" y e s ", 1},
-	    {"no", 0},	 {"FALSE", 0}, {"0", 0},       {"n o", 0},    {"maybe", -EINVAL},
+	    {"yes", 1},	    {"YES", 1},	   {"True", 1},	    {"1", 1},		{" y e s ", 1},
+	    {"no", 0},	    {"FALSE", 0},  {"0", 0},	    {"n o", 0},		{"maybe", -EINVAL},
 	    {"2", -EINVAL}, {"", -EINVAL}, {"on", -EINVAL}, {"unset", -EINVAL},
 	};
 
@@ -556,8 +566,7 @@ test_fatal_errors(void **state)
 {
 	(void)state;
 	check_fails("[ok]\n[]\n", "params.c:Section() - Empty section name in config file.\n");
-	check_fails("[ok]\n[a/b]\n",
-		    "Warning: invalid section name in configuration file: a/b\n");
+	check_fails("[ok]\n[a/b]\n", "Warning: invalid section name in configuration file: a/b\n");
 	check_fails("= x\n", "params.c:Parameter() - Invalid parameter name in config file.\n");
 	check_fails("&bogus x\n", "Unknown directive: &bogus.\n");
 	check_fails("&include /nonexistent\n",
@@ -641,9 +650,8 @@ test_include_merge(void **state)
 	oce_dconf_free(cfg);
 
 	/* after an &include the parser is in the global section again */
-	assert_int_equal(parse_with("[m]\n&include /c/a.conf\ncomment = global now\n[n]\n", &mfs,
-				    &lb, &cfg),
-			 0);
+	assert_int_equal(
+	    parse_with("[m]\n&include /c/a.conf\ncomment = global now\n[n]\n", &mfs, &lb, &cfg), 0);
 	assert_null(oce_dconf_module(cfg, "m")->comment);
 	assert_string_equal(oce_dconf_module(cfg, "n")->comment, "global now");
 	oce_dconf_free(cfg);
@@ -1114,11 +1122,11 @@ test_auth_edges(void **state)
 	n = ocp_auth_response(line, sizeof(line), OCP_CSUM_MD5, "joe", "p:w x ", ch);
 	assert_true(n > 0);
 	strcpy(hash, strchr(line, ' ') + 1);
-	assert_null(oce_dauth_check_secret("joe:p:w x \r\n", 12, "joe", NULL, OCP_CSUM_MD5, ch,
-					   hash));
-	assert_string_equal(oce_dauth_check_secret("joe:p:w x\n", 10, "joe", NULL, OCP_CSUM_MD5,
-						   ch, hash),
-			    "password mismatch");
+	assert_null(
+	    oce_dauth_check_secret("joe:p:w x \r\n", 12, "joe", NULL, OCP_CSUM_MD5, ch, hash));
+	assert_string_equal(
+	    oce_dauth_check_secret("joe:p:w x\n", 10, "joe", NULL, OCP_CSUM_MD5, ch, hash),
+	    "password mismatch");
 	/* a name is matched whole, not as a prefix; blanks before it do not count */
 	assert_string_equal(oce_dauth_check_secret("joey:p:w x \n jo:p:w x \n", 23, "jo", NULL,
 						   OCP_CSUM_MD5, ch, hash),
@@ -1135,8 +1143,8 @@ test_auth_edges(void **state)
 
 		memset(big, 'a', 1030);
 		memcpy(big + 1023, "joe:p:w x \n", 12);
-		assert_null(oce_dauth_check_secret(big, strlen(big), "joe", NULL, OCP_CSUM_MD5, ch,
-						   hash));
+		assert_null(
+		    oce_dauth_check_secret(big, strlen(big), "joe", NULL, OCP_CSUM_MD5, ch, hash));
 	}
 }
 
@@ -1162,65 +1170,103 @@ struct ref_case {
 };
 
 static const struct ref_case ref_cases[] = {
-    {"delete", "--server -re.iLsfxCIvu --delete . m0/", "The server is configured to refuse --delete\n"},
-    {"delete", "--server -re.iLsfxCIvu --delete-after . m1/", "The server is configured to refuse --delete\n"},
-    {"delete", "--server -re.iLsfxCIvu --delete-excluded . m2/", "The server is configured to refuse --delete\n"},
-    {"delete", "--server -re.iLsfxCIvu --delete-during . m3/", "The server is configured to refuse --delete\n"},
+    {"delete", "--server -re.iLsfxCIvu --delete . m0/",
+     "The server is configured to refuse --delete\n"},
+    {"delete", "--server -re.iLsfxCIvu --delete-after . m1/",
+     "The server is configured to refuse --delete\n"},
+    {"delete", "--server -re.iLsfxCIvu --delete-excluded . m2/",
+     "The server is configured to refuse --delete\n"},
+    {"delete", "--server -re.iLsfxCIvu --delete-during . m3/",
+     "The server is configured to refuse --delete\n"},
     {"delete", "--server -logDtpre.iLsfxCIvu . m4/", NULL},
     {"delete", "--server -re.iLsfxCIvu --remove-source-files . m5/", NULL},
-    {"delete", "--server --sender -re.iLsfxCIvu --remove-source-files . m6/", "The server is configured to refuse --delete\n"},
-    {"delete-*", "--server -re.iLsfxCIvu --delete . m7/", "The server is configured to refuse --delete-before\n"},
-    {"delete-*", "--server -re.iLsfxCIvu --delete-after . m8/", "The server is configured to refuse --delete-after\n"},
-    {"delete-* !delete-after", "--server -re.iLsfxCIvu --delete . m9/", "The server is configured to refuse --delete-before\n"},
+    {"delete", "--server --sender -re.iLsfxCIvu --remove-source-files . m6/",
+     "The server is configured to refuse --delete\n"},
+    {"delete-*", "--server -re.iLsfxCIvu --delete . m7/",
+     "The server is configured to refuse --delete-before\n"},
+    {"delete-*", "--server -re.iLsfxCIvu --delete-after . m8/",
+     "The server is configured to refuse --delete-after\n"},
+    {"delete-* !delete-after", "--server -re.iLsfxCIvu --delete . m9/",
+     "The server is configured to refuse --delete-before\n"},
     {"delete-* !delete-after", "--server -re.iLsfxCIvu --delete-after . m10/", NULL},
     {"delete-before", "--server -re.iLsfxCIvu --delete . m11/", NULL},
     {"delete-during", "--server -re.iLsfxCIvu --delete . m12/", NULL},
-    {"delete-before delete-during", "--server -re.iLsfxCIvu --delete . m13/", "The server is configured to refuse --delete-before\n"},
-    {"a", "--server -logDtpre.iLsfxCIvu . m14/", "The server is configured to refuse --links (-l)\n"},
+    {"delete-before delete-during", "--server -re.iLsfxCIvu --delete . m13/",
+     "The server is configured to refuse --delete-before\n"},
+    {"a", "--server -logDtpre.iLsfxCIvu . m14/",
+     "The server is configured to refuse --links (-l)\n"},
     {"a", "--server -re.iLsfxCIvu . m15/", "The server is configured to refuse --recursive (-r)\n"},
     {"a", "--server -te.LsfxCIvu . m16/", "The server is configured to refuse --times (-t)\n"},
     {"a", "--server -ze.LsfxCIvu . m17/", NULL},
     {"a", "--server -He.LsfxCIvu . m18/", NULL},
-    {"archive", "--server -tre.iLsfxCIvu . m19/", "The server is configured to refuse --times (-t)\n"},
-    {"recursive", "--server -logDtpre.iLsfxCIvu . m20/", "The server is configured to refuse --recursive (-r)\n"},
+    {"archive", "--server -tre.iLsfxCIvu . m19/",
+     "The server is configured to refuse --times (-t)\n"},
+    {"recursive", "--server -logDtpre.iLsfxCIvu . m20/",
+     "The server is configured to refuse --recursive (-r)\n"},
     {"recursive", "--server -de.LsfxCIvu . m21/", NULL},
-    {"r", "--server -logDtpre.iLsfxCIvu . m22/", "The server is configured to refuse --recursive (-r)\n"},
-    {"D", "--server -logDtpre.iLsfxCIvu . m23/", "The server is configured to refuse --(null) (-D)\n"},
-    {"D", "--server -De.LsfxCIvu --no-specials . m24/", "The server is configured to refuse --(null) (-D)\n"},
+    {"r", "--server -logDtpre.iLsfxCIvu . m22/",
+     "The server is configured to refuse --recursive (-r)\n"},
+    {"D", "--server -logDtpre.iLsfxCIvu . m23/",
+     "The server is configured to refuse --(null) (-D)\n"},
+    {"D", "--server -De.LsfxCIvu --no-specials . m24/",
+     "The server is configured to refuse --(null) (-D)\n"},
     {"devices", "--server -logDtpre.iLsfxCIvu . m25/", NULL},
     {"devices", "--server -De.LsfxCIvu . m26/", NULL},
-    {"links", "--server -logDtpre.iLsfxCIvu . m27/", "The server is configured to refuse --links (-l)\n"},
-    {"perms", "--server -logDtpre.iLsfxCIvu . m28/", "The server is configured to refuse --perms (-p)\n"},
-    {"owner", "--server -logDtpre.iLsfxCIvu . m29/", "The server is configured to refuse --owner (-o)\n"},
-    {"g", "--server -logDtpre.iLsfxCIvu . m30/", "The server is configured to refuse --group (-g)\n"},
-    {"t", "--server -logDtpre.iLsfxCIvu . m31/", "The server is configured to refuse --times (-t)\n"},
+    {"links", "--server -logDtpre.iLsfxCIvu . m27/",
+     "The server is configured to refuse --links (-l)\n"},
+    {"perms", "--server -logDtpre.iLsfxCIvu . m28/",
+     "The server is configured to refuse --perms (-p)\n"},
+    {"owner", "--server -logDtpre.iLsfxCIvu . m29/",
+     "The server is configured to refuse --owner (-o)\n"},
+    {"g", "--server -logDtpre.iLsfxCIvu . m30/",
+     "The server is configured to refuse --group (-g)\n"},
+    {"t", "--server -logDtpre.iLsfxCIvu . m31/",
+     "The server is configured to refuse --times (-t)\n"},
     {"t", "--server -logDpre.iLsfxCIvu . m32/", NULL},
-    {"partial", "--server -e.LsfxCIvu --log-format=X --partial . m33/", "The server is configured to refuse --partial\n"},
-    {"partial", "--server -re.iLsfxCIvu --inplace . m34/", "The server is configured to refuse --partial\n"},
+    {"partial", "--server -e.LsfxCIvu --log-format=X --partial . m33/",
+     "The server is configured to refuse --partial\n"},
+    {"partial", "--server -re.iLsfxCIvu --inplace . m34/",
+     "The server is configured to refuse --partial\n"},
     {"partial", "--server -re.iLsfxCIvu --partial-dir x . m35/", NULL},
-    {"partial", "--server -re.iLsfxCIvu --partial . m36/", "The server is configured to refuse --partial\n"},
-    {"partial", "--server -re.iLsfxCIvu --append . m37/", "The server is configured to refuse --partial\n"},
+    {"partial", "--server -re.iLsfxCIvu --partial . m36/",
+     "The server is configured to refuse --partial\n"},
+    {"partial", "--server -re.iLsfxCIvu --append . m37/",
+     "The server is configured to refuse --partial\n"},
     {"partial", "--server -re.iLsfxCIvu --delay-updates . m38/", NULL},
     {"progress", "--server -e.LsfxCIvu --log-format=X --partial . m39/", NULL},
-    {"inplace", "--server -re.iLsfxCIvu --append . m40/", "The server is configured to refuse --inplace\n"},
-    {"inplace", "--server -re.iLsfxCIvu --append --append . m41/", "The server is configured to refuse --inplace\n"},
-    {"inplace", "--server -re.iLsfxCIvu --inplace . m42/", "The server is configured to refuse --inplace\n"},
-    {"compress", "--server -ze.LsfxCIvu . m43/", "The server is configured to refuse --compress (-z)\n"},
-    {"compress", "--server -re.iLsfxCIvu --compress-level=3 . m44/", "The server is configured to refuse --compress (-z)\n"},
-    {"compress", "--server -re.iLsfxCIvu --compress-choice=zstd . m45/", "The server is configured to refuse --compress (-z)\n"},
+    {"inplace", "--server -re.iLsfxCIvu --append . m40/",
+     "The server is configured to refuse --inplace\n"},
+    {"inplace", "--server -re.iLsfxCIvu --append --append . m41/",
+     "The server is configured to refuse --inplace\n"},
+    {"inplace", "--server -re.iLsfxCIvu --inplace . m42/",
+     "The server is configured to refuse --inplace\n"},
+    {"compress", "--server -ze.LsfxCIvu . m43/",
+     "The server is configured to refuse --compress (-z)\n"},
+    {"compress", "--server -re.iLsfxCIvu --compress-level=3 . m44/",
+     "The server is configured to refuse --compress (-z)\n"},
+    {"compress", "--server -re.iLsfxCIvu --compress-choice=zstd . m45/",
+     "The server is configured to refuse --compress (-z)\n"},
     {"compress", "--server -re.iLsfxCIvu --compress-choice=none . m46/", NULL},
     {"compress", "--server -re.iLsfxCIvu . m47/", NULL},
     {"z", "--server -rze.iLsfxCIvu . m48/", "The server is configured to refuse --compress (-z)\n"},
-    {"z*", "--server -rze.iLsfxCIvu . m49/", "The server is configured to refuse --compress (-z)\n"},
-    {"c*", "--server -rce.iLsfxCIvu . m50/", "The server is configured to refuse --checksum (-c)\n"},
-    {"c*", "--server -rce.iLsfxCIvu . m51/", "The server is configured to refuse --checksum (-c)\n"},
-    {"checksum", "--server -rce.iLsfxCIvu . m52/", "The server is configured to refuse --checksum (-c)\n"},
+    {"z*", "--server -rze.iLsfxCIvu . m49/",
+     "The server is configured to refuse --compress (-z)\n"},
+    {"c*", "--server -rce.iLsfxCIvu . m50/",
+     "The server is configured to refuse --checksum (-c)\n"},
+    {"c*", "--server -rce.iLsfxCIvu . m51/",
+     "The server is configured to refuse --checksum (-c)\n"},
+    {"checksum", "--server -rce.iLsfxCIvu . m52/",
+     "The server is configured to refuse --checksum (-c)\n"},
     {"no-c", "--server -re.iLsfxCIvu . m53/", NULL},
-    {"del", "--server -re.iLsfxCIvu --delete-during . m54/", "The server is configured to refuse --delete-during\n"},
-    {"delete-during", "--server -re.iLsfxCIvu --delete-during . m55/", "The server is configured to refuse --delete-during\n"},
+    {"del", "--server -re.iLsfxCIvu --delete-during . m54/",
+     "The server is configured to refuse --delete-during\n"},
+    {"delete-during", "--server -re.iLsfxCIvu --delete-during . m55/",
+     "The server is configured to refuse --delete-during\n"},
     {"delete-during", "--server -re.iLsfxCIvu --delete-delay . m56/", NULL},
-    {"out-format", "--server -re.iLsfxCIvu --log-format=X . m57/", "The server is configured to refuse --log-format\n"},
-    {"log-format", "--server -re.iLsfxCIvu --log-format=X . m58/", "The server is configured to refuse --log-format\n"},
+    {"out-format", "--server -re.iLsfxCIvu --log-format=X . m57/",
+     "The server is configured to refuse --log-format\n"},
+    {"log-format", "--server -re.iLsfxCIvu --log-format=X . m58/",
+     "The server is configured to refuse --log-format\n"},
     {"*", "--server -re.iLsfxCIvu . m59/", "The server is configured to refuse --recursive (-r)\n"},
     {"*", "--server -ne.LsfxCIvu . m60/", NULL},
     {"* !r", "--server -re.iLsfxCIvu . m61/", NULL},
@@ -1228,42 +1274,62 @@ static const struct ref_case ref_cases[] = {
     {"* !a !e", "--server -logDtpre.iLsfxCIvu . m63/", NULL},
     {"e", "--server -re.iLsfxCIvu . m64/", "The server is configured to refuse --rsh (-e)\n"},
     {"n", "--server -nre.iLsfxCIvu . m65/", "The server is configured to refuse --dry-run (-n)\n"},
-    {"dry-run", "--server -nre.iLsfxCIvu . m66/", "The server is configured to refuse --dry-run (-n)\n"},
+    {"dry-run", "--server -nre.iLsfxCIvu . m66/",
+     "The server is configured to refuse --dry-run (-n)\n"},
     {"s", "--server -re.iLsfxCIvu . m67/", NULL},
     {"server", "--server -re.iLsfxCIvu . m68/", "The server is configured to refuse --server\n"},
-    {"sender", "--server --sender -re.iLsfxCIvu . m69/", "The server is configured to refuse --sender\n"},
-    {"hard-links", "--server -Hre.iLsfxCIvu . m70/", "The server is configured to refuse --hard-links (-H)\n"},
-    {"H", "--server -Hre.iLsfxCIvu . m71/", "The server is configured to refuse --hard-links (-H)\n"},
-    {"checksum-seed", "--server -re.iLsfxCIvu --checksum-seed=5 . m72/", "The server is configured to refuse --checksum-seed\n"},
+    {"sender", "--server --sender -re.iLsfxCIvu . m69/",
+     "The server is configured to refuse --sender\n"},
+    {"hard-links", "--server -Hre.iLsfxCIvu . m70/",
+     "The server is configured to refuse --hard-links (-H)\n"},
+    {"H", "--server -Hre.iLsfxCIvu . m71/",
+     "The server is configured to refuse --hard-links (-H)\n"},
+    {"checksum-seed", "--server -re.iLsfxCIvu --checksum-seed=5 . m72/",
+     "The server is configured to refuse --checksum-seed\n"},
     {"checksum-*", "--server -re.iLsfxCIvu --checksum-seed=5 . m73/", NULL},
     {"copy-devices", "--server -re.iLsfxCIvu . m74/", NULL},
     {"!copy-devices", "--server -re.iLsfxCIvu . m75/", NULL},
     {"", "--server -re.iLsfxCIvu . m76/", NULL},
-    {"", "--server -re.iLsfxCIvu --inplace --write-devices . m77/", "The server is configured to refuse --write-devices\n"},
+    {"", "--server -re.iLsfxCIvu --inplace --write-devices . m77/",
+     "The server is configured to refuse --write-devices\n"},
     {"!write-devices", "--server -re.iLsfxCIvu --inplace --write-devices . m78/", NULL},
-    {"!write-devices inplace", "--server -re.iLsfxCIvu --inplace --write-devices . m79/", "The server is configured to refuse --inplace\n"},
-    {"", "--server -re.iLsfxCIvu --iconv=utf8 . m80/", "The server is configured to refuse --iconv\n"},
+    {"!write-devices inplace", "--server -re.iLsfxCIvu --inplace --write-devices . m79/",
+     "The server is configured to refuse --inplace\n"},
+    {"", "--server -re.iLsfxCIvu --iconv=utf8 . m80/",
+     "The server is configured to refuse --iconv\n"},
     {"", "--server -re.iLsfxCIvu . m82/", NULL},
     {"!log-file", "--server -re.iLsfxCIvu . m83/", NULL},
     {"", "--server -re.iLsfxCIvu . m84/", NULL},
-    {"no-iconv", "--server -re.iLsfxCIvu . m85/", "The server is configured to refuse --no-iconv\n"},
-    {"no-iconv", "--server -re.iLsfxCIvu . m86/", "The server is configured to refuse --no-iconv\n"},
+    {"no-iconv", "--server -re.iLsfxCIvu . m85/",
+     "The server is configured to refuse --no-iconv\n"},
+    {"no-iconv", "--server -re.iLsfxCIvu . m86/",
+     "The server is configured to refuse --no-iconv\n"},
     {"bogus", "--server -re.iLsfxCIvu . m87/", NULL},
     {"!", "--server -re.iLsfxCIvu . m88/", NULL},
-    {"x", "--server -rxe.iLsfxCIvu . m89/", "The server is configured to refuse --one-file-system (-x)\n"},
-    {"one-file-system", "--server -rxe.iLsfxCIvu . m90/", "The server is configured to refuse --one-file-system (-x)\n"},
-    {"existing", "--server -re.iLsfxCIvu --existing . m91/", "The server is configured to refuse --existing\n"},
-    {"ignore-non-existing", "--server -re.iLsfxCIvu --existing . m92/", "The server is configured to refuse --existing\n"},
-    {"size-only", "--server -re.iLsfxCIvu --size-only . m93/", "The server is configured to refuse --size-only\n"},
+    {"x", "--server -rxe.iLsfxCIvu . m89/",
+     "The server is configured to refuse --one-file-system (-x)\n"},
+    {"one-file-system", "--server -rxe.iLsfxCIvu . m90/",
+     "The server is configured to refuse --one-file-system (-x)\n"},
+    {"existing", "--server -re.iLsfxCIvu --existing . m91/",
+     "The server is configured to refuse --existing\n"},
+    {"ignore-non-existing", "--server -re.iLsfxCIvu --existing . m92/",
+     "The server is configured to refuse --existing\n"},
+    {"size-only", "--server -re.iLsfxCIvu --size-only . m93/",
+     "The server is configured to refuse --size-only\n"},
     {"b*", "--server -bre.iLsfxCIvu . m94/", "The server is configured to refuse --backup (-b)\n"},
-    {"backup", "--server -bre.iLsfxCIvu --backup-dir x . m95/", "The server is configured to refuse --backup (-b)\n"},
-    {"backup-dir", "--server -bre.iLsfxCIvu --backup-dir x . m96/", "The server is configured to refuse --backup-dir\n"},
+    {"backup", "--server -bre.iLsfxCIvu --backup-dir x . m95/",
+     "The server is configured to refuse --backup (-b)\n"},
+    {"backup-dir", "--server -bre.iLsfxCIvu --backup-dir x . m96/",
+     "The server is configured to refuse --backup-dir\n"},
     {"times,perms", "--server -tpre.iLsfxCIvu . m97/", NULL},
     {"i-r", "--server -re.LsfxCIvu . m98/", NULL},
     {"inc-recursive", "--server -re.iLsfxCIvu . m99/", NULL},
-    {"R", "--server -rRe.iLsfxCIvu . m100/", "The server is configured to refuse --relative (-R)\n"},
-    {"relative", "--server -rRe.iLsfxCIvu . m101/", "The server is configured to refuse --relative (-R)\n"},
-    {"W", "--server -Wre.iLsfxCIvu . m102/", "The server is configured to refuse --whole-file (-W)\n"},
+    {"R", "--server -rRe.iLsfxCIvu . m100/",
+     "The server is configured to refuse --relative (-R)\n"},
+    {"relative", "--server -rRe.iLsfxCIvu . m101/",
+     "The server is configured to refuse --relative (-R)\n"},
+    {"W", "--server -Wre.iLsfxCIvu . m102/",
+     "The server is configured to refuse --whole-file (-W)\n"},
     {"whole-file", "--server -re.iLsfxCIvu . m103/", NULL},
     {"8", "--server -re.iLsfxCIvu . m104/", NULL},
     {"no-*", "--server -re.iLsfxCIvu . m105/", NULL},
