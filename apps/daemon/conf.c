@@ -5,10 +5,11 @@
  *
  * As upstream: parameters before any module (or in a [global] section) set
  * the globals and the module defaults; a module copies the defaults when it
- * is first opened, so a default set after a module does not reach it; a
- * module named again is continued, not replaced; &include scopes what its
- * file sets (push before, pop after) and leaves the parser in the global
- * section; &merge does not scope.
+ * is first opened, so a default changed after a module does not reach it,
+ * except that a string the module never had (NULL then and not set by it)
+ * reads as the final default; a module named again is continued, not replaced; &include scopes what
+ * its file sets (push before, pop after) and leaves the parser in the global section; &merge does
+ * not scope.
  */
 #include <errno.h>
 #include <limits.h>
@@ -632,6 +633,25 @@ parse_text(struct loader *ld, const char *text, size_t len)
 	return rc;
 }
 
+/*
+ * A string a module never set reads as the global default at the end of
+ * the file, not the one when the module opened: upstream's lp_*(i) falls
+ * back to Vars.l whenever the module's own value is NULL.
+ */
+static void
+inherit_strings(struct oce_dmodule *m, const struct oce_dmodule *defaults)
+{
+	for (size_t i = 0; i < sizeof(parms) / sizeof(parms[0]); i++) {
+		const struct parm *pm = &parms[i];
+		const char **dst = (const char **)((char *)m + pm->off);
+
+		if (pm->global || (pm->type != P_STRING && pm->type != P_PATH))
+			continue;
+		if (!*dst)
+			*dst = *(const char *const *)((const char *)defaults + pm->off);
+	}
+}
+
 static const struct oce_dconf_opts no_opts;
 
 int
@@ -668,6 +688,8 @@ oce_dconf_parse(const char *name, const char *text, size_t len, const struct oce
 	}
 	if (ld.n_mods)
 		memcpy(mods, ld.mods, ld.n_mods * sizeof(*mods));
+	for (size_t i = 0; i < ld.n_mods; i++)
+		inherit_strings(&mods[i], &ld.vars.l);
 	cfg->arena = ld.arena;
 	cfg->g = ld.vars.g;
 	cfg->defaults = ld.vars.l;

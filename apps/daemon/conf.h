@@ -33,7 +33,11 @@
 /* Parameters per module; the global section sets their defaults. */
 struct oce_dmodule {
 	const char *name;
-	/* strings: NULL when not set (upstream's lp_*() would give "") */
+	/*
+	 * strings: a module's own value, else the global default as it stood
+	 * at the end of the file (upstream lp_*() reads it then), else NULL
+	 * (upstream's lp_*() would give "")
+	 */
 	const char *path;
 	const char *temp_dir;
 	const char *comment;

@@ -272,6 +272,80 @@ test_listing_like_rsync(void **state)
 	oce_dconf_free(cfg);
 }
 
+/* A second listing from rsync 3.5.0: late string defaults, &include inside
+ * a module, blanks kept before a continuation that leads nowhere. */
+static const char listing2_conf[] = "path = /tmp\n"
+				    "[m]\n"
+				    "&include /q/a.conf\n"
+				    "comment = global now\n"
+				    "[n]\n"
+				    "[hid]\n"
+				    "list = N O\n"
+				    "[ Glo bal ]\n"
+				    "comment = g2\n"
+				    "[x]\n"
+				    "[cont2]\n"
+				    "comment = a \\\n"
+				    "# not comment\n"
+				    "[cont3]\n"
+				    "comment = a \\\n"
+				    "\n"
+				    "[tab\t sec]\n"
+				    "comment = tab section\n"
+				    "[eofcont]\n"
+				    "comment = last \\\n";
+
+static const struct memfile listing2_files[] = {
+    {"/q/a.conf", "[inc]\ncomment = included\n"},
+};
+
+static const char *const listing2_want[][2] = {
+    {"m", "g2"},
+    {"inc", "included"},
+    {"n", "global now"},
+    {"x", "g2"},
+    {"cont2", "a # not comment"},
+    {"cont3", "a "},
+    {"tab sec", "tab section"},
+    {"eofcont", "last "},
+};
+
+static void
+test_listing2_like_rsync(void **state)
+{
+	struct memfs mfs = {listing2_files, 1};
+	struct logbuf lb = {0};
+	struct oce_dconf *cfg = NULL;
+	size_t k = 0;
+
+	(void)state;
+	assert_int_equal(parse_with(listing2_conf, &mfs, &lb, &cfg), 0);
+	for (size_t i = 0; i < cfg->n_modules; i++) {
+		const struct oce_dmodule *m = &cfg->modules[i];
+
+		if (!m->list)
+			continue;
+		assert_true(k < sizeof(listing2_want) / sizeof(listing2_want[0]));
+		assert_string_equal(m->name, listing2_want[k][0]);
+		assert_string_equal(m->comment ? m->comment : "", listing2_want[k][1]);
+		k++;
+	}
+	assert_int_equal(k, sizeof(listing2_want) / sizeof(listing2_want[0]));
+	assert_string_equal(lb.text, "");
+	/* non-strings are copied when the module opens, so no late inheritance */
+	assert_true(oce_dconf_module(cfg, "m")->read_only);
+	oce_dconf_free(cfg);
+
+	/* a late default does not replace a value copied at open */
+	cfg =
+	    parse_ok("comment = early\n[a]\n[global]\ncomment = late\nread only = no\n[b]\n", NULL);
+	assert_string_equal(cfg->modules[0].comment, "early");
+	assert_true(cfg->modules[0].read_only);
+	assert_string_equal(cfg->modules[1].comment, "late");
+	assert_false(cfg->modules[1].read_only);
+	oce_dconf_free(cfg);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -652,8 +726,10 @@ test_include_merge(void **state)
 	/* after an &include the parser is in the global section again */
 	assert_int_equal(
 	    parse_with("[m]\n&include /c/a.conf\ncomment = global now\n[n]\n", &mfs, &lb, &cfg), 0);
-	assert_null(oce_dconf_module(cfg, "m")->comment);
+	assert_int_equal(oce_dconf_module(cfg, "m")->timeout, 0);
 	assert_string_equal(oce_dconf_module(cfg, "n")->comment, "global now");
+	/* m had no comment: it reads the final global one (as rsync lists it) */
+	assert_string_equal(oce_dconf_module(cfg, "m")->comment, "global now");
 	oce_dconf_free(cfg);
 
 	/* &merge is not scoped: its defaults stay; only *.inc files */
@@ -1471,6 +1547,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_listing_like_rsync),
+	    cmocka_unit_test(test_listing2_like_rsync),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_all_params),
 	    cmocka_unit_test(test_booleans),
