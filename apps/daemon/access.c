@@ -237,3 +237,27 @@ oce_dacc_allow(const char *allow, const char *deny, struct oce_dacc_peer *peer)
 		return false;
 	return true;
 }
+
+bool
+oce_dacc_proxy_peer(const char *list, struct oce_dacc_peer *peer)
+{
+	bool saved = peer->forward_lookup, hit;
+
+	peer->matched_name[0] = '\0';
+	if (!list || !*list)
+		return false;
+	peer->forward_lookup = false;
+	hit = list_match(list, false, peer);
+	peer->forward_lookup = saved;
+	return hit;
+}
+
+int
+oce_dacc_denied_line(char *buf, size_t cap, const char *module, bool listed, const char *host,
+		     const char *addr)
+{
+	if (!listed)
+		return snprintf(buf, cap, "@ERROR: Unknown module '%s'\n", module);
+	return snprintf(buf, cap, "@ERROR: access denied to %s from %s (%s)\n", module,
+			host ? host : OCE_DACC_UNDETERMINED, addr);
+}

@@ -75,4 +75,20 @@ bool oce_dacc_allow(const char *allow, const char *deny, struct oce_dacc_peer *p
  */
 bool oce_dacc_match_token(const char *token, bool deny, struct oce_dacc_peer *peer);
 
+/*
+ * May a PROXY-protocol header from this peer be trusted? Only when list
+ * (the global "proxy protocol hosts") matches it, without forward lookups;
+ * an empty or missing list trusts no one. Mirrors allow_proxy_protocol_peer().
+ */
+bool oce_dacc_proxy_peer(const char *list, struct oce_dacc_peer *peer);
+
+/*
+ * The line a refused client gets (with '\n'): "@ERROR: access denied to MOD
+ * from HOST (ADDR)", or "@ERROR: Unknown module 'MOD'" for a module that is
+ * not listed, so that probing does not reveal it; mirrors rsync_module().
+ * host NULL shows as UNDETERMINED. Returns snprintf()'s count.
+ */
+int oce_dacc_denied_line(char *buf, size_t cap, const char *module, bool listed, const char *host,
+			 const char *addr);
+
 #endif /* OCE_DAEMON_ACCESS_H */

@@ -229,3 +229,32 @@ out:
 	free(hash);
 	return rc;
 }
+
+/* Strength rank, 0 strongest, of an auth digest; -1 for others. */
+static int
+digest_rank(enum ocp_csum d)
+{
+	static const enum ocp_csum order[] = {OCP_CSUM_SHA512, OCP_CSUM_SHA256, OCP_CSUM_SHA1,
+					      OCP_CSUM_MD5, OCP_CSUM_MD4};
+
+	for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
+		if (order[i] == d)
+			return i;
+	}
+	return -1;
+}
+
+int
+oce_dauth_digest_floor(const char *floor, enum ocp_csum negotiated)
+{
+	int want, got;
+
+	if (!floor || !*floor)
+		return 0;
+	want = ocp_csum_by_name(floor, strlen(floor));
+	want = want < 0 ? -1 : digest_rank((enum ocp_csum)want);
+	if (want < 0)
+		return -EINVAL;
+	got = digest_rank(negotiated);
+	return got < 0 || got > want ? -EACCES : 0;
+}

@@ -66,6 +66,15 @@ const char *oce_dauth_check_secret(const char *secrets, size_t len, const char *
 				   const char *group, enum ocp_csum digest, const char *challenge,
 				   const char *hash);
 
+/*
+ * The module's "auth digest" floor (NULL or "": none) against the digest
+ * the session negotiated; digests rank sha512 > sha256 > sha1 > md5 > md4.
+ * Returns 0, -EINVAL when the floor names no auth digest (upstream refuses
+ * then too), -EACCES when the negotiated one is weaker. Mirrors the check
+ * at the top of auth_server() (auth_digest_rank()).
+ */
+int oce_dauth_digest_floor(const char *floor, enum ocp_csum negotiated);
+
 struct oce_dauth_req {
 	const char *auth_users; /* the module's list; NULL / "": anonymous */
 	const char *response;	/* the client's line "<user> <hash>", no '\n' */

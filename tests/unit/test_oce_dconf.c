@@ -1050,6 +1050,36 @@ test_access_netgroup(void **state)
 	assert_false(oce_dacc_allow("@", NULL, &p));
 }
 
+static void
+test_access_proxy_and_lines(void **state)
+{
+	struct oce_dacc_peer p = {
+	    .addr = "10.0.0.5",
+	    .host = NULL,
+	    .forward_lookup = true,
+	    .resolve = fake_resolve,
+	};
+	char line[128];
+
+	(void)state;
+	assert_false(oce_dacc_proxy_peer(NULL, &p));
+	assert_false(oce_dacc_proxy_peer("", &p));
+	assert_true(oce_dacc_proxy_peer("10.0.0.0/24", &p));
+	assert_false(oce_dacc_proxy_peer("10.0.1.0/24", &p));
+	/* no forward lookups here: an unresolvable name neither matches nor denies */
+	p.addr = "10.9.9.9";
+	assert_false(oce_dacc_proxy_peer("two.example", &p));
+	assert_true(p.forward_lookup);
+
+	/* what rsync 3.5.0 sent: hosts deny on a listed and an unlisted module */
+	oce_dacc_denied_line(line, sizeof(line), "den", true, "localhost", "127.0.0.1");
+	assert_string_equal(line, "@ERROR: access denied to den from localhost (127.0.0.1)\n");
+	oce_dacc_denied_line(line, sizeof(line), "den2", false, "localhost", "127.0.0.1");
+	assert_string_equal(line, "@ERROR: Unknown module 'den2'\n");
+	oce_dacc_denied_line(line, sizeof(line), "m", true, NULL, "::1");
+	assert_string_equal(line, "@ERROR: access denied to m from UNDETERMINED (::1)\n");
+}
+
 /* --- auth users and secrets: rsync 3.5.0 as root, uid 0 in group "root" --- */
 
 static const char secrets[] = "# comment\n"
@@ -1222,6 +1252,23 @@ test_auth_edges(void **state)
 		assert_null(
 		    oce_dauth_check_secret(big, strlen(big), "joe", NULL, OCP_CSUM_MD5, ch, hash));
 	}
+}
+
+/* upstream auth_server()'s "auth digest" floor (not observable from a stock
+ * client, which always offers every digest) */
+static void
+test_digest_floor(void **state)
+{
+	(void)state;
+	assert_int_equal(oce_dauth_digest_floor(NULL, OCP_CSUM_MD4), 0);
+	assert_int_equal(oce_dauth_digest_floor("", OCP_CSUM_MD4), 0);
+	assert_int_equal(oce_dauth_digest_floor("sha256", OCP_CSUM_SHA512), 0);
+	assert_int_equal(oce_dauth_digest_floor("sha256", OCP_CSUM_SHA256), 0);
+	assert_int_equal(oce_dauth_digest_floor("SHA256", OCP_CSUM_SHA1), -EACCES);
+	assert_int_equal(oce_dauth_digest_floor("md5", OCP_CSUM_MD4), -EACCES);
+	assert_int_equal(oce_dauth_digest_floor("md4", OCP_CSUM_MD4), 0);
+	assert_int_equal(oce_dauth_digest_floor("xxh64", OCP_CSUM_SHA512), -EINVAL);
+	assert_int_equal(oce_dauth_digest_floor("sha3", OCP_CSUM_SHA512), -EINVAL);
 }
 
 static void
@@ -1604,8 +1651,10 @@ main(void)
 	    cmocka_unit_test(test_access_rules),
 	    cmocka_unit_test(test_access_forward),
 	    cmocka_unit_test(test_access_netgroup),
+	    cmocka_unit_test(test_access_proxy_and_lines),
 	    cmocka_unit_test(test_auth_like_rsync),
 	    cmocka_unit_test(test_auth_edges),
+	    cmocka_unit_test(test_digest_floor),
 	    cmocka_unit_test(test_secrets_mode),
 	    cmocka_unit_test(test_refuse_like_rsync),
 	    cmocka_unit_test(test_refuse_rules),
