@@ -56,7 +56,10 @@ OCPROTO_SRCS := $(wildcard ocproto/src/*.c)
 OCPROTO_OBJS := $(OCPROTO_SRCS:%.c=$(B)/%.o)
 LIBOCPROTO := $(if $(OCPROTO_SRCS),$(B)/libocproto.a)
 ENGINE_HDRS := $(wildcard apps/engine/*.h apps/engine/*/*.h)
-HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS) $(ENGINE_HDRS)
+# The daemon's sans-I/O core (config, access rules): built into libengine.a.
+DAEMON_HDRS := $(wildcard apps/daemon/*.h)
+DAEMON_SRCS := $(wildcard apps/daemon/*.c)
+HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS) $(ENGINE_HDRS) $(DAEMON_HDRS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -69,7 +72,7 @@ FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 
 # Programs: every apps/oc-*/ folder is one program, linked with apps/engine/.
 APPS := $(notdir $(wildcard apps/oc-*))
-ENGINE_SRCS := $(wildcard apps/engine/*.c apps/engine/*/*.c)
+ENGINE_SRCS := $(wildcard apps/engine/*.c apps/engine/*/*.c) $(DAEMON_SRCS)
 ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
 APP_BINS := $(APPS:%=$(B)/bin/%)
 LIBENGINE := $(if $(ENGINE_SRCS),$(B)/libengine.a)
@@ -163,6 +166,12 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer,address,undefined
 build/fuzz/%: fuzz/%.c tests/obuf.h $(OCPROTO_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS) -pthread -lm
+
+# The daemon config targets also need apps/daemon/ (sans-I/O, no engine).
+build/fuzz/fuzz_oce_d%: fuzz/fuzz_oce_d%.c $(OCPROTO_SRCS) $(DAEMON_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(DAEMON_SRCS) $(OCPROTO_SRCS) $(PROTO_LIBS) \
+		-pthread -lm
 
 fuzz: $(FUZZ_BINS)
 

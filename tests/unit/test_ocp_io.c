@@ -496,6 +496,7 @@ test_io_timeout_message(void **state)
 	/* MSG_IO_TIMEOUT (33 + 7 = 0x28) of 7 s, then 1 data byte. */
 	static const uint8_t t7[] = {4, 0, 0, 0x28, 7, 0, 0, 0, 1, 0, 0, 7, 'z'};
 	static const uint8_t neg[] = {4, 0, 0, 0x28, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 7, 'z'};
+	static const uint8_t short2[] = {2, 0, 0, 0x28, 7, 0, 1, 0, 0, 7, 'z'};
 	int sv[2];
 	struct ocp_io *io;
 	struct seen seen = {0};
@@ -533,7 +534,10 @@ test_io_timeout_message(void **state)
 	close(sv[1]);
 	free(io);
 
-	assert_int_equal(read_after(neg, sizeof(neg), 1, &seen), OCP_EPROTO);
+	/* A timeout of -1 or 0 would switch ours off: ignored, the data after it reads. */
+	assert_int_equal(read_after(neg, sizeof(neg), 1, &seen), 0);
+	/* MSG_IO_TIMEOUT carries exactly 4 bytes. */
+	assert_int_equal(read_after(short2, sizeof(short2), 1, &seen), OCP_EMSGLEN);
 }
 
 /* A silent peer: -ETIMEDOUT once the timeout has passed, not before. */
