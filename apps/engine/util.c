@@ -101,7 +101,22 @@ oce_unsafe_symlink(const char *target, const char *name)
 	int depth = 0;
 	const char *p;
 
+	size_t len;
+
 	if (!target || !*target || *target == '/')
+		return true;
+	/*
+	 * A ".." anywhere but in the leading run is unsafe whatever the depth
+	 * says, and so is a trailing "/.." (rsync 3.5.0, after CVE-2024-12088:
+	 * counting alone let "a/../../x" style targets through).
+	 */
+	for (p = target; !strncmp(p, "../", 3);)
+		for (p += 3; *p == '/'; p++)
+			;
+	if (strstr(p, "/../"))
+		return true;
+	len = strlen(target);
+	if (len > 3 && !strcmp(target + len - 3, "/.."))
 		return true;
 	/* The link's own directory depth below the transfer root. */
 	for (p = name; (p = strchr(p, '/')) != NULL; p++)

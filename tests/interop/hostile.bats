@@ -224,3 +224,19 @@ hostile_feed() {
 @test "hostile client: sum head remainder larger than the block, to --server --sender" {
 	hostile_feed sumhead_remainder
 }
+
+@test "--safe-links: links that climb out through a/../.. are dropped, as rsync 3.5.0 does (CVE-2024-12088)" {
+	local s="$BATS_TEST_TMPDIR/links"
+	mkdir -p "$s/a/b"
+	printf 'x\n' >"$s/a/x"
+	ln -s ../../x "$s/a/up2"            # out by one
+	ln -s ../x "$s/a/b/up1"             # a/x: inside
+	ln -s b/../../x "$s/a/down_up2"     # a/b/../../x = x at the top: inside
+	ln -s a/../../x "$s/climb"          # out, after going down first
+	ln -s a/b/../../../x "$s/climb2"    # out by one, the long way
+	ln -s ./a/./b/../x "$s/dots"        # a/x: inside
+	ln -s /etc/passwd "$s/abs"          # absolute: unsafe
+	ln -s a/b/../../a/x "$s/back_in"    # inside
+	touch -h -d '2024-03-04 05:06:07' "$s"/* "$s"/a/* "$s"/a/b/*
+	SRC="$s" ORDER="env LC_ALL=C sort" run_pair -ai --safe-links
+}
