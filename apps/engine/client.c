@@ -38,14 +38,6 @@ unsupported_option(const struct oce_opts *o)
 		return "--bwlimit";
 	if (o->progress || o->info[OCE_INFO_PROGRESS])
 		return "--progress";
-	if (o->cvs_exclude)
-		return "--cvs-exclude";
-	for (size_t i = 0; i < o->filters.n; i++) {
-		const char *f = o->filters.v[i];
-
-		if (f[0] == ':' || f[0] == '.' || !strncmp(f, "dir-merge", 9) || !strncmp(f, "merge", 5))
-			return "merge filter rules (-F, ':' and '.')";
-	}
 	return NULL;
 }
 
@@ -255,8 +247,6 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 	int r = start_io(s, fd_in, fd_out);
 
 	if (!r)
-		r = oce_filters_build(s);
-	if (!r)
 		r = oce_setup_protocol(s);
 	if (!r && s->am_sender) {
 		r = ocp_io_start_mux_out(s->io);
@@ -456,6 +446,11 @@ oce_client_main(struct oce_opts *o)
 	}
 	oce_session_init(&s, o);
 	s.local = local;
+	/* Rules are parsed (merge files read) before connecting, as upstream's option parser does. */
+	if (oce_filters_build(&s)) {
+		code = s.exit_code ? s.exit_code : RERR_SYNTAX;
+		goto out;
+	}
 	/* The sender reads a local list itself; a receiver forwards it. */
 	s.ff_fd = ff_fd;
 	s.ff_from_peer = o->filesfrom_host && push;

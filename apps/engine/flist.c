@@ -23,6 +23,7 @@
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
@@ -513,8 +514,21 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
  * user and stat'ed through a symlink (a "dir/" or -k argument), so it is
  * opened as upstream's opendir() would, through that link.
  */
+static int send_dir_in(struct walk *w, const char *dname, bool follow);
+
+/* The directory's entries, under the per-directory rules read in it (upstream send_if_directory()). */
 static int
 send_dir(struct walk *w, const char *dname, bool follow)
+{
+	void *saved = oce_filter_push(w->s, w->s->roots[w->root], dname);
+	int r = send_dir_in(w, dname, follow);
+
+	oce_filter_pop(w->s, saved);
+	return r;
+}
+
+static int
+send_dir_in(struct walk *w, const char *dname, bool follow)
 {
 	struct oce_session *s = w->s;
 	size_t start = s->fl.n, end;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -279,6 +280,7 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	struct dirent *de;
 	DIR *d;
 
+	oce_filter_chdir(s, s->dest, dname, oce_filter_depth(dname));
 	if (fd < 0)
 		return 0;
 	d = fdopendir(fd);
@@ -301,7 +303,7 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 		i = oce_flist_find(&s->fl, path, S_ISDIR(st.st_mode));
 		if (i >= 0 && !s->fl.v[i]->removed)
 			continue;
-		if (!s->o->delete_excluded && oce_excluded(s, path, S_ISDIR(st.st_mode)))
+		if (oce_excluded(s, path, S_ISDIR(st.st_mode)))
 			continue;
 		nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv)

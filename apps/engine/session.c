@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/util.h"
 #include "ocproto/err.h"
 
@@ -32,7 +33,7 @@ void
 oce_session_free(struct oce_session *s)
 {
 	oce_flist_free(&s->fl);
-	free(s->filters);
+	oce_filter_free(s);
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i]);
 		if (s->root_fds[i] >= 0)
@@ -129,6 +130,16 @@ oce_error(struct oce_session *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(s, OCP_MSG_ERROR, OCE_PROG ": ", fmt, ap);
+	va_end(ap);
+}
+
+void
+oce_error_plain(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, OCP_MSG_ERROR, NULL, fmt, ap);
 	va_end(ap);
 }
 

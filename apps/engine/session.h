@@ -105,8 +105,7 @@ struct oce_session {
 	struct ocp_ndx_state ndx_in, ndx_out;
 
 	struct oce_flist fl;
-	struct ocp_filter_rule *filters; /* parsed rules, in order */
-	size_t nfilters;
+	struct oce_filters *flt; /* filter rules (filter.c), NULL: none yet */
 
 	/* sender: source roots ("dir" part of each argument), with an open fd */
 	char **roots;
@@ -155,6 +154,8 @@ void oce_session_free(struct oce_session *s);
 void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error line without the program name (upstream rprintf(FERROR, ...)). */
+void oce_error_plain(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);
@@ -179,7 +180,7 @@ int oce_setup_protocol(struct oce_session *s);
 /* Client to server filter list (upstream send_filter_list()/recv_filter_list()). */
 int oce_send_filter_list(struct oce_session *s);
 int oce_recv_filter_list(struct oce_session *s);
-/* Compile o->filters (and -C, -F) into s->filters. */
+/* Compile o->filters (and -F's rules) into s->flt. */
 int oce_filters_build(struct oce_session *s);
 /* Is name excluded by the session's rules? */
 bool oce_excluded(const struct oce_session *s, const char *name, bool is_dir);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Merge filter rules (-F, -FF, ':' dir-merge and '.' merge with their
+# modifiers) and -C/--cvs-exclude against Debian's rsync 3.5.0, in the four
+# directions of run_pair (common.bash): oc-rsync as the client over a remote
+# shell to `rsync --server`, and as the server under an rsync client. The
+# trees, the -i output and the exit codes must match. With --delete the
+# receiving side reads the per-directory files of the destination too, so
+# those cases seed the destination first (PREP); where the "*deleting" lines
+# fall among the others depends on timing (in rsync too), so those cases
+# compare sorted output.
+
+load common
+
+setup_file() {
+	common_setup_file
+	mk_ftree "$T/src"
+	printf '%s\n' '- *.skip' '# a comment' '; another' '+ keep.skip' >"$T/rules"
+	printf '%s\n' 'keep.skip' >"$T/incl"
+	mkdir -p "$T/home"
+	printf '%s\n' '*.home' >"$T/home/.cvsignore"
+}
+
+mk_ftree() {
+	local d=$1
+	mkdir -p "$d/sub/deep" "$d/dirx/y" "$d/CVS" "$d/w" "$d/n/m"
+	for f in a.o keep.c core x.bak y.skip keep.skip z.log keep.log secret t.home t.env \
+		sub/f.tmp sub/g.c sub/secret sub/deep/h.tmp sub/deep/secret sub/deep/i.o \
+		dirx/anch dirx/y/anch dirx/other CVS/Entries w/one w/two w/three \
+		n/drop n/m/drop n/m/keep; do
+		printf '%s\n' "$f" >"$d/$f"
+	done
+	printf '%s\n' '- *.log' '+ keep.log' >"$d/.rsync-filter"
+	printf '%s\n' '- secret' >"$d/sub/.rsync-filter"
+	printf '%s\n' '- /anch' >"$d/dirx/.rsync-filter"
+	printf '%s\n' '*.tmp' >"$d/sub/.cvsignore"
+	printf '%s\n' 'one two' >"$d/w/.words"
+	printf '%s\n' 'drop' >"$d/n/.ex"
+	printf '%s\n' '- keep' >"$d/n/m/.ex"
+	find "$d" -mindepth 1 -exec touch -h -d '2024-03-04 05:06:07' {} +
+}
+
+# A destination with files only it has, and its own per-directory rules.
+prep_dest() {
+	mkdir -p "$1/sub/deep" "$1/dirx"
+	printf 'old\n' >"$1/gone"
+	printf 'old\n' >"$1/prot.log"
+	printf 'old\n' >"$1/sub/secret-local"
+	printf 'old\n' >"$1/sub/deep/stale.o"
+	printf 'old\n' >"$1/sub/deep/stale.tmp"
+	printf '%s\n' '- secret-local' >"$1/sub/.rsync-filter"
+	printf '%s\n' 'stale.o' >"$1/sub/deep/.cvsignore"
+	printf 'old\n' >"$1/dirx/anch2"
+	printf '%s\n' 'P anch2' >"$1/dirx/.rsync-filter"
+	find "$1" -exec touch -h -d '2024-05-06 07:08:09' {} +
+}
+
+@test "-F reads .rsync-filter in every directory" {
+	run_pair -ai -F
+}
+
+@test "-FF also leaves the .rsync-filter files out" {
+	run_pair -ai -FF
+}
+
+@test "dir-merge with an anchored rule is anchored to its directory" {
+	run_pair -ai -f ': .rsync-filter'
+}
+
+@test "dir-merge modifiers: n (no inherit) and - (exclude-only)" {
+	run_pair -ai -f ':n- .ex'
+	run_pair -ai -f 'dir-merge,- .ex'
+}
+
+@test "dir-merge modifiers: e (exclude the file itself) and w (words)" {
+	run_pair -ai -f ':e .rsync-filter'
+	run_pair -ai -f ':we- .words'
+}
+
+@test "dir-merge modifier C reads .cvsignore files" {
+	run_pair -ai -f ':C'
+}
+
+@test "merge file read on the client, with + and - modifiers" {
+	run_pair -ai -f ". $T/rules"
+	run_pair -ai -f "merge,- $T/incl"
+	run_pair -ai -f "merge,+ $T/incl" -f '- *.skip'
+}
+
+@test "a missing merge file is an error" {
+	run_pair -ai -f ". $T/nonexistent"
+}
+
+@test "bad merge rule modifiers are refused" {
+	run_pair -ai -f ':z .rsync-filter'
+	run_pair -ai -f ':!- .rsync-filter'
+}
+
+@test "-F with --delete: the receiver reads the destination's files" {
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -F --delete
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -F --delete-before
+}
+
+@test "-C leaves out upstream's CVS ignore list" {
+	run_pair -ai -C
+}
+
+@test "-C reads \$HOME/.cvsignore and \$CVSIGNORE" {
+	HOME=$T/home CVSIGNORE='*.env core2' run_pair -ai -C
+}
+
+@test "-C with --delete" {
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -C --delete
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -C --delete-excluded
+}
+
+@test "-C with -F and an include before it" {
+	run_pair -ai -f '+ core' -C -F
+}
