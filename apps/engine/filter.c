@@ -84,6 +84,7 @@ struct oce_filters {
 	char dirbuf[PATH_MAX + 2];
 	size_t dirbuf_len;
 	bool parent_scan;
+	bool failed; /* a per-directory file had a bad rule: the run ends (upstream exits) */
 	int merge_depth;
 	uint8_t cur_elide;
 	/* where the text being parsed comes from, for messages */
@@ -806,7 +807,8 @@ setup_merge(struct oce_filters *fs, struct frule *ex, struct rlist *lp)
 		*y = '\0';
 		fs->dirbuf_len = (size_t)(y - fs->dirbuf);
 		snprintf(x, sizeof(buf) - (size_t)(x - buf), "%s", pat);
-		parse_file(fs, lp, buf, ex->r.flags, XF_ANCHORED2ABS);
+		if (parse_file(fs, lp, buf, ex->r.flags, XF_ANCHORED2ABS))
+			fs->failed = true;
 		if (ex->r.flags & OCP_FRF_NO_INHERIT) {
 			free_rules(fs, lp->head);
 			lp->head = NULL;
@@ -857,7 +859,8 @@ oce_filter_push(struct oce_session *s, const char *root, const char *dname)
 		}
 		if (fs->dirbuf_len + ex->r.pattern_len < PATH_MAX) {
 			strcpy(fs->dirbuf + fs->dirbuf_len, ex->r.pattern);
-			parse_file(fs, lp, fs->dirbuf, ex->r.flags, XF_ANCHORED2ABS);
+			if (parse_file(fs, lp, fs->dirbuf, ex->r.flags, XF_ANCHORED2ABS))
+				fs->failed = true;
 		} else {
 			s->io_error |= OCE_IOERR_GENERAL;
 			oce_error_plain(s, "cannot add local filter rules in long-named directory: %s",
@@ -959,6 +962,12 @@ oce_filter_check(const struct oce_session *s, const char *name, bool is_dir)
 	if (!fs || !fs->main.head || !*name)
 		return 0;
 	return check_list(fs, &fs->main, name, is_dir);
+}
+
+int
+oce_filter_status(const struct oce_session *s)
+{
+	return s->flt && s->flt->failed ? OCP_EFILTER : 0;
 }
 
 bool

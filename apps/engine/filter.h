@@ -55,6 +55,9 @@ void *oce_filter_push(struct oce_session *s, const char *root, const char *dname
 void oce_filter_pop(struct oce_session *s, void *saved);
 void oce_filter_chdir(struct oce_session *s, const char *root, const char *dname, int depth);
 
+/* OCP_EFILTER once a per-directory file held a bad rule (printed, exit code set), else 0. */
+int oce_filter_status(const struct oce_session *s);
+
 /* The depth oce_filter_chdir() wants for a directory name: "." 0, "a" 1, "a/b" 2. */
 int oce_filter_depth(const char *dname);
 

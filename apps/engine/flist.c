@@ -521,7 +521,10 @@ static int
 send_dir(struct walk *w, const char *dname, bool follow)
 {
 	void *saved = oce_filter_push(w->s, w->s->roots[w->root], dname);
-	int r = send_dir_in(w, dname, follow);
+	int r = oce_filter_status(w->s);
+
+	if (!r)
+		r = send_dir_in(w, dname, follow);
 
 	oce_filter_pop(w->s, saved);
 	return r;
@@ -667,13 +670,20 @@ send_implied(struct walk *w, char *fname, char *limit)
 			start = tp;
 	}
 	*limit = '\0';
+	/* Each parent's per-directory merge files apply below it (upstream send_implied_dirs()). */
 	for (slash = start; !r && (slash = strchr(slash + 1, '/')) != NULL;) {
 		*slash = '\0';
 		r = implied_entry(w, fname, false);
+		oce_filter_chdir(w->s, w->s->roots[w->root], fname, oce_filter_depth(fname));
+		if (!r)
+			r = oce_filter_status(w->s);
 		*slash = '/';
 	}
 	if (!r)
 		r = implied_entry(w, fname, false);
+	oce_filter_chdir(w->s, w->s->roots[w->root], fname, oce_filter_depth(fname));
+	if (!r)
+		r = oce_filter_status(w->s);
 	snprintf(w->lastpath, sizeof(w->lastpath), "%s", fname);
 	*limit = '/';
 	return r;
@@ -835,6 +845,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	else
 		for (int i = 0; i < argc && !r; i++)
 			r = walk_arg(w, argv[i]);
+	oce_filter_chdir(s, NULL, NULL, 0); /* the -R parents' per-directory rules */
 	t1 = oce_now_ms();
 	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
 	if (!r) {

@@ -117,3 +117,15 @@ prep_dest() {
 @test "-C with -F and an include before it" {
 	run_pair -ai -f '+ core' -C -F
 }
+
+@test "-F with -R reads the files of the implied parents" {
+	local srcdir=$T/src
+	SRC=$srcdir/./sub/deep run_pair -aiR -F
+	SRC=$srcdir/./n/m run_pair -aiR -f ':- .ex'
+}
+
+# How the peer reports the cut connection is not this suite's subject: only
+# the rule's message (which must not echo the file's text) is compared.
+@test "a bad rule in a per-directory file ends the run" {
+	ORDER="grep -e Unknown" run_pair -ai -f ': .ex'
+}
