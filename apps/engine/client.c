@@ -17,6 +17,7 @@
 #include "apps/engine/client.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/progress.h"
 #include "apps/engine/session.h"
 #include "ocproto/err.h"
 
@@ -36,8 +37,6 @@ unsupported_option(const struct oce_opts *o)
 		return o->append > 1 ? "--append-verify" : "--append";
 	if (o->bwlimit)
 		return "--bwlimit";
-	if (o->progress || o->info[OCE_INFO_PROGRESS])
-		return "--progress";
 	return NULL;
 }
 
@@ -208,6 +207,7 @@ print_summary(struct oce_session *s)
 	const struct oce_counters *c = &s->st;
 	const struct oce_opts *o = s->o;
 
+	oce_progress_close_line(s);
 	if (o->quiet || (!o->stats && o->info[OCE_INFO_STATS] < 1))
 		return;
 	st.total_size = c->total_size;
@@ -283,6 +283,7 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 	report_error(s, r);
 	if (!r)
 		print_summary(s);
+	oce_progress_close_line(s);
 	return final_code(s, r);
 }
 

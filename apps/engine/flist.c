@@ -198,11 +198,42 @@ show_progress(const struct oce_session *s)
 	return !s->am_server && !s->o->quiet && s->o->info[OCE_INFO_FLIST] >= 1;
 }
 
+/* "building file list ... ": the line stays open (upstream start_filelist_progress()). */
 static void
 flist_progress(struct oce_session *s, const char *text)
 {
 	pthread_mutex_lock(&s->log_lock);
 	fputs(text, s->out);
+	s->needs_nl = 1;
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+/* With --info=flist2 (--progress), " N files...\r" every 100 entries. */
+static void
+flist_count(struct oce_session *s, size_t count)
+{
+	if (!show_progress(s) || s->o->info[OCE_INFO_FLIST] < 2 || count % 100)
+		return;
+	pthread_mutex_lock(&s->log_lock);
+	if (s->needs_nl == 1)
+		fputc('\n', s->out);
+	fprintf(s->out, " %zu files...\r", count);
+	s->needs_nl = 2;
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+/* "done", or at flist2 the count over the progress line (finish_filelist_progress()). */
+static void
+flist_finish(struct oce_session *s)
+{
+	pthread_mutex_lock(&s->log_lock);
+	s->needs_nl = 0;
+	if (s->o->info[OCE_INFO_FLIST] >= 2)
+		fprintf(s->out, "%zu file%sto consider\n", s->fl.n, s->fl.n == 1 ? " " : "s ");
+	else
+		fputs("done\n", s->out);
 	fflush(s->out);
 	pthread_mutex_unlock(&s->log_lock);
 }
@@ -361,6 +392,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	f->root = w->root;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
+	flist_count(s, s->fl.n);
 	r = flist_push(&s->fl, f);
 	if (r) {
 		free(f);
@@ -856,7 +888,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	if (!r)
 		r = flist_sort(&s->fl);
 	if (!r && show_progress(s))
-		flist_progress(s, "done\n");
+		flist_finish(s);
 	if (!r && !s->o->numeric_ids) {
 		bool id0 = s->compat & OCP_CF_ID0_NAMES;
 		struct idlist *lists[2] = {s->o->owner ? &w->uids : NULL,
@@ -1008,6 +1040,7 @@ oce_flist_recv(struct oce_session *s)
 			free(f);
 			break;
 		}
+		flist_count(s, s->fl.n);
 		count_type(&s->st, f->mode);
 		if (S_ISREG(f->mode) || S_ISLNK(f->mode))
 			s->st.total_size += f->size;
@@ -1021,7 +1054,7 @@ oce_flist_recv(struct oce_session *s)
 		while (s->fl.v[i]->name[0] == '/')
 			s->fl.v[i]->name++;
 	if (!r && show_progress(s))
-		flist_progress(s, "done\n");
+		flist_finish(s);
 	if (!r && !s->o->numeric_ids) {
 		c->id0 = s->compat & OCP_CF_ID0_NAMES;
 		for (int i = 0; i < 2 && !r; i++) {

@@ -35,6 +35,10 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 	if (n < 0)
 		n = (int)strlen(line);
 	pthread_mutex_lock(&s->log_lock);
+	if (s->needs_nl) {
+		fputc('\n', s->out);
+		s->needs_nl = 0;
+	}
 	oce_log_write(s->out, line, (size_t)n, false);
 	fflush(s->out);
 	pthread_mutex_unlock(&s->log_lock);

@@ -353,6 +353,9 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 	case OCP_MSG_INFO:
 	case OCP_MSG_CLIENT:
 		pthread_mutex_lock(&s->log_lock);
+		if (s->needs_nl && len)
+			fputc('\n', s->out);
+		s->needs_nl = len ? 0 : s->needs_nl;
 		fwrite(payload, 1, len, s->out);
 		fflush(s->out);
 		pthread_mutex_unlock(&s->log_lock);
@@ -365,6 +368,9 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 		if (code == OCP_MSG_ERROR_XFER)
 			s->exit_code = s->exit_code ? s->exit_code : RERR_PARTIAL;
 		pthread_mutex_lock(&s->log_lock);
+		if (s->needs_nl && len)
+			fputc('\n', s->err);
+		s->needs_nl = len ? 0 : s->needs_nl;
 		fwrite(payload, 1, len, s->err);
 		fflush(s->err);
 		pthread_mutex_unlock(&s->log_lock);

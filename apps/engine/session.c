@@ -34,6 +34,7 @@ oce_session_free(struct oce_session *s)
 {
 	oce_flist_free(&s->fl);
 	oce_filter_free(s);
+	free(s->prog);
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i]);
 		if (s->root_fds[i] >= 0)
@@ -91,6 +92,10 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	} else {
 		FILE *f = code == OCP_MSG_INFO ? s->out : s->err;
 
+		if (s->needs_nl) {
+			fputc('\n', f);
+			s->needs_nl = 0;
+		}
 		fwrite(line, 1, len, f);
 		fflush(f);
 	}

@@ -106,6 +106,8 @@ struct oce_session {
 
 	struct oce_flist fl;
 	struct oce_filters *flt; /* filter rules (filter.c), NULL: none yet */
+	struct oce_progress *prog; /* --progress state (progress.c), NULL: none yet */
+	int needs_nl;		/* client: a progress line is open; end it before the next line (log_lock) */
 
 	/* sender: source roots ("dir" part of each argument), with an open fd */
 	char **roots;
