@@ -35,8 +35,6 @@ unsupported_option(const struct oce_opts *o)
 		return "--inplace";
 	if (o->append)
 		return o->append > 1 ? "--append-verify" : "--append";
-	if (o->bwlimit)
-		return "--bwlimit";
 	return NULL;
 }
 
@@ -95,6 +93,9 @@ start_io(struct oce_session *s, int fd_in, int fd_out)
 	ocp_io_set_msg_handler(s->io, oce_on_msg, s);
 	if (s->o->timeout)
 		ocp_io_set_timeout(s->io, s->o->timeout);
+	/* o->bwlimit is whole KiB already; both ends limit what they write. */
+	if (s->o->bwlimit)
+		ocp_io_set_bwlimit(s->io, s->o->bwlimit / 1024);
 	fcntl(fd_in, F_SETFL, fcntl(fd_in, F_GETFL) | O_NONBLOCK);
 	fcntl(fd_out, F_SETFL, fcntl(fd_out, F_GETFL) | O_NONBLOCK);
 	return 0;
