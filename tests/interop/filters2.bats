@@ -129,3 +129,36 @@ prep_dest() {
 @test "a bad rule in a per-directory file ends the run" {
 	ORDER="grep -e Unknown" run_pair -ai -f ': .ex'
 }
+
+@test "-C and -F at protocol 30" {
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -C -F --delete --protocol=30
+}
+
+@test "hide, show, protect and risk rules in a per-directory file" {
+	mkdir -p "$T/src2/a/b"
+	printf '%s\n' 'H *.h' 'S keep.h' 'P *.p' 'R risk.p' >"$T/src2/.rules"
+	printf '%s\n' '- b/' >"$T/src2/a/.rules"
+	for f in x.h keep.h y.p risk.p a/b/z a/c; do printf '%s\n' "$f" >"$T/src2/$f"; done
+	find "$T/src2" -exec touch -h -d '2024-03-04 05:06:07' {} +
+	prep_hs() {
+		mkdir -p "$1/a"
+		printf 'old\n' >"$1/old.p"
+		printf 'old\n' >"$1/risk.p"
+		printf 'old\n' >"$1/a/old.h"
+		printf '%s\n' 'P *.p' 'R risk.p' >"$1/.rules"
+		find "$1" -exec touch -h -d '2024-05-06 07:08:09' {} +
+	}
+	SRC=$T/src2 PREP=prep_hs ORDER="env LC_ALL=C sort" run_pair -ai --delete -f ': .rules'
+	SRC=$T/src2 PREP=prep_hs ORDER="env LC_ALL=C sort" run_pair -ai --delete-excluded -f ':e .rules'
+}
+
+@test "dir-merge with a path scans the parents from there down" {
+	printf '%s\n' '- keep.c' '- /src/x.bak' >"$T/.pscan"
+	printf '%s\n' '- g.c' >"$T/src/sub/.pscan"
+	touch -h -d '2024-03-04 05:06:07' "$T/src/sub" "$T/src/sub/.pscan"
+	run_pair -ai -f ": $T/.pscan"
+	run_pair -ai -f ": /.pscan"
+	run_pair -ai -f ':n /.pscan'
+	rm -f "$T/.pscan" "$T/src/sub/.pscan"
+	touch -h -d '2024-03-04 05:06:07' "$T/src/sub"
+}
