@@ -59,6 +59,7 @@ struct frule;
  */
 struct rlist {
 	struct frule *head, *tail;
+	char *what; /* how -vv names the list: " [per-dir NAME]", or NULL */
 };
 
 struct frule {
@@ -138,6 +139,7 @@ teardown(struct oce_filters *fs, struct frule *ex)
 		lp->tail->next = NULL;
 		free_rules(fs, lp->head);
 	}
+	free(lp->what);
 	free(lp);
 	for (size_t j = 0; j < fs->nmp; j++) {
 		if (fs->mp[j] == ex) {
@@ -263,6 +265,12 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 		if (!e->ml) {
 			free(e);
 			return -ENOMEM;
+		}
+		{
+			char buf[PATH_MAX + 64];
+
+			if (asprintf(&e->ml->what, " [per-dir %s]", shown(fs, f, bn, buf, sizeof(buf))) < 0)
+				e->ml->what = NULL;
 		}
 		if (fs->nmp == fs->capmp) {
 			struct frule **n = realloc(fs->mp, (fs->capmp + 5) * sizeof(*n));
@@ -926,6 +934,22 @@ oce_filter_depth(const char *dname)
 
 /* ---- matching ----------------------------------------------------------- */
 
+/* -vv's note of the rule that decided (upstream report_filter_result()). */
+static void
+report(const struct oce_filters *fs, const struct rlist *lp, const struct frule *e, const char *name,
+       bool is_dir)
+{
+	struct oce_session *s = fs->s;
+	bool inc = e->r.flags & FR_INCLUDE, from_file = e->r.flags & FR_FROM_FILE;
+	const char *act = s->am_sender ? (inc ? "show" : "hid") : (inc ? "risk" : "protect");
+
+	oce_info(s, "[%s] %sing %s %s because of pattern %s%s%s", s->am_sender ? "sender" : "generator",
+		 act, is_dir ? "directory" : "file", name,
+		 from_file ? "<rule from a file read earlier>" : e->r.pattern,
+		 !from_file && (e->r.flags & OCP_FRF_DIRECTORY) ? "/" : "",
+		 lp == &fs->cvs ? " [global CVS]" : lp->what ? lp->what : "");
+}
+
 static int
 check_list(const struct oce_filters *fs, const struct rlist *lp, const char *name, bool is_dir)
 {
@@ -948,8 +972,11 @@ check_list(const struct oce_filters *fs, const struct rlist *lp, const char *nam
 		/* Sides are settled by elide (send_rules()) and by what is sent: as upstream. */
 		if (e->elide == fs->cur_elide)
 			continue;
-		if (ocp_filter_match_in(&e->r, fs->curdir, name, is_dir))
+		if (ocp_filter_match_in(&e->r, fs->curdir, name, is_dir)) {
+			if (fs->s->o->debug[OCE_DEBUG_FILTER] >= 1)
+				report(fs, lp, e, name, is_dir);
 			return f & FR_INCLUDE ? 1 : -1;
+		}
 	}
 	return 0;
 }

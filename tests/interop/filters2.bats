@@ -162,3 +162,9 @@ prep_dest() {
 	rm -f "$T/.pscan" "$T/src/sub/.pscan"
 	touch -h -d '2024-03-04 05:06:07' "$T/src/sub"
 }
+
+# -vv names the rule that hid or protected each name; only those lines are
+# compared (the other -vv lines are not this suite's subject).
+@test "-vv reports which rule decided, and from which list" {
+	PREP=prep_dest ORDER="grep -e pattern" run_pair -a -vv -F -C -f '- *.skip' -f 'P prot.log' --delete
+}
