@@ -5,8 +5,6 @@
  * parse_filter_str(), parse_filter_file(), push_local_filters(),
  * setup_merge_file(), send_rules(), check_filter()).
  */
-#include "apps/engine/filter.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,86 +15,15 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter_priv.h"
 #include "apps/engine/options_priv.h"
 #include "apps/engine/session.h"
 #include "ocproto/err.h"
-
-/* Engine bits next to ocproto's OCP_FRF_* in a rule's flags. */
-#define FR_INCLUDE   (1u << 20)
-#define FR_MERGE     (1u << 21) /* '.' or ':' */
-#define FR_PERDIR    (1u << 22) /* ':' */
-#define FR_FINISH    (1u << 23) /* per-dir rule whose parent scan is still to do */
-#define FR_CLEAR     (1u << 24)
-#define FR_FROM_FILE (1u << 25) /* text that came out of a file's contents */
-
-#define FR_SIDES (OCP_FRF_SENDER_SIDE | OCP_FRF_RECV_SIDE)
-/* What a merge file's rules take from the merge rule (upstream FILTRULES_FROM_CONTAINER). */
-#define FR_FROM_CONTAINER                                                                         \
-	(OCP_FRF_ABS_PATH | FR_INCLUDE | OCP_FRF_DIRECTORY | OCP_FRF_NEGATE | OCP_FRF_PERISHABLE)
-
-/* parse flags (upstream XFLG_*) */
-#define XF_FATAL	 1
-#define XF_OLD_PREFIXES	 2
-#define XF_ANCHORED2ABS	 4
-
-#define ELIDE_LOCAL  1
-#define ELIDE_REMOTE 2
-
-#define MERGE_DEPTH_MAX 32
-#define LINE_CAP	(PATH_MAX + 1024) /* upstream BIGPATHBUFLEN */
 
 static const char cvs_defaults[] =
     "RCS SCCS CVS CVS.adm RCSLOG cvslog.* tags TAGS .make.state .nse_depinfo *~ #* .#* ,* "
     "_$* *$ *.old *.bak *.BAK *.orig *.rej .del-* *.a *.olb *.o *.obj *.so *.exe *.Z *.elc "
     "*.ln core .svn/ .git/ .hg/ .bzr/";
-
-struct frule;
-
-/*
- * A list whose tail may be followed by rules inherited from the parent
- * directory: head..tail are this level's own, tail->next on are shared with
- * the levels above (as upstream's filter_rule_list).
- */
-struct rlist {
-	struct frule *head, *tail;
-	char *what; /* how -vv names the list: " [per-dir NAME]", or NULL */
-};
-
-struct frule {
-	struct frule *next;
-	struct rlist *ml; /* per-dir merge rule: the rules its files gave */
-	uint8_t elide;
-	struct ocp_filter_rule r; /* allocated to fit its pattern */
-};
-
-struct saved_lists {
-	size_t n;
-	struct rlist v[];
-};
-
-struct oce_filters {
-	struct oce_session *s;
-	struct rlist main, cvs;
-	bool cvs_loaded;
-	struct frule **mp; /* active per-dir merge rules (upstream mergelist_parents) */
-	size_t nmp, capmp;
-	char root[PATH_MAX];   /* root as last given */
-	char curdir[PATH_MAX]; /* its absolute name: absolute rules match below it */
-	char dirbuf[PATH_MAX + 2];
-	size_t dirbuf_len;
-	bool parent_scan;
-	bool failed; /* a per-directory file had a bad rule: the run ends (upstream exits) */
-	int merge_depth;
-	uint8_t cur_elide;
-	/* where the text being parsed comes from, for messages */
-	bool in_file;
-	const char *src_file;
-	int src_line;
-	int cur_depth;
-	void *levels[PATH_MAX / 2 + 1];
-};
-
-static void free_rules(struct oce_filters *fs, struct frule *e);
 
 /* ---- messages ------------------------------------------------------------- */
 
@@ -137,7 +64,7 @@ teardown(struct oce_filters *fs, struct frule *ex)
 	ex->ml = NULL;
 	if (lp->tail) {
 		lp->tail->next = NULL;
-		free_rules(fs, lp->head);
+		oce__flt_free_rules(fs, lp->head);
 	}
 	free(lp->what);
 	free(lp);
@@ -151,8 +78,8 @@ teardown(struct oce_filters *fs, struct frule *ex)
 		fs->nmp--;
 }
 
-static void
-free_rules(struct oce_filters *fs, struct frule *e)
+void
+oce__flt_free_rules(struct oce_filters *fs, struct frule *e)
 {
 	while (e) {
 		struct frule *next = e->next;
@@ -165,8 +92,8 @@ free_rules(struct oce_filters *fs, struct frule *e)
 }
 
 /* Drop this level's own rules, keeping the inherited ones (pop_filter_list()). */
-static void
-pop_list(struct oce_filters *fs, struct rlist *lp)
+void
+oce__flt_pop_list(struct oce_filters *fs, struct rlist *lp)
 {
 	struct frule *inherited;
 
@@ -174,7 +101,7 @@ pop_list(struct oce_filters *fs, struct rlist *lp)
 		return;
 	inherited = lp->tail->next;
 	lp->tail->next = NULL;
-	free_rules(fs, lp->head);
+	oce__flt_free_rules(fs, lp->head);
 	lp->head = inherited;
 	lp->tail = NULL;
 }
@@ -227,7 +154,8 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 	total = pre + plen;
 	if (total > OCP_FILTER_LINE_MAX)
 		return rule_err(fs, "discarding over-long filter", "");
-	e = calloc(1, offsetof(struct frule, r) + offsetof(struct ocp_filter_rule, pattern) + total + 1);
+	e = calloc(1, offsetof(struct frule, r) + offsetof(struct ocp_filter_rule, pattern) +
+			  total + 1);
 	if (!e)
 		return -ENOMEM;
 	p = e->r.pattern;
@@ -250,7 +178,9 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 		}
 	}
 	e->r.flags = f;
-	e->r.kind = f & FR_PERDIR ? OCP_FR_DIR_MERGE : f & FR_INCLUDE ? OCP_FR_INCLUDE : OCP_FR_EXCLUDE;
+	e->r.kind = f & FR_PERDIR    ? OCP_FR_DIR_MERGE
+		    : f & FR_INCLUDE ? OCP_FR_INCLUDE
+				     : OCP_FR_EXCLUDE;
 	if (f & FR_PERDIR) {
 		const char *bn = basename_of(p);
 
@@ -269,7 +199,8 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 		{
 			char buf[PATH_MAX + 64];
 
-			if (asprintf(&e->ml->what, " [per-dir %s]", shown(fs, f, bn, buf, sizeof(buf))) < 0)
+			if (asprintf(&e->ml->what, " [per-dir %s]",
+				     shown(fs, f, bn, buf, sizeof(buf))) < 0)
 				e->ml->what = NULL;
 		}
 		if (fs->nmp == fs->capmp) {
@@ -459,10 +390,11 @@ parse_tok(struct oce_filters *fs, const char **sp, uint32_t tf, int xflags, uint
 				if (fs->in_file)
 					snprintf(msg, sizeof(msg), "invalid modifier");
 				else
-					snprintf(msg, sizeof(msg), "invalid modifier '%c' at position %d", *s,
+					snprintf(msg, sizeof(msg),
+						 "invalid modifier '%c' at position %d", *s,
 						 (int)((const char *)s - start));
 				oce_error_plain(fs->s, "%s in filter rule: %s", msg,
-					  shown(fs, 0, start, buf, sizeof(buf)));
+						shown(fs, 0, start, buf, sizeof(buf)));
 				fs->s->exit_code = RERR_SYNTAX;
 				return OCP_EFILTER;
 			}
@@ -472,8 +404,8 @@ parse_tok(struct oce_filters *fs, const char **sp, uint32_t tf, int xflags, uint
 	}
 	if (tf & FR_SIDES) {
 		if (f & FR_SIDES)
-			return rule_err(fs, "specified-side merge file contains specified-side filter",
-					start);
+			return rule_err(
+			    fs, "specified-side merge file contains specified-side filter", start);
 		f |= tf & FR_SIDES;
 	}
 	if (tf & OCP_FRF_WORD_SPLIT) {
@@ -508,8 +440,8 @@ parse_tok(struct oce_filters *fs, const char **sp, uint32_t tf, int xflags, uint
  * no parent scan is running), else cleaned and made absolute below the
  * directory being entered (upstream parse_merge_name()). NULL if too long.
  */
-static char *
-merge_name(struct oce_filters *fs, const char *name, size_t len, char *buf, size_t cap)
+char *
+oce__flt_merge_name(struct oce_filters *fs, const char *name, size_t len, char *buf, size_t cap)
 {
 	char tmp[PATH_MAX];
 
@@ -534,13 +466,12 @@ merge_name(struct oce_filters *fs, const char *name, size_t len, char *buf, size
 	return buf;
 }
 
-static int parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t tf,
-		      int xflags);
 static int load_cvs(struct oce_filters *fs, uint32_t f);
 
 /* Every rule of text into lp (upstream parse_filter_str()). */
-static int
-parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t tf, int xflags)
+int
+oce__flt_parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t tf,
+		   int xflags)
 {
 	char nbuf[PATH_MAX + 2];
 
@@ -558,12 +489,12 @@ parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t t
 			char buf[PATH_MAX + 64];
 
 			oce_error_plain(fs->s, "discarding over-long filter: %s",
-				  shown(fs, 0, "", buf, sizeof(buf)));
+					shown(fs, 0, "", buf, sizeof(buf)));
 			continue;
 		}
 		if (f & FR_CLEAR) {
 			/* this level's rules are freed, inherited ones only left behind */
-			pop_list(fs, lp);
+			oce__flt_pop_list(fs, lp);
 			lp->head = NULL;
 			continue;
 		}
@@ -577,14 +508,16 @@ parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t t
 
 				while (bn > pat && bn[-1] != '/')
 					bn--;
-				r = add_rule(fs, lp, bn, (size_t)(pat + plen - bn), f & FR_FROM_FILE, 0);
+				r = add_rule(fs, lp, bn, (size_t)(pat + plen - bn),
+					     f & FR_FROM_FILE, 0);
 				if (r)
 					return r;
 				f &= ~OCP_FRF_EXCLUDE_SELF;
 			}
 			if (f & FR_PERDIR) {
 				if (fs->parent_scan) {
-					const char *n = merge_name(fs, pat, plen, nbuf, sizeof(nbuf));
+					const char *n =
+					    oce__flt_merge_name(fs, pat, plen, nbuf, sizeof(nbuf));
 
 					r = n ? add_rule(fs, lp, n, strlen(n), f, 0) : 0;
 					if (r)
@@ -592,9 +525,10 @@ parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t t
 					continue;
 				}
 			} else {
-				const char *n = merge_name(fs, pat, plen, nbuf, sizeof(nbuf));
+				const char *n =
+				    oce__flt_merge_name(fs, pat, plen, nbuf, sizeof(nbuf));
 
-				r = n ? parse_file(fs, lp, n, f, XF_FATAL) : 0;
+				r = n ? oce__flt_parse_file(fs, lp, n, f, XF_FATAL) : 0;
 				if (r)
 					return r;
 				continue;
@@ -609,8 +543,9 @@ parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, uint32_t t
 }
 
 /* The rules of file fname under template tf (upstream parse_filter_file()). */
-static int
-parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t tf, int xflags)
+int
+oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t tf,
+		    int xflags)
 {
 	const struct oce_opts *o = fs->s->o;
 	bool word_split = tf & OCP_FRF_WORD_SPLIT;
@@ -626,8 +561,8 @@ parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t
 		char buf[PATH_MAX + 64];
 
 		oce_error_plain(fs->s, "[%s] merge-file include depth limit (%d) exceeded at %s",
-			  fs->s->am_sender ? "sender" : "receiver", MERGE_DEPTH_MAX,
-			  shown(fs, tf, fname, buf, sizeof(buf)));
+				fs->s->am_sender ? "sender" : "receiver", MERGE_DEPTH_MAX,
+				shown(fs, tf, fname, buf, sizeof(buf)));
 		if (xflags & XF_FATAL) {
 			fs->s->exit_code = RERR_FILEIO;
 			return OCP_EFILTER;
@@ -645,11 +580,13 @@ parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t
 
 			if (fs->in_file || (tf & FR_FROM_FILE))
 				oce_error_plain(fs->s, "failed to open %sclude file %s",
-					  tf & FR_INCLUDE ? "in" : "ex", shown(fs, tf, fname, buf, sizeof(buf)));
+						tf & FR_INCLUDE ? "in" : "ex",
+						shown(fs, tf, fname, buf, sizeof(buf)));
 			else
 				oce_error(fs->s, "[%s] failed to open %sclude file %s: %s (%d)",
-					  fs->s->am_server ? (fs->s->am_sender ? "sender" : "receiver")
-							   : "client",
+					  fs->s->am_server
+					      ? (fs->s->am_sender ? "sender" : "receiver")
+					      : "client",
 					  tf & FR_INCLUDE ? "in" : "ex", fname, strerror(e), e);
 			fs->s->exit_code = RERR_FILEIO;
 			return -e;
@@ -696,12 +633,12 @@ parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t
 			char buf[PATH_MAX + 64];
 
 			oce_error_plain(fs->s, "discarding over-long filter: %s",
-				  shown(fs, 0, "", buf, sizeof(buf)));
+					shown(fs, 0, "", buf, sizeof(buf)));
 			n = 0;
 		}
 		line[n] = '\0';
 		if (*line && (word_split || (*line != ';' && *line != '#')))
-			r = parse_str(fs, lp, line, tf, xflags);
+			r = oce__flt_parse_str(fs, lp, line, tf, xflags);
 	} while (!r && ch != EOF);
 	fs->in_file = save_in;
 	fs->src_file = save_file;
@@ -725,229 +662,33 @@ load_cvs(struct oce_filters *fs, uint32_t f)
 	if (fs->cvs_loaded)
 		return 0;
 	fs->cvs_loaded = true;
-	r = parse_str(fs, &fs->cvs, cvs_defaults,
-		      tf | (fs->s->protocol >= 30 ? OCP_FRF_PERISHABLE : 0), 0);
+	r = oce__flt_parse_str(fs, &fs->cvs, cvs_defaults,
+			       tf | (fs->s->protocol >= 30 ? OCP_FRF_PERISHABLE : 0), 0);
 	if (!r && home && snprintf(path, sizeof(path), "%s/.cvsignore", home) < (int)sizeof(path))
-		r = parse_file(fs, &fs->cvs, path, tf, 0);
+		r = oce__flt_parse_file(fs, &fs->cvs, path, tf, 0);
 	if (!r)
-		r = parse_str(fs, &fs->cvs, getenv("CVSIGNORE"), tf, 0);
+		r = oce__flt_parse_str(fs, &fs->cvs, getenv("CVSIGNORE"), tf, 0);
 	return r;
-}
-
-/* ---- directories -------------------------------------------------------- */
-
-/* Remember root's absolute name when it changes. */
-static void
-set_root(struct oce_filters *fs, const char *root)
-{
-	char abs[PATH_MAX];
-
-	if (!root || !strcmp(root, fs->root))
-		return;
-	snprintf(fs->root, sizeof(fs->root), "%s", root);
-	if (realpath(root, abs))
-		snprintf(fs->curdir, sizeof(fs->curdir), "%s", abs);
-	else
-		snprintf(fs->curdir, sizeof(fs->curdir), "%s", root);
-}
-
-/* dirbuf = curdir/dir, cleaned, with a trailing '/' (upstream set_filter_dir()). */
-static void
-set_dir(struct oce_filters *fs, const char *dir)
-{
-	char *b = fs->dirbuf;
-	size_t len;
-
-	if (*dir == '/')
-		snprintf(b, PATH_MAX, "%s", dir);
-	else if (strlen(fs->curdir) + strlen(dir) + 2 > PATH_MAX)
-		snprintf(b, PATH_MAX, "%s", fs->curdir);
-	else
-		strcat(strcat(strcpy(b, fs->curdir), "/"), dir);
-	oce__clean_dir(b);
-	len = strlen(b);
-	if (len == 1 && *b == '.')
-		len = 0;
-	if (len != 1 || *b != '/')
-		b[len++] = '/';
-	b[len] = '\0';
-	fs->dirbuf_len = len;
-}
-
-/*
- * A per-dir merge rule's first use: a name with a path is cut to its file
- * name, and when that path is a parent of the first directory entered, the
- * file is read in every directory from there down to the parent of this one
- * (upstream setup_merge_file()). Returns true when it scanned.
- */
-static bool
-setup_merge(struct oce_filters *fs, struct frule *ex, struct rlist *lp)
-{
-	char nbuf[PATH_MAX + 2], buf[PATH_MAX + 2], *x, *y, *slash;
-	char pat[PATH_MAX];
-	size_t len;
-
-	x = merge_name(fs, ex->r.pattern, ex->r.pattern_len, nbuf, sizeof(nbuf));
-	if (!x || *x != '/')
-		return false;
-	slash = strrchr(x, '/');
-	*slash = '\0';
-	snprintf(pat, sizeof(pat), "%s", slash + 1);
-	/* the rule keeps only the file name (it is no longer than before) */
-	memmove(ex->r.pattern, pat, strlen(pat) + 1);
-	ex->r.pattern_len = strlen(pat);
-	snprintf(buf, sizeof(buf), "%s", *x ? x : "/");
-	oce__clean_dir(buf);
-	len = strlen(buf);
-	if (len != 1 && len < PATH_MAX - 1) {
-		buf[len++] = '/';
-		buf[len] = '\0';
-	}
-	for (x = buf, y = fs->dirbuf; *x && *x == *y; x++, y++)
-		;
-	if (*x)
-		y += strlen(y); /* not a parent of the transfer: no scan */
-	fs->parent_scan = true;
-	while (*y) {
-		char save[PATH_MAX + 2];
-
-		snprintf(save, sizeof(save), "%s", y);
-		*y = '\0';
-		fs->dirbuf_len = (size_t)(y - fs->dirbuf);
-		snprintf(x, sizeof(buf) - (size_t)(x - buf), "%s", pat);
-		if (parse_file(fs, lp, buf, ex->r.flags, XF_ANCHORED2ABS))
-			fs->failed = true;
-		if (ex->r.flags & OCP_FRF_NO_INHERIT) {
-			free_rules(fs, lp->head);
-			lp->head = NULL;
-		}
-		lp->tail = NULL;
-		strcpy(y, save);
-		while ((*x++ = *y++) != '/')
-			;
-	}
-	fs->parent_scan = false;
-	return true;
-}
-
-void *
-oce_filter_push(struct oce_session *s, const char *root, const char *dname)
-{
-	struct oce_filters *fs = s->flt;
-	struct saved_lists *sv;
-
-	if (!fs)
-		return NULL;
-	set_root(fs, root);
-	set_dir(fs, dname);
-	if (!fs->nmp)
-		return NULL;
-	sv = calloc(1, sizeof(*sv) + fs->nmp * sizeof(sv->v[0]));
-	if (!sv)
-		return NULL;
-	sv->n = fs->nmp;
-	for (size_t i = 0; i < fs->nmp; i++)
-		if (fs->mp[i])
-			sv->v[i] = *fs->mp[i]->ml;
-	/* reading a file may add merge rules: nmp can grow in this loop */
-	for (size_t i = 0; i < fs->nmp; i++) {
-		struct frule *ex = fs->mp[i];
-		struct rlist *lp;
-
-		if (!ex)
-			continue;
-		lp = ex->ml;
-		lp->tail = NULL; /* what was this level's is inherited now */
-		if (ex->r.flags & OCP_FRF_NO_INHERIT)
-			lp->head = NULL;
-		if (ex->r.flags & FR_FINISH) {
-			ex->r.flags &= ~FR_FINISH;
-			if (setup_merge(fs, ex, lp))
-				set_dir(fs, dname);
-		}
-		if (fs->dirbuf_len + ex->r.pattern_len < PATH_MAX) {
-			strcpy(fs->dirbuf + fs->dirbuf_len, ex->r.pattern);
-			if (parse_file(fs, lp, fs->dirbuf, ex->r.flags, XF_ANCHORED2ABS))
-				fs->failed = true;
-		} else {
-			s->io_error |= OCE_IOERR_GENERAL;
-			oce_error_plain(s, "cannot add local filter rules in long-named directory: %s",
-				  fs->dirbuf);
-		}
-		fs->dirbuf[fs->dirbuf_len] = '\0';
-	}
-	return sv;
-}
-
-void
-oce_filter_pop(struct oce_session *s, void *saved)
-{
-	struct oce_filters *fs = s->flt;
-	struct saved_lists *sv = saved;
-
-	if (!fs)
-		return;
-	for (size_t i = fs->nmp; i-- > 0;) {
-		if (fs->mp[i])
-			pop_list(fs, fs->mp[i]->ml);
-	}
-	if (!sv)
-		return;
-	for (size_t i = 0; i < sv->n && i < fs->nmp; i++)
-		if (fs->mp[i])
-			*fs->mp[i]->ml = sv->v[i];
-	free(sv);
-}
-
-void
-oce_filter_chdir(struct oce_session *s, const char *root, const char *dname, int depth)
-{
-	struct oce_filters *fs = s->flt;
-
-	if (!fs)
-		return;
-	if (depth > PATH_MAX / 2)
-		depth = PATH_MAX / 2;
-	for (; fs->cur_depth >= (dname ? depth : 0); fs->cur_depth--) {
-		if (fs->levels[fs->cur_depth]) {
-			oce_filter_pop(s, fs->levels[fs->cur_depth]);
-			fs->levels[fs->cur_depth] = NULL;
-		}
-	}
-	if (!dname)
-		return;
-	fs->cur_depth = depth;
-	fs->levels[depth] = oce_filter_push(s, root, dname);
-}
-
-int
-oce_filter_depth(const char *dname)
-{
-	int d = 1;
-
-	if (!strcmp(dname, "."))
-		return 0;
-	for (const char *p = dname; *p; p++)
-		d += *p == '/';
-	return d;
 }
 
 /* ---- matching ----------------------------------------------------------- */
 
 /* -vv's note of the rule that decided (upstream report_filter_result()). */
 static void
-report(const struct oce_filters *fs, const struct rlist *lp, const struct frule *e, const char *name,
-       bool is_dir)
+report(const struct oce_filters *fs, const struct rlist *lp, const struct frule *e,
+       const char *name, bool is_dir)
 {
 	struct oce_session *s = fs->s;
 	bool inc = e->r.flags & FR_INCLUDE, from_file = e->r.flags & FR_FROM_FILE;
 	const char *act = s->am_sender ? (inc ? "show" : "hid") : (inc ? "risk" : "protect");
 
-	oce_info(s, "[%s] %sing %s %s because of pattern %s%s%s", s->am_sender ? "sender" : "generator",
-		 act, is_dir ? "directory" : "file", name,
+	oce_info(s, "[%s] %sing %s %s because of pattern %s%s%s",
+		 s->am_sender ? "sender" : "generator", act, is_dir ? "directory" : "file", name,
 		 from_file ? "<rule from a file read earlier>" : e->r.pattern,
 		 !from_file && (e->r.flags & OCP_FRF_DIRECTORY) ? "/" : "",
-		 lp == &fs->cvs ? " [global CVS]" : lp->what ? lp->what : "");
+		 lp == &fs->cvs ? " [global CVS]"
+		 : lp->what	? lp->what
+				: "");
 }
 
 static int
@@ -1021,10 +762,10 @@ oce_filter_init(struct oce_session *s, bool with_cmdline)
 		if (!getcwd(fs->curdir, sizeof(fs->curdir)))
 			snprintf(fs->curdir, sizeof(fs->curdir), "/");
 		snprintf(fs->root, sizeof(fs->root), ".");
-		set_dir(fs, ".");
+		oce__flt_set_dir(fs, ".");
 	}
 	for (size_t i = 0; with_cmdline && i < s->o->filters.n; i++) {
-		int r = parse_str(fs, &fs->main, s->o->filters.v[i], 0, 0);
+		int r = oce__flt_parse_str(fs, &fs->main, s->o->filters.v[i], 0, 0);
 
 		if (r)
 			return r;
@@ -1037,7 +778,7 @@ oce_filter_add(struct oce_session *s, const char *text)
 {
 	int r = oce_filter_init(s, false);
 
-	return r ? r : parse_str(s->flt, &s->flt->main, text, 0, 0);
+	return r ? r : oce__flt_parse_str(s->flt, &s->flt->main, text, 0, 0);
 }
 
 void
@@ -1048,113 +789,9 @@ oce_filter_free(struct oce_session *s)
 	if (!fs)
 		return;
 	oce_filter_chdir(s, NULL, NULL, 0);
-	free_rules(fs, fs->main.head);
-	free_rules(fs, fs->cvs.head);
+	oce__flt_free_rules(fs, fs->main.head);
+	oce__flt_free_rules(fs, fs->cvs.head);
 	free(fs->mp);
 	free(fs);
 	s->flt = NULL;
-}
-
-static int
-write_rule(struct oce_session *s, const struct frule *e)
-{
-	char text[OCP_FILTER_LINE_MAX + 32];
-	int n = ocp_filter_rule_text(&e->r, text, sizeof(text));
-	int r;
-
-	if (n < 0)
-		return n;
-	r = ocp_io_write_int32(s->io, n);
-	return r ? r : ocp_io_write_data(s->io, text, (size_t)n);
-}
-
-/* Mark each rule for its side and send those the peer uses (upstream send_rules()). */
-static int
-send_rules(struct oce_session *s, struct rlist *lp, bool out)
-{
-	bool del_ex = s->o->delete_excluded;
-
-	for (struct frule *e = lp->head; e; e = e->next) {
-		uint32_t f = e->r.flags;
-		uint8_t elide = 0;
-		int r;
-
-		if (f & OCP_FRF_SENDER_SIDE)
-			elide = s->am_sender ? ELIDE_LOCAL : ELIDE_REMOTE;
-		if (f & OCP_FRF_RECV_SIDE)
-			elide = elide ? 0 : s->am_sender ? ELIDE_REMOTE : ELIDE_LOCAL;
-		else if (del_ex && !elide && (!(f & FR_PERDIR) || (f & OCP_FRF_NO_PREFIXES)))
-			elide = s->am_sender ? ELIDE_LOCAL : ELIDE_REMOTE;
-		e->elide = elide;
-		if (elide == ELIDE_LOCAL)
-			continue;
-		if ((f & OCP_FRF_CVS_IGNORE) && !(f & FR_MERGE)) {
-			/* -C's list goes out expanded, or not at all to a receiver that knows -C */
-			bool expand = s->am_sender || s->protocol < 29;
-
-			r = send_rules(s, &s->flt->cvs, out && expand);
-			if (r)
-				return r;
-			if (expand)
-				continue;
-		}
-		if (!out)
-			continue;
-		r = write_rule(s, e);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-int
-oce_filter_send(struct oce_session *s, bool to_peer)
-{
-	struct oce_filters *fs;
-	int r = oce_filter_init(s, false);
-
-	if (r)
-		return r;
-	fs = s->flt;
-	if (s->o->cvs_exclude && s->am_sender) {
-		if (s->protocol >= 29)
-			r = parse_str(fs, &fs->main, ":C", 0, 0);
-		if (!r)
-			r = parse_str(fs, &fs->main, "-C", 0, 0);
-	}
-	if (!r)
-		r = send_rules(s, &fs->main, to_peer);
-	if (!r && to_peer)
-		r = ocp_io_write_int32(s->io, 0);
-	if (!r && s->o->cvs_exclude) {
-		if (!s->am_sender || s->protocol < 29)
-			r = parse_str(fs, &fs->main, ":C", 0, 0);
-		if (!r && !s->am_sender)
-			r = parse_str(fs, &fs->main, "-C", 0, 0);
-	}
-	return r;
-}
-
-int
-oce_filter_recv_rule(struct oce_session *s, const char *text)
-{
-	int r = oce_filter_init(s, false);
-
-	return r ? r : parse_str(s->flt, &s->flt->main, text, 0, s->protocol >= 29 ? 0 : XF_OLD_PREFIXES);
-}
-
-int
-oce_filter_recv_done(struct oce_session *s)
-{
-	struct oce_filters *fs;
-	int r = oce_filter_init(s, false);
-
-	if (r || !s->o->cvs_exclude)
-		return r;
-	fs = s->flt;
-	if (s->am_sender || s->protocol < 29)
-		r = parse_str(fs, &fs->main, ":C", 0, 0);
-	if (!r && s->am_sender)
-		r = parse_str(fs, &fs->main, "-C", 0, 0);
-	return r;
 }

@@ -15,11 +15,11 @@ struct mark {
 };
 
 struct oce_progress {
-	struct mark start;	/* ms 0: no line for this file yet */
+	struct mark start; /* ms 0: no line for this file yet */
 	struct mark hist[HISTORY];
 	int newest, oldest;
-	int32_t cur;		/* sorted index of the current file */
-	int last_len;		/* progress2: the previous tail's width */
+	int32_t cur;  /* sorted index of the current file */
+	int last_len; /* progress2: the previous tail's width */
 };
 
 bool
@@ -65,16 +65,18 @@ print(struct oce_session *s, struct oce_progress *p, int64_t ofs, int64_t size, 
 		secs = (double)diff / 1000.0; /* the final line shows the time taken */
 	} else {
 		diff = now - p->hist[p->oldest].ms;
-		rate = oce_progress_rate(ofs - p->hist[p->oldest].ofs, (unsigned long)(diff > 0 ? diff : 1));
+		rate = oce_progress_rate(ofs - p->hist[p->oldest].ofs,
+					 (unsigned long)(diff > 0 ? diff : 1));
 		secs = oce_progress_eta(ofs, size, rate);
 	}
 	if (p2)
 		n = oce_progress2_line(line, sizeof(line), ofs, size, rate, secs, last,
-				       (int)s->st.xferred_files, total - p->cur - 1, total, true, o->human,
-				       &p->last_len);
+				       (int)s->st.xferred_files, total - p->cur - 1, total, true,
+				       o->human, &p->last_len);
 	else
 		n = oce_progress_line(line, sizeof(line), ofs, size, rate, secs, last,
-				      (int)s->st.xferred_files, total - p->cur - 1, total, true, o->human);
+				      (int)s->st.xferred_files, total - p->cur - 1, total, true,
+				      o->human);
 	if (n < 0)
 		return;
 	pthread_mutex_lock(&s->log_lock);
@@ -150,7 +152,8 @@ oce_progress_name(struct oce_session *s, const struct oce_file *f, uint32_t ifla
 
 	if (!oce_progress_on(s))
 		return;
-	if (fmt && !oce_format_has(fmt, 'b') && !oce_format_has(fmt, 'c') && !oce_format_has(fmt, 'C')) {
+	if (fmt && !oce_format_has(fmt, 'b') && !oce_format_has(fmt, 'c') &&
+	    !oce_format_has(fmt, 'C')) {
 		oce_log_item(s, f, iflags, NULL);
 	} else if (s->o->info[OCE_INFO_NAME] >= 1 && s->o->info[OCE_INFO_PROGRESS] == 1) {
 		pthread_mutex_lock(&s->log_lock);
@@ -169,8 +172,8 @@ oce_progress_logged_before(const struct oce_session *s)
 {
 	const char *fmt = oce_stdout_format(s->o);
 
-	return oce_progress_on(s) && fmt && !oce_format_has(fmt, 'b') && !oce_format_has(fmt, 'c') &&
-	       !oce_format_has(fmt, 'C');
+	return oce_progress_on(s) && fmt && !oce_format_has(fmt, 'b') &&
+	       !oce_format_has(fmt, 'c') && !oce_format_has(fmt, 'C');
 }
 
 void
