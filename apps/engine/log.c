@@ -30,8 +30,11 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 		const struct oce_logctx *ctx)
 {
 	char line[8192];
-	int n = oce_out_format(line, sizeof(line), fmt, it, ctx);
+	int n;
 
+	if (s->o->quiet)
+		return; /* upstream's rwrite() drops FINFO/FCLIENT lines under -q */
+	n = oce_out_format(line, sizeof(line), fmt, it, ctx);
 	if (n < 0)
 		n = (int)strlen(line);
 	pthread_mutex_lock(&s->log_lock);

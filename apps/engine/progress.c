@@ -25,7 +25,8 @@ struct oce_progress {
 bool
 oce_progress_on(const struct oce_session *s)
 {
-	return !s->am_server && s->o->info[OCE_INFO_PROGRESS] >= 1;
+	/* -q silences these as upstream's rwrite() drops FINFO/FCLIENT lines */
+	return !s->am_server && !s->o->quiet && s->o->info[OCE_INFO_PROGRESS] >= 1;
 }
 
 static struct oce_progress *

@@ -54,3 +54,8 @@ prep_some() {
 @test "--progress with --stats and -v" {
 	ORDER=final_lines run_pair -av --progress --stats
 }
+
+@test "-q silences --progress and the names" {
+	run_pair -aq --progress
+	run_pair -aqv
+}
