@@ -76,6 +76,8 @@ oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const c
 static void
 emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
+	if (code == OCP_MSG_INFO && s->o->quiet)
+		return; /* upstream's rwrite() drops FINFO under -q, on either side */
 	pthread_mutex_lock(&s->log_lock);
 	if (s->msg_hook && pthread_equal(s->msg_hook_thread, pthread_self())) {
 		s->msg_hook(s->msg_hook_arg, code, line, len);
