@@ -168,3 +168,14 @@ prep_dest() {
 @test "-vv reports which rule decided, and from which list" {
 	PREP=prep_dest ORDER="grep -e pattern" run_pair -a -vv -F -C -f '- *.skip' -f 'P prot.log' --delete
 }
+
+@test "more merge modifiers: w+, s, e on '.', s, p- and / on ':'" {
+	printf '%s\n' '- *.log' '- core' >"$T/rules1"
+	printf 'a.o x.bak\n' >"$T/words"
+	run_pair -ai -f "merge,w+ $T/words" -f '- *.o' -f '- *.bak'
+	run_pair -ai -f ".s $T/rules1"
+	run_pair -ai -f ".e $T/rules1"
+	run_pair -ai -f ':s .rsync-filter'
+	PREP=prep_dest ORDER="env LC_ALL=C sort" run_pair -ai -f ':p- .ex' --delete
+	run_pair -ai -f 'dir-merge,/ .rsync-filter'
+}
