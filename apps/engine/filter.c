@@ -68,6 +68,8 @@ teardown(struct oce_filters *fs, struct frule *ex)
 	}
 	free(lp->what);
 	free(lp);
+	oce__flt_free_rules(fs, ex->scanned);
+	ex->scanned = NULL;
 	for (size_t j = 0; j < fs->nmp; j++) {
 		if (fs->mp[j] == ex) {
 			fs->mp[j] = NULL;

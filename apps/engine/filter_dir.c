@@ -112,6 +112,8 @@ setup_merge(struct oce_filters *fs, struct frule *ex, struct rlist *lp)
 			;
 	}
 	fs->parent_scan = false;
+	/* every level inherits these and none owns them: the rule does */
+	ex->scanned = lp->head;
 	return true;
 }
 

@@ -54,6 +54,7 @@ struct rlist {
 struct frule {
 	struct frule *next;
 	struct rlist *ml; /* per-dir merge rule: the rules its files gave */
+	struct frule *scanned; /* per-dir merge rule: what its parent scan read (owned) */
 	uint8_t elide;
 	struct ocp_filter_rule r; /* allocated to fit its pattern */
 };
