@@ -694,20 +694,23 @@ report(const struct oce_filters *fs, const struct rlist *lp, const struct frule 
 }
 
 static int
-check_list(const struct oce_filters *fs, const struct rlist *lp, const char *name, bool is_dir)
+check_list(const struct oce_filters *fs, const struct rlist *lp, const char *name, bool is_dir,
+	   bool no_perishable)
 {
 	for (const struct frule *e = lp->head; e; e = e->next) {
 		uint32_t f = e->r.flags;
 		int rc;
 
+		if (no_perishable && (f & OCP_FRF_PERISHABLE))
+			continue;
 		if (f & FR_PERDIR) {
-			rc = check_list(fs, e->ml, name, is_dir);
+			rc = check_list(fs, e->ml, name, is_dir, no_perishable);
 			if (rc)
 				return rc;
 			continue;
 		}
 		if (f & OCP_FRF_CVS_IGNORE) {
-			rc = check_list(fs, &fs->cvs, name, is_dir);
+			rc = check_list(fs, &fs->cvs, name, is_dir, no_perishable);
 			if (rc)
 				return rc;
 			continue;
@@ -727,11 +730,17 @@ check_list(const struct oce_filters *fs, const struct rlist *lp, const char *nam
 int
 oce_filter_check(const struct oce_session *s, const char *name, bool is_dir)
 {
+	return oce_filter_check_ex(s, name, is_dir, false);
+}
+
+int
+oce_filter_check_ex(const struct oce_session *s, const char *name, bool is_dir, bool no_perishable)
+{
 	const struct oce_filters *fs = s->flt;
 
 	if (!fs || !fs->main.head || !*name)
 		return 0;
-	return check_list(fs, &fs->main, name, is_dir);
+	return check_list(fs, &fs->main, name, is_dir, no_perishable);
 }
 
 int

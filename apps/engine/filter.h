@@ -63,6 +63,13 @@ int oce_filter_depth(const char *dname);
 
 /* -1 excluded, 1 included, 0 no rule matched (upstream check_filter()). */
 int oce_filter_check(const struct oce_session *s, const char *name, bool is_dir);
+/*
+ * The same with no_perishable: 'p' rules (and -C's defaults at protocol 30+)
+ * are skipped, as upstream's ignore_perishable while it empties a directory
+ * it deletes (delete_dir_contents()), so they do not keep it.
+ */
+int oce_filter_check_ex(const struct oce_session *s, const char *name, bool is_dir,
+			bool no_perishable);
 
 /* Does the session have any rule at all? */
 bool oce_filter_any(const struct oce_session *s);
