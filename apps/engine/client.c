@@ -18,6 +18,7 @@
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/progress.h"
 #include "apps/engine/session.h"
 #include "ocproto/err.h"
 
@@ -35,18 +36,6 @@ unsupported_option(const struct oce_opts *o)
 		return o->append > 1 ? "--append-verify" : "--append";
 	if (o->inplace && !OCE_CAN_INPLACE)
 		return "--inplace";
-	if (o->bwlimit)
-		return "--bwlimit";
-	if (o->progress || o->info[OCE_INFO_PROGRESS])
-		return "--progress";
-	if (o->cvs_exclude)
-		return "--cvs-exclude";
-	for (size_t i = 0; i < o->filters.n; i++) {
-		const char *f = o->filters.v[i];
-
-		if (f[0] == ':' || f[0] == '.' || !strncmp(f, "dir-merge", 9) || !strncmp(f, "merge", 5))
-			return "merge filter rules (-F, ':' and '.')";
-	}
 	return NULL;
 }
 
@@ -148,6 +137,9 @@ start_io(struct oce_session *s, int fd_in, int fd_out)
 	ocp_io_set_msg_handler(s->io, oce_on_msg, s);
 	if (s->o->timeout)
 		ocp_io_set_timeout(s->io, s->o->timeout);
+	/* o->bwlimit is whole KiB already; both ends limit what they write. */
+	if (s->o->bwlimit)
+		ocp_io_set_bwlimit(s->io, s->o->bwlimit / 1024);
 	fcntl(fd_in, F_SETFL, fcntl(fd_in, F_GETFL) | O_NONBLOCK);
 	fcntl(fd_out, F_SETFL, fcntl(fd_out, F_GETFL) | O_NONBLOCK);
 	return 0;
@@ -270,6 +262,7 @@ print_summary(struct oce_session *s)
 	const struct oce_counters *c = &s->st;
 	const struct oce_opts *o = s->o;
 
+	oce_progress_close_line(s);
 	if (o->quiet || (!o->stats && o->info[OCE_INFO_STATS] < 1))
 		return;
 	st.total_size = c->total_size;
@@ -309,8 +302,6 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 	int r = start_io(s, fd_in, fd_out);
 
 	if (!r)
-		r = oce_filters_build(s);
-	if (!r)
 		r = oce_setup_protocol(s);
 	if (!r && s->am_sender) {
 		r = ocp_io_start_mux_out(s->io);
@@ -347,6 +338,7 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 	oce_report_failure(s, r);
 	if (!r)
 		print_summary(s);
+	oce_progress_close_line(s);
 	if (failed_here(s, r))
 		send_error_exit(s, final_code(s, r));
 	return final_code(s, r);
@@ -508,6 +500,11 @@ oce_client_main(struct oce_opts *o)
 	}
 	oce_session_init(&s, o);
 	s.local = local;
+	/* Rules are parsed (merge files read) before connecting, as upstream's option parser does. */
+	if (oce_filters_build(&s)) {
+		code = s.exit_code ? s.exit_code : RERR_SYNTAX;
+		goto out;
+	}
 	/* The sender reads a local list itself; a receiver forwards it. */
 	s.ff_fd = ff_fd;
 	s.ff_from_peer = o->filesfrom_host && push;

@@ -23,6 +23,7 @@
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
@@ -197,11 +198,42 @@ show_progress(const struct oce_session *s)
 	return !s->am_server && !s->o->quiet && s->o->info[OCE_INFO_FLIST] >= 1;
 }
 
+/* "building file list ... ": the line stays open (upstream start_filelist_progress()). */
 static void
 flist_progress(struct oce_session *s, const char *text)
 {
 	pthread_mutex_lock(&s->log_lock);
 	fputs(text, s->out);
+	s->needs_nl = 1;
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+/* With --info=flist2 (--progress), " N files...\r" every 100 entries. */
+static void
+flist_count(struct oce_session *s, size_t count)
+{
+	if (!show_progress(s) || s->o->info[OCE_INFO_FLIST] < 2 || count % 100)
+		return;
+	pthread_mutex_lock(&s->log_lock);
+	if (s->needs_nl == 1)
+		fputc('\n', s->out);
+	fprintf(s->out, " %zu files...\r", count);
+	s->needs_nl = 2;
+	fflush(s->out);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+/* "done", or at flist2 the count over the progress line (finish_filelist_progress()). */
+static void
+flist_finish(struct oce_session *s)
+{
+	pthread_mutex_lock(&s->log_lock);
+	s->needs_nl = 0;
+	if (s->o->info[OCE_INFO_FLIST] >= 2)
+		fprintf(s->out, "%zu file%sto consider\n", s->fl.n, s->fl.n == 1 ? " " : "s ");
+	else
+		fputs("done\n", s->out);
 	fflush(s->out);
 	pthread_mutex_unlock(&s->log_lock);
 }
@@ -360,6 +392,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	f->root = w->root;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
+	flist_count(s, s->fl.n);
 	r = flist_push(&s->fl, f);
 	if (r) {
 		free(f);
@@ -527,8 +560,24 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
  * user and stat'ed through a symlink (a "dir/" or -k argument), so it is
  * opened as upstream's opendir() would, through that link.
  */
+static int send_dir_in(struct walk *w, const char *dname, bool follow);
+
+/* The directory's entries, under the per-directory rules read in it (upstream send_if_directory()). */
 static int
 send_dir(struct walk *w, const char *dname, bool follow)
+{
+	void *saved = oce_filter_push(w->s, w->s->roots[w->root], dname);
+	int r = oce_filter_status(w->s);
+
+	if (!r)
+		r = send_dir_in(w, dname, follow);
+
+	oce_filter_pop(w->s, saved);
+	return r;
+}
+
+static int
+send_dir_in(struct walk *w, const char *dname, bool follow)
 {
 	struct oce_session *s = w->s;
 	size_t start = s->fl.n, end;
@@ -668,13 +717,20 @@ send_implied(struct walk *w, char *fname, char *limit)
 			start = tp;
 	}
 	*limit = '\0';
+	/* Each parent's per-directory merge files apply below it (upstream send_implied_dirs()). */
 	for (slash = start; !r && (slash = strchr(slash + 1, '/')) != NULL;) {
 		*slash = '\0';
 		r = implied_entry(w, fname, false);
+		oce_filter_chdir(w->s, w->s->roots[w->root], fname, oce_filter_depth(fname));
+		if (!r)
+			r = oce_filter_status(w->s);
 		*slash = '/';
 	}
 	if (!r)
 		r = implied_entry(w, fname, false);
+	oce_filter_chdir(w->s, w->s->roots[w->root], fname, oce_filter_depth(fname));
+	if (!r)
+		r = oce_filter_status(w->s);
 	snprintf(w->lastpath, sizeof(w->lastpath), "%s", fname);
 	*limit = '/';
 	return r;
@@ -840,6 +896,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	else
 		for (int i = 0; i < argc && !r; i++)
 			r = walk_arg(w, argv[i]);
+	oce_filter_chdir(s, NULL, NULL, 0); /* the -R parents' per-directory rules */
 	t1 = oce_now_ms();
 	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
 	if (!r) {
@@ -850,7 +907,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	if (!r)
 		r = flist_sort(&s->fl);
 	if (!r && show_progress(s))
-		flist_progress(s, "done\n");
+		flist_finish(s);
 	if (!r && !s->o->numeric_ids) {
 		bool id0 = s->compat & OCP_CF_ID0_NAMES;
 		struct idlist *lists[2] = {s->o->owner ? &w->uids : NULL,
@@ -1002,6 +1059,7 @@ oce_flist_recv(struct oce_session *s)
 			free(f);
 			break;
 		}
+		flist_count(s, s->fl.n);
 		count_type(&s->st, f->mode);
 		if (S_ISREG(f->mode) || S_ISLNK(f->mode))
 			s->st.total_size += f->size;
@@ -1015,7 +1073,7 @@ oce_flist_recv(struct oce_session *s)
 		while (s->fl.v[i]->name[0] == '/')
 			s->fl.v[i]->name++;
 	if (!r && show_progress(s))
-		flist_progress(s, "done\n");
+		flist_finish(s);
 	if (!r && !s->o->numeric_ids) {
 		c->id0 = s->compat & OCP_CF_ID0_NAMES;
 		for (int i = 0; i < 2 && !r; i++) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -279,7 +280,8 @@ delete_dir_contents(struct oce_recvside *rs, const char *name, unsigned flags)
 			continue;
 		if (asprintf(&path, "%s/%s", name, de->d_name) < 0)
 			break;
-		if (oce_excluded(s, path, S_ISDIR(st.st_mode))) {
+		/* perishable rules do not protect what is inside a deleted dir (upstream) */
+		if (oce_filter_check_ex(s, path, S_ISDIR(st.st_mode), true) < 0) {
 			free(path);
 			ret = DR_NOT_EMPTY;
 			continue;
@@ -431,6 +433,12 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	struct dirent *de;
 	DIR *d;
 
+	oce_filter_chdir(s, s->dest, dname, oce_filter_depth(dname));
+	if (oce_filter_status(s)) {
+		if (fd >= 0)
+			close(fd);
+		return oce_filter_status(s);
+	}
 	if (fd < 0)
 		return 0;
 	d = fdopendir(fd);
@@ -646,8 +654,11 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	}
 	/* Deletions go out as messages, which upstream's buffering lets
 	 * overtake this directory's own report: do them first. */
-	if (s->o->delete_mode == OCE_DEL_DURING && !f->no_content_dir && exists)
-		delete_in_dir(rs, f);
+	if (s->o->delete_mode == OCE_DEL_DURING && !f->no_content_dir && exists) {
+		r = delete_in_dir(rs, f);
+		if (r)
+			return r;
+	}
 	report_new = !exists || f->dir_created;
 	level = report_new ? alt_dir(rs, f, name, &ast) : 0;
 	if (level == 3) {
@@ -1316,8 +1327,8 @@ oce_generate_files(struct oce_recvside *rs)
 		for (size_t i = 0; i < s->fl.n; i++) {
 			struct oce_file *f = s->fl.v[i];
 
-			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed)
-				delete_in_dir(rs, f);
+			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed && !r)
+				r = delete_in_dir(rs, f);
 		}
 	}
 	for (size_t i = 0; i < s->fl.n && !r; i++) {
@@ -1375,8 +1386,8 @@ oce_generate_files(struct oce_recvside *rs)
 		for (size_t i = 0; i < s->fl.n; i++) {
 			struct oce_file *f = s->fl.v[i];
 
-			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed)
-				delete_in_dir(rs, f);
+			if (S_ISDIR(f->mode) && !f->no_content_dir && !f->removed && !r)
+				r = delete_in_dir(rs, f);
 		}
 	}
 	if (!r && o->max_delete >= 0 && s->skipped_deletes) {

@@ -30,11 +30,18 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 		const struct oce_logctx *ctx)
 {
 	char line[8192];
-	int n = oce_out_format(line, sizeof(line), fmt, it, ctx);
+	int n;
 
+	if (s->o->quiet)
+		return; /* upstream's rwrite() drops FINFO/FCLIENT lines under -q */
+	n = oce_out_format(line, sizeof(line), fmt, it, ctx);
 	if (n < 0)
 		n = (int)strlen(line);
 	pthread_mutex_lock(&s->log_lock);
+	if (s->needs_nl) {
+		fputc('\n', s->out);
+		s->needs_nl = 0;
+	}
 	oce_log_write(s->out, line, (size_t)n, false);
 	fflush(s->out);
 	pthread_mutex_unlock(&s->log_lock);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
 #include "ocproto/err.h"
@@ -214,113 +215,63 @@ receiver_wants_list(const struct oce_session *s)
 int
 oce_send_filter_list(struct oce_session *s)
 {
-	int r = 0;
+	int r = oce_filter_send(s, !s->am_sender || receiver_wants_list(s));
 
-	if (s->am_sender && !receiver_wants_list(s))
-		return 0;
-	for (size_t i = 0; i < s->nfilters && !r; i++) {
-		char text[OCP_FILTER_LINE_MAX + 8];
-		const struct ocp_filter_rule *f = &s->filters[i];
-		int n;
-
-		/* Rules for one side only stay on the side they are for. */
-		if (s->am_sender ? (f->flags & OCP_FRF_SENDER_SIDE) && !(f->flags & OCP_FRF_RECV_SIDE)
-				 : (f->flags & OCP_FRF_RECV_SIDE) && !(f->flags & OCP_FRF_SENDER_SIDE))
-			continue;
-		n = ocp_filter_rule_text(f, text, sizeof(text));
-		if (n < 0)
-			return n;
-		r = ocp_io_write_int32(s->io, n);
-		if (!r)
-			r = ocp_io_write_data(s->io, text, (size_t)n);
-	}
-	if (!r)
-		r = ocp_io_write_int32(s->io, 0);
+	if (r == OCP_EFILTER && !s->exit_code)
+		s->exit_code = RERR_SYNTAX;
 	return r;
-}
-
-static int
-add_rule(struct oce_session *s, const char *text, size_t len)
-{
-	struct ocp_filter_rule *nf;
-	int r;
-
-	if (s->nfilters >= OCP_FILTER_RULES_MAX)
-		return OCP_EFILTER;
-	nf = realloc(s->filters, (s->nfilters + 1) * sizeof(*nf));
-	if (!nf)
-		return -ENOMEM;
-	s->filters = nf;
-	r = ocp_filter_parse(text, len, &nf[s->nfilters]);
-	if (r < 0)
-		return r;
-	if (nf[s->nfilters].kind == OCP_FR_CLEAR) {
-		s->nfilters = 0;
-		return 0;
-	}
-	/* --delete-excluded: a plain include/exclude only shapes what the
-	 * sender sends, so the receiver deletes what it matches (upstream
-	 * parse_rule_tok()). */
-	if (s->o->delete_excluded &&
-	    (nf[s->nfilters].kind == OCP_FR_INCLUDE || nf[s->nfilters].kind == OCP_FR_EXCLUDE) &&
-	    !(nf[s->nfilters].flags & (OCP_FRF_SENDER_SIDE | OCP_FRF_RECV_SIDE)))
-		nf[s->nfilters].flags |= OCP_FRF_SENDER_SIDE;
-	s->nfilters++;
-	return 0;
 }
 
 int
 oce_recv_filter_list(struct oce_session *s)
 {
-	if (!s->am_sender && !receiver_wants_list(s))
-		return 0;
+	bool wanted = s->am_sender || receiver_wants_list(s);
+
 	for (;;) {
 		int32_t len;
 		char text[OCP_FILTER_LINE_MAX + 1];
-		int r = ocp_io_read_int32(s->io, &len);
+		int r;
 
+		if (!wanted)
+			break;
+		r = ocp_io_read_int32(s->io, &len);
 		if (r)
 			return r;
 		if (len == 0)
-			return 0;
+			break;
 		if (len < 0 || len > OCP_FILTER_LINE_MAX) {
 			oce_error(s, "filter rule of %d bytes is out of range", len);
 			s->exit_code = RERR_PROTOCOL;
 			return OCP_EFILTER;
 		}
 		r = ocp_io_read(s->io, text, (size_t)len);
-		if (!r)
-			r = add_rule(s, text, (size_t)len);
-		if (r) {
-			if (r == OCP_EFILTER || r == -EINVAL) {
-				oce_error(s, "invalid filter rule from the peer");
-				s->exit_code = RERR_PROTOCOL;
-			}
+		if (r)
 			return r;
-		}
+		text[len] = '\0';
+		r = oce_filter_recv_rule(s, text);
+		if (r)
+			return r;
 	}
+	return oce_filter_recv_done(s);
 }
 
 int
 oce_filters_build(struct oce_session *s)
 {
 	const struct oce_opts *o = s->o;
+	int r = oce_filter_init(s, true);
 
-	for (size_t i = 0; i < o->filters.n; i++) {
-		int r = add_rule(s, o->filters.v[i], strlen(o->filters.v[i]));
-
-		if (r) {
-			oce_error(s, "invalid filter rule: %s", o->filters.v[i]);
+	if (r) {
+		if (!s->exit_code)
 			s->exit_code = RERR_SYNTAX;
-			return r;
-		}
+		return r;
 	}
 	/* A relative --partial-dir is never transferred nor deleted (upstream compat.c). */
 	if (o->partial_dir && *o->partial_dir != '/' && !o->inplace && (!s->am_server || s->local)) {
 		char rule[PATH_MAX + 8];
 		int n = snprintf(rule, sizeof(rule), "-p %s/", o->partial_dir);
 
-		if (n >= (int)sizeof(rule) || add_rule(s, rule, (size_t)n)) {
+		if (n >= (int)sizeof(rule) || oce_filter_add(s, rule)) {
 			oce_error(s, "invalid --partial-dir: %s", o->partial_dir);
 			s->exit_code = RERR_SYNTAX;
 			return OCP_EFILTER;
@@ -332,9 +283,7 @@ oce_filters_build(struct oce_session *s)
 bool
 oce_excluded(const struct oce_session *s, const char *name, bool is_dir)
 {
-	if (!s->nfilters)
-		return false;
-	return ocp_filter_check(s->filters, s->nfilters, name, is_dir, !s->am_sender) < 0;
+	return oce_filter_check(s, name, is_dir) < 0;
 }
 
 int
@@ -410,6 +359,9 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 	case OCP_MSG_INFO:
 	case OCP_MSG_CLIENT:
 		pthread_mutex_lock(&s->log_lock);
+		if (s->needs_nl && len)
+			fputc('\n', s->out);
+		s->needs_nl = len ? 0 : s->needs_nl;
 		fwrite(payload, 1, len, s->out);
 		fflush(s->out);
 		pthread_mutex_unlock(&s->log_lock);
@@ -422,6 +374,9 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 		if (code == OCP_MSG_ERROR_XFER)
 			s->exit_code = s->exit_code ? s->exit_code : RERR_PARTIAL;
 		pthread_mutex_lock(&s->log_lock);
+		if (s->needs_nl && len)
+			fputc('\n', s->err);
+		s->needs_nl = len ? 0 : s->needs_nl;
 		fwrite(payload, 1, len, s->err);
 		fflush(s->err);
 		pthread_mutex_unlock(&s->log_lock);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/progress.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -172,15 +173,20 @@ basis_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
  * stage, exactly to its end, so no byte past the stream is taken.
  */
 static int
-read_tokens(struct oce_recvside *rs, const struct ocp_tok_sink *sink, uint8_t *stage, size_t cap)
+read_tokens(struct oce_recvside *rs, const struct ocp_tok_sink *sink, uint8_t *stage, size_t cap,
+	    const uint64_t *done, int64_t size)
 {
 	struct ocp_io *io = rs->s->io;
 	enum ocp_tok_fmt fmt = oce_tok_fmt(rs->s->compress);
+	bool prog = oce_progress_on(rs->s);
 
 	while (!ocp_tok_dec_done(rs->dec)) {
 		const uint8_t *p;
 		size_t have = 0;
 		int n, c, need;
+
+		if (prog)
+			oce_progress_show(rs->s, (int64_t)*done, size);
 
 		n = ocp_io_peek(io, &p);
 		if (n <= 0)
@@ -478,8 +484,12 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	sink.literal = count_literal;
 	sink.block = count_block;
 	sink.arg = &o;
+	oce_progress_file(s, ndx);
+	oce_progress_name(s, f, iflags);
 	if (!r)
-		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX);
+		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX, &ap.written, f->size);
+	if (!r)
+		oce_progress_end(s, f->size);
 	if (!r)
 		r = ocp_io_read(s->io, theirs, (size_t)s->csum_len);
 	if (!r)
@@ -501,7 +511,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	}
 	recv_ok = !memcmp(ours, theirs, (size_t)s->csum_len);
 	/* Logged before the file is put in place, as upstream (a backup note follows it). */
-	oce_log_item(s, f, iflags, NULL);
+	if (!oce_progress_logged_before(s))
+		oce_log_item(s, f, iflags, NULL);
 	if (d.fd >= 0) {
 		close(d.fd);
 		d.fd = -1;
@@ -645,6 +656,7 @@ recv_step(struct oce_recvside *rs)
 	if (r)
 		return r;
 	if (ndx == OCE_NDX_DONE) {
+		oce_progress_done(s);
 		if (++rs->rphase > 2)
 			return recv_finish(rs);
 		return oce_recv_event(rs, OCE_EV_DONE, 0);

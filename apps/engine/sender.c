@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/progress.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -254,6 +255,26 @@ open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 	return fd;
 }
 
+/* The token encoder, with a progress line as the data goes (upstream matched()). */
+struct prog_emit {
+	struct oce_session *s;
+	void *enc;
+	int64_t ofs, size;
+};
+
+static int
+prog_put(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
+	 size_t blk_len)
+{
+	struct prog_emit *pe = arg;
+	int r = ocp_tok_enc_put(pe->enc, lit, lit_len, token, blk, blk_len);
+
+	pe->ofs += (int64_t)lit_len + (token >= 0 ? (int64_t)blk_len : 0);
+	if (!r && (lit_len || token >= 0))
+		oce_progress_show(pe->s, pe->ofs, pe->size);
+	return r;
+}
+
 static int
 send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int32_t ndx,
 	 uint16_t iflags, uint8_t basis, const char *xname)
@@ -299,18 +320,25 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		ocp_enc_sum_head(head, sizeof(head), &sig.head);
 		r = ocp_io_write_data(s->io, head, sizeof(head));
 	}
-	if (!r)
+	oce_progress_name(s, f, iflags);
+	if (!r) {
+		struct prog_emit pe = {s, enc, 0, st.st_size};
+		bool prog = oce_progress_on(s);
+
 		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
 		 * a hostile signature cannot make us compute a strong sum per byte. */
 		r = ocp_delta_match_ex(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
-				       &(struct ocp_match_opts){.bound_false_alarms = true}, ocp_tok_enc_put,
-				       enc, &ms);
+				       &(struct ocp_match_opts){.bound_false_alarms = true},
+				       prog ? prog_put : ocp_tok_enc_put, prog ? (void *)&pe : enc, &ms);
+	}
 	if (!r)
 		r = ocp_csum_file(s->csum, data ? data : (const uint8_t *)"", (size_t)st.st_size, sum);
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
 	s->st.matched_data += st.st_size - (int64_t)ms.literal;
+	if (r >= 0)
+		oce_progress_end(s, st.st_size);
 out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
@@ -342,6 +370,7 @@ oce_sender_run(struct oce_session *s)
 		if (r)
 			break;
 		if (ndx == OCE_NDX_DONE) {
+			oce_progress_done(s);
 			if (++phase > max_phase)
 				break;
 			r = ocp_io_write_ndx(s->io, &s->ndx_out, OCE_NDX_DONE);
@@ -382,10 +411,12 @@ oce_sender_run(struct oce_session *s)
 				break;
 			continue;
 		}
+		oce_progress_file(s, ndx);
 		r = send_one(s, enc, f, ndx, iflags, basis, xname);
 		if (r)
 			break;
-		oce_log_item(s, f, iflags, NULL);
+		if (!oce_progress_logged_before(s))
+			oce_log_item(s, f, iflags, NULL);
 		f->sent = true;
 	}
 	if (!r && s->io_error != saved_io_error) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/util.h"
 #include "ocproto/err.h"
 
@@ -34,7 +35,8 @@ void
 oce_session_free(struct oce_session *s)
 {
 	oce_flist_free(&s->fl);
-	free(s->filters);
+	oce_filter_free(s);
+	free(s->prog);
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i]);
 		if (s->root_fds[i] >= 0)
@@ -108,6 +110,8 @@ is_error_code(enum ocp_msg code)
 static void
 emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
+	if (code == OCP_MSG_INFO && s->o->quiet)
+		return; /* upstream's rwrite() drops FINFO under -q, on either side */
 	pthread_mutex_lock(&s->log_lock);
 	/*
 	 * A server writes errors and warnings to its own stderr, which the
@@ -137,6 +141,10 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	} else {
 		FILE *f = code == OCP_MSG_INFO ? s->out : s->err;
 
+		if (s->needs_nl) {
+			fputc('\n', f);
+			s->needs_nl = 0;
+		}
 		fwrite(line, 1, len, f);
 		fflush(f);
 	}

@@ -108,8 +108,9 @@ struct oce_session {
 	struct ocp_ndx_state ndx_in, ndx_out;
 
 	struct oce_flist fl;
-	struct ocp_filter_rule *filters; /* parsed rules, in order */
-	size_t nfilters;
+	struct oce_filters *flt; /* filter rules (filter.c), NULL: none yet */
+	struct oce_progress *prog; /* --progress state (progress.c), NULL: none yet */
+	int needs_nl;		/* client: a progress line is open; end it before the next line (log_lock) */
 
 	/* sender: source roots ("dir" part of each argument), with an open fd */
 	char **roots;
@@ -211,7 +212,7 @@ int oce_setup_protocol(struct oce_session *s);
 /* Client to server filter list (upstream send_filter_list()/recv_filter_list()). */
 int oce_send_filter_list(struct oce_session *s);
 int oce_recv_filter_list(struct oce_session *s);
-/* Compile o->filters (and -C, -F) into s->filters. */
+/* Compile o->filters (and -F's rules) into s->flt. */
 int oce_filters_build(struct oce_session *s);
 /* Is name excluded by the session's rules? */
 bool oce_excluded(const struct oce_session *s, const char *name, bool is_dir);

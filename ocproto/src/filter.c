@@ -263,6 +263,13 @@ lit_where(const char *pattern, const char *text, int where)
 bool
 ocp_filter_match(const struct ocp_filter_rule *r, const char *name, bool is_dir)
 {
+	return ocp_filter_match_in(r, NULL, name, is_dir);
+}
+
+bool
+ocp_filter_match_in(const struct ocp_filter_rule *r, const char *curdir, const char *name,
+		    bool is_dir)
+{
 	bool hit = !(r->flags & OCP_FRF_NEGATE);
 	const char *pattern = r->pattern, *p;
 	char buf[2 * (OCP_FILTER_LINE_MAX + 1) + 4];
@@ -283,7 +290,15 @@ ocp_filter_match(const struct ocp_filter_rule *r, const char *name, bool is_dir)
 	if (nlen > OCP_FILTER_LINE_MAX)
 		return false;
 	buf[0] = '\0';
-	if (r->flags & OCP_FRF_WILD2_PREFIX) {
+	if ((r->flags & OCP_FRF_ABS_PATH) && (r->slash_cnt || (r->flags & OCP_FRF_WILD2)) &&
+	    curdir && curdir[0] == '/' && curdir[1]) {
+		/* An absolute rule sees the whole path, the directory without its '/' first. */
+		if (strlen(curdir) + nlen + 2 > OCP_FILTER_LINE_MAX)
+			return false;
+		strcpy(buf, curdir + 1);
+		strcat(buf, "/");
+		joined = true;
+	} else if (r->flags & OCP_FRF_WILD2_PREFIX) {
 		strcpy(buf, "/");
 		joined = true;
 	}

@@ -79,7 +79,58 @@ ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sys *s
 	io->out_len = 0;
 	io->bytes_in = 0;
 	io->bytes_out = 0;
+	io->bwlimit = 0;
+	io->bw_prior_us = 0;
+	io->bw_owed = 0;
 	return ocp_demux_init(&io->dmx, 0);
+}
+
+void
+ocp_io_set_bwlimit(struct ocp_io *io, int64_t kib)
+{
+	io->bwlimit = kib > 0 ? kib : 0;
+	io->bw_prior_us = 0;
+	io->bw_owed = 0;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * After n bytes went out: what was written beyond the rate since the last
+ * look is slept off once it is worth a tenth of a second; what the sleep
+ * overshot is credited to the next round.
+ */
+static void
+bw_sleep(struct ocp_io *io, size_t n)
+{
+	int64_t start = now_us(), slept, sleep_us;
+	struct timespec ts;
+
+	io->bw_owed += (int64_t)n;
+	if (io->bw_prior_us) {
+		io->bw_owed -= (start - io->bw_prior_us) * io->bwlimit / (1000000 / 1024);
+		if (io->bw_owed < 0)
+			io->bw_owed = 0;
+	}
+	sleep_us = io->bw_owed * (1000000 / 1024) / io->bwlimit;
+	if (sleep_us < 1000000 / 10) {
+		io->bw_prior_us = start;
+		return;
+	}
+	ts.tv_sec = sleep_us / 1000000;
+	ts.tv_nsec = (sleep_us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	io->bw_prior_us = now_us();
+	slept = io->bw_prior_us - start;
+	io->bw_owed = (sleep_us - slept) * io->bwlimit / (1000000 / 1024);
 }
 
 int
@@ -160,12 +211,24 @@ write_all(struct ocp_io *io, const uint8_t *buf, size_t len)
 	if (io->werr)
 		return io->werr;
 	while (len) {
-		ssize_t n = io->sys->write(io->sys->ctx, io->fd_out, buf, len);
+		size_t cap = len;
+		ssize_t n;
 
+		if (io->bwlimit) {
+			size_t most = (size_t)io->bwlimit * 128;
+
+			if (most < 512)
+				most = 512;
+			if (cap > most)
+				cap = most;
+		}
+		n = io->sys->write(io->sys->ctx, io->fd_out, buf, cap);
 		if (n > 0) {
 			io->bytes_out += (uint64_t)n;
 			buf += n;
 			len -= (size_t)n;
+			if (io->bwlimit)
+				bw_sleep(io, (size_t)n);
 			progress = io_now(io);
 			io->last_out = progress;
 			continue;
@@ -482,6 +545,7 @@ ocp_io_split(struct ocp_io *io, struct ocp_io *wio)
 	wio->mux_out = io->mux_out;
 	wio->timeout_s = io->timeout_s;
 	wio->last_out = io->last_out;
+	wio->bwlimit = io->bwlimit;
 	io->fd_out = -1;
 	return 0;
 }

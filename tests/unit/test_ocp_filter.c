@@ -444,6 +444,33 @@ test_wire_limits(void **state)
 	assert_int_equal(ocp_filter_enc(buf, sizeof(buf), "", 0), -EINVAL);
 }
 
+/*
+ * A rule with the '/' modifier and a slash sees the whole path below the
+ * directory names are relative to (upstream prepends curr_dir), as a rule
+ * anchored in a per-directory file does; without a slash it still matches
+ * the last element only.
+ */
+static void
+test_match_in_dir(void **state)
+{
+	struct ocp_filter_rule r;
+
+	(void)state;
+	assert_int_equal(ocp_filter_parse("-/ /top/src/sub/x", 17, &r), 0);
+	assert_true(ocp_filter_match_in(&r, "/top/src", "sub/x", false));
+	assert_false(ocp_filter_match_in(&r, "/top/other", "sub/x", false));
+	assert_false(ocp_filter_match(&r, "sub/x", false));
+	assert_int_equal(ocp_filter_parse("-/ src/*/x", 10, &r), 0);
+	assert_true(ocp_filter_match_in(&r, "/top", "src/sub/x", false));
+	assert_false(ocp_filter_match_in(&r, "/top", "src/sub/y", false));
+	assert_int_equal(ocp_filter_parse("-/ x", 4, &r), 0);
+	assert_true(ocp_filter_match_in(&r, "/top", "a/b/x", false));
+	/* the root as the directory adds nothing */
+	assert_int_equal(ocp_filter_parse("-/ /a/x", 7, &r), 0);
+	assert_true(ocp_filter_match_in(&r, "/", "a/x", false));
+	assert_true(ocp_filter_match_in(&r, NULL, "a/x", false));
+}
+
 int
 main(void)
 {
@@ -451,7 +478,7 @@ main(void)
 		cmocka_unit_test(test_parse_forms),   cmocka_unit_test(test_wildmatch),
 		cmocka_unit_test(test_wildmatch_bounded), cmocka_unit_test(test_match_like_rsync),
 		cmocka_unit_test(test_wire_captures), cmocka_unit_test(test_cvs_default),
-		cmocka_unit_test(test_wire_limits),
+		cmocka_unit_test(test_wire_limits),	  cmocka_unit_test(test_match_in_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,6 +92,15 @@ int ocp_filter_rule_text(const struct ocp_filter_rule *r, char *out, size_t cap)
 bool ocp_filter_match(const struct ocp_filter_rule *r, const char *name, bool is_dir);
 
 /*
+ * As ocp_filter_match(), with curdir the absolute directory name is relative
+ * to: a rule with the '/' modifier (OCP_FRF_ABS_PATH) and a slash or "**"
+ * then matches curdir + "/" + name, as upstream does with its curr_dir.
+ * curdir NULL or "/" is the same as ocp_filter_match().
+ */
+bool ocp_filter_match_in(const struct ocp_filter_rule *r, const char *curdir, const char *name,
+			 bool is_dir);
+
+/*
  * Walk rules[0..n) in order and return the first include-like (+1) or
  * exclude-like (-1) rule that matches name, or 0 when none does. Only
  * +, -, H, S (and P, R when receiver is true) take part; merge and clear

@@ -85,6 +85,9 @@ struct ocp_io {
 	size_t dlen;
 	size_t out_len; /* pending data at outbuf + OCP_MUX_HDR_SIZE */
 	uint64_t bytes_in, bytes_out; /* raw bytes read and written (upstream total_read/written) */
+	int64_t bwlimit;	/* KiB/s, 0: no limit (upstream bwlimit) */
+	int64_t bw_prior_us;	/* when the limiter last looked, 0: never */
+	int64_t bw_owed;	/* bytes written faster than the rate allows */
 	struct ocp_demux dmx;
 	uint8_t inbuf[OCP_IO_BUF_SIZE];
 	uint8_t outbuf[OCP_MUX_HDR_SIZE + OCP_IO_BUF_SIZE];
@@ -104,6 +107,13 @@ int ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sy
  * Mirrors upstream `set_io_timeout()`.
  */
 int ocp_io_set_timeout(struct ocp_io *io, int seconds);
+
+/*
+ * Limit what io writes to kib KiB a second (0: no limit): writes are cut to
+ * kib * 128 bytes (at least 512) and each is followed by a sleep that
+ * keeps the average at the rate. Mirrors upstream `sleep_for_bwlimit()`.
+ */
+void ocp_io_set_bwlimit(struct ocp_io *io, int64_t kib);
 
 /* The current I/O timeout in seconds (MSG_IO_TIMEOUT may have lowered it). */
 int ocp_io_timeout(const struct ocp_io *io);
