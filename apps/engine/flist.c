@@ -998,6 +998,92 @@ dec_ids(void *ctx, const uint8_t *buf, size_t len)
 	return ocp_flist_dec_idlist(buf, len, c->id0, c->ids, IDS_MAX, &c->nids);
 }
 
+/*
+ * One of the sender's ids as ours (upstream recv_add_id()): an id that
+ * came with a name takes the id that name has here, if it has one; id 0
+ * and unnamed ids stay as they are.
+ */
+static uint32_t
+local_id(const struct ocp_idname *v, size_t n, uint32_t id, bool user)
+{
+	char buf[4096];
+
+	if (!id)
+		return id;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].id != id || !v[i].name_len)
+			continue;
+		if (user) {
+			struct passwd pw, *res = NULL;
+
+			if (!getpwnam_r(v[i].name, &pw, buf, sizeof(buf), &res) && res)
+				return res->pw_uid;
+		} else {
+			struct group gr, *res = NULL;
+
+			if (!getgrnam_r(v[i].name, &gr, buf, sizeof(buf), &res) && res)
+				return res->gr_gid;
+		}
+		break;
+	}
+	return id;
+}
+
+static bool
+in_our_groups(gid_t gid, const gid_t *groups, int ngroups)
+{
+	if (gid == getegid())
+		return true;
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * The received list's owners and groups as they are to be set here: by
+ * name unless --numeric-ids (the id lists), and, for a receiver that is
+ * not root, groups it is no member of are left alone (upstream
+ * match_uid()/match_gid() and FLAG_SKIP_GROUP). Each distinct id is
+ * looked up once.
+ */
+static void
+map_ids(struct oce_session *s)
+{
+	const struct oce_opts *o = s->o;
+	struct oce_flist *fl = &s->fl;
+	uint32_t from[2] = {0, 0}, to[2] = {0, 0};
+	bool have[2] = {false, false};
+	bool root = geteuid() == 0; /* s->am_root is set once the receiver starts */
+	int ngroups = root ? 0 : getgroups(0, NULL);
+	gid_t *groups = ngroups > 0 ? calloc((size_t)ngroups, sizeof(*groups)) : NULL;
+
+	if (ngroups > 0 && (!groups || (ngroups = getgroups(ngroups, groups)) < 0))
+		ngroups = 0;
+	for (size_t i = 0; i < fl->n; i++) {
+		struct oce_file *f = fl->v[i];
+
+		if (o->owner && root && fl->nuids) {
+			if (!have[0] || f->uid != from[0]) {
+				from[0] = f->uid;
+				to[0] = local_id(fl->uids, fl->nuids, f->uid, true);
+				have[0] = true;
+			}
+			f->uid = to[0];
+		}
+		if (o->group) {
+			if (!have[1] || f->gid != from[1]) {
+				from[1] = f->gid;
+				to[1] = fl->ngids ? local_id(fl->gids, fl->ngids, f->gid, false) : f->gid;
+				have[1] = true;
+			}
+			f->gid = to[1];
+			f->skip_group = !root && !in_our_groups(f->gid, groups, ngroups);
+		}
+	}
+	free(groups);
+}
+
 int
 oce_flist_recv(struct oce_session *s)
 {
@@ -1106,6 +1192,8 @@ oce_flist_recv(struct oce_session *s)
 			c->ids = NULL;
 		}
 	}
+	if (!r)
+		map_ids(s);
 	s->st.flist_size = (int64_t)(s->io->bytes_in - start_in);
 	s->st.num_files = (int64_t)s->fl.n;
 	if (r == OCP_EUNSAFE) {

@@ -77,7 +77,7 @@ oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct
 	m->uid = f->uid;
 	m->gid = f->gid;
 	m->set_owner = o->owner && s->am_root;
-	m->set_group = o->group;
+	m->set_group = o->group && !f->skip_group;
 	m->mtime.tv_sec = f->mtime;
 	m->mtime.tv_nsec = f->mtime_nsec;
 	m->set_mtime = o->times && !(is_dir && o->omit_dir_times) &&
@@ -119,7 +119,7 @@ report_flags(const struct oce_session *s, const struct oce_file *f, const struct
 	}
 	if (o->owner && s->am_root && f->uid != st->st_uid)
 		iflags |= OCE_ITEM_REPORT_OWNER;
-	if (o->group && f->gid != st->st_gid)
+	if (o->group && !f->skip_group && f->gid != st->st_gid)
 		iflags |= OCE_ITEM_REPORT_GROUP;
 	return iflags;
 }

@@ -54,6 +54,7 @@ struct oce_file {
 	bool sent;	     /* sender: delta sent once (a second request is a redo) */
 	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
 	uint8_t requested;   /* generator asked the sender for it (__atomic: the receiver checks) */
+	bool skip_group;     /* receiver: a group we may not give (upstream FLAG_SKIP_GROUP) */
 	bool skip_contents;  /* generator: directory could not be created */
 	bool dir_created;    /* generator: the destination itself, just made */
 	bool perms_tweaked;  /* generator: given u+rwx until touch_up_dirs() sets mode */
