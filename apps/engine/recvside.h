@@ -111,6 +111,13 @@ void oce_finish_close(struct oce_recvside *rs);
 bool oce_partial_name(struct oce_recvside *rs, const char *name, struct oce_place *p);
 int oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create);
 int oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename);
+/*
+ * The backup --inplace -b makes before the file is overwritten: always a
+ * copy, never a link. 1 made, 0 failed (reported), -1 name is gone.
+ */
+int oce_backup_copy(struct oce_recvside *rs, const char *name);
+/* Open name's backup for reading (the FNAMECMP_BACKUP basis): fd or -errno. */
+int oce_open_backup(struct oce_recvside *rs, const char *name);
 int oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 			int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
 			bool ok_to_set_time, bool overwriting_basis);
