@@ -538,11 +538,21 @@ oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const str
 		    int tmp_dirfd, const char *tmpname, const struct oce_place *partial, bool ok_to_set_time,
 		    bool overwriting_basis)
 {
+	return oce_finish_transfer_ex(rs, f, dest, tmp_dirfd, tmpname, partial, ok_to_set_time,
+				      overwriting_basis, NULL);
+}
+
+int
+oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		       int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+		       bool ok_to_set_time, bool overwriting_basis, const struct stat *basis)
+{
 	struct oce_session *s = rs->s;
 	struct oce_meta m;
 	int r;
 
-	oce_meta_for(s, f, NULL, &m);
+	/* Without -p an existing basis keeps its permissions (upstream recv_files()' dest_mode()). */
+	oce_meta_for(s, f, basis, &m);
 	m.set_perms = true;
 	if (!ok_to_set_time)
 		m.set_mtime = false;

@@ -442,13 +442,16 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		s->exit_code = RERR_PROTOCOL;
 		return r;
 	}
-	if (h.count > 0) {
-		o.basis_fd = open_basis(rs, name, basis, partial);
-		if (o.basis_fd == OCP_EPROTO)
-			return OCP_EPROTO;
-		if (o.basis_fd < 0)
-			o.basis_fd = -1;
+	/* Opened even without block sums: its mode is what the file keeps without -p. */
+	o.basis_fd = open_basis(rs, name, basis, partial);
+	if (o.basis_fd == OCP_EPROTO)
+		return OCP_EPROTO;
+	if (o.basis_fd >= 0 && (fstat(o.basis_fd, &bst) || !S_ISREG(bst.st_mode))) {
+		close(o.basis_fd);
+		o.basis_fd = -1;
 	}
+	if (o.basis_fd < 0)
+		o.basis_fd = -1;
 	if (append)
 		aopts.start = ocp_sum_head_flength(&h);
 	o.discard = op->dry_run;
@@ -470,7 +473,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	if (!r)
 		r = ocp_delta_apply_init_ex(&ap, &h, basis_read, &o, out_write, &o, &aopts);
 	/* --append-verify: the whole-file sum covers the kept prefix too, when there is a basis. */
-	if (!r && append > 1 && o.basis_fd >= 0 && !fstat(o.basis_fd, &bst) && bst.st_size > 0)
+	if (!r && append > 1 && o.basis_fd >= 0 && bst.st_size > 0)
 		r = ocp_delta_apply_sum_prefix(&ap, &o.sum);
 	if (!r)
 		r = ocp_tok_dec_start(rs->dec, h.count);
@@ -512,7 +515,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	if (o.discard) {
 		/* nothing was written */
 	} else if (recv_ok || d.inplace) {
-		if (!oce_finish_transfer(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true))
+		if (!oce_finish_transfer_ex(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true,
+					    o.basis_fd >= 0 ? &bst : NULL))
 			recv_ok = -1;
 		else if (basis == OCE_BASIS_PARTIAL_DIR && partial) {
 			oce_unlink_beneath(partial->root, partial->rel, false);
@@ -525,8 +529,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		if (oce_partial_dir(rs, keep, true)) {
 			oce_error(s, "Unable to create partial-dir for %s -- discarding partial file.", name);
 			recv_ok = -1;
-		} else if (!oce_finish_transfer(rs, f, keep, d.dirfd, d.tmpname, NULL, false,
-						!op->partial_dir)) {
+		} else if (!oce_finish_transfer_ex(rs, f, keep, d.dirfd, d.tmpname, NULL, false,
+						   !op->partial_dir, o.basis_fd >= 0 ? &bst : NULL)) {
 			recv_ok = -1;
 		} else {
 			d.tmpname[0] = '\0';

@@ -121,6 +121,10 @@ int oce_open_backup(struct oce_recvside *rs, const char *name);
 int oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 			int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
 			bool ok_to_set_time, bool overwriting_basis);
+/* The same, the mode without -p following basis (the stat of a regular basis file, or NULL). */
+int oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+			   int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+			   bool ok_to_set_time, bool overwriting_basis, const struct stat *basis);
 void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		      mode_t mode, bool zero_mtime);
 void oce_inflight_clear(void);
