@@ -30,10 +30,6 @@
 static const char *
 unsupported_option(const struct oce_opts *o)
 {
-	if (o->inplace)
-		return "--inplace";
-	if (o->append)
-		return o->append > 1 ? "--append-verify" : "--append";
 	if (o->bwlimit)
 		return "--bwlimit";
 	if (o->progress || o->info[OCE_INFO_PROGRESS])
