@@ -126,6 +126,13 @@ warn_last() {
 	PREP=prep_odd run_pair -ai --inplace --stats
 }
 
+@test "inplace: compressed (-z, zstd) and --sparse" {
+	PREP=prep_old run_pair -ai -I --inplace -z --stats
+	PREP=prep_old run_pair -ai --inplace --compress-choice=zstd --stats
+	PREP=prep_old run_pair -ai --inplace --sparse --stats
+	PREP=prep_old ORDER=warn_last run_pair -ai --append-verify -z --stats
+}
+
 @test "inplace: -v and dry runs" {
 	PREP=prep_old run_pair -av --inplace
 	PREP=prep_old run_pair -ain --inplace --stats
@@ -150,4 +157,54 @@ warn_last() {
 	PREP=prep_old ORDER=warn_last TREE_FILTER=no_dir_times run_pair -ai -b --append-verify --stats
 	PREP=prep_old run_pair -ai -I --append --stats
 	PREP=prep_old ORDER=warn_last run_pair -aiH --append-verify --stats
+}
+
+# as_nobody DIR-IN-WORK ARG...: run ARG... ("@P@" is the program under test)
+# as nobody in fresh copies of a work dir holding src/ and dst/, where dst
+# has a read-only file in a read-only directory; then compare with rsync.
+# Only --inplace can update them: it needs no temp file, and a read-only
+# file gets owner write access just long enough to be opened.
+as_nobody() {
+	local W side prog a rc rrc orc argv
+	W=$(mktemp -d /tmp/oc-inplace.XXXXXX)
+	chmod 755 "$W"
+	for side in ref out; do
+		prog=rsync
+		[ $side = out ] && prog=$OC
+		argv=()
+		for a; do argv+=("${a//@P@/$prog}"); done
+		mkdir -p "$W/$side/src/sub" "$W/$side/dst/sub"
+		cp -p "$T/src/ro" "$T/src/grown" "$W/$side/src/"
+		cp -p "$T/src/sub/moved" "$W/$side/src/sub/"
+		head -c 35000 "$T/src/ro" >"$W/$side/dst/ro"
+		head -c 1000 "$T/src/grown" >"$W/$side/dst/grown"
+		{ tail -c 60000 "$T/src/sub/moved"; head -c 60000 "$T/src/sub/moved"; } >"$W/$side/dst/sub/moved"
+		chown -R 65534:65534 "$W/$side"
+		chmod 444 "$W/$side/dst/ro" "$W/$side/dst/sub/moved"
+		chmod 555 "$W/$side/dst" "$W/$side/dst/sub"
+		rc=0
+		(cd "$W/$side" && exec timeout 60 $AS_NOBODY "${argv[@]}") >"$W/$side.log" 2>&1 || rc=$?
+		[ $side = ref ] && rrc=$rc || orc=$rc
+	done
+	local bad=0
+	diff <("$SIG" "$W/ref/dst" | no_times) <("$SIG" "$W/out/dst" | no_times) || {
+		echo "tree differs (< rsync, > oc-rsync): $*"; bad=1; }
+	diff <(grep -v "$MASK" "$W/ref.log" | sed -e "$ERRLINE") \
+		<(grep -v "$MASK" "$W/out.log" | sed -e "$ERRLINE") || {
+		echo "output differs (< rsync, > oc-rsync): $*"; bad=1; }
+	[ "$rrc" = "$orc" ] || { echo "exit code: rsync $rrc, oc-rsync $orc: $*"; bad=1; }
+	[ $bad = 0 ] || { cat "$W/ref.log" "$W/out.log"; }
+	chmod -R u+w "$W"
+	rm -rf "$W"
+	return $bad
+}
+
+@test "inplace: read-only files in read-only directories, as an unprivileged user" {
+	[ "$(id -u)" = 0 ] || skip "needs root to drop to nobody"
+	AS_NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	as_nobody @P@ -ri --inplace --stats src/ dst/
+	as_nobody @P@ -ri --inplace -e "$RSH" src/ h:dst/
+	as_nobody @P@ -ri --inplace -e "$RSH" h:src/ dst/
+	as_nobody rsync -ri --inplace -e "$RSH" --rsync-path=@P@ src/ h:dst/
+	as_nobody @P@ -ri --append-verify --stats src/ dst/
 }
