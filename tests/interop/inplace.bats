@@ -221,3 +221,51 @@ as_nobody() {
 	as_nobody rsync -ri --inplace -e "$RSH" --rsync-path=@P@ src/ h:dst/
 	as_nobody @P@ -ri --append-verify --stats src/ dst/
 }
+
+# cut_then DIR WHO OPTS...: a 20 MB new file, the connection cut after 5 MB
+# with --inplace (the data so far stays in the destination file itself, as
+# --partial would keep it), then a second run with OPTS... finishes it.
+cut_then() {
+	local dir=$1 who=$2 w="$T/cut.$1.$2" b rc
+	shift 2
+	[ "$who" = oc ] && b=$OC || b=rsync
+	rm -rf "$w"
+	mkdir -p "$w/dst" "$T/csrc"
+	[ -f "$T/csrc/big" ] || { head -c 20000000 /dev/urandom >"$T/csrc/big"; touch -d 2024-01-01 "$T/csrc/big"; }
+	if [ "$dir" = pull ]; then
+		CUT=5000000 "$b" -a --inplace -e "$CUTRSH" "h:$T/csrc/" "$w/dst/" >"$w.log" 2>&1 && rc=0 || rc=$?
+	else
+		CUTDIR=push CUT=5000000 "$b" -a --inplace -e "$CUTRSH" --rsync-path="$b" "$T/csrc/" "h:$w/dst/" \
+			>"$w.log" 2>&1 && rc=0 || rc=$?
+	fi
+	echo "rc=$rc" >>"$w.log"
+	(cd "$w/dst" && find . -type f | LC_ALL=C sort) >"$w.files"
+	find "$w/dst" -type f -name big -printf '%s\n' >"$w.kept"
+	"$b" -a "$@" --stats -e "$RSH" "h:$T/csrc/" "$w/dst/" >"$w.log2" 2>&1
+	cmp "$T/csrc/big" "$w/dst/big"
+}
+
+@test "inplace: a cut connection leaves the data so far; --append or --inplace finishes it" {
+	export CUTRSH="$BATS_TEST_DIRNAME/cutrsh"
+	local dir opt size lit
+	for dir in pull push; do
+		for opt in --append --inplace; do
+			cut_then $dir oc $opt
+			cut_then $dir rsync $opt
+			grep -qx 'rc=1[02]' "$T/cut.$dir.rsync.log"
+			grep -qx 'rc=1[02]' "$T/cut.$dir.oc.log"
+			# Only the file itself: no temp file.
+			diff "$T/cut.$dir.rsync.files" "$T/cut.$dir.oc.files"
+			read -r size <"$T/cut.$dir.oc.kept"
+			[ "$size" -gt 0 ] && [ "$size" -lt 20000000 ]
+			# The second run sent only what was missing (--append exactly,
+			# --inplace up to the block the cut fell in).
+			lit=$(sed -n 's/^Literal data: \([0-9,]*\) bytes/\1/p' "$T/cut.$dir.oc.log2" | tr -d ,)
+			if [ $opt = --append ]; then
+				[ "$lit" -eq $((20000000 - size)) ]
+			else
+				[ "$lit" -lt $((20000000 - size + 131072)) ]
+			fi
+		done
+	done
+}
