@@ -150,9 +150,13 @@ out_skip(void *arg, const uint8_t *buf, size_t len)
 	struct out *o = arg;
 	int r = ocp_csum_update(&o->sum, buf, len);
 
-	if (!r)
+	if (r)
+		return r;
+	if (o->discard) {
 		o->w.off += (off_t)len;
-	return r;
+		return 0;
+	}
+	return oce_sparse_skip(&o->w, buf, len);
 }
 
 static int
@@ -461,7 +465,19 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			s->io_error |= OCE_IOERR_GENERAL;
 			o.discard = true;
 		} else {
-			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse && !d.inplace);
+			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse);
+			if (d.inplace && op->sparse) {
+				/*
+				 * Upstream receive_data(): zero runs over old data are
+				 * punched out; a whole-file transfer starts from an
+				 * empty file instead.
+				 */
+				off_t old_len = o.basis_fd >= 0 ? bst.st_size : 0;
+
+				if (rs->whole_file && !ftruncate(d.fd, 0))
+					old_len = 0;
+				oce_sparse_inplace(&o.w, old_len);
+			}
 			o.w.off = (off_t)aopts.start;
 			track_inflight(rs, f, name, &d, partial);
 		}
