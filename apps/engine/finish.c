@@ -309,6 +309,13 @@ copy_file(const struct oce_root *from, const char *src, const struct oce_root *t
 	return r;
 }
 
+int
+oce_copy_file(const struct oce_root *from, const char *src, const struct oce_root *to, const char *dst,
+	      mode_t mode)
+{
+	return copy_file(from, src, to, dst, mode);
+}
+
 /* Where the backup of name goes; false when the name does not fit. */
 static bool
 backup_place(struct oce_recvside *rs, const char *name, struct oce_place *p, char *shown, size_t cap)

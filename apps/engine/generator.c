@@ -628,6 +628,14 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	char tmpname[NAME_MAX + 2];
 	int in, dfd, fd, r = 0;
 
+	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
+	if (rs->s->o->inplace) {
+		/* --inplace: straight into place, no temp file. */
+		r = oce_copy_file(from, name, &rs->root, name, 0600);
+		if (!r && !oce_finish_transfer(rs, f, &dest, -1, "", NULL, true, false))
+			r = -EIO;
+		return r;
+	}
 	in = oce_open_beneath(from, name, O_RDONLY, 0);
 	if (in < 0)
 		return in;
@@ -639,7 +647,6 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	r = oce_copy_fd(in, fd);
 	close(in);
 	close(fd);
-	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
 	if (r || !oce_finish_transfer(rs, f, &dest, dfd, tmpname, NULL, true, false)) {
 		unlinkat(dfd, tmpname, 0);
 		r = r ? r : -EIO;

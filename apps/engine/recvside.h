@@ -111,6 +111,9 @@ void oce_finish_close(struct oce_recvside *rs);
 bool oce_partial_name(struct oce_recvside *rs, const char *name, struct oce_place *p);
 int oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create);
 int oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename);
+/* Copy the regular file src to a new dst (one already there is replaced): 0 or -errno. */
+int oce_copy_file(const struct oce_root *from, const char *src, const struct oce_root *to, const char *dst,
+		  mode_t mode);
 /*
  * The backup --inplace -b makes before the file is overwritten: always a
  * copy, never a link. 1 made, 0 failed (reported), -1 name is gone.

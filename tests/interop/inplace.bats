@@ -189,6 +189,17 @@ sparse_same() {
 		run_pair -ai -b --append-verify --protocol=30 --stats
 }
 
+@test "inplace: with --link-dest and --copy-dest" {
+	# An alternate dir with some files current, some older.
+	rm -rf "$T/prev"
+	prep_old "$T/prev"
+	cp -p "$T/src/new" "$T/src/changed" "$T/prev/"
+	prep_part() { mkdir -p "$1"; cp -p "$T/src/same" "$1/"; }
+	PREP=prep_part run_pair -ai --inplace --link-dest=../prev --stats
+	PREP=prep_part run_pair -ai --inplace --copy-dest=../prev --stats
+	PREP=prep_part ORDER=warn_last run_pair -ai --append-verify --compare-dest=../prev --stats
+}
+
 @test "inplace: -v and dry runs" {
 	PREP=prep_old run_pair -av --inplace
 	PREP=prep_old run_pair -ain --inplace --stats
