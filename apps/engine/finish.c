@@ -309,6 +309,13 @@ copy_file(const struct oce_root *from, const char *src, const struct oce_root *t
 	return r;
 }
 
+int
+oce_copy_file(const struct oce_root *from, const char *src, const struct oce_root *to, const char *dst,
+	      mode_t mode)
+{
+	return copy_file(from, src, to, dst, mode);
+}
+
 /* Where the backup of name goes; false when the name does not fit. */
 static bool
 backup_place(struct oce_recvside *rs, const char *name, struct oce_place *p, char *shown, size_t cap)
@@ -445,6 +452,61 @@ oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename)
 	return ret;
 }
 
+int
+oce_backup_copy(struct oce_recvside *rs, const char *name)
+{
+	struct oce_session *s = rs->s;
+	struct oce_place b;
+	struct oce_meta m = {0};
+	char shown[PATH_MAX + 64];
+	struct stat st;
+	int r;
+
+	if (oce_lstat_beneath(&rs->root, name, &st))
+		return -1;
+	if (backup_root(rs) || !backup_place(rs, name, &b, shown, sizeof(shown)))
+		return 0;
+	if (s->o->backup_dir && backup_dirs(rs, b.rel))
+		return 0;
+	/* A link would share the data about to be overwritten: always a copy. */
+	r = oce_unlink_beneath(b.root, b.rel, false);
+	if (r && r != -ENOENT) {
+		oce_error(s, "unlink \"%s\": %s (%d)", shown, strerror(-r), -r);
+		return 0;
+	}
+	r = copy_file(&rs->root, name, b.root, b.rel, 0600);
+	if (r) {
+		oce_error(s, "open \"%s\": %s (%d)", shown, strerror(-r), -r);
+		return 0;
+	}
+	/* Upstream set_file_attrs() with the original's entry: the mode always,
+	 * the rest as the options keep them. */
+	m.mode = st.st_mode;
+	m.uid = st.st_uid;
+	m.gid = st.st_gid;
+	m.mtime = st.st_mtim;
+	m.atime.tv_nsec = UTIME_OMIT;
+	m.set_perms = true;
+	m.set_owner = s->o->owner && s->am_root;
+	m.set_group = s->o->group;
+	m.set_mtime = s->o->times;
+	oce_set_meta(b.root, b.rel, NULL, &m);
+	if (s->o->info[OCE_INFO_BACKUP] >= 1)
+		oce_info(s, "backed up %s to %s", name, shown);
+	return 1;
+}
+
+int
+oce_open_backup(struct oce_recvside *rs, const char *name)
+{
+	struct oce_place b;
+	char shown[PATH_MAX + 64];
+
+	if (backup_root(rs) || !backup_place(rs, name, &b, shown, sizeof(shown)))
+		return -ENOENT;
+	return oce_open_beneath(b.root, b.rel, O_RDONLY, 0);
+}
+
 /* --- putting the new file in place ------------------------------------------ */
 
 /* Copy a temp file that cannot be renamed (another filesystem) next to rel, then rename. */
@@ -483,11 +545,21 @@ oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const str
 		    int tmp_dirfd, const char *tmpname, const struct oce_place *partial, bool ok_to_set_time,
 		    bool overwriting_basis)
 {
+	return oce_finish_transfer_ex(rs, f, dest, tmp_dirfd, tmpname, partial, ok_to_set_time,
+				      overwriting_basis, NULL);
+}
+
+int
+oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		       int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+		       bool ok_to_set_time, bool overwriting_basis, const struct stat *basis)
+{
 	struct oce_session *s = rs->s;
 	struct oce_meta m;
 	int r;
 
-	oce_meta_for(s, f, NULL, &m);
+	/* Without -p an existing basis keeps its permissions (upstream recv_files()' dest_mode()). */
+	oce_meta_for(s, f, basis, &m);
 	m.set_perms = true;
 	if (!ok_to_set_time)
 		m.set_mtime = false;

@@ -698,6 +698,113 @@ oce_sparse_init(struct oce_sparse *w, const struct oce_fs_sys *sys, int fd, bool
 	w->fd = fd;
 	w->off = 0;
 	w->sparse = sparse;
+	w->inplace = false;
+	w->old_len = w->hole = w->hole_len = 0;
+}
+
+void
+oce_sparse_inplace(struct oce_sparse *w, off_t old_len)
+{
+	w->inplace = true;
+	w->old_len = old_len;
+}
+
+/* Zero [off, off + len) of a file that may have data there (upstream do_punch_hole()). */
+static int
+punch_hole(struct oce_sparse *w, off_t off, off_t len)
+{
+	static const char zeros[4096];
+
+	if (fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0 ||
+	    fallocate(w->fd, FALLOC_FL_ZERO_RANGE, off, len) == 0)
+		return 0;
+	while (len > 0) {
+		size_t n = len > (off_t)sizeof(zeros) ? sizeof(zeros) : (size_t)len;
+		int rc = pwrite_all(w->sys, w->fd, zeros, n, off);
+
+		if (rc < 0)
+			return rc;
+		off += (off_t)n;
+		len -= (off_t)n;
+	}
+	return 0;
+}
+
+/* In place: a zero run at off, held back until data follows. */
+static void
+hold_hole(struct oce_sparse *w, off_t off, size_t len)
+{
+	if (!len)
+		return;
+	if (!w->hole_len)
+		w->hole = off;
+	w->hole_len += (off_t)len;
+}
+
+/* In place: the held run becomes a hole (punched where old data may be), then
+ * buf goes to off, written or (write false) already there. */
+static int
+put_span(struct oce_sparse *w, off_t off, const char *buf, size_t len, bool write)
+{
+	if (w->hole_len) {
+		int rc = w->hole < w->old_len ? punch_hole(w, w->hole, w->hole_len) : 0;
+
+		w->hole_len = 0;
+		if (rc < 0)
+			return rc;
+	}
+	return write ? pwrite_all(w->sys, w->fd, buf, len, off) : 0;
+}
+
+/* oce_sparse_write() and oce_sparse_skip() in place with sparse: the same
+ * hole rules as a fresh file. */
+static int
+sparse_inplace(struct oce_sparse *w, const char *p, size_t len, bool write)
+{
+	size_t i = 0, start, end = len;
+	int rc;
+
+	while (i < len && !p[i])
+		i++;
+	while (end > i && !p[end - 1])
+		end--;
+	hold_hole(w, w->off, i);
+	start = i;
+	while (i < end) {
+		size_t z = 1;
+
+		if (p[i]) {
+			i++;
+			continue;
+		}
+		while (i + z < end && !p[i + z])
+			z++;
+		if (z >= OCE_SPARSE_MIN_HOLE) {
+			rc = put_span(w, w->off + (off_t)start, p + start, i - start, write);
+			if (rc < 0)
+				return rc;
+			hold_hole(w, w->off + (off_t)i, z);
+			start = i + z;
+		}
+		i += z;
+	}
+	if (end > start) {
+		rc = put_span(w, w->off + (off_t)start, p + start, end - start, write);
+		if (rc < 0)
+			return rc;
+	}
+	hold_hole(w, w->off + (off_t)end, len - end);
+	w->off += (off_t)len;
+	return 0;
+}
+
+int
+oce_sparse_skip(struct oce_sparse *w, const void *buf, size_t len)
+{
+	if (w->sparse && w->inplace)
+		return sparse_inplace(w, buf, len, false);
+	w->off += (off_t)len;
+	return 0;
 }
 
 /*
@@ -718,6 +825,8 @@ oce_sparse_write(struct oce_sparse *w, const void *buf, size_t len)
 			w->off += (off_t)len;
 		return rc;
 	}
+	if (w->inplace)
+		return sparse_inplace(w, p, len, true);
 	while (i < len && !p[i])
 		i++;
 	while (end > i && !p[end - 1])
@@ -754,6 +863,14 @@ oce_sparse_finish(struct oce_sparse *w)
 {
 	if (!w->sparse)
 		return 0;
+	if (w->inplace && w->hole_len) {
+		/* Upstream sparse_end() in place: a trailing run is punched out whatever the old length. */
+		int rc = punch_hole(w, w->hole, w->hole_len);
+
+		w->hole_len = 0;
+		if (rc < 0)
+			return rc;
+	}
 	if (w->sys->ftruncate(w->sys->ctx, w->fd, w->off) < 0)
 		return neg_errno();
 	return 0;

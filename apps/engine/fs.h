@@ -146,10 +146,26 @@ struct oce_sparse {
 	int fd;
 	off_t off;
 	bool sparse;
+	/*
+	 * In place (oce_sparse_inplace()): the file may hold old data below
+	 * old_len, so a zero run there is punched out rather than skipped; a
+	 * run is held back (hole, hole_len) until data follows or the end, so
+	 * runs that meet across calls become one hole, as upstream's.
+	 */
+	bool inplace;
+	off_t old_len, hole, hole_len;
 };
 void oce_sparse_init(struct oce_sparse *w, const struct oce_fs_sys *sys, int fd, bool sparse);
+/* Make w write over an existing file that had old_len bytes (--inplace). */
+void oce_sparse_inplace(struct oce_sparse *w, off_t old_len);
 /* Append buf. Returns 0 or -errno. */
 int oce_sparse_write(struct oce_sparse *w, const void *buf, size_t len);
+/*
+ * In place, buf is already in the file at w->off (a block at its own
+ * offset): move past it; with sparse its zero runs are still punched out,
+ * as upstream's skip_matched(). Returns 0 or -errno.
+ */
+int oce_sparse_skip(struct oce_sparse *w, const void *buf, size_t len);
 /* With sparse, ftruncate the file to w->off (a trailing hole has no bytes
  * written yet). Returns 0 or -errno. */
 int oce_sparse_finish(struct oce_sparse *w);

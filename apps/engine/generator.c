@@ -508,6 +508,11 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 	r = ocp_sum_sizes(st->st_size, s->protocol, s->o->block_size, s->csum_len, full, &h);
 	if (r < 0)
 		goto out;
+	if (s->o->append && !full) {
+		/* --append: the head alone says how much the receiver keeps. */
+		ocp_enc_sum_head(head, sizeof(head), &h);
+		return ocp_io_write_data(rs->wio, head, sizeof(head));
+	}
 	map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
 		r = -errno;
@@ -846,6 +851,14 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	char tmpname[NAME_MAX + 2];
 	int in, dfd, fd, r = 0;
 
+	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
+	if (rs->s->o->inplace) {
+		/* --inplace: straight into place, no temp file. */
+		r = oce_copy_file(from, name, &rs->root, name, 0600);
+		if (!r && !oce_finish_transfer(rs, f, &dest, -1, "", NULL, true, false))
+			r = -EIO;
+		return r;
+	}
 	in = oce_open_beneath(from, name, O_RDONLY, 0);
 	if (in < 0)
 		return in;
@@ -857,7 +870,6 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	r = oce_copy_fd(in, fd);
 	close(in);
 	close(fd);
-	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
 	if (r || !oce_finish_transfer(rs, f, &dest, dfd, tmpname, NULL, true, false)) {
 		unlinkat(dfd, tmpname, 0);
 		r = r ? r : -EIO;
@@ -967,6 +979,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	char bname[PATH_MAX];
 	uint8_t basis = OCE_BASIS_FNAME;
 	uint32_t iflags;
+	bool inplace_backup;
 	int fd = -1, r;
 
 	snprintf(bname, sizeof(bname), "%s", name);
@@ -1030,7 +1043,9 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
-	if (o->append && exists && basis == OCE_BASIS_FNAME && st.st_size >= f->size)
+	/* --append: a destination at least as long as the source is left alone
+	 * (not on the redo pass, which rewrites the file in place). */
+	if (o->append && !redo && exists && st.st_size >= f->size)
 		return 0;
 	if (pp) {
 		st = pst;
@@ -1039,21 +1054,35 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		basis = OCE_BASIS_PARTIAL_DIR;
 		exists = true;
 	}
-	if (o->dry_run || rs->whole_file)
+	if (o->dry_run)
 		goto notify;
+	/*
+	 * --inplace -b: the file is about to be overwritten where it is, so
+	 * its backup is a copy made now (not on the redo pass, which would copy
+	 * the half-updated file); with block sums the receiver then reads its
+	 * blocks from the backup.
+	 */
+	inplace_backup = o->inplace && o->backup && !redo && exists && basis == OCE_BASIS_FNAME;
+	if (rs->whole_file) {
+		if (inplace_backup && oce_backup_copy(rs, name) == 0)
+			return 0;
+		goto notify;
+	}
 	fd = oce_open_beneath(broot, bname, O_RDONLY, 0);
 	if (fd < 0) {
 		oce_error(s, "failed to open \"%s\", continuing: %s (%d)", bname, strerror(-fd), -fd);
 		exists = false;
+		real_exists = false;
 		goto notify;
 	}
-	if (o->inplace && o->backup && basis == OCE_BASIS_FNAME) {
-		/* The file is about to be overwritten in place: the receiver reads the backup. */
-		if (oce_make_backup(rs, name, false) == 0) {
+	if (inplace_backup) {
+		r = oce_backup_copy(rs, name);
+		if (r == 0) {
 			close(fd);
 			return 0;
 		}
-		basis = OCE_BASIS_BACKUP;
+		if (r > 0)
+			basis = OCE_BASIS_BACKUP;
 	}
 notify:
 	/* before the request leaves: the receiver accepts data only for files asked for */

@@ -27,8 +27,8 @@
  * and the -VV capability list, so the two never disagree: set to 1 when
  * the receiver implements the mode.
  */
-#define OCE_CAN_INPLACE 0
-#define OCE_CAN_APPEND	0
+#define OCE_CAN_INPLACE 1
+#define OCE_CAN_APPEND	1
 
 /* --info categories (upstream options.c info_words), in upstream's order. */
 enum oce_info {

@@ -144,6 +144,22 @@ out_write(void *arg, const uint8_t *buf, size_t len)
 	return oce_sparse_write(&o->w, buf, len);
 }
 
+/* In place, a block already at its own offset: summed, not written (upstream skip_matched()). */
+static int
+out_skip(void *arg, const uint8_t *buf, size_t len)
+{
+	struct out *o = arg;
+	int r = ocp_csum_update(&o->sum, buf, len);
+
+	if (r)
+		return r;
+	if (o->discard) {
+		o->w.off += (off_t)len;
+		return 0;
+	}
+	return oce_sparse_skip(&o->w, buf, len);
+}
+
 static int
 basis_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
 {
@@ -279,6 +295,10 @@ open_basis(struct oce_recvside *rs, const char *name, uint8_t basis, const struc
 	switch (basis) {
 	case OCE_BASIS_FNAME:
 		return oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+	case OCE_BASIS_BACKUP:
+		/* --inplace -b: the generator copied the file there first. */
+		fd = oce_open_backup(rs, name);
+		return fd >= 0 ? fd : oce_open_beneath(&rs->root, name, O_RDONLY, 0);
 	case OCE_BASIS_PARTIAL_DIR:
 		if (partial)
 			fd = oce_open_beneath(partial->root, partial->rel, O_RDONLY, 0);
@@ -309,6 +329,40 @@ oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_
 	return oce_full_fname(buf, cap, rs->curr_dir, name);
 }
 
+/*
+ * A read-only destination to update in place (upstream
+ * open_readonly_inplace()): owner write access is added just long enough
+ * to open it for writing, then the mode is put back before any data comes.
+ */
+static int
+open_readonly_inplace(struct oce_recvside *rs, const char *name)
+{
+	struct stat st;
+	int cfd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+	int fd, err;
+
+	if (cfd < 0)
+		return -EACCES;
+	if (fstat(cfd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & S_IWUSR)) {
+		close(cfd);
+		return -EACCES;
+	}
+	if (fchmod(cfd, (st.st_mode & 07777) | S_IWUSR)) {
+		err = -errno;
+		close(cfd);
+		return err;
+	}
+	fd = oce_open_beneath(&rs->root, name, O_WRONLY, 0);
+	if (fchmod(cfd, st.st_mode & 07777)) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		fd = err;
+	}
+	close(cfd);
+	return fd;
+}
+
 static int
 open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f, struct dest_file *d)
 {
@@ -316,8 +370,11 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 	int r;
 
 	if (s->o->inplace) {
+		/* --inplace: straight into the destination, no temp file. */
 		d->inplace = true;
 		d->fd = oce_open_beneath(&rs->root, name, O_WRONLY | O_CREAT, 0600);
+		if (d->fd == -EACCES)
+			d->fd = open_readonly_inplace(rs, name);
 		if (d->fd < 0) {
 			oce_error(s, "open \"%s\" failed: %s (%d)", name, strerror(-d->fd), -d->fd);
 			return d->fd;
@@ -436,8 +493,12 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	struct dest_file d = {.dirfd = -1, .fd = -1};
 	struct oce_place pplace, dplace;
 	const struct oce_place *partial = NULL;
+	struct ocp_apply_opts aopts = {0};
+	struct stat bst;
 	uint8_t *stage = NULL;
 	bool redo = rs->rphase > 0;
+	/* --append[-verify] holds for the first pass only; a redo rewrites the file in place. */
+	int append = redo ? 0 : op->append;
 	const char *fmt = oce_stdout_format(op);
 	int r, recv_ok;
 
@@ -454,13 +515,18 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		s->exit_code = RERR_PROTOCOL;
 		return r;
 	}
-	if (h.count > 0) {
-		o.basis_fd = open_basis(rs, name, basis, partial);
-		if (o.basis_fd == OCP_EPROTO)
-			return OCP_EPROTO;
-		if (o.basis_fd < 0)
-			o.basis_fd = -1;
+	/* Opened even without block sums: its mode is what the file keeps without -p. */
+	o.basis_fd = open_basis(rs, name, basis, partial);
+	if (o.basis_fd == OCP_EPROTO)
+		return OCP_EPROTO;
+	if (o.basis_fd >= 0 && (fstat(o.basis_fd, &bst) || !S_ISREG(bst.st_mode))) {
+		close(o.basis_fd);
+		o.basis_fd = -1;
 	}
+	if (o.basis_fd < 0)
+		o.basis_fd = -1;
+	if (append)
+		aopts.start = ocp_sum_head_flength(&h);
 	o.discard = op->dry_run;
 	if (!o.discard) {
 		r = open_output(rs, name, f, &d);
@@ -468,13 +534,32 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			s->io_error |= OCE_IOERR_GENERAL;
 			o.discard = true;
 		} else {
-			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse && !d.inplace);
+			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse);
+			if (d.inplace && op->sparse) {
+				/*
+				 * Upstream receive_data(): zero runs over old data are
+				 * punched out; a whole-file transfer starts from an
+				 * empty file instead.
+				 */
+				off_t old_len = o.basis_fd >= 0 ? bst.st_size : 0;
+
+				if (rs->whole_file && !ftruncate(d.fd, 0))
+					old_len = 0;
+				oce_sparse_inplace(&o.w, old_len);
+			}
+			o.w.off = (off_t)aopts.start;
 			track_inflight(rs, f, name, &d, partial);
 		}
 	}
+	/* Blocks at their own offset are already there when the output is the basis. */
+	if (d.inplace && o.basis_fd >= 0 && (basis == OCE_BASIS_FNAME || basis == OCE_BASIS_BACKUP))
+		aopts.skip = out_skip;
 	r = ocp_csum_begin(&o.sum, s->csum);
 	if (!r)
-		r = ocp_delta_apply_init(&ap, &h, basis_read, &o, out_write, &o, 0);
+		r = ocp_delta_apply_init_ex(&ap, &h, basis_read, &o, out_write, &o, &aopts);
+	/* --append-verify: the whole-file sum covers the kept prefix too, when there is a basis. */
+	if (!r && append > 1 && o.basis_fd >= 0 && bst.st_size > 0)
+		r = ocp_delta_apply_sum_prefix(&ap, &o.sum);
 	if (!r)
 		r = ocp_tok_dec_start(rs->dec, h.count);
 	stage = malloc(2 * OCP_TOK_UNIT_MAX);
@@ -496,7 +581,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
 		r = oce_sparse_finish(&o.w);
-	if (!r && !o.discard && d.inplace && ftruncate(d.fd, (off_t)ap.written) < 0)
+	/* In place the new data may be shorter than the old. */
+	if (!r && !o.discard && d.inplace && ftruncate(d.fd, (off_t)ocp_delta_apply_offset(&ap)) < 0)
 		r = -errno;
 	untrack_inflight(rs);
 	if (r) {
@@ -520,7 +606,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	if (o.discard) {
 		/* nothing was written */
 	} else if (recv_ok || d.inplace) {
-		if (!oce_finish_transfer(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true))
+		if (!oce_finish_transfer_ex(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true,
+					    o.basis_fd >= 0 ? &bst : NULL))
 			recv_ok = -1;
 		else if (basis == OCE_BASIS_PARTIAL_DIR && partial) {
 			oce_unlink_beneath(partial->root, partial->rel, false);
@@ -533,8 +620,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		if (oce_partial_dir(rs, keep, true)) {
 			oce_error(s, "Unable to create partial-dir for %s -- discarding partial file.", name);
 			recv_ok = -1;
-		} else if (!oce_finish_transfer(rs, f, keep, d.dirfd, d.tmpname, NULL, false,
-						!op->partial_dir)) {
+		} else if (!oce_finish_transfer_ex(rs, f, keep, d.dirfd, d.tmpname, NULL, false,
+						   !op->partial_dir, o.basis_fd >= 0 ? &bst : NULL)) {
 			recv_ok = -1;
 		} else {
 			d.tmpname[0] = '\0';
@@ -937,6 +1024,8 @@ oce_receiving_run(struct oce_session *s)
 	umask(s->umask);
 	s->am_root = geteuid() == 0;
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
+	if (s->o->append)
+		rs->whole_file = false; /* --append needs the sum head, even locally */
 	r = open_dest(rs);
 	if (!r)
 		r = oce_finish_open(rs);

@@ -117,9 +117,23 @@ void oce_finish_close(struct oce_recvside *rs);
 bool oce_partial_name(struct oce_recvside *rs, const char *name, struct oce_place *p);
 int oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create);
 int oce_make_backup(struct oce_recvside *rs, const char *name, bool prefer_rename);
+/* Copy the regular file src to a new dst (one already there is replaced): 0 or -errno. */
+int oce_copy_file(const struct oce_root *from, const char *src, const struct oce_root *to, const char *dst,
+		  mode_t mode);
+/*
+ * The backup --inplace -b makes before the file is overwritten: always a
+ * copy, never a link. 1 made, 0 failed (reported), -1 name is gone.
+ */
+int oce_backup_copy(struct oce_recvside *rs, const char *name);
+/* Open name's backup for reading (the FNAMECMP_BACKUP basis): fd or -errno. */
+int oce_open_backup(struct oce_recvside *rs, const char *name);
 int oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 			int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
 			bool ok_to_set_time, bool overwriting_basis);
+/* The same, the mode without -p following basis (the stat of a regular basis file, or NULL). */
+int oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+			   int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+			   bool ok_to_set_time, bool overwriting_basis, const struct stat *basis);
 void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		      mode_t mode, bool zero_mtime);
 void oce_inflight_clear(void);

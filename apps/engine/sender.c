@@ -16,6 +16,7 @@
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/progress.h"
+#include "apps/engine/recvside.h" /* OCE_BASIS_* */
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -186,9 +187,12 @@ oce_write_del_stats(struct oce_session *s, struct ocp_io *io)
 	return r;
 }
 
-/* Read a sum head and its block sums (upstream receive_sums()). */
+/*
+ * Read a sum head and its block sums (upstream receive_sums()). With
+ * head_only (--append) no block sums follow: only sig->head is filled.
+ */
 static int
-read_sig(struct oce_session *s, struct ocp_sig *sig)
+read_sig(struct oce_session *s, struct ocp_sig *sig, bool head_only)
 {
 	uint8_t head[OCP_SUM_HEAD_SIZE], *buf;
 	struct ocp_sum_head h;
@@ -202,6 +206,10 @@ read_sig(struct oce_session *s, struct ocp_sig *sig)
 		oce_error(s, "Invalid checksum length or count from the peer");
 		s->exit_code = RERR_PROTOCOL;
 		return r;
+	}
+	if (head_only) {
+		sig->head = h;
+		return 0;
 	}
 	per = 4 + (size_t)h.s2length;
 	if ((uint64_t)h.count * per > OCP_DELTA_DEF_SIG_MAX) {
@@ -275,21 +283,53 @@ prog_put(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uin
 	return r;
 }
 
+
+/* Tell the receiving side that file ndx is not coming (MSG_NO_SEND). */
+static int
+no_send(struct oce_session *s, int32_t ndx)
+{
+	if (s->protocol < 30)
+		return 0;
+	return ocp_io_write_msg(s->io, OCP_MSG_NO_SEND,
+				(uint8_t[]){(uint8_t)ndx, (uint8_t)(ndx >> 8), (uint8_t)(ndx >> 16),
+					    (uint8_t)(ndx >> 24)},
+				4);
+}
+
+/* One requested file: 0 sent, 1 not sent after all (told with MSG_NO_SEND), or an error. */
 static int
 send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int32_t ndx,
 	 uint16_t iflags, uint8_t basis, const char *xname)
 {
+	const struct oce_opts *o = s->o;
 	struct ocp_sig sig = {0};
 	struct ocp_match_stats ms = {0};
+	/*
+	 * Upstream send_files(): --append[-verify] holds for a file's first
+	 * send only (the redo pass sends full sums and rewrites it in place),
+	 * and the receiver updates its basis in place when that basis is the
+	 * destination itself (before protocol 29: when it made no backup).
+	 */
+	struct ocp_match_opts mo = {
+		.append = f->sent ? OCP_APPEND_OFF : (enum ocp_append)o->append,
+		.updating_basis = o->inplace && (s->protocol >= 29 ? basis == OCE_BASIS_FNAME
+								   : !o->backup || f->sent),
+		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
+		 * a hostile signature cannot make us compute a strong sum per byte. */
+		.bound_false_alarms = true,
+	};
 	struct stat st;
 	uint8_t sum[OCP_CSUM_DIGEST_MAX], head[OCP_SUM_HEAD_SIZE];
 	const uint8_t *data = NULL;
 	void *map = MAP_FAILED;
+	size_t from;
 	int fd, r;
 
-	r = read_sig(s, &sig);
+	r = read_sig(s, &sig, mo.append != OCP_APPEND_OFF);
 	if (r)
 		return r;
+	if (mo.append)
+		mo.append_len = ocp_sum_head_flength(&sig.head);
 	fd = open_source(s, f, &st);
 	if (fd < 0) {
 		if (fd == -ENOENT) {
@@ -305,6 +345,14 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 					(uint8_t[]){(uint8_t)ndx, (uint8_t)(ndx >> 8),
 						    (uint8_t)(ndx >> 16), (uint8_t)(ndx >> 24)},
 					4);
+	}
+	if (mo.append && st.st_size < f->size) {
+		/* It shrank since the file list: appending would make no sense. */
+		oce_warning(s, "skipped diminished file: \"%s/%s\"", s->roots[f->root], f->name);
+		close(fd);
+		ocp_sig_free(&sig);
+		r = no_send(s, ndx);
+		return r ? r : 1;
 	}
 	if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -325,18 +373,20 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		struct prog_emit pe = {s, enc, 0, st.st_size};
 		bool prog = oce_progress_on(s);
 
-		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
-		 * a hostile signature cannot make us compute a strong sum per byte. */
-		r = ocp_delta_match_ex(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
-				       &(struct ocp_match_opts){.bound_false_alarms = true},
-				       prog ? prog_put : ocp_tok_enc_put, prog ? (void *)&pe : enc, &ms);
+		r = ocp_delta_match_ex(mo.append ? NULL : &sig, data ? data : (const uint8_t *)"",
+				       (size_t)st.st_size, &mo, prog ? prog_put : ocp_tok_enc_put,
+				       prog ? (void *)&pe : enc, &ms);
 	}
+	from = ocp_match_sum_from(&mo, (size_t)st.st_size);
 	if (!r)
-		r = ocp_csum_file(s->csum, data ? data : (const uint8_t *)"", (size_t)st.st_size, sum);
+		r = ocp_csum_file(s->csum, (data ? data : (const uint8_t *)"") + from,
+				  (size_t)st.st_size - from, sum);
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
-	s->st.matched_data += st.st_size - (int64_t)ms.literal;
+	/* Appending sends no blocks: the kept prefix is not matched data. */
+	if (!mo.append)
+		s->st.matched_data += st.st_size - (int64_t)ms.literal;
 	if (r >= 0)
 		oce_progress_end(s, st.st_size);
 out:
@@ -413,6 +463,10 @@ oce_sender_run(struct oce_session *s)
 		}
 		oce_progress_file(s, ndx);
 		r = send_one(s, enc, f, ndx, iflags, basis, xname);
+		if (r == 1) {
+			r = 0;
+			continue; /* not sent after all (upstream's continue) */
+		}
 		if (r)
 			break;
 		if (!oce_progress_logged_before(s))

@@ -424,6 +424,12 @@ fill(struct ocp_io *io)
 		return io->rerr;
 	if (io->fd_in < 0)
 		return -EBADF;
+	/*
+	 * What was unread before the flush: a flush that has to wait reads
+	 * input meanwhile (absorb_input()), and those bytes are new input to
+	 * return, not a reason to wait for more (which can wait forever).
+	 */
+	old = io->in_len - io->in_pos;
 	if (io->out_len) {
 		r = ocp_io_flush(io);
 		if (r)
@@ -435,7 +441,6 @@ fill(struct ocp_io *io)
 		io->in_len -= io->in_pos;
 		io->in_pos = 0;
 	}
-	old = io->in_len;
 	progress = io_now(io);
 	for (;;) {
 		struct pollfd p = {.fd = io->fd_in, .events = POLLIN};

@@ -238,6 +238,22 @@ server_case() {
 	client_case pull old -ac
 }
 
+@test "capture: client delta push -ai --inplace" {
+	client_case push old -ai --inplace
+}
+
+@test "capture: client delta pull -ai --inplace -I" {
+	client_case pull old -ai --inplace -I
+}
+
+@test "capture: client delta push -ai --append-verify (a failed check, a redo)" {
+	client_case push old -ai --append-verify
+}
+
+@test "capture: client delta pull -ai --append" {
+	client_case pull old -ai --append
+}
+
 @test "capture: server pull -a" {
 	server_case pull fresh -a
 }
@@ -268,6 +284,23 @@ server_case() {
 
 @test "capture: server delta pull -a --zc=lz4" {
 	server_case pull old -a --zc=lz4
+}
+
+@test "capture: server delta pull -ai --inplace" {
+	server_case pull old -ai --inplace
+}
+
+@test "capture: server delta push -ai --inplace -I" {
+	server_case push old -ai --inplace -I
+}
+
+@test "capture: server delta push -ai --append-verify (a failed check, a redo)" {
+	skip "an rsh server's warnings go to its stderr in rsync (rwrite() with msgs2stderr 2), oc-rsync sends them as MSG_WARNING"
+	server_case push old -ai --append-verify
+}
+
+@test "capture: server delta pull -ai --append-verify" {
+	server_case pull old -ai --append-verify
 }
 
 @test "capture: server pull -aHc" {

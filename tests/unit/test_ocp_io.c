@@ -681,6 +681,70 @@ test_flush_before_wait(void **state)
 	free(b);
 }
 
+struct late_reader {
+	int fd;
+	size_t n;
+};
+
+/* Write an int at once, then read n bytes only after a pause. */
+static void *
+late_reader(void *arg)
+{
+	struct late_reader *lr = arg;
+	uint8_t buf[4096], v[4];
+	size_t got = 0;
+
+	ocp_enc_int32(v, sizeof(v), 7);
+	if (write(lr->fd, v, sizeof(v)) != (ssize_t)sizeof(v))
+		return NULL;
+	usleep(200 * 1000);
+	while (got < lr->n) {
+		ssize_t r = read(lr->fd, buf, sizeof(buf));
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return NULL;
+}
+
+/*
+ * The flush before a read has to wait for the peer, and takes in the
+ * peer's bytes meanwhile: the read must return them rather than wait for
+ * more (it hung: both sides waiting, seen with an rsync receiver).
+ */
+static void
+test_input_absorbed_by_flush(void **state)
+{
+	enum { N = 30000 };
+	int sv[2], small = 4096;
+	uint8_t *data = calloc(1, N);
+	struct late_reader lr;
+	struct ocp_io *a;
+	pthread_t th;
+	int32_t v = 0;
+
+	(void)state;
+	assert_non_null(data);
+	pair(sv);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	a = new_io(sv[0], sv[0], NULL);
+	assert_int_equal(ocp_io_set_timeout(a, 3), 0);
+	lr = (struct late_reader){.fd = sv[1], .n = N};
+	assert_int_equal(pthread_create(&th, NULL, late_reader, &lr), 0);
+	usleep(50 * 1000); /* the int is on its way before the flush starts */
+	assert_int_equal(ocp_io_write_data(a, data, N), 0);
+	assert_int_equal(ocp_io_read_int32(a, &v), 0);
+	assert_int_equal(v, 7);
+	pthread_join(th, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	free(a);
+	free(data);
+}
+
 struct bulk {
 	int fd;
 	size_t n;
@@ -761,6 +825,7 @@ main(void)
 	    cmocka_unit_test(test_no_keepalive_when_raw),
 	    cmocka_unit_test(test_flush_before_wait),
 	    cmocka_unit_test(test_nonblocking_bulk),
+	    cmocka_unit_test(test_input_absorbed_by_flush),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
