@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "apps/engine/client.h"
+#include "apps/engine/recvside.h" /* oce_catch_signals() */
 #include "apps/engine/errcode.h"
 #include "apps/engine/opts.h"
 #include "apps/engine/session.h"
@@ -21,6 +22,8 @@ main(int argc, char **argv)
 	/* Names print as the user's locale allows, as upstream's setlocale(LC_CTYPE). */
 	setlocale(LC_CTYPE, "");
 	signal(SIGPIPE, SIG_IGN);
+	/* From the start, as upstream: a signal removes the temp file in flight (exit 20). */
+	oce_catch_signals();
 	switch (oce_opts_parse(&o, argc, argv, &code)) {
 	case OCE_PARSE_EXIT_OK:
 		oce_opts_free(&o);
