@@ -557,6 +557,7 @@ ocp_delta_apply_init_ex(struct ocp_delta_apply *ap, const struct ocp_sum_head *h
 	memset(ap, 0, sizeof(*ap));
 	ap->head = *h;
 	ap->read = read;
+	ap->view = o->view;
 	ap->read_arg = read_arg;
 	ap->write = write;
 	ap->skip = o->skip;
@@ -635,14 +636,18 @@ ocp_delta_apply_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
 	if (rc)
 		return rc;
 	src = (uint64_t)idx * (uint64_t)ap->head.blength;
-	rc = ap->read(ap->read_arg, src, ap->blk, bl);
+	if (ap->view) {
+		rc = ap->view(ap->read_arg, src, bl, data);
+	} else {
+		rc = ap->read(ap->read_arg, src, ap->blk, bl);
+		*data = ap->blk;
+	}
 	if (rc)
 		return rc < 0 ? rc : -EIO;
-	*data = ap->blk;
 	*len = bl;
 	if (ap->skip && src == at)
-		return ap->skip(ap->write_arg, ap->blk, bl);
-	return ap->write(ap->write_arg, ap->blk, bl);
+		return ap->skip(ap->write_arg, *data, bl);
+	return ap->write(ap->write_arg, *data, bl);
 }
 
 void
