@@ -228,6 +228,69 @@ xfer_write(void *arg, const uint8_t *buf, size_t len)
 	return ocp_io_write_data(x->io, buf, len);
 }
 
+/*
+ * Tokens go to the encoder, and the bytes they cover, which are the file
+ * from start to end in order, to the whole-file sum: one pass over the
+ * data while the matcher has it in cache, not a second one afterwards.
+ */
+struct emit_sum {
+	struct ocp_tok_enc *enc;
+	struct ocp_csum_ctx sum;
+};
+
+static int
+emit_and_sum(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
+	     size_t blk_len)
+{
+	struct emit_sum *e = arg;
+	int r = lit_len ? ocp_csum_update(&e->sum, lit, lit_len) : 0;
+
+	if (!r && blk && blk_len)
+		r = ocp_csum_update(&e->sum, blk, blk_len);
+	return r ? r : ocp_tok_enc_put(e->enc, lit, lit_len, token, blk, blk_len);
+}
+
+/*
+ * Files up to this size are read into one buffer kept across files; larger
+ * ones are mapped. Mapping a small file cost an mmap, madvise and munmap
+ * and its page faults, where one read does.
+ */
+#define SEND_READ_MAX (256 * 1024)
+
+struct read_buf {
+	uint8_t *p;
+	size_t cap;
+};
+
+/* Read size bytes of fd into rb; a file that shrank reads as zeros at its end. */
+static int
+read_small(struct read_buf *rb, int fd, size_t size)
+{
+	size_t got = 0;
+
+	if (size > rb->cap) {
+		uint8_t *n = realloc(rb->p, size);
+
+		if (!n)
+			return -ENOMEM;
+		rb->p = n;
+		rb->cap = size;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, rb->p + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	memset(rb->p + got, 0, size - got);
+	return 0;
+}
+
 /* Open the source safely: below its root, no symlink, still a regular file. */
 static int
 open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
@@ -246,9 +309,10 @@ open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 }
 
 static int
-send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int32_t ndx,
-	 uint16_t iflags, uint8_t basis, const char *xname)
+send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, struct oce_file *f,
+	 int32_t ndx, uint16_t iflags, uint8_t basis, const char *xname)
 {
+	struct emit_sum es = {.enc = enc};
 	struct ocp_sig sig = {0};
 	struct ocp_match_stats ms = {0};
 	struct stat st;
@@ -276,7 +340,12 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 						    (uint8_t)(ndx >> 16), (uint8_t)(ndx >> 24)},
 					4);
 	}
-	if (st.st_size > 0) {
+	if (st.st_size > 0 && st.st_size <= SEND_READ_MAX) {
+		r = read_small(rb, fd, (size_t)st.st_size);
+		if (r)
+			goto out;
+		data = rb->p;
+	} else if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED) {
 			r = -errno;
@@ -291,13 +360,15 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		r = ocp_io_write_data(s->io, head, sizeof(head));
 	}
 	if (!r)
+		r = ocp_csum_begin(&es.sum, s->csum);
+	if (!r)
 		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
 		 * a hostile signature cannot make us compute a strong sum per byte. */
 		r = ocp_delta_match_ex(&sig, data ? data : (const uint8_t *)"", (size_t)st.st_size,
-				       &(struct ocp_match_opts){.bound_false_alarms = true}, ocp_tok_enc_put,
-				       enc, &ms);
+				       &(struct ocp_match_opts){.bound_false_alarms = true}, emit_and_sum,
+				       &es, &ms);
 	if (!r)
-		r = ocp_csum_file(s->csum, data ? data : (const uint8_t *)"", (size_t)st.st_size, sum);
+		r = ocp_csum_end(&es.sum, sum);
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
@@ -306,6 +377,7 @@ out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
 	close(fd);
+	ocp_csum_free(&es.sum);
 	ocp_sig_free(&sig);
 	return r;
 }
@@ -317,6 +389,7 @@ oce_sender_run(struct oce_session *s)
 	struct xfer_out xo = {s, s->io};
 	int32_t saved_io_error = s->io_error;
 	int phase = 0, max_phase = 2, r;
+	struct read_buf rb = {0};
 	char xname[4096];
 
 	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), s->o->compress_level > 0 ? s->o->compress_level : 0,
@@ -373,7 +446,7 @@ oce_sender_run(struct oce_session *s)
 				break;
 			continue;
 		}
-		r = send_one(s, enc, f, ndx, iflags, basis, xname);
+		r = send_one(s, enc, &rb, f, ndx, iflags, basis, xname);
 		if (r)
 			break;
 		oce_log_item(s, f, iflags, NULL);
@@ -392,5 +465,6 @@ oce_sender_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(s->io);
 	ocp_tok_enc_free(enc);
+	free(rb.p);
 	return r;
 }
