@@ -442,33 +442,43 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
  * Stat name below the root for the list: lstat, following the link for
  * -L, and for --copy-unsafe-links when the target leaves the tree.
  * Fills link (cap bytes) for symlinks kept as links. Returns 0 or -errno.
+ * at_fd/at_name: where to look it up, the root and name, or the open
+ * directory being read and the entry's own name (one path component for
+ * the kernel to resolve instead of all of them).
  */
 static int
-walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
+walk_stat_at(struct walk *w, int at_fd, const char *at_name, const char *name, struct stat *st,
+	     char *link, size_t cap, bool follow)
 {
 	const struct oce_opts *o = w->s->o;
 	ssize_t n;
 
-	if (fstatat(w->rootfd, name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
+	if (fstatat(at_fd, at_name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (!S_ISLNK(st->st_mode))
 		return 0;
-	n = readlinkat(w->rootfd, name, link, cap - 1);
+	n = readlinkat(at_fd, at_name, link, cap - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
 	if (o->copy_unsafe_links && oce_unsafe_symlink(link, name)) {
-		if (fstatat(w->rootfd, name, st, 0))
+		if (fstatat(at_fd, at_name, st, 0))
 			return -errno;
 	}
 	return 0;
+}
+
+static int
+walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
+{
+	return walk_stat_at(w, w->rootfd, name, name, st, link, cap, follow);
 }
 
 static int send_dir(struct walk *w, const char *dname, bool follow);
 
 /* One directory entry (upstream send_file_name() via make_file()). */
 static int
-walk_entry(struct walk *w, const char *name, struct oce_file **out)
+walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct oce_file **out)
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
@@ -478,7 +488,7 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
 	int r;
 
 	*out = NULL;
-	r = walk_stat(w, name, &st, link, sizeof(link), false);
+	r = walk_stat_at(w, dfd, leaf, name, &st, link, sizeof(link), false);
 	if (r) {
 		walk_error(w, -r, "readlink_stat", name);
 		return 0;
@@ -547,7 +557,7 @@ send_dir(struct walk *w, const char *dname, bool follow)
 			oce_error(s, "filename overflows max-path len: %s/%s", dname, de->d_name);
 			continue;
 		}
-		r = walk_entry(w, name, &f);
+		r = walk_entry(w, fd, de->d_name, name, &f);
 	}
 	closedir(d);
 	if (r || !s->o->recursive)
