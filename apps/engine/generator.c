@@ -323,46 +323,65 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	return 0;
 }
 
-/* Write the sum head and block sums of the basis (upstream generate_and_send_sums()). */
+/* The basis is mapped this much at a time while its sums are made. */
+#define SUMS_WINDOW (8 << 20)
+
+/*
+ * Write the sum head and block sums of the basis (upstream
+ * generate_and_send_sums()), a block at a time straight into the output as
+ * ocp_sig_enc() would lay them out, from a window of the file mapped
+ * SUMS_WINDOW at a time: no copy of the whole signature, and the mapping
+ * (resident set) stays at the window, not the file's size.
+ */
 static int
 send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 {
 	struct oce_session *s = rs->s;
 	struct ocp_sum_head h = {0};
 	uint8_t head[OCP_SUM_HEAD_SIZE];
-	struct ocp_sig sig = {0};
-	void *map = MAP_FAILED;
-	uint8_t *buf = NULL;
-	int r, n;
+	uint8_t rec[4 + OCP_CSUM_DIGEST_MAX];
+	uint64_t wlen = 0, size;
+	int32_t i = 0;
+	int r;
 
 	if (fd < 0 || !st || rs->whole_file || st->st_size <= 0) {
 		ocp_enc_sum_head(head, sizeof(head), &h);
 		return ocp_io_write_data(rs->wio, head, sizeof(head));
 	}
+	size = (uint64_t)st->st_size;
 	r = ocp_sum_sizes(st->st_size, s->protocol, s->o->block_size, s->csum_len, full, &h);
 	if (r < 0)
-		goto out;
-	map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		r = -errno;
-		goto out;
+		return r;
+	ocp_enc_sum_head(head, sizeof(head), &h);
+	r = ocp_io_write_data(rs->wio, head, sizeof(head));
+	/* Whole blocks per window, so no block straddles two mappings. */
+	if (h.count > 0)
+		wlen = SUMS_WINDOW / (uint64_t)h.blength * (uint64_t)h.blength;
+	if (wlen < (uint64_t)h.blength)
+		wlen = (uint64_t)h.blength;
+	for (uint64_t woff = 0; !r && i < h.count; woff += wlen) {
+		size_t len = (size_t)(size - woff < wlen ? size - woff : wlen);
+		/* Mappings start on a page; blocks need not. */
+		size_t lead = (size_t)(woff % (uint64_t)sysconf(_SC_PAGESIZE));
+		uint8_t *map = mmap(NULL, lead + len, PROT_READ, MAP_PRIVATE, fd, (off_t)(woff - lead));
+		size_t off = 0;
+
+		if (map == MAP_FAILED)
+			return -errno;
+		while (!r && i < h.count && off < len) {
+			const uint8_t *b = map + lead + off;
+			size_t bl = (size_t)ocp_sig_block_len(&h, i);
+
+			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(b, bl));
+			r = ocp_csum2(s->csum, b, bl, s->seed, s->seed_fix, rec + 4);
+			if (r >= 0)
+				r = ocp_io_write_data(rs->wio, rec, 4 + (size_t)h.s2length);
+			off += bl;
+			i++;
+		}
+		munmap(map, lead + len);
 	}
-	r = ocp_sig_gen(&sig, map, (size_t)st->st_size, &h, s->csum, s->seed, s->seed_fix);
-	if (r)
-		goto out;
-	buf = malloc(ocp_sig_enc_size(&sig));
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	n = ocp_sig_enc(&sig, buf, ocp_sig_enc_size(&sig));
-	r = n < 0 ? n : ocp_io_write_data(rs->wio, buf, (size_t)n);
-out:
-	free(buf);
-	ocp_sig_free(&sig);
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st->st_size);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* Upstream quick_check_ok() for a regular file. */
