@@ -236,7 +236,32 @@ xfer_write(void *arg, const uint8_t *buf, size_t len)
 struct emit_sum {
 	struct ocp_tok_enc *enc;
 	struct ocp_csum_ctx sum;
+	const uint8_t *map; /* a mapped file, or NULL */
+	size_t dropped;	    /* map[0, dropped) has been given back */
 };
+
+/*
+ * Pages of a mapped file the matcher has gone past are given back every
+ * DROP_STEP, so the resident set stays near that instead of the file's
+ * size. The matcher still reads the last byte of a matched block when it
+ * restarts its rolling sum there; DROP_SLACK keeps well clear of that.
+ */
+#define DROP_STEP  (8u << 20)
+#define DROP_SLACK (1u << 20)
+
+static void
+drop_behind(struct emit_sum *e, const uint8_t *done)
+{
+	size_t upto = (size_t)(done - e->map);
+
+	if (upto < e->dropped + DROP_STEP + DROP_SLACK)
+		return;
+	upto = (upto - DROP_SLACK) / DROP_STEP * DROP_STEP;
+	/* A read-only private file mapping: the pages come back from the
+	 * page cache if anything did touch them again. */
+	madvise((void *)(e->map + e->dropped), upto - e->dropped, MADV_DONTNEED);
+	e->dropped = upto;
+}
 
 static int
 emit_and_sum(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
@@ -247,7 +272,11 @@ emit_and_sum(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const
 
 	if (!r && blk && blk_len)
 		r = ocp_csum_update(&e->sum, blk, blk_len);
-	return r ? r : ocp_tok_enc_put(e->enc, lit, lit_len, token, blk, blk_len);
+	if (!r)
+		r = ocp_tok_enc_put(e->enc, lit, lit_len, token, blk, blk_len);
+	if (!r && e->map)
+		drop_behind(e, blk && blk_len ? blk + blk_len : lit + lit_len);
+	return r;
 }
 
 /*
@@ -353,6 +382,7 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 		data = map;
+		es.map = map;
 	}
 	r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
 	if (!r) {
