@@ -448,6 +448,34 @@ hash_search(struct match_ctx *m)
 	s1 = sum & 0xffff;
 	s2 = sum >> 16;
 	do {
+		if (m->filter) {
+			/*
+			 * Roll through the offsets where nothing can happen: no
+			 * block has the weak sum (find_block() would return -1
+			 * without a strong sum), the window is whole, and no
+			 * literal is due to be flushed. The loop below takes
+			 * over at the first offset where any of that changes.
+			 */
+			size_t lim = (size_t)end, from = offset;
+
+			if (len - k < lim)
+				lim = len - k;
+			if (offset >= m->last_match && m->last_match + bl + OCP_CHUNK_SIZE < lim)
+				lim = m->last_match + bl + OCP_CHUNK_SIZE;
+			while (offset < lim && !filter_may_have(m, (s1 & 0xffff) | (s2 << 16))) {
+				uint32_t out = (uint32_t)(int32_t)sd[offset];
+
+				s1 += (uint32_t)(int32_t)sd[offset + k] - out;
+				s2 += s1 - (uint32_t)k * out;
+				offset++;
+			}
+			if (offset != from) {
+				m->st->positions += offset - from;
+				alarms = 0;
+				if ((int64_t)offset >= end)
+					break;
+			}
+		}
 		size_t l = len - offset < bl ? len - offset : bl;
 		int32_t i;
 
