@@ -673,29 +673,42 @@ tmpname_build(char *out, const char *leaf, bool in_tmpdir)
 	return suf;
 }
 
-/* Six characters of mkstemp's alphabet. getrandom() failing (seccomp, very
- * early boot) only makes names guessable; O_EXCL keeps them safe. */
+/*
+ * Six characters of mkstemp's alphabet, from a per-thread generator seeded
+ * once from getrandom() (a getrandom() per temp file was one more system
+ * call per received file). Guessable names are harmless: O_EXCL keeps a
+ * planted file from being used, and a clash only costs a retry. Without
+ * getrandom() (seccomp, very early boot) the seed comes from the clock,
+ * pid and thread.
+ */
 static void
 tmpname_fill(char *x, unsigned attempt)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[6];
-	struct timespec ts;
+	static _Thread_local uint64_t state;
+	static _Thread_local bool seeded;
+	uint64_t v;
 	int i;
 
-	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-		uint64_t v;
+	if (!seeded) {
+		if (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state) {
+			struct timespec ts;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)x ^
-		    attempt * 0x9e3779b97f4a7c15u;
-		for (i = 0; i < 6; i++, v = v * 6364136223846793005u + 1442695040888963407u)
-			rnd[i] = (unsigned char)(v >> 33);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+				((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&state;
+		}
+		seeded = true;
 	}
-	for (i = 0; i < 6; i++)
-		x[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+	/* splitmix64 */
+	state += 0x9e3779b97f4a7c15u + attempt;
+	v = state;
+	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
+	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
+	v ^= v >> 31;
+	for (i = 0; i < 6; i++, v >>= 8)
+		x[i] = alphabet[(v & 0xff) % (sizeof alphabet - 1)];
 }
 
 int
