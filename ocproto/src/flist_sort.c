@@ -58,7 +58,29 @@ ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, size_t 
 
 	walk_init(&x, a, alen, adir);
 	walk_init(&y, b, blen, bdir);
-	for (i = 0;; i++) {
+	/*
+	 * Skip the common prefix of real bytes first: there both kinds agree
+	 * (before the first ITEM position of either, or after both) and the
+	 * bytes are equal, so the walk below would only step over it.
+	 */
+	{
+		size_t lim = alen < blen ? alen : blen;
+
+		/* (the root "." reads as nothing at all) */
+		if (x.len < lim)
+			lim = x.len;
+		if (y.len < lim)
+			lim = y.len;
+		if (x.item_at != y.item_at) {
+			size_t q = x.item_at < y.item_at ? x.item_at : y.item_at;
+
+			if (q < lim)
+				lim = q;
+		}
+		for (i = 0; i < lim && a[i] == b[i]; i++)
+			;
+	}
+	for (;; i++) {
 		enum kind kx, ky;
 		unsigned cx, cy;
 
