@@ -124,6 +124,25 @@ test_csum1_vs_naive(void **state)
 	for (size_t off = 0; off < 40; off++)
 		assert_int_equal(ocp_csum1(buf + off, sizeof(buf) - off),
 				 naive_csum1(buf + off, sizeof(buf) - off));
+	/* The vector path at its extremes (largest and smallest bytes, where
+	 * pairwise products are largest) and over lengths where the sums
+	 * wrap modulo 2^32 many times. */
+	{
+		static const uint8_t fills[] = {0x7f, 0x80, 0xff, 0x00};
+		size_t big = (3u << 20) + 31;
+		uint8_t *b = malloc(big);
+
+		assert_non_null(b);
+		for (size_t f = 0; f < sizeof(fills); f++) {
+			memset(b, fills[f], big);
+			assert_int_equal(ocp_csum1(b, big), naive_csum1(b, big));
+			assert_int_equal(ocp_csum1(b + 1, 16384), naive_csum1(b + 1, 16384));
+		}
+		for (size_t i = 0; i < big; i++)
+			b[i] = (uint8_t)rand();
+		assert_int_equal(ocp_csum1(b, big), naive_csum1(b, big));
+		free(b);
+	}
 	/* Derived: signed bytes; 0x80 counts as -128, not 128. */
 	assert_int_equal(ocp_csum1((const uint8_t[]){0x80}, 1), 0xff80ff80u);
 	assert_int_equal(ocp_csum1((const uint8_t[]){1, 2, 3}, 3), (6u << 16 | 6u) + (4u << 16));
