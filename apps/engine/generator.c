@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -323,15 +322,19 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	return 0;
 }
 
-/* The basis is mapped this much at a time while its sums are made. */
-#define SUMS_WINDOW (8 << 20)
+/* The basis is read this much at a time while its sums are made. */
+#define SUMS_CHUNK (1 << 20)
 
 /*
  * Write the sum head and block sums of the basis (upstream
  * generate_and_send_sums()), a block at a time straight into the output as
- * ocp_sig_enc() would lay them out, from a window of the file mapped
- * SUMS_WINDOW at a time: no copy of the whole signature, and the mapping
- * (resident set) stays at the window, not the file's size.
+ * ocp_sig_enc() would lay them out, reading the file SUMS_CHUNK (whole
+ * blocks) at a time: no copy of the whole signature, and memory stays at
+ * the chunk, not the file's size. Read, not mapped: this process has
+ * other threads, so every unmap would interrupt the CPUs they run on to
+ * flush their TLBs (costly in a VM), and a file that shrinks under us
+ * reads short instead of raising SIGBUS; the missing tail sums as zeros,
+ * and the whole-file check sorts that out, as upstream's map_ptr() does.
  */
 static int
 send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
@@ -340,7 +343,9 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 	struct ocp_sum_head h = {0};
 	uint8_t head[OCP_SUM_HEAD_SIZE];
 	uint8_t rec[4 + OCP_CSUM_DIGEST_MAX];
-	uint64_t wlen = 0, size;
+	uint64_t size, pos = 0;
+	size_t clen;
+	uint8_t *buf;
 	int32_t i = 0;
 	int r;
 
@@ -354,33 +359,42 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 		return r;
 	ocp_enc_sum_head(head, sizeof(head), &h);
 	r = ocp_io_write_data(rs->wio, head, sizeof(head));
-	/* Whole blocks per window, so no block straddles two mappings. */
-	if (h.count > 0)
-		wlen = SUMS_WINDOW / (uint64_t)h.blength * (uint64_t)h.blength;
-	if (wlen < (uint64_t)h.blength)
-		wlen = (uint64_t)h.blength;
-	for (uint64_t woff = 0; !r && i < h.count; woff += wlen) {
-		size_t len = (size_t)(size - woff < wlen ? size - woff : wlen);
-		/* Mappings start on a page; blocks need not. */
-		size_t lead = (size_t)(woff % (uint64_t)sysconf(_SC_PAGESIZE));
-		uint8_t *map = mmap(NULL, lead + len, PROT_READ, MAP_PRIVATE, fd, (off_t)(woff - lead));
-		size_t off = 0;
+	if (r || h.count <= 0)
+		return r;
+	clen = SUMS_CHUNK / (size_t)h.blength * (size_t)h.blength;
+	if (clen < (size_t)h.blength)
+		clen = (size_t)h.blength;
+	if ((uint64_t)clen > size)
+		clen = (size_t)size;
+	buf = malloc(clen);
+	if (!buf)
+		return -ENOMEM;
+	while (!r && i < h.count) {
+		size_t want = (size_t)(size - pos < clen ? size - pos : clen), got = 0, off = 0;
 
-		if (map == MAP_FAILED)
-			return -errno;
-		while (!r && i < h.count && off < len) {
-			const uint8_t *b = map + lead + off;
+		while (got < want) {
+			ssize_t n = pread(fd, buf + got, want - got, (off_t)(pos + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		memset(buf + got, 0, want - got);
+		while (!r && i < h.count && off < want) {
 			size_t bl = (size_t)ocp_sig_block_len(&h, i);
 
-			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(b, bl));
-			r = ocp_csum2(s->csum, b, bl, s->seed, s->seed_fix, rec + 4);
+			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(buf + off, bl));
+			r = ocp_csum2(s->csum, buf + off, bl, s->seed, s->seed_fix, rec + 4);
 			if (r >= 0)
 				r = ocp_io_write_data(rs->wio, rec, 4 + (size_t)h.s2length);
 			off += bl;
 			i++;
 		}
-		munmap(map, lead + len);
+		pos += want;
 	}
+	free(buf);
 	return r < 0 ? r : 0;
 }
 
