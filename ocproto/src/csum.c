@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "ocproto/csum.h"
+#include "xxh_avx2.h"
 #include "ocproto/err.h"
 
 /* Bytes per step of the weak-sum loop: fixed so the compiler can vectorise it. */
@@ -218,6 +219,17 @@ ocp_rsum_roll(struct ocp_rsum *r, uint8_t out, uint8_t in)
 	r->s2 += r->s1 - r->len * o;
 }
 
+/* libxxhash's XXH3, or our AVX2 build of it (xxh_avx2.c) when the CPU has AVX2. */
+static inline bool
+xxh_fast(void)
+{
+#ifdef OCP_HAVE_XXH_AVX2
+	return ocp_xxh_avx2_usable();
+#else
+	return false;
+#endif
+}
+
 /* --- OpenSSL digests ------------------------------------------------------ */
 
 static pthread_once_t md4_once = PTHREAD_ONCE_INIT;
@@ -317,11 +329,28 @@ ocp_csum2(enum ocp_csum t, const void *buf, size_t len, int32_t seed, bool seed_
 		put_le64(out, XXH64(buf, len, xseed));
 		return 8;
 	case OCP_CSUM_XXH3:
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			put_le64(out, ocp_xxh3_64_avx2(buf, len, xseed));
+			return 8;
+		}
+#endif
 		put_le64(out, XXH3_64bits_withSeed(buf, len, xseed));
 		return 8;
 	case OCP_CSUM_XXH128: {
-		XXH128_hash_t h = XXH3_128bits_withSeed(buf, len, xseed);
+		XXH128_hash_t h;
 
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			uint64_t v[2];
+
+			ocp_xxh128_avx2(buf, len, xseed, v);
+			put_le64(out, v[0]);
+			put_le64(out + 8, v[1]);
+			return 16;
+		}
+#endif
+		h = XXH3_128bits_withSeed(buf, len, xseed);
 		put_le64(out, h.low64);
 		put_le64(out + 8, h.high64);
 		return 16;
@@ -386,8 +415,15 @@ ocp_csum_begin(struct ocp_csum_ctx *c, enum ocp_csum t)
 	}
 	case OCP_CSUM_XXH3:
 	case OCP_CSUM_XXH128: {
-		XXH3_state_t *s = XXH3_createState();
+		XXH3_state_t *s;
 
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			c->impl = ocp_xxh3_state_avx2(t == OCP_CSUM_XXH128);
+			return c->impl ? 0 : -ENOMEM;
+		}
+#endif
+		s = XXH3_createState();
 		if (!s)
 			return -ENOMEM;
 		if (t == OCP_CSUM_XXH3)
@@ -416,8 +452,13 @@ ocp_csum_update(struct ocp_csum_ctx *c, const void *buf, size_t len)
 	case OCP_CSUM_XXH64:
 		return XXH64_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	case OCP_CSUM_XXH3:
-		return XXH3_64bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	case OCP_CSUM_XXH128:
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast())
+			return ocp_xxh3_update_avx2(c->impl, c->type == OCP_CSUM_XXH128, buf, len) ? -EIO : 0;
+#endif
+		if (c->type == OCP_CSUM_XXH3)
+			return XXH3_64bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 		return XXH3_128bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	default:
 		return 0;
@@ -434,6 +475,18 @@ ocp_csum_end(struct ocp_csum_ctx *c, uint8_t *out)
 		}
 		return csum_info[c->type].len;
 	}
+#ifdef OCP_HAVE_XXH_AVX2
+	if ((c->type == OCP_CSUM_XXH3 || c->type == OCP_CSUM_XXH128) && xxh_fast()) {
+		uint64_t v[2];
+
+		ocp_xxh3_digest_avx2(c->impl, c->type == OCP_CSUM_XXH128, v);
+		put_le64(out, v[0]);
+		if (c->type == OCP_CSUM_XXH3)
+			return 8;
+		put_le64(out + 8, v[1]);
+		return 16;
+	}
+#endif
 	switch (c->type) {
 	case OCP_CSUM_XXH64:
 		put_le64(out, XXH64_digest(c->impl));
@@ -463,6 +516,10 @@ ocp_csum_free(struct ocp_csum_ctx *c)
 		EVP_MD_CTX_free(c->impl);
 	else if (c->type == OCP_CSUM_XXH64)
 		XXH64_freeState(c->impl);
+#ifdef OCP_HAVE_XXH_AVX2
+	else if (xxh_fast())
+		ocp_xxh3_free_avx2(c->impl);
+#endif
 	else
 		XXH3_freeState(c->impl);
 	c->impl = NULL;
