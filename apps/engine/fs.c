@@ -541,6 +541,9 @@ oce_root_open(struct oce_root *r, const char *path, bool create, const struct oc
 		return neg_errno();
 	r->fd = fd;
 	r->use_openat2 = openat2_works(sys, fd);
+	/* A root may reuse the address and descriptor number of one closed
+	 * earlier: no kept parent of that one may pass for this one's. */
+	oce_fs_changed();
 	return 0;
 }
 
