@@ -232,6 +232,9 @@ xfer_write(void *arg, const uint8_t *buf, size_t len)
  * Tokens go to the encoder, and the bytes they cover, which are the file
  * from start to end in order, to the whole-file sum: one pass over the
  * data while the matcher has it in cache, not a second one afterwards.
+ * With --append the tokens start at the appended part, which is where the
+ * sum starts too (ocp_match_sum_from()); --append-verify sums from 0, so
+ * its first bytes would have to be fed to the sum before matching.
  */
 struct emit_sum {
 	struct ocp_tok_enc *enc;
