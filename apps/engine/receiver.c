@@ -281,6 +281,16 @@ basis_view(void *arg, uint64_t off, size_t len, const uint8_t **p)
 }
 
 /*
+ * Room to gather one token unit that a frame boundary cuts: a compressed
+ * unit, or a plain literal unit, which ocp_tok_unit_len() counts whole
+ * (its 4-byte length and up to OCP_CHUNK_SIZE bytes). 2 * OCP_TOK_UNIT_MAX
+ * alone is 2 bytes short of the latter, so a full-chunk literal whose
+ * length straddled a frame boundary failed as an invalid token.
+ */
+#define TOKEN_STAGE_SIZE                                                                           \
+	(2 * OCP_TOK_UNIT_MAX > 4 + OCP_CHUNK_SIZE ? 2 * OCP_TOK_UNIT_MAX : 4 + OCP_CHUNK_SIZE)
+
+/*
  * Feed the token stream to the decoder until the file's end marker, in
  * place from io's buffer; a unit that a frame boundary cuts is gathered in
  * stage, exactly to its end, so no byte past the stream is taken.
@@ -530,7 +540,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 					    &(struct ocp_apply_opts){.view = o.ra ? basis_view : NULL});
 	if (!r)
 		r = ocp_tok_dec_start(rs->dec, h.count);
-	stage = malloc(2 * OCP_TOK_UNIT_MAX);
+	stage = malloc(TOKEN_STAGE_SIZE);
 	if (!r && !stage)
 		r = -ENOMEM;
 	o.ap = &ap;
@@ -538,7 +548,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	sink.block = count_block;
 	sink.arg = &o;
 	if (!r)
-		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX);
+		r = read_tokens(rs, &sink, stage, TOKEN_STAGE_SIZE);
 	if (!r)
 		r = ocp_io_read(s->io, theirs, (size_t)s->csum_len);
 	if (o.obuf) {
