@@ -98,15 +98,14 @@ oce_flist_free(struct oce_flist *fl)
 	memset(fl, 0, sizeof(*fl));
 }
 
-static int
-file_cmp(const struct oce_file *a, const struct oce_file *b)
-{
-	return ocp_flist_name_cmp(a->name, strlen(a->name), S_ISDIR(a->mode), b->name,
-				  strlen(b->name), S_ISDIR(b->mode));
-}
+/* A file with its name prepared for comparing (ocp_flist_key). */
+struct sort_item {
+	struct ocp_flist_key k;
+	struct oce_file *f;
+};
 
 static void
-merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
+merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
 
@@ -115,7 +114,7 @@ merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
 	merge_sort(v, tmp, mid);
 	merge_sort(v + mid, tmp, n - mid);
 	while (i < mid && j < n)
-		tmp[k++] = file_cmp(v[j], v[i]) < 0 ? v[j++] : v[i++];
+		tmp[k++] = ocp_flist_key_cmp(&v[j].k, &v[i].k) < 0 ? v[j++] : v[i++];
 	while (i < mid)
 		tmp[k++] = v[i++];
 	while (j < n)
@@ -131,18 +130,28 @@ merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
 static int
 flist_sort(struct oce_flist *fl)
 {
-	struct oce_file **tmp;
+	struct sort_item *items, *tmp;
+	size_t n = fl->n ? fl->n : 1;
 
+	/* Each name's length and last slash are found once, not per comparison. */
 	free(fl->v);
-	fl->v = malloc((fl->n ? fl->n : 1) * sizeof(*fl->v));
-	tmp = malloc((fl->n ? fl->n : 1) * sizeof(*tmp));
-	if (!fl->v || !tmp) {
-		free(tmp);
+	fl->v = malloc(n * sizeof(*fl->v));
+	items = malloc(2 * n * sizeof(*items));
+	if (!fl->v || !items) {
+		free(items);
 		return -ENOMEM;
 	}
-	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
-	merge_sort(fl->v, tmp, fl->n);
-	free(tmp);
+	tmp = items + n;
+	for (size_t i = 0; i < fl->n; i++) {
+		struct oce_file *f = fl->wire[i];
+
+		ocp_flist_key_init(&items[i].k, f->name, strlen(f->name), S_ISDIR(f->mode));
+		items[i].f = f;
+	}
+	merge_sort(items, tmp, fl->n);
+	for (size_t i = 0; i < fl->n; i++)
+		fl->v[i] = items[i].f;
+	free(items);
 	for (size_t i = 1, kept = 0; i < fl->n; i++) {
 		struct oce_file *a = fl->v[kept], *b = fl->v[i];
 
