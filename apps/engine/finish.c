@@ -380,6 +380,7 @@ link_or_rename(struct oce_recvside *rs, const char *name, const struct oce_place
 	}
 	if (!ret && !err) {
 		if (renameat(d1, l1, d2, l2) == 0) {
+			oce_fs_changed(); /* name may have been a directory */
 			if (st->st_nlink > 1 && !S_ISDIR(st->st_mode))
 				unlinkat(d1, l1, 0);
 			ret = 1;

@@ -99,15 +99,14 @@ oce_flist_free(struct oce_flist *fl)
 	memset(fl, 0, sizeof(*fl));
 }
 
-static int
-file_cmp(const struct oce_file *a, const struct oce_file *b)
-{
-	return ocp_flist_name_cmp(a->name, strlen(a->name), S_ISDIR(a->mode), b->name,
-				  strlen(b->name), S_ISDIR(b->mode));
-}
+/* A file with its name prepared for comparing (ocp_flist_key). */
+struct sort_item {
+	struct ocp_flist_key k;
+	struct oce_file *f;
+};
 
 static void
-merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
+merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
 
@@ -116,7 +115,7 @@ merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
 	merge_sort(v, tmp, mid);
 	merge_sort(v + mid, tmp, n - mid);
 	while (i < mid && j < n)
-		tmp[k++] = file_cmp(v[j], v[i]) < 0 ? v[j++] : v[i++];
+		tmp[k++] = ocp_flist_key_cmp(&v[j].k, &v[i].k) < 0 ? v[j++] : v[i++];
 	while (i < mid)
 		tmp[k++] = v[i++];
 	while (j < n)
@@ -132,18 +131,28 @@ merge_sort(struct oce_file **v, struct oce_file **tmp, size_t n)
 static int
 flist_sort(struct oce_flist *fl)
 {
-	struct oce_file **tmp;
+	struct sort_item *items, *tmp;
+	size_t n = fl->n ? fl->n : 1;
 
+	/* Each name's length and last slash are found once, not per comparison. */
 	free(fl->v);
-	fl->v = malloc((fl->n ? fl->n : 1) * sizeof(*fl->v));
-	tmp = malloc((fl->n ? fl->n : 1) * sizeof(*tmp));
-	if (!fl->v || !tmp) {
-		free(tmp);
+	fl->v = malloc(n * sizeof(*fl->v));
+	items = malloc(2 * n * sizeof(*items));
+	if (!fl->v || !items) {
+		free(items);
 		return -ENOMEM;
 	}
-	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
-	merge_sort(fl->v, tmp, fl->n);
-	free(tmp);
+	tmp = items + n;
+	for (size_t i = 0; i < fl->n; i++) {
+		struct oce_file *f = fl->wire[i];
+
+		ocp_flist_key_init(&items[i].k, f->name, strlen(f->name), S_ISDIR(f->mode));
+		items[i].f = f;
+	}
+	merge_sort(items, tmp, fl->n);
+	for (size_t i = 0; i < fl->n; i++)
+		fl->v[i] = items[i].f;
+	free(items);
 	for (size_t i = 1, kept = 0; i < fl->n; i++) {
 		struct oce_file *a = fl->v[kept], *b = fl->v[i];
 
@@ -475,33 +484,43 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
  * Stat name below the root for the list: lstat, following the link for
  * -L, and for --copy-unsafe-links when the target leaves the tree.
  * Fills link (cap bytes) for symlinks kept as links. Returns 0 or -errno.
+ * at_fd/at_name: where to look it up, the root and name, or the open
+ * directory being read and the entry's own name (one path component for
+ * the kernel to resolve instead of all of them).
  */
 static int
-walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
+walk_stat_at(struct walk *w, int at_fd, const char *at_name, const char *name, struct stat *st,
+	     char *link, size_t cap, bool follow)
 {
 	const struct oce_opts *o = w->s->o;
 	ssize_t n;
 
-	if (fstatat(w->rootfd, name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
+	if (fstatat(at_fd, at_name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (!S_ISLNK(st->st_mode))
 		return 0;
-	n = readlinkat(w->rootfd, name, link, cap - 1);
+	n = readlinkat(at_fd, at_name, link, cap - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
 	if (o->copy_unsafe_links && oce_unsafe_symlink(link, name)) {
-		if (fstatat(w->rootfd, name, st, 0))
+		if (fstatat(at_fd, at_name, st, 0))
 			return -errno;
 	}
 	return 0;
+}
+
+static int
+walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
+{
+	return walk_stat_at(w, w->rootfd, name, name, st, link, cap, follow);
 }
 
 static int send_dir(struct walk *w, const char *dname, bool follow);
 
 /* One directory entry (upstream send_file_name() via make_file()). */
 static int
-walk_entry(struct walk *w, const char *name, struct oce_file **out)
+walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct oce_file **out)
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
@@ -511,7 +530,7 @@ walk_entry(struct walk *w, const char *name, struct oce_file **out)
 	int r;
 
 	*out = NULL;
-	r = walk_stat(w, name, &st, link, sizeof(link), false);
+	r = walk_stat_at(w, dfd, leaf, name, &st, link, sizeof(link), false);
 	if (r) {
 		struct stat lst;
 
@@ -611,7 +630,7 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 			oce_error(s, "filename overflows max-path len: %s/%s", dname, de->d_name);
 			continue;
 		}
-		r = walk_entry(w, name, &f);
+		r = walk_entry(w, fd, de->d_name, name, &f);
 	}
 	closedir(d);
 	if (r || !s->o->recursive)

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -366,29 +368,142 @@ split_leaf(const char *rel, char *buf, const char **leaf)
 }
 
 /*
+ * The last confined parent directory each thread opened, kept open: the
+ * file list is sorted by directory, so consecutive entries share their
+ * parent, and reopening it (openat2 + close) per entry cost more than the
+ * lstat the entry needed. A cached descriptor is only reused while
+ * dir_gen is unchanged; everything that can remove or move a directory
+ * below a root bumps it (oce_unlink_beneath, oce_root_close,
+ * oce_fs_changed()), so a directory replaced by this process is never
+ * used through its old descriptor. Only roots on the default system call
+ * table use it, so tests that count or fail calls see every open. The
+ * descriptor is closed when the thread exits.
+ */
+struct dircache {
+	const struct oce_root *root;
+	int rootfd;
+	int fd; /* -1: empty */
+	int busy; /* handed out by parent_of(), not yet released */
+	unsigned gen;
+	char dir[PATH_MAX];
+};
+
+static atomic_uint dir_gen;
+static _Thread_local struct dircache tdc = {.fd = -1};
+static pthread_key_t dc_key;
+static pthread_once_t dc_once = PTHREAD_ONCE_INIT;
+
+static void
+dc_drop(struct dircache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->busy = 0;
+	c->root = NULL;
+}
+
+static void
+dc_thread_exit(void *p)
+{
+	dc_drop(p);
+}
+
+static void
+dc_key_make(void)
+{
+	if (pthread_key_create(&dc_key, dc_thread_exit))
+		dc_key = (pthread_key_t)-1;
+}
+
+void
+oce_fs_changed(void)
+{
+	atomic_fetch_add_explicit(&dir_gen, 1, memory_order_acq_rel);
+}
+
+/* The cached descriptor of dir below r, or -1. */
+static int
+dc_lookup(const struct oce_root *r, const char *dir)
+{
+	struct dircache *c = &tdc;
+
+	if (c->fd < 0)
+		return -1;
+	if (c->busy)
+		return c->root == r && c->rootfd == r->fd && !strcmp(c->dir, dir) &&
+		       c->gen == atomic_load_explicit(&dir_gen, memory_order_acquire) ? c->fd : -1;
+	if (c->root != r || c->rootfd != r->fd ||
+	    c->gen != atomic_load_explicit(&dir_gen, memory_order_acquire) || strcmp(c->dir, dir)) {
+		dc_drop(c);
+		return -1;
+	}
+	return c->fd;
+}
+
+/* Keep fd (dir below r, opened at generation gen) in this thread's cache. */
+static void
+dc_store(const struct oce_root *r, const char *dir, int fd, unsigned gen)
+{
+	struct dircache *c = &tdc;
+	size_t len = strlen(dir);
+
+	pthread_once(&dc_once, dc_key_make);
+	if (c->busy || len >= sizeof(c->dir) || dc_key == (pthread_key_t)-1 || pthread_setspecific(dc_key, c))
+		return;
+	dc_drop(c);
+	c->root = r;
+	c->rootfd = r->fd;
+	c->gen = gen;
+	memcpy(c->dir, dir, len + 1);
+	c->fd = fd;
+}
+
+/*
  * Split rel into a confined parent directory and a leaf (in buf). *dfd is
- * r->fd itself when rel has one component (no open needed: callers close it
- * only when it differs from r->fd). Returns 0 or -errno.
+ * r->fd itself when rel has one component (no open needed), or this
+ * thread's cached descriptor of the parent: callers release it with
+ * parent_done(), never close(). Returns 0 or -errno.
  */
 static int
 parent_of(const struct oce_root *r, const char *rel, char *buf, const char **leaf, int *dfd)
 {
 	int rc = split_leaf(rel, buf, leaf);
+	bool cache = r->sys == &oce_fs_sys_default;
+	unsigned gen = 0;
 
 	*dfd = r->fd;
 	if (rc <= 0)
 		return rc;
+	if (cache) {
+		rc = dc_lookup(r, buf);
+		if (rc >= 0) {
+			tdc.busy++;
+			*dfd = rc;
+			return 0;
+		}
+		gen = atomic_load_explicit(&dir_gen, memory_order_acquire);
+	}
 	rc = oce_open_beneath(r, buf, O_PATH | O_DIRECTORY, 0);
 	if (rc < 0)
 		return rc;
 	*dfd = rc;
+	if (cache) {
+		dc_store(r, buf, rc, gen);
+		if (rc == tdc.fd)
+			tdc.busy++;
+	}
 	return 0;
 }
 
 static void
 parent_done(const struct oce_root *r, int dfd)
 {
-	if (dfd != r->fd && dfd >= 0)
+	if (dfd < 0 || dfd == r->fd)
+		return;
+	if (dfd == tdc.fd && tdc.busy)
+		tdc.busy--;
+	else
 		close_keep_errno(r->sys, dfd);
 }
 
@@ -426,15 +541,22 @@ oce_root_open(struct oce_root *r, const char *path, bool create, const struct oc
 		return neg_errno();
 	r->fd = fd;
 	r->use_openat2 = openat2_works(sys, fd);
+	/* A root may reuse the address and descriptor number of one closed
+	 * earlier: no kept parent of that one may pass for this one's. */
+	oce_fs_changed();
 	return 0;
 }
 
 void
 oce_root_close(struct oce_root *r)
 {
-	if (r->fd >= 0)
+	if (r->fd >= 0) {
+		if (tdc.root == r)
+			dc_drop(&tdc);
 		r->sys->close(r->sys->ctx, r->fd);
+	}
 	r->fd = -1;
+	oce_fs_changed();
 }
 
 int
@@ -554,29 +676,42 @@ tmpname_build(char *out, const char *leaf, bool in_tmpdir)
 	return suf;
 }
 
-/* Six characters of mkstemp's alphabet. getrandom() failing (seccomp, very
- * early boot) only makes names guessable; O_EXCL keeps them safe. */
+/*
+ * Six characters of mkstemp's alphabet, from a per-thread generator seeded
+ * once from getrandom() (a getrandom() per temp file was one more system
+ * call per received file). Guessable names are harmless: O_EXCL keeps a
+ * planted file from being used, and a clash only costs a retry. Without
+ * getrandom() (seccomp, very early boot) the seed comes from the clock,
+ * pid and thread.
+ */
 static void
 tmpname_fill(char *x, unsigned attempt)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[6];
-	struct timespec ts;
+	static _Thread_local uint64_t state;
+	static _Thread_local bool seeded;
+	uint64_t v;
 	int i;
 
-	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-		uint64_t v;
+	if (!seeded) {
+		if (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state) {
+			struct timespec ts;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)x ^
-		    attempt * 0x9e3779b97f4a7c15u;
-		for (i = 0; i < 6; i++, v = v * 6364136223846793005u + 1442695040888963407u)
-			rnd[i] = (unsigned char)(v >> 33);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+				((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&state;
+		}
+		seeded = true;
 	}
-	for (i = 0; i < 6; i++)
-		x[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+	/* splitmix64 */
+	state += 0x9e3779b97f4a7c15u + attempt;
+	v = state;
+	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
+	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
+	v ^= v >> 31;
+	for (i = 0; i < 6; i++, v >>= 8)
+		x[i] = alphabet[(v & 0xff) % (sizeof alphabet - 1)];
 }
 
 int
@@ -612,6 +747,13 @@ oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd
 		dfd = sys->openat(sys->ctx, base, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 		if (dfd < 0)
 			return neg_errno();
+	} else if (dfd == tdc.fd) {
+		int own = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+
+		parent_done(r, dfd);
+		if (own < 0)
+			return neg_errno();
+		dfd = own;
 	}
 	suf = tmpname_build(tmpname, leaf, tmpdir_fd >= 0);
 	for (i = 0; i < OCE_TMP_TRIES; i++) {
@@ -1131,6 +1273,8 @@ oce_unlink_beneath(const struct oce_root *r, const char *rel, bool recursive)
 		rc = neg_errno();
 	}
 	parent_done(r, dfd);
+	/* A directory may be gone now: no cached descriptor may stand for it. */
+	oce_fs_changed();
 	return rc;
 }
 

@@ -17,7 +17,9 @@
  * Concurrency: a struct oce_root is read-only after oce_root_open() and may
  * be shared by any number of threads (its descriptor is only used as the
  * dirfd of *at calls). Every descriptor a function returns is owned by the
- * caller. oce_sparse is single-owner.
+ * caller. oce_sparse is single-owner. Each thread keeps the parent
+ * directory of its last lookup open for the next one (see fs.c); the
+ * removal functions invalidate it for all threads.
  */
 #ifndef OCE_FS_H
 #define OCE_FS_H
@@ -105,6 +107,14 @@ int oce_open_parent(const struct oce_root *r, const char *rel, const char **leaf
 /* lstat rel below the root (confined parent, fstatat AT_SYMLINK_NOFOLLOW on
  * the leaf; "" or "." stats the root). Returns 0 or -errno. */
 int oce_lstat_beneath(const struct oce_root *r, const char *rel, struct stat *st);
+
+/*
+ * Say that a directory below some root may have been removed, renamed or
+ * replaced by a call that did not go through this layer's removal
+ * functions (which say it themselves), so parent directories kept open
+ * for reuse are looked up again.
+ */
+void oce_fs_changed(void);
 
 /* Read the symlink rel below the root into buf (len bytes, NUL-terminated)
  * through its confined parent. Returns the target's length, -ENAMETOOLONG

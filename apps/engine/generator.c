@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -489,51 +488,81 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	return 0;
 }
 
-/* Write the sum head and block sums of the basis (upstream generate_and_send_sums()). */
+/* The basis is read this much at a time while its sums are made. */
+#define SUMS_CHUNK (1 << 20)
+
+/*
+ * Write the sum head and block sums of the basis (upstream
+ * generate_and_send_sums()), a block at a time straight into the output as
+ * ocp_sig_enc() would lay them out, reading the file SUMS_CHUNK (whole
+ * blocks) at a time: no copy of the whole signature, and memory stays at
+ * the chunk, not the file's size. Read, not mapped: this process has
+ * other threads, so every unmap would interrupt the CPUs they run on to
+ * flush their TLBs (costly in a VM), and a file that shrinks under us
+ * reads short instead of raising SIGBUS; the missing tail sums as zeros,
+ * and the whole-file check sorts that out, as upstream's map_ptr() does.
+ */
 static int
 send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 {
 	struct oce_session *s = rs->s;
 	struct ocp_sum_head h = {0};
 	uint8_t head[OCP_SUM_HEAD_SIZE];
-	struct ocp_sig sig = {0};
-	void *map = MAP_FAILED;
-	uint8_t *buf = NULL;
-	int r, n;
+	uint8_t rec[4 + OCP_CSUM_DIGEST_MAX];
+	uint64_t size, pos = 0;
+	size_t clen;
+	uint8_t *buf;
+	int32_t i = 0;
+	int r;
 
 	if (fd < 0 || !st || rs->whole_file || st->st_size <= 0) {
 		ocp_enc_sum_head(head, sizeof(head), &h);
 		return ocp_io_write_data(rs->wio, head, sizeof(head));
 	}
+	size = (uint64_t)st->st_size;
 	r = ocp_sum_sizes(st->st_size, s->protocol, s->o->block_size, s->csum_len, full, &h);
 	if (r < 0)
-		goto out;
-	if (s->o->append && !full) {
-		/* --append: the head alone says how much the receiver keeps. */
-		ocp_enc_sum_head(head, sizeof(head), &h);
-		return ocp_io_write_data(rs->wio, head, sizeof(head));
+		return r;
+	ocp_enc_sum_head(head, sizeof(head), &h);
+	r = ocp_io_write_data(rs->wio, head, sizeof(head));
+	/* --append: the head alone says how much the receiver keeps. */
+	if (r || h.count <= 0 || (s->o->append && !full))
+		return r;
+	clen = SUMS_CHUNK / (size_t)h.blength * (size_t)h.blength;
+	if (clen < (size_t)h.blength)
+		clen = (size_t)h.blength;
+	if ((uint64_t)clen > size)
+		clen = (size_t)size;
+	buf = malloc(clen);
+	if (!buf)
+		return -ENOMEM;
+	while (!r && i < h.count) {
+		size_t want = (size_t)(size - pos < clen ? size - pos : clen), got = 0, off = 0;
+
+		while (got < want) {
+			ssize_t n = pread(fd, buf + got, want - got, (off_t)(pos + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		memset(buf + got, 0, want - got);
+		while (!r && i < h.count && off < want) {
+			size_t bl = (size_t)ocp_sig_block_len(&h, i);
+
+			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(buf + off, bl));
+			r = ocp_csum2(s->csum, buf + off, bl, s->seed, s->seed_fix, rec + 4);
+			if (r >= 0)
+				r = ocp_io_write_data(rs->wio, rec, 4 + (size_t)h.s2length);
+			off += bl;
+			i++;
+		}
+		pos += want;
 	}
-	map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		r = -errno;
-		goto out;
-	}
-	r = ocp_sig_gen(&sig, map, (size_t)st->st_size, &h, s->csum, s->seed, s->seed_fix);
-	if (r)
-		goto out;
-	buf = malloc(ocp_sig_enc_size(&sig));
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	n = ocp_sig_enc(&sig, buf, ocp_sig_enc_size(&sig));
-	r = n < 0 ? n : ocp_io_write_data(rs->wio, buf, (size_t)n);
-out:
 	free(buf);
-	ocp_sig_free(&sig);
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st->st_size);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* Upstream quick_check_ok() for a regular file. */

@@ -110,7 +110,67 @@ struct out {
 	struct ocp_csum_ctx sum;
 	int basis_fd;
 	bool discard; /* dry run or no output file */
+	/*
+	 * Plain output (not sparse, not in place) is written behind in large
+	 * pieces instead of one pwrite per token: literal bytes gather in obuf,
+	 * and a run of blocks that lie one after another in the basis
+	 * read-ahead (ra) is written straight from there. One of the two is
+	 * pending at a time, so the file is written in order.
+	 */
+	uint8_t *obuf;
+	size_t olen;
+	const uint8_t *run;
+	size_t rlen;
+	uint8_t *ra;
+	uint64_t raoff;
+	size_t ralen;
 };
+
+#define OUT_BUF_SIZE (256 * 1024)
+#define BASIS_RA_SIZE (1024 * 1024)
+
+/* Write what is pending (obuf or the run) to the file. */
+static int
+out_flush(struct out *o)
+{
+	int r = 0;
+
+	if (o->olen)
+		r = oce_sparse_write(&o->w, o->obuf, o->olen);
+	else if (o->rlen)
+		r = oce_sparse_write(&o->w, o->run, o->rlen);
+	o->olen = 0;
+	o->rlen = 0;
+	return r;
+}
+
+/* out_write() for buffered output: buf is literal data or a block in o->ra. */
+static int
+out_buffered(struct out *o, const uint8_t *buf, size_t len)
+{
+	int r;
+
+	if (o->ra && buf >= o->ra && buf + len <= o->ra + o->ralen) {
+		if (o->rlen && o->run + o->rlen == buf) {
+			o->rlen += len;
+			return 0;
+		}
+		r = out_flush(o);
+		o->run = buf;
+		o->rlen = len;
+		return r;
+	}
+	if (o->rlen || o->olen + len > OUT_BUF_SIZE) {
+		r = out_flush(o);
+		if (r)
+			return r;
+	}
+	if (len >= OUT_BUF_SIZE)
+		return oce_sparse_write(&o->w, buf, len);
+	memcpy(o->obuf + o->olen, buf, len);
+	o->olen += len;
+	return 0;
+}
 
 /* Literal data and matched blocks, counted for --stats as upstream's receiver does. */
 static int
@@ -141,6 +201,8 @@ out_write(void *arg, const uint8_t *buf, size_t len)
 
 	if (r || o->discard)
 		return r;
+	if (o->obuf)
+		return out_buffered(o, buf, len);
 	return oce_sparse_write(&o->w, buf, len);
 }
 
@@ -182,6 +244,68 @@ basis_read(void *arg, uint64_t off, uint8_t *buf, size_t len)
 	}
 	return 0;
 }
+
+/*
+ * Blocks of the basis from a read-ahead buffer filled BASIS_RA_SIZE at a
+ * time (one pread instead of one per block when blocks come in order, as
+ * they mostly do); a basis that shrank reads as zeros, as in basis_read().
+ * A pending run points into the buffer, so it is written before a refill.
+ */
+static int
+basis_view(void *arg, uint64_t off, size_t len, const uint8_t **p)
+{
+	struct out *o = arg;
+	size_t want = len > BASIS_RA_SIZE ? len : BASIS_RA_SIZE;
+	int r;
+
+	if (off >= o->raoff && off - o->raoff <= o->ralen && len <= o->ralen - (off - o->raoff)) {
+		*p = o->ra + (off - o->raoff);
+		return 0;
+	}
+	r = out_flush(o);
+	if (r)
+		return r;
+	if (want > BASIS_RA_SIZE) {
+		uint8_t *n = realloc(o->ra, want);
+
+		if (!n)
+			return -ENOMEM;
+		o->ra = n;
+	}
+	o->ralen = 0;
+	o->raoff = off;
+	if (o->basis_fd >= 0) {
+		/* Only what the file holds: the rest of a short read is not zeroed. */
+		while (o->ralen < want) {
+			ssize_t n = pread(o->basis_fd, o->ra + o->ralen, want - o->ralen,
+					  (off_t)(off + o->ralen));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				break;
+			o->ralen += (size_t)n;
+		}
+	}
+	if (o->ralen < len) {
+		memset(o->ra + o->ralen, 0, len - o->ralen);
+		o->ralen = len;
+	}
+	*p = o->ra;
+	return 0;
+}
+
+/*
+ * Room to gather one token unit that a frame boundary cuts: a compressed
+ * unit, or a plain literal unit, which ocp_tok_unit_len() counts whole
+ * (its 4-byte length and up to OCP_CHUNK_SIZE bytes). 2 * OCP_TOK_UNIT_MAX
+ * alone is 2 bytes short of the latter, so a full-chunk literal whose
+ * length straddled a frame boundary failed as an invalid token.
+ */
+#define TOKEN_STAGE_SIZE                                                                           \
+	(2 * OCP_TOK_UNIT_MAX > 4 + OCP_CHUNK_SIZE ? 2 * OCP_TOK_UNIT_MAX : 4 + OCP_CHUNK_SIZE)
 
 /*
  * Feed the token stream to the decoder until the file's end marker, in
@@ -555,14 +679,23 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	if (d.inplace && o.basis_fd >= 0 && (basis == OCE_BASIS_FNAME || basis == OCE_BASIS_BACKUP))
 		aopts.skip = out_skip;
 	r = ocp_csum_begin(&o.sum, s->csum);
-	if (!r)
+	/* Small new files come in a token or two: no buffers for them. */
+	if (!r && !o.discard && !o.w.sparse && !d.inplace && (h.count > 0 || f->size > 4 * OCP_CHUNK_SIZE)) {
+		o.obuf = malloc(OUT_BUF_SIZE);
+		o.ra = h.count > 0 ? malloc(BASIS_RA_SIZE) : NULL;
+		if (!o.obuf || (h.count > 0 && !o.ra))
+			r = -ENOMEM;
+	}
+	if (!r) {
+		aopts.view = o.ra ? basis_view : NULL;
 		r = ocp_delta_apply_init_ex(&ap, &h, basis_read, &o, out_write, &o, &aopts);
+	}
 	/* --append-verify: the whole-file sum covers the kept prefix too, when there is a basis. */
 	if (!r && append > 1 && o.basis_fd >= 0 && bst.st_size > 0)
 		r = ocp_delta_apply_sum_prefix(&ap, &o.sum);
 	if (!r)
 		r = ocp_tok_dec_start(rs->dec, h.count);
-	stage = malloc(2 * OCP_TOK_UNIT_MAX);
+	stage = malloc(TOKEN_STAGE_SIZE);
 	if (!r && !stage)
 		r = -ENOMEM;
 	o.ap = &ap;
@@ -572,11 +705,18 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	oce_progress_file(s, ndx);
 	oce_progress_name(s, f, iflags);
 	if (!r)
-		r = read_tokens(rs, &sink, stage, 2 * OCP_TOK_UNIT_MAX, &ap.written, f->size);
+		r = read_tokens(rs, &sink, stage, TOKEN_STAGE_SIZE, &ap.written, f->size);
 	if (!r)
 		oce_progress_end(s, f->size);
 	if (!r)
 		r = ocp_io_read(s->io, theirs, (size_t)s->csum_len);
+	if (o.obuf) {
+		/* Also after an error: a kept partial file holds what arrived. */
+		int fr = out_flush(&o);
+
+		if (!r)
+			r = fr;
+	}
 	if (!r)
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
@@ -654,6 +794,8 @@ out:
 		close(o.basis_fd);
 	ocp_csum_free(&o.sum);
 	ocp_delta_apply_free(&ap);
+	free(o.obuf);
+	free(o.ra);
 	free(stage);
 	return r;
 }

@@ -244,6 +244,101 @@ xfer_write(void *arg, const uint8_t *buf, size_t len)
 	return ocp_io_write_data(x->io, buf, len);
 }
 
+/*
+ * Tokens go to the encoder, and the bytes they cover, which are the file
+ * from start to end in order, to the whole-file sum: one pass over the
+ * data while the matcher has it in cache, not a second one afterwards.
+ * With --append the tokens start at the appended part, which is where the
+ * sum starts too (ocp_match_sum_from()); --append-verify sums from 0, so
+ * its first bytes would have to be fed to the sum before matching.
+ */
+struct emit_sum {
+	struct ocp_tok_enc *enc;
+	struct ocp_csum_ctx sum;
+	const uint8_t *map; /* a mapped file, or NULL */
+	size_t dropped;	    /* map[0, dropped) has been given back */
+};
+
+/*
+ * Pages of a mapped file the matcher has gone past are given back every
+ * DROP_STEP, so the resident set stays near that instead of the file's
+ * size. The matcher still reads the last byte of a matched block when it
+ * restarts its rolling sum there; DROP_SLACK keeps well clear of that.
+ */
+#define DROP_STEP  (8u << 20)
+#define DROP_SLACK (1u << 20)
+
+static void
+drop_behind(struct emit_sum *e, const uint8_t *done)
+{
+	size_t upto = (size_t)(done - e->map);
+
+	if (upto < e->dropped + DROP_STEP + DROP_SLACK)
+		return;
+	upto = (upto - DROP_SLACK) / DROP_STEP * DROP_STEP;
+	/* A read-only private file mapping: the pages come back from the
+	 * page cache if anything did touch them again. */
+	madvise((void *)(e->map + e->dropped), upto - e->dropped, MADV_DONTNEED);
+	e->dropped = upto;
+}
+
+static int
+emit_and_sum(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
+	     size_t blk_len)
+{
+	struct emit_sum *e = arg;
+	int r = lit_len ? ocp_csum_update(&e->sum, lit, lit_len) : 0;
+
+	if (!r && blk && blk_len)
+		r = ocp_csum_update(&e->sum, blk, blk_len);
+	if (!r)
+		r = ocp_tok_enc_put(e->enc, lit, lit_len, token, blk, blk_len);
+	if (!r && e->map)
+		drop_behind(e, blk && blk_len ? blk + blk_len : lit + lit_len);
+	return r;
+}
+
+/*
+ * Files up to this size are read into one buffer kept across files; larger
+ * ones are mapped. Mapping a small file cost an mmap, madvise and munmap
+ * and its page faults, where one read does.
+ */
+#define SEND_READ_MAX (256 * 1024)
+
+struct read_buf {
+	uint8_t *p;
+	size_t cap;
+};
+
+/* Read size bytes of fd into rb; a file that shrank reads as zeros at its end. */
+static int
+read_small(struct read_buf *rb, int fd, size_t size)
+{
+	size_t got = 0;
+
+	if (size > rb->cap) {
+		uint8_t *n = realloc(rb->p, size);
+
+		if (!n)
+			return -ENOMEM;
+		rb->p = n;
+		rb->cap = size;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, rb->p + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	memset(rb->p + got, 0, size - got);
+	return 0;
+}
+
 /* Open the source safely: below its root, no symlink, still a regular file. */
 static int
 open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
@@ -263,7 +358,7 @@ open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 	return fd;
 }
 
-/* The token encoder, with a progress line as the data goes (upstream matched()). */
+/* emit_and_sum(), with a progress line as the data goes (upstream matched()). */
 struct prog_emit {
 	struct oce_session *s;
 	void *enc;
@@ -275,14 +370,13 @@ prog_put(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uin
 	 size_t blk_len)
 {
 	struct prog_emit *pe = arg;
-	int r = ocp_tok_enc_put(pe->enc, lit, lit_len, token, blk, blk_len);
+	int r = emit_and_sum(pe->enc, lit, lit_len, token, blk, blk_len);
 
 	pe->ofs += (int64_t)lit_len + (token >= 0 ? (int64_t)blk_len : 0);
 	if (!r && (lit_len || token >= 0))
 		oce_progress_show(pe->s, pe->ofs, pe->size);
 	return r;
 }
-
 
 /* Tell the receiving side that file ndx is not coming (MSG_NO_SEND). */
 static int
@@ -298,10 +392,11 @@ no_send(struct oce_session *s, int32_t ndx)
 
 /* One requested file: 0 sent, 1 not sent after all (told with MSG_NO_SEND), or an error. */
 static int
-send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int32_t ndx,
-	 uint16_t iflags, uint8_t basis, const char *xname)
+send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, struct oce_file *f,
+	 int32_t ndx, uint16_t iflags, uint8_t basis, const char *xname)
 {
 	const struct oce_opts *o = s->o;
+	struct emit_sum es = {.enc = enc};
 	struct ocp_sig sig = {0};
 	struct ocp_match_stats ms = {0};
 	/*
@@ -322,7 +417,7 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 	uint8_t sum[OCP_CSUM_DIGEST_MAX], head[OCP_SUM_HEAD_SIZE];
 	const uint8_t *data = NULL;
 	void *map = MAP_FAILED;
-	size_t from;
+	size_t from, kept;
 	int fd, r;
 
 	r = read_sig(s, &sig, mo.append != OCP_APPEND_OFF);
@@ -354,7 +449,12 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		r = no_send(s, ndx);
 		return r ? r : 1;
 	}
-	if (st.st_size > 0) {
+	if (st.st_size > 0 && st.st_size <= SEND_READ_MAX) {
+		r = read_small(rb, fd, (size_t)st.st_size);
+		if (r)
+			goto out;
+		data = rb->p;
+	} else if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED) {
 			r = -errno;
@@ -362,6 +462,7 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 		data = map;
+		es.map = map;
 	}
 	r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
 	if (!r) {
@@ -369,18 +470,26 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct oce_file *f, int
 		r = ocp_io_write_data(s->io, head, sizeof(head));
 	}
 	oce_progress_name(s, f, iflags);
+	from = ocp_match_sum_from(&mo, (size_t)st.st_size);
+	kept = mo.append ? (mo.append_len < (uint64_t)st.st_size ? (size_t)mo.append_len
+								  : (size_t)st.st_size)
+			 : 0;
+	if (!r)
+		r = ocp_csum_begin(&es.sum, s->csum);
+	/* The sum is fed from the tokens as they go; --append-verify's sum
+	 * also covers the kept prefix, which the matcher does not emit. */
+	if (!r && from < kept)
+		r = ocp_csum_update(&es.sum, data + from, kept - from);
 	if (!r) {
-		struct prog_emit pe = {s, enc, 0, st.st_size};
+		struct prog_emit pe = {s, &es, 0, st.st_size};
 		bool prog = oce_progress_on(s);
 
 		r = ocp_delta_match_ex(mo.append ? NULL : &sig, data ? data : (const uint8_t *)"",
-				       (size_t)st.st_size, &mo, prog ? prog_put : ocp_tok_enc_put,
-				       prog ? (void *)&pe : enc, &ms);
+				       (size_t)st.st_size, &mo, prog ? prog_put : emit_and_sum,
+				       prog ? (void *)&pe : (void *)&es, &ms);
 	}
-	from = ocp_match_sum_from(&mo, (size_t)st.st_size);
 	if (!r)
-		r = ocp_csum_file(s->csum, (data ? data : (const uint8_t *)"") + from,
-				  (size_t)st.st_size - from, sum);
+		r = ocp_csum_end(&es.sum, sum);
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
@@ -393,6 +502,7 @@ out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
 	close(fd);
+	ocp_csum_free(&es.sum);
 	ocp_sig_free(&sig);
 	return r;
 }
@@ -404,6 +514,7 @@ oce_sender_run(struct oce_session *s)
 	struct xfer_out xo = {s, s->io};
 	int32_t saved_io_error = s->io_error;
 	int phase = 0, max_phase = 2, r;
+	struct read_buf rb = {0};
 	char xname[4096];
 
 	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), s->o->compress_level > 0 ? s->o->compress_level : 0,
@@ -462,7 +573,7 @@ oce_sender_run(struct oce_session *s)
 			continue;
 		}
 		oce_progress_file(s, ndx);
-		r = send_one(s, enc, f, ndx, iflags, basis, xname);
+		r = send_one(s, enc, &rb, f, ndx, iflags, basis, xname);
 		if (r == 1) {
 			r = 0;
 			continue; /* not sent after all (upstream's continue) */
@@ -486,5 +597,6 @@ oce_sender_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(s->io);
 	ocp_tok_enc_free(enc);
+	free(rb.p);
 	return r;
 }

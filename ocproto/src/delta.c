@@ -42,7 +42,9 @@ sig_alloc(struct ocp_sig *sig, const struct ocp_sum_head *h)
 	sig->sum1 = malloc((n ? n : 1) * sizeof(*sig->sum1));
 	sig->chain = malloc((n ? n : 1) * sizeof(*sig->chain));
 	sig->sum2 = malloc(n * (size_t)h->s2length + 1);
-	sig->table = malloc((size_t)sig->tablesize * sizeof(*sig->table));
+	/* A new file's signature has no blocks and is never searched: a
+	 * one-slot table spares a 256 KiB fill per file. */
+	sig->table = malloc((n ? (size_t)sig->tablesize : 1) * sizeof(*sig->table));
 	if (!sig->sum1 || !sig->chain || !sig->sum2 || !sig->table) {
 		ocp_sig_free(sig);
 		return -ENOMEM;
@@ -54,6 +56,10 @@ sig_alloc(struct ocp_sig *sig, const struct ocp_sum_head *h)
 static void
 sig_index(struct ocp_sig *sig)
 {
+	if (!sig->head.count) {
+		sig->table[0] = -1;
+		return;
+	}
 	memset(sig->table, 0xff, (size_t)sig->tablesize * sizeof(*sig->table));
 	for (int32_t i = 0; i < sig->head.count; i++) {
 		uint32_t t = sum_hash(sig, sig->sum1[i]);
@@ -208,6 +214,8 @@ struct match_ctx {
 	void *arg;
 	struct ocp_match_stats *st;
 	bool bound_alarms; /* skip a block after OCP_DELTA_MAX_ALARMS false alarms in a row */
+	uint64_t *filter;  /* bit per hashed weak sum of some block; NULL: none */
+	uint32_t fshift;   /* filter index: top bits of the sum times a constant */
 	int32_t *table;	   /* updating_basis only */
 	int32_t *chain;	   /* updating_basis only */
 	uint8_t *same_off; /* updating_basis only: block seen unchanged at its own offset */
@@ -386,6 +394,43 @@ find_block_inplace(struct match_ctx *m, uint32_t sum, size_t *off, size_t l, int
 	return -1;
 }
 
+/*
+ * A bit set with one bit per block's full weak sum (hashed into about 32
+ * bits per block), so the search can tell at most offsets, from a small
+ * table, that no block has the weak sum there, which is when find_block()
+ * would walk the chain without computing a strong sum and return -1. It
+ * replaces the hash table's and the block sums' cache misses at every
+ * offset of literal data with one bit test. Not used when updating the
+ * basis, where walking the chain also unlinks entries.
+ */
+static int
+filter_build(struct match_ctx *m)
+{
+	const struct ocp_sig *sig = m->sig;
+	uint32_t bits = 12;
+
+	while (bits < 22 && (1u << bits) < (uint32_t)sig->head.count * 32u)
+		bits++;
+	m->filter = calloc((size_t)1 << (bits - 6), sizeof(*m->filter));
+	if (!m->filter)
+		return -ENOMEM;
+	m->fshift = 32 - bits;
+	for (int32_t i = 0; i < sig->head.count; i++) {
+		uint32_t b = (sig->sum1[i] * 0x9E3779B1u) >> m->fshift;
+
+		m->filter[b >> 6] |= (uint64_t)1 << (b & 63);
+	}
+	return 0;
+}
+
+static inline bool
+filter_may_have(const struct match_ctx *m, uint32_t sum)
+{
+	uint32_t b = (sum * 0x9E3779B1u) >> m->fshift;
+
+	return m->filter[b >> 6] >> (b & 63) & 1;
+}
+
 /* Slide-and-search over the whole of data; mirrors upstream `hash_search()`. */
 static int
 hash_search(struct match_ctx *m)
@@ -403,6 +448,34 @@ hash_search(struct match_ctx *m)
 	s1 = sum & 0xffff;
 	s2 = sum >> 16;
 	do {
+		if (m->filter) {
+			/*
+			 * Roll through the offsets where nothing can happen: no
+			 * block has the weak sum (find_block() would return -1
+			 * without a strong sum), the window is whole, and no
+			 * literal is due to be flushed. The loop below takes
+			 * over at the first offset where any of that changes.
+			 */
+			size_t lim = (size_t)end, from = offset;
+
+			if (len - k < lim)
+				lim = len - k;
+			if (offset >= m->last_match && m->last_match + bl + OCP_CHUNK_SIZE < lim)
+				lim = m->last_match + bl + OCP_CHUNK_SIZE;
+			while (offset < lim && !filter_may_have(m, (s1 & 0xffff) | (s2 << 16))) {
+				uint32_t out = (uint32_t)(int32_t)sd[offset];
+
+				s1 += (uint32_t)(int32_t)sd[offset + k] - out;
+				s2 += s1 - (uint32_t)k * out;
+				offset++;
+			}
+			if (offset != from) {
+				m->st->positions += offset - from;
+				alarms = 0;
+				if ((int64_t)offset >= end)
+					break;
+			}
+		}
 		size_t l = len - offset < bl ? len - offset : bl;
 		int32_t i;
 
@@ -410,6 +483,10 @@ hash_search(struct match_ctx *m)
 
 		m->st->positions++;
 		sum = (s1 & 0xffff) | (s2 << 16);
+		if (m->filter && !filter_may_have(m, sum)) {
+			alarms = 0; /* no strong sum was tried here */
+			goto roll;
+		}
 		if (m->same_off)
 			i = find_block_inplace(m, sum, &offset, l, &want_i);
 		else
@@ -438,6 +515,7 @@ hash_search(struct match_ctx *m)
 			s1 = sum & 0xffff;
 			s2 = sum >> 16;
 		}
+	roll:
 		/* Drop the window's first byte; add the next one if there is one. */
 		s1 -= (uint32_t)(int32_t)sd[offset];
 		s2 -= (uint32_t)k * (uint32_t)(int32_t)sd[offset];
@@ -506,9 +584,10 @@ ocp_delta_match_ex(const struct ocp_sig *sig, const uint8_t *data, size_t len,
 		search = len > 0 && sig->head.count > 0;
 	}
 	if (search) {
-		rc = opts->updating_basis ? inplace_index(&m) : 0;
+		rc = opts->updating_basis ? inplace_index(&m) : filter_build(&m);
 		if (!rc)
 			rc = hash_search(&m);
+		free(m.filter);
 		free(m.table);
 		free(m.chain);
 		free(m.same_off);
@@ -557,6 +636,7 @@ ocp_delta_apply_init_ex(struct ocp_delta_apply *ap, const struct ocp_sum_head *h
 	memset(ap, 0, sizeof(*ap));
 	ap->head = *h;
 	ap->read = read;
+	ap->view = o->view;
 	ap->read_arg = read_arg;
 	ap->write = write;
 	ap->skip = o->skip;
@@ -635,14 +715,18 @@ ocp_delta_apply_block(void *arg, int32_t idx, const uint8_t **data, size_t *len)
 	if (rc)
 		return rc;
 	src = (uint64_t)idx * (uint64_t)ap->head.blength;
-	rc = ap->read(ap->read_arg, src, ap->blk, bl);
+	if (ap->view) {
+		rc = ap->view(ap->read_arg, src, bl, data);
+	} else {
+		rc = ap->read(ap->read_arg, src, ap->blk, bl);
+		*data = ap->blk;
+	}
 	if (rc)
 		return rc < 0 ? rc : -EIO;
-	*data = ap->blk;
 	*len = bl;
 	if (ap->skip && src == at)
-		return ap->skip(ap->write_arg, ap->blk, bl);
-	return ap->write(ap->write_arg, ap->blk, bl);
+		return ap->skip(ap->write_arg, *data, bl);
+	return ap->write(ap->write_arg, *data, bl);
 }
 
 void

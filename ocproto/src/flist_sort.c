@@ -18,19 +18,13 @@
  */
 enum kind { ITEM, PATH };
 
-struct walk {
-	const unsigned char *s;
-	size_t len;	/* bytes, including the slash a directory gets */
-	size_t item_at; /* first ITEM position */
-	bool dir;
-};
-
-static void
-walk_init(struct walk *w, const char *name, size_t name_len, bool as_dir)
+void
+ocp_flist_key_init(struct ocp_flist_key *w, const char *name, size_t name_len, bool as_dir)
 {
 	const char *slash;
 
 	w->s = (const unsigned char *)name;
+	w->name_len = name_len;
 	w->dir = as_dir;
 	if (as_dir) {
 		bool root = name_len == 1 && name[0] == '.';
@@ -45,34 +39,60 @@ walk_init(struct walk *w, const char *name, size_t name_len, bool as_dir)
 }
 
 static unsigned
-walk_byte(const struct walk *w, size_t i)
+walk_byte(const struct ocp_flist_key *w, size_t i)
 {
 	return w->dir && i + 1 == w->len ? '/' : w->s[i];
 }
 
 int
-ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, size_t blen, bool bdir)
+ocp_flist_key_cmp(const struct ocp_flist_key *x, const struct ocp_flist_key *y)
 {
-	struct walk x, y;
-	size_t i;
+	const unsigned char *a = x->s, *b = y->s;
+	size_t i, lim = x->name_len < y->name_len ? x->name_len : y->name_len;
 
-	walk_init(&x, a, alen, adir);
-	walk_init(&y, b, blen, bdir);
-	for (i = 0;; i++) {
+	/*
+	 * Skip the common prefix of real bytes first: there both kinds agree
+	 * (before the first ITEM position of either, or after both) and the
+	 * bytes are equal, so the walk below would only step over it. (The
+	 * root "." reads as nothing at all.)
+	 */
+	if (x->len < lim)
+		lim = x->len;
+	if (y->len < lim)
+		lim = y->len;
+	if (x->item_at != y->item_at) {
+		size_t q = x->item_at < y->item_at ? x->item_at : y->item_at;
+
+		if (q < lim)
+			lim = q;
+	}
+	for (i = 0; i < lim && a[i] == b[i]; i++)
+		;
+	for (;; i++) {
 		enum kind kx, ky;
 		unsigned cx, cy;
 
-		if (i >= x.len || i >= y.len)
-			return (i < x.len) - (i < y.len);
-		kx = i < x.item_at ? PATH : ITEM;
-		ky = i < y.item_at ? PATH : ITEM;
+		if (i >= x->len || i >= y->len)
+			return (i < x->len) - (i < y->len);
+		kx = i < x->item_at ? PATH : ITEM;
+		ky = i < y->item_at ? PATH : ITEM;
 		if (kx != ky)
 			return kx == PATH ? 1 : -1;
-		cx = walk_byte(&x, i);
-		cy = walk_byte(&y, i);
+		cx = walk_byte(x, i);
+		cy = walk_byte(y, i);
 		if (cx != cy)
 			return cx < cy ? -1 : 1;
 	}
+}
+
+int
+ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, size_t blen, bool bdir)
+{
+	struct ocp_flist_key x, y;
+
+	ocp_flist_key_init(&x, a, alen, adir);
+	ocp_flist_key_init(&y, b, blen, bdir);
+	return ocp_flist_key_cmp(&x, &y);
 }
 
 static int

@@ -1220,6 +1220,50 @@ fx_case(const char *name, CMUnitTestFunction fn, void *mode)
 }
 
 /* Each test twice: the O_NOFOLLOW walk, then openat2 (skipped without it). */
+/*
+ * The parent kept open between lookups: a directory removed through
+ * oce_unlink_beneath() and made again is looked up anew, so an entry
+ * created in the new one is found (the old descriptor would say ENOENT),
+ * as is one replaced behind our back after oce_fs_changed(). Two parents
+ * held at once (a hard link across directories) both stay valid.
+ */
+static void
+test_parent_cache(void **state)
+{
+	struct fx *fx = fx_get(state);
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	assert_int_equal(oce_mkdir_beneath(&fx->r, "d", 0755), 0);
+	put_file(fx->root, "d/a", "1");
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/a", &st), 0);
+	assert_int_equal(oce_unlink_beneath(&fx->r, "d", true), 0);
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/a", &st), -ENOENT);
+	assert_int_equal(oce_mkdir_beneath(&fx->r, "d", 0755), 0);
+	put_file(fx->root, "d/b", "2");
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/b", &st), 0);
+	assert_int_equal(st.st_size, 1);
+
+	/* Swapped by someone else: seen once we are told. */
+	snprintf(path, sizeof path, "%s/d", fx->root);
+	assert_int_equal(rm_rf(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	put_file(fx->root, "d/c", "33");
+	oce_fs_changed();
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/c", &st), 0);
+	assert_int_equal(st.st_size, 2);
+
+	/* Two parents in use at once. */
+	assert_int_equal(oce_mkdir_beneath(&fx->r, "e", 0755), 0);
+	assert_int_equal(oce_link_beneath(&fx->r, "d/c", "e/c2"), 0);
+	assert_int_equal(oce_lstat_beneath(&fx->r, "e/c2", &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/c", &st), 0);
+	assert_int_equal(oce_link_beneath(&fx->r, "e/c2", "d/c3"), 0);
+	assert_int_equal(oce_lstat_beneath(&fx->r, "d/c3", &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+}
+
 #define BOTH(fn) fx_case(#fn "/walk", fn, NULL), fx_case(#fn "/openat2", fn, &on)
 
 int
@@ -1229,6 +1273,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_path_check),
 	    BOTH(test_root_open_create),
+	    BOTH(test_parent_cache),
 	    BOTH(test_open_beneath_basic),
 	    BOTH(test_symlinked_parent_refused),
 	    BOTH(test_symlink_leaf_not_followed),

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include <cmocka.h>
 
@@ -110,6 +111,62 @@ naive_csum1(const uint8_t *p, size_t len)
 	return (s1 & 0xffff) | (s2 << 16);
 }
 
+/*
+ * XXH3 and XXH128 (our AVX2 build on CPUs that have it) against
+ * libxxhash: one-shot with seeds over every length up to 2 KiB and some
+ * large ones, and streamed in uneven pieces.
+ */
+static void
+test_xxh3_vs_lib(void **state)
+{
+	size_t big = (1u << 20) + 333;
+	uint8_t *b = malloc(big), out[16];
+	struct ocp_csum_ctx c;
+
+	(void)state;
+	assert_non_null(b);
+	srand(11);
+	for (size_t i = 0; i < big; i++)
+		b[i] = (uint8_t)rand();
+	for (size_t len = 0; len <= big; len = len < 2048 ? len + 1 : len * 3 + 7) {
+		int32_t seed = (int32_t)(len * 2654435761u);
+		XXH128_hash_t h = XXH3_128bits_withSeed(b, len, (uint64_t)(int64_t)seed);
+		uint64_t h64 = XXH3_64bits_withSeed(b, len, (uint64_t)(int64_t)seed);
+
+		assert_int_equal(ocp_csum2(OCP_CSUM_XXH128, b, len, seed, false, out), 16);
+		for (int k = 0; k < 8; k++) {
+			assert_int_equal(out[k], (uint8_t)(h.low64 >> (8 * k)));
+			assert_int_equal(out[8 + k], (uint8_t)(h.high64 >> (8 * k)));
+		}
+		assert_int_equal(ocp_csum2(OCP_CSUM_XXH3, b, len, seed, false, out), 8);
+		for (int k = 0; k < 8; k++)
+			assert_int_equal(out[k], (uint8_t)(h64 >> (8 * k)));
+	}
+	for (int t = 0; t < 2; t++) {
+		enum ocp_csum ty = t ? OCP_CSUM_XXH128 : OCP_CSUM_XXH3;
+		XXH128_hash_t h = XXH3_128bits(b, big);
+		uint64_t h64 = XXH3_64bits(b, big);
+		size_t off = 0, step = 1;
+
+		assert_int_equal(ocp_csum_begin(&c, ty), 0);
+		while (off < big) {
+			size_t n = step < big - off ? step : big - off;
+
+			assert_int_equal(ocp_csum_update(&c, b + off, n), 0);
+			off += n;
+			step = step * 7 % 70001 + 1;
+		}
+		assert_int_equal(ocp_csum_end(&c, out), t ? 16 : 8);
+		ocp_csum_free(&c);
+		for (int k = 0; k < 8; k++)
+			assert_int_equal(out[k], (uint8_t)((t ? h.low64 : h64) >> (8 * k)));
+		if (t)
+			for (int k = 0; k < 8; k++)
+				assert_int_equal(out[8 + k], (uint8_t)(h.high64 >> (8 * k)));
+	}
+	free(b);
+}
+
 static void
 test_csum1_vs_naive(void **state)
 {
@@ -124,6 +181,25 @@ test_csum1_vs_naive(void **state)
 	for (size_t off = 0; off < 40; off++)
 		assert_int_equal(ocp_csum1(buf + off, sizeof(buf) - off),
 				 naive_csum1(buf + off, sizeof(buf) - off));
+	/* The vector path at its extremes (largest and smallest bytes, where
+	 * pairwise products are largest) and over lengths where the sums
+	 * wrap modulo 2^32 many times. */
+	{
+		static const uint8_t fills[] = {0x7f, 0x80, 0xff, 0x00};
+		size_t big = (3u << 20) + 31;
+		uint8_t *b = malloc(big);
+
+		assert_non_null(b);
+		for (size_t f = 0; f < sizeof(fills); f++) {
+			memset(b, fills[f], big);
+			assert_int_equal(ocp_csum1(b, big), naive_csum1(b, big));
+			assert_int_equal(ocp_csum1(b + 1, 16384), naive_csum1(b + 1, 16384));
+		}
+		for (size_t i = 0; i < big; i++)
+			b[i] = (uint8_t)rand();
+		assert_int_equal(ocp_csum1(b, big), naive_csum1(b, big));
+		free(b);
+	}
 	/* Derived: signed bytes; 0x80 counts as -128, not 128. */
 	assert_int_equal(ocp_csum1((const uint8_t[]){0x80}, 1), 0xff80ff80u);
 	assert_int_equal(ocp_csum1((const uint8_t[]){1, 2, 3}, 3), (6u << 16 | 6u) + (4u << 16));
@@ -444,6 +520,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_csum1_vs_naive),
+	    cmocka_unit_test(test_xxh3_vs_lib),
 	    cmocka_unit_test(test_rsum_roll),
 	    cmocka_unit_test(test_kat),
 	    cmocka_unit_test(test_block_sums_vs_rsync),

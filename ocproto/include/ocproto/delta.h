@@ -195,6 +195,12 @@ ocp_match_sum_from(const struct ocp_match_opts *opts, size_t len)
 typedef int (*ocp_basis_read_fn)(void *arg, uint64_t off, uint8_t *buf, size_t len);
 /* Write len bytes of the new file: 0 or a negative error. */
 typedef int (*ocp_out_write_fn)(void *arg, const uint8_t *buf, size_t len);
+/*
+ * Point *p at len bytes of the basis at off, held by the caller (valid until
+ * the next call, or longer as the caller promises itself): 0 or a negative
+ * error. Lets a reader with its own buffer hand blocks over without a copy.
+ */
+typedef int (*ocp_basis_view_fn)(void *arg, uint64_t off, size_t len, const uint8_t **p);
 
 /* A basis held in memory, for ocp_basis_mem_read(). */
 struct ocp_basis_mem {
@@ -208,6 +214,7 @@ int ocp_basis_mem_read(void *arg, uint64_t off, uint8_t *buf, size_t len);
 struct ocp_delta_apply {
 	struct ocp_sum_head head;
 	ocp_basis_read_fn read;
+	ocp_basis_view_fn view; /* NULL: read into blk */
 	void *read_arg;
 	ocp_out_write_fn write;
 	ocp_out_write_fn skip; /* NULL unless the output is the basis itself */
@@ -244,11 +251,16 @@ int ocp_delta_apply_init(struct ocp_delta_apply *ap, const struct ocp_sum_head *
  * with write_arg, as upstream's `skip_matched()`.
  *
  * max_out: cap on start plus the bytes the tokens produce (0: none).
+ *
+ * view: when set, blocks are taken from view(read_arg, ...) instead of
+ * being read into the state's own block buffer; read is still used for
+ * the append-verify prefix.
  */
 struct ocp_apply_opts {
 	uint64_t start;
 	ocp_out_write_fn skip;
 	uint64_t max_out;
+	ocp_basis_view_fn view;
 };
 
 /*

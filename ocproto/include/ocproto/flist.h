@@ -224,6 +224,22 @@ int ocp_flist_name_cmp(const char *a, size_t alen, bool adir, const char *b, siz
 		       bool bdir);
 
 /*
+ * A name prepared once for many comparisons (sorting): what
+ * ocp_flist_name_cmp() works out from a name on every call. Fields are
+ * private; the name must outlive the key.
+ */
+struct ocp_flist_key {
+	const unsigned char *s;
+	size_t name_len;
+	size_t len;	/* bytes, including the slash a directory gets */
+	size_t item_at; /* first ITEM position */
+	bool dir;
+};
+void ocp_flist_key_init(struct ocp_flist_key *k, const char *name, size_t name_len, bool dir);
+/* ocp_flist_name_cmp() on two prepared names. */
+int ocp_flist_key_cmp(const struct ocp_flist_key *a, const struct ocp_flist_key *b);
+
+/*
  * Sort the pointers v[0..n) with ocp_flist_cmp(), keeping the order of
  * equal names (a merge sort); mirrors upstream `fsort()`. Returns 0 or
  * -ENOMEM (v is then unchanged).
