@@ -590,66 +590,122 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 /* --- a transfer cut short ------------------------------------------------------ */
 
 /*
- * The file being received when a signal stops the process. The receiver
- * fills it in before it marks it live, and clears the mark before it closes
- * the descriptors, so the handler sees a consistent record or none.
+ * The file being received when a signal stops the process. Two records
+ * and a published pointer: the receiver fills the one not published and
+ * then publishes it, so the handler, which may run on any thread, always
+ * sees a whole record or none, and a temp file is covered from just
+ * before it is created (oce_inflight_naming(), fd -1) until it has been
+ * renamed or removed. Once the handler has taken the pointer (DYING), a
+ * receiver that would publish again waits for the exit instead.
  */
-static struct {
-	atomic_int live;
-	int tmp_dirfd, fd;
+struct inflight_rec {
+	int tmp_dirfd, fd; /* fd -1: nothing to fix up before a rename */
 	char tmpname[NAME_MAX + 2];
 	int keep_dirfd; /* -1: remove the temp file */
 	char keep_leaf[NAME_MAX + 1];
 	mode_t mode;
 	bool zero_mtime;
-} inflight;
+};
+
+static struct inflight_rec inflight_recs[2];
+static _Atomic(struct inflight_rec *) inflight_cur;
+#define INFLIGHT_DYING (&inflight_recs[0] + 2) /* never a record: a sentinel */
+
+static void
+inflight_publish(struct inflight_rec *next)
+{
+	struct inflight_rec *old = atomic_load(&inflight_cur);
+
+	while (old == INFLIGHT_DYING || !atomic_compare_exchange_weak(&inflight_cur, &old, next))
+		if (old == INFLIGHT_DYING)
+			pause(); /* the handler is ending the process */
+}
+
+static struct inflight_rec *
+inflight_free_rec(void)
+{
+	struct inflight_rec *cur = atomic_load(&inflight_cur);
+
+	while (cur == INFLIGHT_DYING) {
+		pause(); /* the handler may be reading either record */
+		cur = atomic_load(&inflight_cur);
+	}
+	return cur == &inflight_recs[0] ? &inflight_recs[1] : &inflight_recs[0];
+}
 
 void
 oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		 mode_t mode, bool zero_mtime)
 {
-	atomic_store(&inflight.live, 0);
-	inflight.tmp_dirfd = tmp_dirfd;
-	inflight.fd = fd;
-	snprintf(inflight.tmpname, sizeof(inflight.tmpname), "%s", tmpname);
-	inflight.keep_dirfd = keep_dirfd;
-	snprintf(inflight.keep_leaf, sizeof(inflight.keep_leaf), "%s", keep_leaf ? keep_leaf : "");
-	inflight.mode = mode;
-	inflight.zero_mtime = zero_mtime;
-	atomic_store(&inflight.live, 1);
+	struct inflight_rec *r = inflight_free_rec();
+
+	r->tmp_dirfd = tmp_dirfd;
+	r->fd = fd;
+	snprintf(r->tmpname, sizeof(r->tmpname), "%s", tmpname);
+	r->keep_dirfd = keep_dirfd;
+	snprintf(r->keep_leaf, sizeof(r->keep_leaf), "%s", keep_leaf ? keep_leaf : "");
+	r->mode = mode;
+	r->zero_mtime = zero_mtime;
+	inflight_publish(r);
+}
+
+/* A temp file is about to be created under this name: a signal from now on removes it. */
+static void
+oce_inflight_naming(int tmp_dirfd, const char *tmpname)
+{
+	oce_inflight_set(tmp_dirfd, -1, tmpname, -1, NULL, 0, false);
+}
+
+void
+oce_inflight_forget_fd(void)
+{
+	struct inflight_rec *cur = atomic_load(&inflight_cur), *r;
+
+	if (!cur || cur == INFLIGHT_DYING || cur->fd < 0)
+		return;
+	r = inflight_free_rec();
+	*r = *cur;
+	r->fd = -1;
+	inflight_publish(r);
 }
 
 void
 oce_inflight_clear(void)
 {
-	atomic_store(&inflight.live, 0);
+	inflight_publish(NULL);
 }
 
 /* Async-signal-safe: keep (rename) or remove the temp file of the file in flight. */
 static void
 inflight_cleanup(void)
 {
-	if (!atomic_exchange(&inflight.live, 0))
+	struct inflight_rec *r = atomic_exchange(&inflight_cur, INFLIGHT_DYING);
+
+	if (!r || r == INFLIGHT_DYING)
 		return;
-	if (inflight.keep_dirfd >= 0) {
+	if (r->keep_dirfd >= 0 && r->fd >= 0) {
 		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, 0}};
 
-		fchmod(inflight.fd, inflight.mode & 07777);
-		if (inflight.zero_mtime)
-			futimens(inflight.fd, ts);
-		if (renameat(inflight.tmp_dirfd, inflight.tmpname, inflight.keep_dirfd, inflight.keep_leaf) ==
-		    0)
+		fchmod(r->fd, r->mode & 07777);
+		if (r->zero_mtime)
+			futimens(r->fd, ts);
+		if (renameat(r->tmp_dirfd, r->tmpname, r->keep_dirfd, r->keep_leaf) == 0)
 			return;
 	}
-	unlinkat(inflight.tmp_dirfd, inflight.tmpname, 0);
+	unlinkat(r->tmp_dirfd, r->tmpname, 0);
 }
 
 static void
 on_signal(int sig)
 {
 	static const char msg[] = " error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n";
+	static atomic_flag entered = ATOMIC_FLAG_INIT;
 
 	(void)sig;
+	/* One signal may reach several threads (a process-group kill): one ends it. */
+	if (atomic_flag_test_and_set(&entered))
+		for (;;)
+			pause();
 	inflight_cleanup();
 	if (write(STDERR_FILENO, OCE_PROG, sizeof(OCE_PROG) - 1) > 0)
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -667,4 +723,5 @@ oce_catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	oce_fs_tmp_hook = oce_inflight_naming;
 }

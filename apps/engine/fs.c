@@ -714,6 +714,15 @@ tmpname_fill(char *x, unsigned attempt)
 		x[i] = alphabet[(v & 0xff) % (sizeof alphabet - 1)];
 }
 
+void (*oce_fs_tmp_hook)(int dirfd, const char *name);
+static _Thread_local bool track_tmp;
+
+void
+oce_fs_track_tmp(bool on)
+{
+	track_tmp = on;
+}
+
 int
 oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
 	    char *tmpname)
@@ -758,6 +767,8 @@ oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd
 	suf = tmpname_build(tmpname, leaf, tmpdir_fd >= 0);
 	for (i = 0; i < OCE_TMP_TRIES; i++) {
 		tmpname_fill(suf + 1, i);
+		if (track_tmp && oce_fs_tmp_hook)
+			oce_fs_tmp_hook(dfd, tmpname);
 		f = sys->openat(sys->ctx, dfd, tmpname,
 				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f >= 0 || errno != EEXIST)

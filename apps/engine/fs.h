@@ -132,6 +132,13 @@ ssize_t oce_readlink_beneath(const struct oce_root *r, const char *rel, char *bu
  * (a new owned descriptor, also when tmpdir_fd is given) and tmpname
  * (>= 256 bytes) its name. Returns 0 or -errno.
  */
+/*
+ * Told each temp file's directory and name just before oce_tmpfile()
+ * creates it, on threads that asked with oce_fs_track_tmp(true) (the
+ * receiver's signal handler record; set by oce_catch_signals()).
+ */
+extern void (*oce_fs_tmp_hook)(int dirfd, const char *name);
+void oce_fs_track_tmp(bool on);
 int oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
 		char *tmpname);
 

@@ -653,7 +653,10 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		aopts.start = ocp_sum_head_flength(&h);
 	o.discard = op->dry_run;
 	if (!o.discard) {
+		/* the temp file is known to the signal handler from its creation on */
+		oce_fs_track_tmp(true);
 		r = open_output(rs, name, f, &d);
+		oce_fs_track_tmp(false);
 		if (r) {
 			s->io_error |= OCE_IOERR_GENERAL;
 			o.discard = true;
@@ -724,7 +727,6 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	/* In place the new data may be shorter than the old. */
 	if (!r && !o.discard && d.inplace && ftruncate(d.fd, (off_t)ocp_delta_apply_offset(&ap)) < 0)
 		r = -errno;
-	untrack_inflight(rs);
 	if (r) {
 		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && d.fd >= 0 && r != OCP_ECLOSED &&
 		    r != s->io->rerr) {
@@ -740,6 +742,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	if (!oce_progress_logged_before(s))
 		oce_log_item(s, f, iflags, NULL);
 	if (d.fd >= 0) {
+		oce_inflight_forget_fd();
 		close(d.fd);
 		d.fd = -1;
 	}
@@ -786,6 +789,8 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 out:
 	if (d.tmpname[0] && d.dirfd >= 0)
 		unlinkat(d.dirfd, d.tmpname, 0);
+	/* covered until it is renamed or removed, and before its directory is closed */
+	untrack_inflight(rs);
 	if (d.fd >= 0)
 		close(d.fd);
 	if (d.dirfd >= 0)

@@ -137,6 +137,8 @@ int oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, co
 void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		      mode_t mode, bool zero_mtime);
 void oce_inflight_clear(void);
+/* The in-flight temp file's descriptor is about to be closed: the handler must not use it. */
+void oce_inflight_forget_fd(void);
 void oce_catch_signals(void);
 
 void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,
