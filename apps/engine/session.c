@@ -114,7 +114,7 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	 * remote shell hands to the user (upstream's default --stderr=errors,
 	 * msgs2stderr 2); only info lines travel as messages.
 	 */
-	if (s->am_server && is_error_code(code)) {
+	if (s->am_server && !s->msgs_to_peer && is_error_code(code)) {
 		fwrite(line, 1, len, stderr);
 		fflush(stderr);
 		pthread_mutex_unlock(&s->log_lock);

@@ -89,6 +89,7 @@ struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
 	int protocol;
 	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
 	uint32_t compat;	/* negotiated OCP_CF_* flags */
@@ -280,6 +281,21 @@ int oce_receiving_run(struct oce_session *s);	   /* upstream do_recv() */
 /* --- client.c / server.c ---------------------------------------------------- */
 /* Run the server side over fds (upstream start_server()); returns an exit code. */
 int oce_server_main(const struct oce_opts *o, int fd_in, int fd_out);
+/* What a daemon module imposes on a session it runs (apps/daemon/). */
+struct oce_daemon_mod {
+	int protocol;	 /* agreed in the @RSYNCD: greeting */
+	bool read_only;	 /* refuse to receive */
+	bool write_only; /* refuse to send */
+	/*
+	 * Set when the session cannot run (the module could not be entered,
+	 * an option was refused): once the protocol is up, these lines go to
+	 * the client as errors and the session ends with fail_code.
+	 */
+	const char *fail_msg;
+	int fail_code;
+};
+/* oce_server_main() for a daemon session over a socket (d: the module's rules). */
+int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
 /* Run the client side (upstream client_run()); returns an exit code. */
 int oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv);
 
