@@ -154,7 +154,7 @@ add_gid(void *ctx, const char *tok)
  * or the @ERROR line to send.
  */
 static const char *
-enter_module(const struct oce_dsess *d, char *errbuf, size_t cap)
+enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf, size_t cap)
 {
 	const struct oce_dmodule *m = d->mod;
 	bool am_root = geteuid() == 0;
@@ -215,6 +215,17 @@ enter_module(const struct oce_dsess *d, char *errbuf, size_t cap)
 	} else if (chdir(path)) {
 		snprintf(errbuf, cap, "@ERROR: chdir failed\n");
 		return errbuf;
+	}
+	/* upstream: sanitize_paths when the module is not the root; munging then by default */
+	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
+	dm->munge = m->munge_symlinks < 0 ? dm->sanitize : m->munge_symlinks;
+	if (dm->munge) {
+		struct stat st;
+
+		if (!stat("/rsyncd-munged", &st) && S_ISDIR(st.st_mode)) {
+			snprintf(errbuf, cap, "@ERROR: daemon security issue -- contact admin\n");
+			return errbuf;
+		}
 	}
 	if (g.n) {
 		if (setgid(g.v[0]) || (am_root && setgroups((size_t)g.n, g.v))) {
@@ -330,7 +341,7 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
-	e = enter_module(d, errbuf, sizeof(errbuf));
+	e = enter_module(d, &dm, errbuf, sizeof(errbuf));
 	if (e) {
 		/* upstream says this before its OK; ours is out, so it is a protocol error line */
 		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);

@@ -245,6 +245,8 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	if (d) {
 		s.daemon_protocol = d->protocol;
 		s.msgs_to_peer = true;
+		s.sanitize_links = d->sanitize;
+		s.munge_links = d->munge;
 	}
 	/* "--files-from=-" names the socket; a path is a list on this machine. */
 	if (o->files_from && !strcmp(o->files_from, "-")) {

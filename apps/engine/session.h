@@ -89,6 +89,8 @@ struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
+	bool munge_links;	/* daemon "munge symlinks": targets stored behind OCE_MUNGE_PREFIX */
 	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
 	int protocol;
 	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
@@ -144,6 +146,9 @@ struct oce_session {
 	void *msg_hook_arg;
 	pthread_t msg_hook_thread;
 };
+
+/* What a daemon's "munge symlinks" puts before a link target (upstream SYMLINK_PREFIX). */
+#define OCE_MUNGE_PREFIX "/rsyncd-munged/"
 
 /* IOERR_* bits (upstream rsync.h). */
 #define OCE_IOERR_GENERAL   (1 << 0)
@@ -286,6 +291,8 @@ struct oce_daemon_mod {
 	int protocol;	 /* agreed in the @RSYNCD: greeting */
 	bool read_only;	 /* refuse to receive */
 	bool write_only; /* refuse to send */
+	bool sanitize;	 /* not chrooted: keep received symlink targets inside */
+	bool munge;	 /* "munge symlinks" */
 	/*
 	 * Set when the session cannot run (the module could not be entered,
 	 * an option was refused): once the protocol is up, these lines go to
