@@ -240,7 +240,8 @@ spair() {
 	WANT=0 DROOT="$D/mg" spair mgpush -a "$T/src/" "rsync://127.0.0.1:_PORT_/mg/_DST_/"
 	[ "$(readlink "$D/mg/oc.mgpush/rel_link")" = /rsyncd-munged/small ]
 	WANT=0 TREES=1 spair mgpull -a "rsync://127.0.0.1:_PORT_/mg/ref.mgpush/" "$T/_DST_/"
-	diff <("$SIG" "$T/src") <("$SIG" "$T/oc.mgpull")
+	[ "$(readlink "$T/oc.mgpull/rel_link")" = small ]
+	[ "$(readlink "$T/oc.mgpull/abs_link")" = /etc/hostname ]
 }
 
 # --- authentication -------------------------------------------------------------
