@@ -33,46 +33,125 @@
 /* How long a finished session waits for its client to hang up. */
 #define LINGER_MS 10000
 
+/*
+ * upstream sanitize_path(): leading slashes and "." parts go; ".." may
+ * climb depth levels at the start, any other ".." is dropped with the
+ * part before it. A malloc'd string ("." when nothing is left) or NULL.
+ */
+static char *
+sanitize(const char *p, int depth)
+{
+	char *t = malloc(strlen(p) + 2), *out, *start;
+
+	if (!t)
+		return NULL;
+	out = start = t;
+	while (*p) {
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && (p[1] == '/' || !p[1])) {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2])) {
+			if (depth <= 0 || out != start) {
+				p += 2;
+				if (out != start)
+					for (--out; out > start && out[-1] != '/'; out--)
+						;
+				continue;
+			}
+			depth--;
+			start = out + 3;
+		}
+		while (*p && (*out++ = *p++) != '/')
+			;
+	}
+	if (out == t)
+		*out++ = '.';
+	*out = '\0';
+	return t;
+}
+
 char *
 oce_dsess_path(const char *module, const char *arg)
 {
-	size_t ml = strlen(module), n = 0;
-	char *out, *p;
-	const char *s = arg;
+	size_t ml = strlen(module);
 
 	/* upstream strips the module name itself, so "mod/x" is "/x" */
-	if (!strncmp(s, module, ml))
-		s += ml;
-	out = malloc(strlen(s) + 2);
-	if (!out)
-		return NULL;
-	/* Keep it below the module: no leading '/', no "..", no "." parts. */
-	while (*s) {
-		const char *e;
-		size_t len;
+	if (!strncmp(arg, module, ml))
+		arg += ml;
+	return sanitize(arg, 0);
+}
 
-		while (*s == '/')
-			s++;
-		if (!*s)
-			break;
-		e = strchr(s, '/');
-		len = e ? (size_t)(e - s) : strlen(s);
-		if (!(len == 2 && s[0] == '.' && s[1] == '.') && !(len == 1 && s[0] == '.')) {
-			if (n)
-				out[n++] = '/';
-			memcpy(out + n, s, len);
-			n += len;
+/* How many directory levels a sanitized path goes down. */
+static int
+path_depth(const char *p)
+{
+	int n = 0;
+
+	if (!strcmp(p, "."))
+		return 0;
+	for (; *p; p++)
+		if (*p == '/' && p[1])
+			n++;
+	return n + 1;
+}
+
+/*
+ * Sanitize an option's path in place; an absolute one is taken from the
+ * module's root (root: that directory as this process sees it), as
+ * upstream's sanitize_path() with a NULL rootdir does.
+ */
+static int
+resanitize(char **field, int depth, const char *root)
+{
+	char *p;
+
+	if (!*field)
+		return 0;
+	p = sanitize(*field, **field == '/' ? 0 : depth);
+	if (!p)
+		return -1;
+	if (**field == '/') {
+		char *a;
+
+		if (asprintf(&a, "%s/%s", strcmp(root, "/") ? root : "", p) < 0) {
+			free(p);
+			return -1;
 		}
-		s += len;
+		free(p);
+		p = a;
 	}
-	/* a trailing slash says "the contents": keep it */
-	if (n && arg[strlen(arg) - 1] == '/')
-		out[n++] = '/';
-	if (!n)
-		out[n++] = '.';
-	out[n] = '\0';
-	p = out;
-	return p;
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/*
+ * The paths a client's options name on this side stay inside the module
+ * too (upstream parse_arguments() with sanitize_paths): --files-from from
+ * the module root, the others from the destination, which is depth levels
+ * down.
+ */
+static int
+sanitize_opts(struct oce_opts *o, int depth)
+{
+	char root[4096];
+
+	if (!getcwd(root, sizeof(root)))
+		return -1;
+	if (o->files_from && strcmp(o->files_from, "-") && resanitize(&o->files_from, 0, root))
+		return -1;
+	if (resanitize(&o->partial_dir, depth, root) || resanitize(&o->temp_dir, depth, root) ||
+	    resanitize(&o->backup_dir, depth, root))
+		return -1;
+	for (size_t i = 0; i < o->alt_dest.n; i++)
+		if (resanitize(&o->alt_dest.v[i], depth, root))
+			return -1;
+	return 0;
 }
 
 /* Write an @ERROR line before the protocol starts (the socket is blocking here). */
@@ -215,6 +294,11 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	} else if (chdir(path)) {
 		snprintf(errbuf, cap, "@ERROR: chdir failed\n");
 		return errbuf;
+	}
+	{
+		char cwd[4096];
+
+		oce_set_daemon_module(m->name, getcwd(cwd, sizeof(cwd)) ? cwd : path);
 	}
 	/* upstream: sanitize_paths when the module is not the root; munging then by default */
 	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
@@ -386,11 +470,9 @@ oce_dsess_run(const struct oce_dsess *d)
 		oce_opts_free(&o);
 		return RERR_PROTOCOL;
 	}
-	if (o.files_from && strcmp(o.files_from, "-")) {
-		char *p = oce_dsess_path("", o.files_from);
-
-		free(o.files_from);
-		o.files_from = p;
+	if (sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
+		oce_opts_free(&o);
+		return RERR_MALLOC;
 	}
 	if (m->timeout > 0 && (!o.timeout || m->timeout < o.timeout))
 		o.timeout = m->timeout;

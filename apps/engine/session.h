@@ -187,6 +187,11 @@ const char *oce_abs_dir(char *out, size_t cap, const char *base, const char *dir
  * (absolute; NULL: the working directory) unless it is absolute itself.
  */
 const char *oce_full_fname(char *out, size_t cap, const char *dir, const char *name);
+/*
+ * In a daemon session's process: names in messages are shown from the
+ * module's root dir (as the process sees it) and followed by " (in name)".
+ */
+void oce_set_daemon_module(const char *name, const char *dir);
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);

@@ -244,6 +244,23 @@ spair() {
 	[ "$(readlink "$T/oc.mgpull/abs_link")" = /etc/hostname ]
 }
 
+@test "daemon server: a client's paths stay inside the module" {
+	WANT=23 spair escape1 -a "rsync://127.0.0.1:_PORT_/ro/../../../../etc/hostname" "$T/_DST_/"
+	WANT=23 spair escape2 -a "rsync://127.0.0.1:_PORT_/ro//etc/hostname" "$T/_DST_/"
+	WANT=0 TREES=1 spair escape3 -a "rsync://127.0.0.1:_PORT_/ro/sub/../deep/" "$T/_DST_/"
+	# an absolute --backup-dir lands inside the module
+	mkdir -p "$D/rw/ref.bk" "$D/rw/oc.bk"
+	echo old >"$D/rw/ref.bk/small"
+	echo old >"$D/rw/oc.bk/small"
+	local p n
+	for p in "$RPORT" "$OPORT"; do
+		[ "$p" = "$RPORT" ] && n=ref.bk || n=oc.bk
+		rsync -a -b --backup-dir="/$n.saved" "$T/src/small" "rsync://127.0.0.1:$p/rw/$n/"
+	done
+	[ -f "$D/rw/ref.bk.saved/small" ]
+	[ -f "$D/rw/oc.bk.saved/small" ]
+}
+
 # --- authentication -------------------------------------------------------------
 
 @test "daemon server: auth success and wrong password (code 5)" {
