@@ -404,6 +404,33 @@ linger_close(int fd)
 	close(fd);
 }
 
+/* The first module parameter set that sessions cannot honour yet, or NULL. */
+static const char *
+unsupported_param(const struct oce_dmodule *m)
+{
+	const struct {
+		const char *name;
+		const char *val;
+	} p[] = {
+	    {"filter", m->filter},
+	    {"exclude", m->exclude},
+	    {"include", m->include},
+	    {"exclude from", m->exclude_from},
+	    {"include from", m->include_from},
+	    {"incoming chmod", m->incoming_chmod},
+	    {"outgoing chmod", m->outgoing_chmod},
+	    {"pre-xfer exec", m->pre_xfer_exec},
+	    {"post-xfer exec", m->post_xfer_exec},
+	    {"early exec", m->early_exec},
+	    {"name converter", m->name_converter},
+	};
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if (p[i].val && *p[i].val)
+			return p[i].name;
+	return NULL;
+}
+
 int
 oce_dsess_run(const struct oce_dsess *d)
 {
@@ -431,6 +458,21 @@ oce_dsess_run(const struct oce_dsess *d)
 		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
 		dm.fail_msg = fail;
 		dm.fail_code = RERR_FILESELECT;
+	}
+	/*
+	 * Module settings not carried out yet fail closed: serving a module
+	 * without its exclude rules or its pre-xfer check would hand out
+	 * what the operator meant to keep back.
+	 */
+	if (!dm.fail_msg) {
+		const char *what = unsupported_param(m);
+
+		if (what) {
+			snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet",
+				 OCE_PROG, m->name, what);
+			dm.fail_msg = fail;
+			dm.fail_code = RERR_SYNTAX;
+		}
 	}
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));

@@ -264,6 +264,13 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		r = oce_setup_protocol(&s);
 	if (!r)
 		r = ocp_io_start_mux_out(s.io);
+	/* A daemon tells its client its timeout (upstream start_server()). */
+	if (!r && d && o->timeout && s.protocol >= 31) {
+		uint8_t b[4];
+
+		ocp_enc_int32(b, sizeof(b), o->timeout);
+		r = ocp_io_write_msg(s.io, OCP_MSG_IO_TIMEOUT, b, sizeof(b));
+	}
 	/* The daemon could not start this session (upstream rsync_module()'s option_error()). */
 	if (!r && fail_msg) {
 		const char *p = fail_msg, *nl;

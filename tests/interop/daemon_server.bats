@@ -13,7 +13,7 @@
 #   sec   read-write, auth users = alice (secrets file, mode 600)
 #   hid   the sample tree, not listed     deny  hosts deny = 127.0.0.1
 #   one   max connections = 1             nodel refuse options = delete
-#   mg    read-write, munge symlinks = yes
+#   mg    read-write, munge symlinks = yes   filt  exclude = mid
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -90,6 +90,10 @@ setup_file() {
 		 path = $D/mg
 		 read only = false
 		 munge symlinks = yes
+		 timeout = 0
+		[filt]
+		 path = $T/src
+		 exclude = mid
 		 timeout = 0
 		[nodel]
 		 path = $D/rw
@@ -284,6 +288,16 @@ spair() {
 	grep -q '^ERROR: module is read only$' "$T/oc.rodeny.log"
 	WANT=4 spair refused -r --delete "$T/src/deep/" "rsync://127.0.0.1:_PORT_/nodel/_DST_/"
 	grep -q 'The server is configured to refuse --delete' "$T/oc.refused.log"
+}
+
+@test "daemon server: module settings not carried out yet are refused, not ignored" {
+	local rc
+	# rsync --daemon leaves "mid" out; oc-rsyncd has no module filters yet and must not send it
+	rsync --no-i-r -a "rsync://127.0.0.1:$OPORT/filt/" "$T/oc.filt/" >"$T/oc.filt.log" 2>&1 && rc=0 || rc=$?
+	cat "$T/oc.filt.log"
+	[ "$rc" != 0 ]
+	grep -q 'module filt: "exclude" is not supported yet' "$T/oc.filt.log"
+	[ ! -e "$T/oc.filt/mid" ]
 }
 
 # A client holds the only slot of "one" (module chosen, then silent).
