@@ -164,7 +164,7 @@ struct conn {
 	int read_only;		       /* -1: the module's */
 	char *out;		       /* lines not yet written */
 	size_t olen, ooff, ocap;
-	bool want_out;		       /* registered for PB_OUT */
+	uint32_t interest;	       /* what it is registered for (PB_IN / PB_OUT) */
 	uint8_t *abuf;		       /* ST_ARGS: bytes of the arguments so far */
 	size_t alen, acap, arg_start;
 	struct ocp_linebuf lb;
@@ -346,6 +346,22 @@ bury(struct daemon *d)
 	}
 }
 
+/*
+ * Poll for what the connection waits for: input until it is closing (a
+ * closing client that keeps sending must not wake the loop), output while
+ * lines are pending.
+ */
+static void
+conn_interest(struct daemon *d, struct conn *c, bool pending)
+{
+	uint32_t ev = (c->st == ST_CLOSE ? 0 : PB_IN) | (pending ? PB_OUT : 0);
+
+	if (ev != c->interest) {
+		c->interest = ev;
+		d->pb.ops->set(&d->pb, c->fd, ev, c, true);
+	}
+}
+
 /* Write what is pending; 0, 1 when all is out, or -errno. */
 static int
 conn_flush(struct daemon *d, struct conn *c)
@@ -358,19 +374,13 @@ conn_flush(struct daemon *d, struct conn *c)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			if (!c->want_out) {
-				c->want_out = true;
-				d->pb.ops->set(&d->pb, c->fd, PB_IN | PB_OUT, c, true);
-			}
+			conn_interest(d, c, true);
 			return 0;
 		}
 		c->ooff += (size_t)n;
 	}
 	c->ooff = c->olen = 0;
-	if (c->want_out) {
-		c->want_out = false;
-		d->pb.ops->set(&d->pb, c->fd, PB_IN, c, true);
-	}
+	conn_interest(d, c, false);
 	return 1;
 }
 
@@ -557,8 +567,10 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	bool lookup;
 
 	if (!*line || !strcmp(line, "#list")) {
-		dlog(d, "module-list request from %s (%s)",
-		     cfg->defaults.reverse_lookup ? (lookup_host(c), c->host) : OCE_DACC_UNDETERMINED,
+		/* a name lookup blocks the loop: only for a log that shows it */
+		if (d->log && cfg->defaults.reverse_lookup)
+			lookup_host(c);
+		dlog(d, "module-list request from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
 		     c->addr);
 		send_listing(c);
 		return fail(c);
@@ -938,6 +950,7 @@ accept_some(struct daemon *d)
 		if (n > 0)
 			out_add(c, greet, (size_t)n);
 		send_motd(c);
+		c->interest = PB_IN;
 		if (d->pb.ops->set(&d->pb, fd, PB_IN, c, false)) {
 			conn_free(d, c);
 			continue;

@@ -353,6 +353,40 @@ hold_slot() {
 	WANT=0 spair afterstall --no-motd "rsync://127.0.0.1:_PORT_/"
 }
 
+@test "daemon server: out of descriptors, accepting pauses instead of spinning" {
+	local port pid
+	port=$(free_port)
+	(
+		ulimit -n 24
+		exec timeout 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+			--config="$D/rsyncd.conf" >"$D/emfile.out" 2>&1 3>&-
+	) &
+	wait_port "$port"
+	# the daemon itself, not the timeout that runs it
+	for pid in $(pgrep -f -- "--port=$port --config"); do
+		[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ] && break
+	done
+	[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ]
+	"$PY" - "$port" "$pid" <<-'EOF'
+		import socket, sys, time
+		port, pid = int(sys.argv[1]), sys.argv[2]
+		def cpu():
+		    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+		    return int(f[11]) + int(f[12])
+		held = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(60)]
+		c0 = cpu()
+		time.sleep(2)
+		used = cpu() - c0
+		print("held", len(held), "cpu ticks", used)
+		assert used < 50, "the daemon spins"
+		for s in held:
+		    s.close()
+	EOF
+	sleep 0.5
+	rsync "rsync://127.0.0.1:$port/" | grep -q '^ro '
+	kill "$pid"
+}
+
 # --- oc-rsync as the client ----------------------------------------------------------
 
 @test "daemon server: oc-rsync pulls from and pushes to oc-rsyncd" {
