@@ -236,6 +236,7 @@ static const char *
 enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf, size_t cap)
 {
 	const struct oce_dmodule *m = d->mod;
+	const struct oce_dconf *cfg = d->cfg;
 	bool am_root = geteuid() == 0;
 	const char *uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
 	struct gids g = {0};
@@ -245,6 +246,30 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	char *outer = NULL;
 	const char *inner = NULL;
 
+	/* The daemon's own chroot and ids first, as upstream's start_daemon() does. */
+	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot &&
+	    (chroot(cfg->g.daemon_chroot) || chdir("/"))) {
+		snprintf(errbuf, cap, "@ERROR: daemon chroot failed\n");
+		return errbuf;
+	}
+	if (cfg->g.daemon_gid && *cfg->g.daemon_gid) {
+		gid_t dg;
+
+		if (!name_to_gid(cfg->g.daemon_gid, &dg) || setgid(dg)) {
+			snprintf(errbuf, cap, "@ERROR: invalid daemon gid %s\n", cfg->g.daemon_gid);
+			return errbuf;
+		}
+	}
+	if (cfg->g.daemon_uid && *cfg->g.daemon_uid) {
+		uid_t du;
+
+		if (!name_to_uid(cfg->g.daemon_uid, &du) || setuid(du)) {
+			snprintf(errbuf, cap, "@ERROR: invalid daemon uid %s\n", cfg->g.daemon_uid);
+			return errbuf;
+		}
+		am_root = geteuid() == 0;
+		uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
+	}
 	if (uname && !name_to_uid(uname, &uid)) {
 		snprintf(errbuf, cap, "@ERROR: invalid uid %s\n", uname);
 		return errbuf;

@@ -14,6 +14,7 @@
 #   hid   the sample tree, not listed     deny  hosts deny = 127.0.0.1
 #   one   max connections = 1             nodel refuse options = delete
 #   mg    read-write, munge symlinks = yes   filt  exclude = mid
+#   allow hosts allow = 10.0.0.0/8            hdeny unlisted, hosts deny = 127/8
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -90,6 +91,15 @@ setup_file() {
 		 path = $D/mg
 		 read only = false
 		 munge symlinks = yes
+		 timeout = 0
+		[allow]
+		 path = $T/src
+		 hosts allow = 10.0.0.0/8
+		 timeout = 0
+		[hdeny]
+		 path = $T/src
+		 list = false
+		 hosts deny = 127.0.0.0/255.0.0.0
 		 timeout = 0
 		[filt]
 		 path = $T/src
@@ -284,6 +294,11 @@ spair() {
 	grep -q "^@ERROR: Unknown module 'nosuch'$" "$T/oc.unknown.log"
 	WANT=5 spair denied -a "rsync://127.0.0.1:_PORT_/deny/" "$T/_DST_/"
 	grep -q '^@ERROR: access denied to deny from ' "$T/oc.denied.log"
+	WANT=5 spair notallowed -a "rsync://127.0.0.1:_PORT_/allow/" "$T/_DST_/"
+	grep -q '^@ERROR: access denied to allow from ' "$T/oc.notallowed.log"
+	# an unlisted module does not give itself away
+	WANT=5 spair hdenied -a "rsync://127.0.0.1:_PORT_/hdeny/" "$T/_DST_/"
+	grep -q "^@ERROR: Unknown module 'hdeny'$" "$T/oc.hdenied.log"
 	WANT=1 spair rodeny -a "$T/src/" "rsync://127.0.0.1:_PORT_/ro/x/"
 	grep -q '^ERROR: module is read only$' "$T/oc.rodeny.log"
 	WANT=4 spair refused -r --delete "$T/src/deep/" "rsync://127.0.0.1:_PORT_/nodel/_DST_/"
@@ -395,6 +410,8 @@ hold_slot() {
 	WANT=0 DROOT="$D/rw" OCCLIENT="$OC" spair ocpush -ai --stats "$T/src/" \
 		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
 	WANT=0 OCCLIENT="$OC" spair oclist "rsync://127.0.0.1:_PORT_/"
+	WANT=0 DROOT="$D/sec" OCCLIENT="$OC" spair ocauthok -ai --password-file="$D/pw" "$T/src/small" \
+		"rsync://alice@127.0.0.1:_PORT_/sec/_DST_/"
 	WANT=5 OCCLIENT="$OC" spair ocauthbad -a --password-file="$D/badpw" \
 		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
 }
@@ -424,4 +441,14 @@ hold_slot() {
 	wait_port "$port"
 	rsync "rsync://127.0.0.1:$port/" | grep -q '^ro '
 	kill "$pid"
+}
+
+# Last: it changes the shared config.
+@test "daemon server: SIGHUP loads the config again (rsync reads it per connection)" {
+	printf '[late]\n path = %s\n comment = added later\n' "$T/src" >>"$D/rsyncd.conf"
+	kill -HUP "$(cat "$D/ocd.pid")"
+	sleep 0.5
+	WANT=0 spair reload "rsync://127.0.0.1:_PORT_/"
+	grep -q '^late *	added later$' "$T/oc.reload.log"
+	WANT=0 TREES=1 spair reloadpull -a "rsync://127.0.0.1:_PORT_/late/deep/" "$T/_DST_/"
 }
