@@ -53,6 +53,15 @@ struct oce_dsess {
 int oce_dsess_run(const struct oce_dsess *d);
 
 /*
+ * Before "@RSYNCD: OK": the failures of entering the module that can be
+ * seen from the loop (unknown uid or gid, no path, a path that is not a
+ * directory), as the @ERROR line upstream's rsync_module() sends for
+ * them, or NULL. Name lookups here are local (NSS) and block.
+ */
+const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf,
+			       size_t cap);
+
+/*
  * Turn a client's path argument into one below the module root (upstream
  * glob_expand_module() + sanitize_path()): the module name is stripped,
  * leading slashes and ".." components go, an empty result is ".". Returns

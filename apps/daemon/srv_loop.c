@@ -532,6 +532,14 @@ fail(struct conn *c)
 static void
 begin_args(struct conn *c)
 {
+	char buf[512];
+	const char *e = oce_dsess_precheck(c->cref->cfg, c->mod, buf, sizeof(buf));
+
+	if (e) {
+		out_add(c, e, strlen(e));
+		c->st = ST_CLOSE;
+		return;
+	}
 	out_printf(c, "@RSYNCD: OK\n");
 	c->deadline_ms = now_ms() + 1000LL * handshake_s(c->mod->timeout);
 	c->st = ST_ARGS;

@@ -228,6 +228,40 @@ add_gid(void *ctx, const char *tok)
 	return 0;
 }
 
+const char *
+oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf, size_t cap)
+{
+	bool am_root = geteuid() == 0;
+	const char *uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
+	struct gids g = {0};
+	struct stat st;
+	uid_t uid;
+
+	/* the daemon's own ids change who we are first: leave it all to the session */
+	if ((cfg->g.daemon_chroot && *cfg->g.daemon_chroot) ||
+	    (cfg->g.daemon_uid && *cfg->g.daemon_uid))
+		return NULL;
+	if (uname && !name_to_uid(uname, &uid)) {
+		snprintf(buf, cap, "@ERROR: invalid uid %s\n", uname);
+		return buf;
+	}
+	if (m->gid && *m->gid)
+		oce_dconf_tokens(m->gid, add_gid, &g);
+	if (g.bad) {
+		snprintf(buf, cap, "@ERROR: invalid gid %s\n", g.bad);
+		return buf;
+	}
+	if (!m->path || !*m->path) {
+		snprintf(buf, cap, "@ERROR: no path setting.\n");
+		return buf;
+	}
+	if (stat(m->path, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(buf, cap, "@ERROR: chdir failed\n");
+		return buf;
+	}
+	return NULL;
+}
+
 /*
  * Enter the module: ids, chroot, chdir, then drop privileges. Returns NULL
  * or the @ERROR line to send.

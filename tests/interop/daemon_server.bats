@@ -15,6 +15,7 @@
 #   one   max connections = 1             nodel refuse options = delete
 #   mg    read-write, munge symlinks = yes   filt  exclude = mid
 #   allow hosts allow = 10.0.0.0/8            hdeny unlisted, hosts deny = 127/8
+#   gone  a path that does not exist
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -100,6 +101,9 @@ setup_file() {
 		 path = $T/src
 		 list = false
 		 hosts deny = 127.0.0.0/255.0.0.0
+		 timeout = 0
+		[gone]
+		 path = $T/nosuchdir
 		 timeout = 0
 		[filt]
 		 path = $T/src
@@ -299,6 +303,8 @@ spair() {
 	# an unlisted module does not give itself away
 	WANT=5 spair hdenied -a "rsync://127.0.0.1:_PORT_/hdeny/" "$T/_DST_/"
 	grep -q "^@ERROR: Unknown module 'hdeny'$" "$T/oc.hdenied.log"
+	WANT=5 spair gone -a "rsync://127.0.0.1:_PORT_/gone/" "$T/_DST_/"
+	grep -q '^@ERROR: chdir failed$' "$T/oc.gone.log"
 	WANT=1 spair rodeny -a "$T/src/" "rsync://127.0.0.1:_PORT_/ro/x/"
 	grep -q '^ERROR: module is read only$' "$T/oc.rodeny.log"
 	WANT=4 spair refused -r --delete "$T/src/deep/" "rsync://127.0.0.1:_PORT_/nodel/_DST_/"
