@@ -554,12 +554,14 @@ on_greeting(struct daemon *d, struct conn *c, const char *line, size_t len)
 	(void)d;
 	if (ocp_greeting_parse(line, len, &g) < 0) {
 		out_printf(c, "@ERROR: protocol startup error\n");
-		return fail(c);
+		fail(c);
+		return;
 	}
 	c->protocol = ocp_daemon_protocol(OUR_PROTOCOL, OUR_SUBPROTOCOL, &g);
 	if (c->protocol < 0) {
 		out_printf(c, "@ERROR: protocol startup error\n");
-		return fail(c);
+		fail(c);
+		return;
 	}
 	ocp_auth_digests_default(&ours);
 	c->digest = ocp_auth_digest_choose(&ours, &g);
@@ -581,17 +583,20 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		dlog(d, "module-list request from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
 		     c->addr);
 		send_listing(c);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	if (*line == '#') {
 		out_printf(c, "@ERROR: Unknown command '%s'\n", line);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	m = oce_dconf_module(cfg, line);
 	if (!m) {
 		dlog(d, "unknown module '%s' tried from %s (%s)", line, OCE_DACC_UNDETERMINED, c->addr);
 		out_printf(c, "@ERROR: Unknown module '%s'\n", line);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	lookup = cfg->defaults.reverse_lookup || m->reverse_lookup;
 	if (lookup)
@@ -611,31 +616,37 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		dlog(d, "rsync denied on module %s from %s (%s)", m->name, host, c->addr);
 		oce_dacc_denied_line(buf, sizeof(buf), m->name, m->list, host, c->addr);
 		out_add(c, buf, strlen(buf));
-		return fail(c);
+		fail(c);
+		return;
 	}
 	if (m->max_connections > 0 && module_count(d, m->name) >= m->max_connections) {
 		dlog(d, "max connections (%d) reached", m->max_connections);
 		out_printf(c, "@ERROR: max connections (%d) reached -- try again later\n",
 			   m->max_connections);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	c->mod = m; /* holds a slot from here on, as upstream's claim_connection() */
 	/* The module's own timeout may tighten the deadline. */
 	if (now_ms() + 1000LL * handshake_s(m->timeout) < c->deadline_ms)
 		c->deadline_ms = now_ms() + 1000LL * handshake_s(m->timeout);
 	c->read_only = -1;
-	if (!m->auth_users || !*m->auth_users)
-		return begin_args(c);
+	if (!m->auth_users || !*m->auth_users) {
+		begin_args(c);
+		return;
+	}
 	if (c->digest < 0) {
 		out_printf(c, "@ERROR: your client does not support one of our daemon-auth "
 			      "checksums: sha512 sha256 sha1 md5 md4\n");
-		return fail(c);
+		fail(c);
+		return;
 	}
 	if (oce_dauth_digest_floor(m->auth_digest, (enum ocp_csum)c->digest)) {
 		dlog(d, "auth failed on module %s from %s (%s): auth digest too weak", m->name,
 		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	{
 		uint8_t rnd[32];
@@ -644,7 +655,8 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		    ocp_auth_challenge(c->challenge, sizeof(c->challenge), (enum ocp_csum)c->digest,
 				       rnd, sizeof(rnd)) < 0) {
 			out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-			return fail(c);
+			fail(c);
+			return;
 		}
 	}
 	out_printf(c, "@RSYNCD: AUTHREQD %s\n", c->challenge);
@@ -713,7 +725,8 @@ on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
 		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr,
 		     res.err ? res.err : "error");
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-		return fail(c);
+		fail(c);
+		return;
 	}
 	snprintf(c->user, sizeof(c->user), "%s", res.user);
 	c->read_only = res.read_only;
@@ -730,26 +743,33 @@ start_session(struct daemon *d, struct conn *c)
 	struct child *k;
 	pid_t pid;
 
-	if (ocp_dec_args(c->abuf, c->alen, argv, OCP_DAEMON_ARGS_MAX, &argc) <= 0)
-		return fail(c);
+	if (ocp_dec_args(c->abuf, c->alen, argv, OCP_DAEMON_ARGS_MAX, &argc) <= 0) {
+		fail(c);
+		return;
+	}
 	if (d->nkids == d->capkids) {
 		size_t cap = d->capkids ? d->capkids * 2 : 16;
 		struct child *p = realloc(d->kids, cap * sizeof(*p));
 
-		if (!p)
-			return fail(c);
+		if (!p) {
+			fail(c);
+			return;
+		}
 		d->kids = p;
 		d->capkids = cap;
 	}
 	k = &d->kids[d->nkids];
 	k->module = strdup(c->mod->name);
-	if (!k->module)
-		return fail(c);
+	if (!k->module) {
+		fail(c);
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		free(k->module);
 		out_printf(c, "@ERROR: fork failed\n");
-		return fail(c);
+		fail(c);
+		return;
 	}
 	if (pid == 0) {
 		sigset_t none;
@@ -843,7 +863,8 @@ conn_read(struct daemon *d, struct conn *c)
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			/* gone: nothing more to say */
 			c->olen = c->ooff = 0;
-			return fail(c);
+			fail(c);
+			return;
 		}
 		if (n < 0)
 			return;
@@ -854,7 +875,8 @@ conn_read(struct daemon *d, struct conn *c)
 				used += take_args(c, buf + used, (size_t)n - used, &ready, &err);
 				if (err) {
 					dlog(d, "too many daemon arguments from %s", c->addr);
-					return fail(c);
+					fail(c);
+					return;
 				}
 			} else {
 				const char *line;
@@ -863,7 +885,8 @@ conn_read(struct daemon *d, struct conn *c)
 
 				if (r < 0) {
 					c->olen = c->ooff = 0;
-					return fail(c);
+					fail(c);
+					return;
 				}
 				used += (size_t)r;
 				if (!line)
@@ -883,15 +906,19 @@ conn_read(struct daemon *d, struct conn *c)
 			if (m <= 0) {
 				if (m < 0 && errno == EINTR)
 					continue;
-				return fail(c);
+				fail(c);
+				return;
 			}
 			used -= (size_t)m;
 		}
 		if (ready) {
 			/* the OK line is out before the args came, but be sure */
-			if (conn_flush(d, c) < 0)
-				return fail(c);
-			return start_session(d, c);
+			if (conn_flush(d, c) < 0) {
+				fail(c);
+				return;
+			}
+			start_session(d, c);
+			return;
 		}
 		if (c->st == ST_CLOSE)
 			return;
