@@ -59,6 +59,8 @@ ENGINE_HDRS := $(wildcard apps/engine/*.h apps/engine/*/*.h)
 # The daemon's sans-I/O core (config, access rules): built into libengine.a.
 DAEMON_HDRS := $(wildcard apps/daemon/*.h)
 DAEMON_SRCS := $(wildcard apps/daemon/*.c)
+# srv_*.c is oc-rsyncd's I/O side (it needs the engine); the rest is sans-I/O.
+DAEMON_CORE_SRCS := $(filter-out apps/daemon/srv_%,$(DAEMON_SRCS))
 HDRS := $(OCQ_HDRS) $(OCPOOL_HDRS) $(OCPROTO_HDRS) $(ENGINE_HDRS) $(DAEMON_HDRS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -168,9 +170,9 @@ build/fuzz/%: fuzz/%.c tests/obuf.h $(OCPROTO_SRCS) $(HDRS)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(OCPROTO_SRCS) $(PROTO_LIBS) -pthread -lm
 
 # The daemon config targets also need apps/daemon/ (sans-I/O, no engine).
-build/fuzz/fuzz_oce_d%: fuzz/fuzz_oce_d%.c $(OCPROTO_SRCS) $(DAEMON_SRCS) $(HDRS)
+build/fuzz/fuzz_oce_d%: fuzz/fuzz_oce_d%.c $(OCPROTO_SRCS) $(DAEMON_CORE_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(DAEMON_SRCS) $(OCPROTO_SRCS) $(PROTO_LIBS) \
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(DAEMON_CORE_SRCS) $(OCPROTO_SRCS) $(PROTO_LIBS) \
 		-pthread -lm
 
 fuzz: $(FUZZ_BINS)

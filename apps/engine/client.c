@@ -169,21 +169,77 @@ recv_flist_forwarding(struct oce_session *s)
 	return r;
 }
 
+/*
+ * The closing "rsync error: ..." line of a server: on stderr (a remote
+ * shell passes it on), or, for a daemon session, which has no stderr to
+ * the client, as MSG_ERROR on the socket as upstream's log does.
+ */
+static void
+server_exit_line(struct oce_session *s, const struct oce_daemon_mod *d, int code, int line)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!d) {
+		oce_print_exit(stderr, code, __FILE__, line, oce_who(s));
+		return;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	oce_print_exit(f, code, __FILE__, line, oce_who(s));
+	fclose(f);
+	while (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len)
+		oce_rerror(s, "%s", buf);
+	free(buf);
+}
+
 int
 oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 {
+	return oce_server_daemon(o, fd_in, fd_out, NULL);
+}
+
+int
+oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d)
+{
 	struct oce_session s;
+	const char *fail_msg = NULL;
+	int fail_code = 0;
+	char ubuf[256];
 	char **args = o->args.v;
 	int argc = (int)o->args.n;
 	int r, code;
 
-	code = refuse_unsupported(o, o->sender ? "sender" : "receiver");
-	if (code)
-		return code;
+	if (!d) {
+		code = refuse_unsupported(o, o->sender ? "sender" : "receiver");
+		if (code)
+			return code;
+	} else {
+		/* A daemon's client hears it on the socket, once the protocol is up. */
+		const char *what = d->fail_msg ? NULL : unsupported_option(o);
+
+		fail_msg = d->fail_msg;
+		fail_code = d->fail_code;
+		if (what) {
+			snprintf(ubuf, sizeof(ubuf), "%s: %s: not supported yet", OCE_PROG, what);
+			fail_msg = ubuf;
+			fail_code = RERR_SYNTAX;
+		}
+	}
 	oce_session_init(&s, o);
 	s.am_server = true;
 	s.am_sender = o->sender;
 	s.local = o->local_server;
+	if (d) {
+		s.daemon_protocol = d->protocol;
+		s.msgs_to_peer = true;
+		s.sanitize_links = d->sanitize;
+		s.munge_links = d->munge;
+	}
 	/* "--files-from=-" names the socket; a path is a list on this machine. */
 	if (o->files_from && !strcmp(o->files_from, "-")) {
 		s.ff_from_peer = s.am_sender;
@@ -200,6 +256,33 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 		r = oce_setup_protocol(&s);
 	if (!r)
 		r = ocp_io_start_mux_out(s.io);
+	/* A daemon tells its client its timeout (upstream start_server()). */
+	if (!r && d && o->timeout && s.protocol >= 31) {
+		uint8_t b[4];
+
+		ocp_enc_int32(b, sizeof(b), o->timeout);
+		r = ocp_io_write_msg(s.io, OCP_MSG_IO_TIMEOUT, b, sizeof(b));
+	}
+	/* The daemon could not start this session (upstream rsync_module()'s option_error()). */
+	if (!r && fail_msg) {
+		const char *p = fail_msg, *nl;
+
+		for (; *p; p = nl + 1) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				nl = p + strlen(p) - 1;
+			if (nl >= p)
+				oce_rerror(&s, "%.*s", (int)(nl - p + (*nl != '\n')), p);
+		}
+		s.exit_code = fail_code ? fail_code : RERR_UNSUPPORTED;
+		r = -EACCES;
+	}
+	/* A module's read only / write only (upstream do_server_recv() / do_server_sender()). */
+	if (!r && d && (s.am_sender ? d->write_only : d->read_only)) {
+		oce_rerror(&s, "ERROR: module is %s", s.am_sender ? "write only" : "read only");
+		s.exit_code = RERR_SYNTAX;
+		r = -EACCES;
+	}
 	if (!r)
 		r = ocp_io_start_mux_in(s.io, 0);
 	if (!r)
@@ -244,7 +327,7 @@ oce_server_main(const struct oce_opts *o, int fd_in, int fd_out)
 	 */
 	if (failed_here(&s, r)) {
 		if (!s.exit_shown)
-			oce_print_exit(stderr, code, __FILE__, __LINE__, oce_who(&s));
+			server_exit_line(&s, d, code, __LINE__);
 		send_error_exit(&s, code);
 	}
 	if (s.io) {

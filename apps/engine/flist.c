@@ -50,6 +50,53 @@ oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo)
 	fo->relative = o->relative;
 }
 
+/*
+ * A daemon module without chroot keeps a received symlink's target inside
+ * the module (upstream sanitize_path() with the link's directory depth):
+ * leading slashes and "." parts go, ".." may climb only as many levels as
+ * the link's own directory has, any other ".." is dropped with the part
+ * before it. In place; the result is never longer.
+ */
+static void
+sanitize_link(char *t, const char *name)
+{
+	int depth = 0;
+	char *out = t, *start = t;
+	const char *p = t;
+
+	for (const char *q = name; (q = strchr(q, '/')); q++)
+		depth++;
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	while (*p) {
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && (p[1] == '/' || !p[1])) {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2])) {
+			if (depth <= 0 || out != start) {
+				p += 2;
+				if (out != start) {
+					for (--out; out > start && out[-1] != '/'; out--)
+						;
+				}
+				continue;
+			}
+			depth--;
+			start = out + 3;
+		}
+		while (*p && (*out++ = *p++) != '/')
+			;
+	}
+	if (out == t)
+		*out++ = '.';
+	*out = '\0';
+}
+
 static struct oce_file *
 file_new(const char *name, const char *link)
 {
@@ -377,7 +424,13 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
-	struct oce_file *f = file_new(name, link);
+	struct oce_file *f;
+
+	/* A daemon module's munged link goes out as it was sent in (upstream make_file()). */
+	if (s->munge_links && link && strlen(link) > sizeof(OCE_MUNGE_PREFIX) - 1 &&
+	    !strncmp(link, OCE_MUNGE_PREFIX, sizeof(OCE_MUNGE_PREFIX) - 1))
+		link += sizeof(OCE_MUNGE_PREFIX) - 1;
+	f = file_new(name, link);
 	struct ocp_fentry *e = &w->e;
 	int r;
 
@@ -1130,6 +1183,19 @@ oce_flist_recv(struct oce_session *s)
 		r = oce_io_decode(s->io, dec_entry, c, scratch, 64 * 1024);
 		if (r || ocp_flist_done(&c->fst))
 			break;
+		if (s->munge_links && S_ISLNK(c->e.mode) && c->e.link[0]) {
+			/* upstream receive_file_entry(): the target can point nowhere outside */
+			size_t ll = strlen(c->e.link), pl = sizeof(OCE_MUNGE_PREFIX) - 1;
+
+			if (ll + pl > OCP_FLIST_LINK_MAX) {
+				r = OCP_EFLIST;
+				break;
+			}
+			memmove(c->e.link + pl, c->e.link, ll + 1);
+			memcpy(c->e.link, OCE_MUNGE_PREFIX, pl);
+		} else if (s->sanitize_links && S_ISLNK(c->e.mode) && c->e.link[0]) {
+			sanitize_link(c->e.link, c->e.name);
+		}
 		f = file_new(c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL);
 		if (!f) {
 			r = -ENOMEM;

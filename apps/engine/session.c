@@ -118,7 +118,7 @@ emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 	 * remote shell hands to the user (upstream's default --stderr=errors,
 	 * msgs2stderr 2); only info lines travel as messages.
 	 */
-	if (s->am_server && is_error_code(code)) {
+	if (s->am_server && !s->msgs_to_peer && is_error_code(code)) {
 		fwrite(line, 1, len, stderr);
 		fflush(stderr);
 		pthread_mutex_unlock(&s->log_lock);
@@ -266,20 +266,54 @@ oce_abs_dir(char *out, size_t cap, const char *base, const char *dir)
 	return out;
 }
 
+/*
+ * A daemon session's module, for names in messages. Per process: a daemon
+ * session runs in a forked child of its own (when sessions become threads
+ * of a pool, this moves into struct oce_session).
+ */
+static struct {
+	const char *name;
+	char dir[PATH_MAX];
+	size_t dirlen;
+} dmod;
+
+void
+oce_set_daemon_module(const char *name, const char *dir)
+{
+	dmod.name = name;
+	snprintf(dmod.dir, sizeof(dmod.dir), "%s", dir && strcmp(dir, "/") ? dir : "");
+	dmod.dirlen = strlen(dmod.dir);
+}
+
 const char *
 oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
 {
 	char cwd[PATH_MAX];
+	const char *sep;
 
 	if (*name == '/') {
 		snprintf(out, cap, "\"%s\"", name);
-		return out;
+	} else {
+		if (!dir) {
+			oce_abs_dir(cwd, sizeof(cwd), NULL, NULL);
+			dir = cwd;
+		}
+		sep = strcmp(dir, "/") ? "/" : "";
+		/* upstream: a daemon shows names from the module's root, then " (in MODULE)" */
+		if (dmod.name && dmod.dirlen && !strncmp(dir, dmod.dir, dmod.dirlen) &&
+		    (dir[dmod.dirlen] == '/' || !dir[dmod.dirlen])) {
+			dir += dmod.dirlen;
+			while (*dir == '/')
+				dir++;
+			sep = *dir ? "/" : "";
+		}
+		snprintf(out, cap, "\"%s%s%s\"", dir, sep, name);
 	}
-	if (!dir) {
-		oce_abs_dir(cwd, sizeof(cwd), NULL, NULL);
-		dir = cwd;
+	if (dmod.name) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, cap > n ? cap - n : 0, " (in %s)", dmod.name);
 	}
-	snprintf(out, cap, "\"%s%s%s\"", dir, strcmp(dir, "/") ? "/" : "", name);
 	return out;
 }
 

@@ -90,6 +90,9 @@ struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
+	bool munge_links;	/* daemon "munge symlinks": targets stored behind OCE_MUNGE_PREFIX */
+	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
 	int protocol;
 	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
 	uint32_t compat;	/* negotiated OCP_CF_* flags */
@@ -146,6 +149,9 @@ struct oce_session {
 	pthread_t msg_hook_thread;
 };
 
+/* What a daemon's "munge symlinks" puts before a link target (upstream SYMLINK_PREFIX). */
+#define OCE_MUNGE_PREFIX "/rsyncd-munged/"
+
 /* IOERR_* bits (upstream rsync.h). */
 #define OCE_IOERR_GENERAL   (1 << 0)
 #define OCE_IOERR_VANISHED  (1 << 1)
@@ -183,6 +189,11 @@ const char *oce_abs_dir(char *out, size_t cap, const char *base, const char *dir
  * (absolute; NULL: the working directory) unless it is absolute itself.
  */
 const char *oce_full_fname(char *out, size_t cap, const char *dir, const char *name);
+/*
+ * In a daemon session's process: names in messages are shown from the
+ * module's root dir (as the process sees it) and followed by " (in name)".
+ */
+void oce_set_daemon_module(const char *name, const char *dir);
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);
@@ -282,6 +293,23 @@ int oce_receiving_run(struct oce_session *s);	   /* upstream do_recv() */
 /* --- client.c / server.c ---------------------------------------------------- */
 /* Run the server side over fds (upstream start_server()); returns an exit code. */
 int oce_server_main(const struct oce_opts *o, int fd_in, int fd_out);
+/* What a daemon module imposes on a session it runs (apps/daemon/). */
+struct oce_daemon_mod {
+	int protocol;	 /* agreed in the @RSYNCD: greeting */
+	bool read_only;	 /* refuse to receive */
+	bool write_only; /* refuse to send */
+	bool sanitize;	 /* not chrooted: keep received symlink targets inside */
+	bool munge;	 /* "munge symlinks" */
+	/*
+	 * Set when the session cannot run (the module could not be entered,
+	 * an option was refused): once the protocol is up, these lines go to
+	 * the client as errors and the session ends with fail_code.
+	 */
+	const char *fail_msg;
+	int fail_code;
+};
+/* oce_server_main() for a daemon session over a socket (d: the module's rules). */
+int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
 /* Run the client side (upstream client_run()); returns an exit code. */
 int oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv);
 

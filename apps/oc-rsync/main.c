@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "apps/daemon/srv.h"
 #include "apps/engine/client.h"
 #include "apps/engine/recvside.h" /* oce_catch_signals() */
 #include "apps/engine/errcode.h"
@@ -34,10 +35,13 @@ main(int argc, char **argv)
 	case OCE_PARSE_RUN:
 		break;
 	}
-	if (o.daemon) {
-		fprintf(stderr, "%s: --daemon is not supported yet\n", OCE_PROG);
+	if (o.daemon && o.server) {
+		fprintf(stderr, "%s: --server --daemon (a daemon over a remote shell) is not supported yet\n",
+			OCE_PROG);
 		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
 		code = RERR_UNSUPPORTED;
+	} else if (o.daemon) {
+		code = oce_daemon_main(&o);
 	} else if (o.server) {
 		code = oce_server_main(&o, 0, 1);
 	} else {

@@ -43,7 +43,7 @@ check() {
 		rr=2
 	fi
 	if [ -n "${EXPECT:-}" ]; then
-		[ "$2" = "$EXPECT" ] || { echo "oc-rsync exited $2, expected $EXPECT"; bad=1; }
+		[[ "$2" =~ ^($EXPECT)$ ]] || { echo "oc-rsync exited $2, expected $EXPECT"; bad=1; }
 	elif [ "$rr" != "$2" ]; then
 		echo "exit codes differ: rsync $1, oc-rsync $2"
 		bad=1
@@ -166,8 +166,10 @@ hostile_feed() {
 }
 
 @test "hostile server: literal run of 2 GiB, then silence" {
-	# rsync 3.5.0 waits forever despite --timeout; the timeout is the answer
-	EXPECT=30 hostile_pull token_literal_huge --timeout=5
+	# rsync 3.5.0 waits forever despite --timeout; the timeout is the
+	# answer (30), unless our receiver reads the data before its generator
+	# asked for the file: then it is refused as not asked for (2)
+	EXPECT='30|2' hostile_pull token_literal_huge --timeout=5
 }
 
 @test "hostile server: file written through a symlinked parent" {

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * oc-rsyncd: the daemon's I/O side (srv_*.c), standing on the sans-I/O
+ * config and access core of this folder (conf.h, access.h, auth.h,
+ * refuse.h) and on ocproto's daemon line codecs.
+ *
+ * srv_loop.c: one event-loop thread accepts connections and runs the text
+ * handshake of every client without blocking (greeting, motd, module
+ * listing, module selection, hosts allow/deny, max connections, the auth
+ * challenge and the server arguments), under an absolute deadline, behind
+ * a small poll-backend table (epoll today). srv_session.c: a session that
+ * is ready runs in a forked child, which enters the module (chroot, chdir,
+ * uid/gid), checks the arguments against "refuse options" and runs the
+ * engine's server side on the socket.
+ *
+ * Unlike the rest of apps/daemon/, these files do I/O and depend on the
+ * engine; the fuzz targets leave them out (Makefile: srv_%).
+ *
+ * Concurrency: the loop is single-threaded; each session is its own
+ * process.
+ */
+#ifndef OCE_DAEMON_SRV_H
+#define OCE_DAEMON_SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "apps/daemon/conf.h"
+#include "apps/engine/opts.h"
+
+/* Run the daemon as the command line o asks (o->daemon set); an exit code. */
+int oce_daemon_main(const struct oce_opts *o);
+
+/* A session the loop hands to a child. */
+struct oce_dsess {
+	const struct oce_dconf *cfg;
+	const struct oce_dmodule *mod;
+	int fd;			/* the client socket */
+	int protocol;		/* agreed in the greeting */
+	bool read_only;		/* the module's, or :ro / :rw of the auth rule */
+	const char *addr;	/* the client's address */
+	const char *host;	/* its name, or "UNDETERMINED" */
+	const char *user;	/* who authenticated ("" anonymous) */
+	char **argv;		/* the server arguments as the client sent them */
+	size_t argc;
+};
+
+/*
+ * In the forked child: enter the module and run the transfer; returns the
+ * exit code. Messages before the protocol starts go to the client as
+ * "@ERROR: ..." lines, as upstream's rsync_module().
+ */
+int oce_dsess_run(const struct oce_dsess *d);
+
+/*
+ * Before "@RSYNCD: OK": the failures of entering the module that can be
+ * seen from the loop (unknown uid or gid, no path, a path that is not a
+ * directory), as the @ERROR line upstream's rsync_module() sends for
+ * them, or NULL. Name lookups here are local (NSS) and block.
+ */
+const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf,
+			       size_t cap);
+
+/*
+ * Turn a client's path argument into one below the module root (upstream
+ * glob_expand_module() + sanitize_path()): the module name is stripped,
+ * leading slashes and ".." components go, an empty result is ".". Returns
+ * a malloc'd string or NULL.
+ */
+char *oce_dsess_path(const char *module, const char *arg);
+
+#endif /* OCE_DAEMON_SRV_H */

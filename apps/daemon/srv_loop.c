@@ -1,0 +1,1285 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * oc-rsyncd's accept and handshake loop; see srv.h. What upstream's
+ * start_daemon() and rsync_module() do up to "@RSYNCD: OK" and the
+ * argument list, one forked process per connection, is done here for every
+ * connection at once by one thread with non-blocking sockets: a slow or
+ * silent client costs a small struct and a socket, not a process, and is
+ * dropped at its absolute handshake deadline.
+ *
+ * Reads never take more than the current state may consume (the socket is
+ * peeked, then exactly the bytes used are read), so when a session is
+ * handed to its child the protocol bytes the client sent after its
+ * arguments are still in the socket for the engine.
+ */
+#include "apps/daemon/srv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/daemon/access.h"
+#include "apps/daemon/auth.h"
+#include "apps/engine/errcode.h"
+#include "ocproto/daemon.h"
+#include "ocproto/err.h"
+
+#define RSYNC_PORT	   873
+#define HANDSHAKE_MAX_S	   60	       /* upstream DAEMON_HANDSHAKE_TIMEOUT */
+#define ARGS_MAX_BYTES	   (256 << 10) /* all server arguments of one client */
+#define SECRETS_MAX	   (1 << 20)
+#define ACCEPT_PAUSE_MS	   100	       /* after EMFILE / ENFILE */
+#define OUR_PROTOCOL	   32
+#define OUR_SUBPROTOCOL	   0
+#define DEFAULT_CONFIG	   "/etc/rsyncd.conf"
+
+/* --- the poll backend: a small table, so io_uring can sit beside epoll ---- */
+
+struct pollev {
+	void *tag;
+	uint32_t events; /* PB_IN / PB_OUT / PB_ERR */
+};
+
+#define PB_IN  1u
+#define PB_OUT 2u
+#define PB_ERR 4u
+
+struct pollb {
+	const struct pollb_ops *ops;
+	int fd;
+};
+
+struct pollb_ops {
+	const char *name;
+	int (*init)(struct pollb *p);
+	/* add (mod false) or change (mod true) the interest in fd */
+	int (*set)(struct pollb *p, int fd, uint32_t events, void *tag, bool mod);
+	int (*del)(struct pollb *p, int fd);
+	/* up to max events, waiting at most timeout_ms; count or -errno */
+	int (*wait)(struct pollb *p, struct pollev *ev, int max, int timeout_ms);
+	void (*fini)(struct pollb *p);
+};
+
+static int
+ep_init(struct pollb *p)
+{
+	p->fd = epoll_create1(EPOLL_CLOEXEC);
+	return p->fd < 0 ? -errno : 0;
+}
+
+static int
+ep_set(struct pollb *p, int fd, uint32_t events, void *tag, bool mod)
+{
+	struct epoll_event e = {0};
+
+	e.events = (events & PB_IN ? EPOLLIN : 0) | (events & PB_OUT ? EPOLLOUT : 0);
+	e.data.ptr = tag;
+	return epoll_ctl(p->fd, mod ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
+}
+
+static int
+ep_del(struct pollb *p, int fd)
+{
+	return epoll_ctl(p->fd, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
+}
+
+static int
+ep_wait(struct pollb *p, struct pollev *ev, int max, int timeout_ms)
+{
+	struct epoll_event e[64];
+	int n;
+
+	if (max > 64)
+		max = 64;
+	n = epoll_wait(p->fd, e, max, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		ev[i].tag = e[i].data.ptr;
+		ev[i].events = (e[i].events & EPOLLIN ? PB_IN : 0) |
+			       (e[i].events & EPOLLOUT ? PB_OUT : 0) |
+			       (e[i].events & (EPOLLERR | EPOLLHUP) ? PB_ERR : 0);
+	}
+	return n;
+}
+
+static void
+ep_fini(struct pollb *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+static const struct pollb_ops epoll_ops = {"epoll", ep_init, ep_set, ep_del, ep_wait, ep_fini};
+
+/* --- state ------------------------------------------------------------------ */
+
+/* A config snapshot and the connections still holding it (SIGHUP swaps it). */
+struct cfgref {
+	struct oce_dconf *cfg;
+	int refs;
+};
+
+enum cstate {
+	ST_GREET,  /* waiting for the client's @RSYNCD: line */
+	ST_MODULE, /* waiting for the module name (or #list) */
+	ST_AUTH,   /* challenge sent, waiting for "<user> <hash>" */
+	ST_ARGS,   /* @RSYNCD: OK sent, reading the NUL-separated arguments */
+	ST_CLOSE,  /* flushing the last lines, then close */
+};
+
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	enum cstate st;
+	int64_t deadline_ms;
+	struct cfgref *cref;
+	const struct oce_dmodule *mod; /* chosen module, holding a connection slot */
+	char addr[OCE_DACC_ADDR_MAX];
+	char host[NI_MAXHOST];	       /* "" until looked up */
+	int protocol;
+	int digest;		       /* auth digest (enum ocp_csum) or OCP_ENOMATCH */
+	char challenge[OCP_B64_DIGEST_MAX + 1];
+	char user[256];
+	int read_only;		       /* -1: the module's */
+	char *out;		       /* lines not yet written */
+	size_t olen, ooff, ocap;
+	uint32_t interest;	       /* what it is registered for (PB_IN / PB_OUT) */
+	uint8_t *abuf;		       /* ST_ARGS: bytes of the arguments so far */
+	size_t alen, acap, arg_start;
+	struct ocp_linebuf lb;
+};
+
+struct child {
+	pid_t pid;
+	char *module;
+};
+
+struct daemon {
+	const struct oce_opts *o;
+	struct pollb pb;
+	int lfd;		/* listening socket */
+	int sfd;		/* signalfd */
+	bool accept_paused;
+	int64_t resume_ms;
+	struct cfgref *cref;	/* the current snapshot */
+	const char *config_path;
+	struct conn *conns;
+	struct conn *dead;	/* closed during this batch, freed after it */
+	size_t nconns;
+	struct child *kids;
+	size_t nkids, capkids;
+	FILE *log;
+	bool stop;
+};
+
+static char tag_listen, tag_signal;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line of the daemon log (upstream's "log file" format: date, [pid]). */
+static void __attribute__((format(printf, 2, 3)))
+dlog(struct daemon *d, const char *fmt, ...)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	if (!d->log)
+		return;
+	localtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
+	fprintf(d->log, "%s [%d] ", ts, (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(d->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', d->log);
+	fflush(d->log);
+}
+
+static void
+conf_log(void *ctx, const char *line)
+{
+	struct daemon *d = ctx;
+
+	if (d->log)
+		dlog(d, "%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+static int
+load_config(struct daemon *d, struct oce_dconf **out)
+{
+	struct oce_dconf_opts co = {0};
+
+	co.fs = &oce_dconf_posix_fs;
+	co.log = conf_log;
+	co.log_ctx = d;
+	co.dparams = (const char *const *)d->o->dparams.v;
+	co.n_dparams = d->o->dparams.n;
+	return oce_dconf_load(d->config_path, &co, out);
+}
+
+static void
+cref_put(struct cfgref *c)
+{
+	if (c && --c->refs == 0) {
+		oce_dconf_free(c->cfg);
+		free(c);
+	}
+}
+
+/* The handshake bound for a module's "timeout" (upstream daemon_handshake_timeout()). */
+static int
+handshake_s(int timeout)
+{
+	return timeout <= 0 || timeout > HANDSHAKE_MAX_S ? HANDSHAKE_MAX_S : timeout;
+}
+
+/* --- output ------------------------------------------------------------------ */
+
+static int
+out_add(struct conn *c, const char *s, size_t n)
+{
+	if (c->olen + n > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 256;
+		char *p;
+
+		while (cap < c->olen + n)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->ocap = cap;
+	}
+	memcpy(c->out + c->olen, s, n);
+	c->olen += n;
+	return 0;
+}
+
+static int __attribute__((format(printf, 2, 3)))
+out_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[OCP_DAEMON_LINE_MAX + 64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	return out_add(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* --- connections ------------------------------------------------------------- */
+
+/*
+ * Close a connection. Its struct stays until the current batch of events
+ * is done (a later event of the batch may name it; it is skipped by fd -1).
+ */
+static void
+conn_free(struct daemon *d, struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	d->pb.ops->del(&d->pb, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	c->mod = NULL; /* the slot is free */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->nconns--;
+	c->prev = NULL;
+	c->next = d->dead;
+	d->dead = c;
+	/* A freed descriptor may let a paused accept go on. */
+	if (d->accept_paused)
+		d->resume_ms = 0;
+}
+
+static void
+bury(struct daemon *d)
+{
+	while (d->dead) {
+		struct conn *c = d->dead;
+
+		d->dead = c->next;
+		cref_put(c->cref);
+		free(c->out);
+		free(c->abuf);
+		free(c);
+	}
+}
+
+/*
+ * Poll for what the connection waits for: input until it is closing (a
+ * closing client that keeps sending must not wake the loop), output while
+ * lines are pending.
+ */
+static void
+conn_interest(struct daemon *d, struct conn *c, bool pending)
+{
+	uint32_t ev = (c->st == ST_CLOSE ? 0 : PB_IN) | (pending ? PB_OUT : 0);
+
+	if (ev != c->interest) {
+		c->interest = ev;
+		d->pb.ops->set(&d->pb, c->fd, ev, c, true);
+	}
+}
+
+/* Write what is pending; 0, 1 when all is out, or -errno. */
+static int
+conn_flush(struct daemon *d, struct conn *c)
+{
+	while (c->ooff < c->olen) {
+		ssize_t n = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			conn_interest(d, c, true);
+			return 0;
+		}
+		c->ooff += (size_t)n;
+	}
+	c->ooff = c->olen = 0;
+	conn_interest(d, c, false);
+	return 1;
+}
+
+/* How many sessions of the module named name hold a slot (handshakes and children). */
+static int
+module_count(const struct daemon *d, const char *name)
+{
+	int n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		if (c->mod && !strcmp(c->mod->name, name))
+			n++;
+	for (size_t i = 0; i < d->nkids; i++)
+		if (d->kids[i].module && !strcmp(d->kids[i].module, name))
+			n++;
+	return n;
+}
+
+/* The peer's name as upstream client_name(): reverse lookup, confirmed forward. */
+static void
+lookup_host(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo hints = {0}, *res = NULL;
+	char name[NI_MAXHOST];
+	bool ok = false;
+
+	if (c->host[0])
+		return;
+	snprintf(c->host, sizeof(c->host), "UNKNOWN");
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0, NI_NAMEREQD))
+		return;
+	hints.ai_family = ss.ss_family;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res))
+		return;
+	for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
+		char t[OCE_DACC_ADDR_MAX];
+
+		if (!getnameinfo(a->ai_addr, a->ai_addrlen, t, sizeof(t), NULL, 0, NI_NUMERICHOST))
+			ok = !strcmp(t, c->addr);
+	}
+	freeaddrinfo(res);
+	if (ok)
+		snprintf(c->host, sizeof(c->host), "%s", name);
+}
+
+static int
+resolve_cb(void *ctx, const char *name, char (*addrs)[OCE_DACC_ADDR_MAX], size_t max)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	int n = 0;
+
+	(void)ctx;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res))
+		return -1;
+	for (struct addrinfo *a = res; a && (size_t)n < max; a = a->ai_next)
+		if (!getnameinfo(a->ai_addr, a->ai_addrlen, addrs[n], OCE_DACC_ADDR_MAX, NULL, 0,
+				 NI_NUMERICHOST))
+			n++;
+	freeaddrinfo(res);
+	return n;
+}
+
+static void
+acc_log(void *ctx, const char *line)
+{
+	dlog(ctx, "%s", line);
+}
+
+/* The names of user's groups (upstream getallgroups() + gid_to_group()). */
+struct grp_names {
+	char names[64][64];
+};
+
+static int
+groups_cb(void *ctx, const char *user, const char **names, size_t max)
+{
+	struct grp_names *g = ctx;
+	struct passwd *pw = getpwnam(user);
+	gid_t gids[64];
+	int n = 64, k = 0;
+
+	if (!pw)
+		return -1;
+	if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
+		n = 64;
+	for (int i = 0; i < n && (size_t)k < max && k < 64; i++) {
+		struct group *gr = getgrgid(gids[i]);
+
+		if (!gr)
+			continue;
+		snprintf(g->names[k], sizeof(g->names[k]), "%s", gr->gr_name);
+		names[k] = g->names[k];
+		k++;
+	}
+	return k;
+}
+
+/* --- the handshake ------------------------------------------------------------- */
+
+static void
+send_motd(struct conn *c)
+{
+	const char *motd = c->cref->cfg->g.motd_file;
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (!motd || !*motd)
+		return;
+	fd = open(motd, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			out_add(c, buf, (size_t)n);
+		close(fd);
+	}
+	out_add(c, "\n", 1);
+}
+
+static void
+send_listing(struct conn *c)
+{
+	const struct oce_dconf *cfg = c->cref->cfg;
+	char line[OCP_DAEMON_LINE_MAX + 64];
+
+	for (size_t i = 0; i < cfg->n_modules; i++) {
+		const struct oce_dmodule *m = &cfg->modules[i];
+		int n;
+
+		if (!m->list)
+			continue;
+		n = ocp_modlist_encode(line, sizeof(line), m->name, m->comment ? m->comment : "");
+		if (n > 0)
+			out_add(c, line, (size_t)n);
+	}
+	out_printf(c, "@RSYNCD: EXIT\n");
+}
+
+static void
+fail(struct conn *c)
+{
+	c->st = ST_CLOSE;
+}
+
+static void
+begin_args(struct conn *c)
+{
+	char buf[512];
+	const char *e = oce_dsess_precheck(c->cref->cfg, c->mod, buf, sizeof(buf));
+
+	if (e) {
+		out_add(c, e, strlen(e));
+		c->st = ST_CLOSE;
+		return;
+	}
+	out_printf(c, "@RSYNCD: OK\n");
+	c->deadline_ms = now_ms() + 1000LL * handshake_s(c->mod->timeout);
+	c->st = ST_ARGS;
+}
+
+static void
+on_greeting(struct daemon *d, struct conn *c, const char *line, size_t len)
+{
+	struct ocp_greeting g;
+	struct ocp_namelist ours;
+
+	(void)d;
+	if (ocp_greeting_parse(line, len, &g) < 0) {
+		out_printf(c, "@ERROR: protocol startup error\n");
+		fail(c);
+		return;
+	}
+	c->protocol = ocp_daemon_protocol(OUR_PROTOCOL, OUR_SUBPROTOCOL, &g);
+	if (c->protocol < 0) {
+		out_printf(c, "@ERROR: protocol startup error\n");
+		fail(c);
+		return;
+	}
+	ocp_auth_digests_default(&ours);
+	c->digest = ocp_auth_digest_choose(&ours, &g);
+	c->st = ST_MODULE;
+}
+
+static void
+on_module(struct daemon *d, struct conn *c, const char *line)
+{
+	const struct oce_dconf *cfg = c->cref->cfg;
+	const struct oce_dmodule *m;
+	struct oce_dacc_peer peer = {0};
+	bool lookup;
+
+	if (!*line || !strcmp(line, "#list")) {
+		/* a name lookup blocks the loop: only for a log that shows it */
+		if (d->log && cfg->defaults.reverse_lookup)
+			lookup_host(c);
+		dlog(d, "module-list request from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
+		     c->addr);
+		send_listing(c);
+		fail(c);
+		return;
+	}
+	if (*line == '#') {
+		out_printf(c, "@ERROR: Unknown command '%s'\n", line);
+		fail(c);
+		return;
+	}
+	m = oce_dconf_module(cfg, line);
+	if (!m) {
+		dlog(d, "unknown module '%s' tried from %s (%s)", line, OCE_DACC_UNDETERMINED, c->addr);
+		out_printf(c, "@ERROR: Unknown module '%s'\n", line);
+		fail(c);
+		return;
+	}
+	lookup = cfg->defaults.reverse_lookup || m->reverse_lookup;
+	if (lookup)
+		lookup_host(c);
+	peer.addr = c->addr;
+	peer.host = lookup ? c->host : NULL;
+	peer.forward_lookup = m->forward_lookup;
+	peer.resolve = resolve_cb;
+	peer.log = acc_log;
+	peer.ctx = d;
+	if (!oce_dacc_allow(m->hosts_allow, m->hosts_deny, &peer)) {
+		char buf[OCP_DAEMON_LINE_MAX];
+		const char *host = peer.host ? peer.host
+				   : peer.matched_name[0] ? peer.matched_name
+							  : OCE_DACC_UNDETERMINED;
+
+		dlog(d, "rsync denied on module %s from %s (%s)", m->name, host, c->addr);
+		oce_dacc_denied_line(buf, sizeof(buf), m->name, m->list, host, c->addr);
+		out_add(c, buf, strlen(buf));
+		fail(c);
+		return;
+	}
+	if (m->max_connections > 0 && module_count(d, m->name) >= m->max_connections) {
+		dlog(d, "max connections (%d) reached", m->max_connections);
+		out_printf(c, "@ERROR: max connections (%d) reached -- try again later\n",
+			   m->max_connections);
+		fail(c);
+		return;
+	}
+	c->mod = m; /* holds a slot from here on, as upstream's claim_connection() */
+	/* The module's own timeout may tighten the deadline. */
+	if (now_ms() + 1000LL * handshake_s(m->timeout) < c->deadline_ms)
+		c->deadline_ms = now_ms() + 1000LL * handshake_s(m->timeout);
+	c->read_only = -1;
+	if (!m->auth_users || !*m->auth_users) {
+		begin_args(c);
+		return;
+	}
+	if (c->digest < 0) {
+		out_printf(c, "@ERROR: your client does not support one of our daemon-auth "
+			      "checksums: sha512 sha256 sha1 md5 md4\n");
+		fail(c);
+		return;
+	}
+	if (oce_dauth_digest_floor(m->auth_digest, (enum ocp_csum)c->digest)) {
+		dlog(d, "auth failed on module %s from %s (%s): auth digest too weak", m->name,
+		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
+		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
+		fail(c);
+		return;
+	}
+	{
+		uint8_t rnd[32];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
+		    ocp_auth_challenge(c->challenge, sizeof(c->challenge), (enum ocp_csum)c->digest,
+				       rnd, sizeof(rnd)) < 0) {
+			out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
+			fail(c);
+			return;
+		}
+	}
+	out_printf(c, "@RSYNCD: AUTHREQD %s\n", c->challenge);
+	c->st = ST_AUTH;
+}
+
+/* Read the secrets file (NULL when it cannot be opened) and its strict-modes verdict. */
+static char *
+read_secrets(const struct oce_dmodule *m, size_t *len, const char **mode_err)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	*mode_err = NULL;
+	if (!m->secrets_file || !*m->secrets_file)
+		return NULL;
+	fd = open(m->secrets_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size > SECRETS_MAX) {
+		close(fd);
+		return NULL;
+	}
+	*mode_err = oce_dauth_secrets_mode(m->strict_modes, st.st_mode, st.st_uid, geteuid());
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
+{
+	const struct oce_dmodule *m = c->mod;
+	struct oce_dauth_req req = {0};
+	struct oce_dauth_result res = {0};
+	struct grp_names gn;
+	char *secrets;
+	int r;
+
+	req.auth_users = m->auth_users;
+	req.response = line;
+	req.response_len = len;
+	req.challenge = c->challenge;
+	req.digest = (enum ocp_csum)c->digest;
+	secrets = read_secrets(m, &req.secrets_len, &req.secrets_mode_err);
+	req.secrets = secrets;
+	req.groups = groups_cb;
+	req.ctx = &gn;
+	r = oce_dauth_server(&req, &res);
+	free(secrets);
+	if (r) {
+		dlog(d, "auth failed on module %s from %s (%s): %s", m->name,
+		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr,
+		     res.err ? res.err : "error");
+		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
+		fail(c);
+		return;
+	}
+	snprintf(c->user, sizeof(c->user), "%s", res.user);
+	c->read_only = res.read_only;
+	begin_args(c);
+}
+
+/* Hand a ready session to a child process; the loop forgets the socket. */
+static void
+start_session(struct daemon *d, struct conn *c)
+{
+	const char *argv[OCP_DAEMON_ARGS_MAX];
+	size_t argc = 0;
+	struct oce_dsess s = {0};
+	struct child *k;
+	pid_t pid;
+
+	if (ocp_dec_args(c->abuf, c->alen, argv, OCP_DAEMON_ARGS_MAX, &argc) <= 0) {
+		fail(c);
+		return;
+	}
+	if (d->nkids == d->capkids) {
+		size_t cap = d->capkids ? d->capkids * 2 : 16;
+		struct child *p = realloc(d->kids, cap * sizeof(*p));
+
+		if (!p) {
+			fail(c);
+			return;
+		}
+		d->kids = p;
+		d->capkids = cap;
+	}
+	k = &d->kids[d->nkids];
+	k->module = strdup(c->mod->name);
+	if (!k->module) {
+		fail(c);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		free(k->module);
+		out_printf(c, "@ERROR: fork failed\n");
+		fail(c);
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* The child keeps only its socket. */
+		close(d->lfd);
+		close(d->sfd);
+		close(d->pb.fd);
+		for (struct conn *o = d->conns; o; o = o->next)
+			if (o != c)
+				close(o->fd);
+		if (d->log)
+			fclose(d->log);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		s.cfg = c->cref->cfg;
+		s.mod = c->mod;
+		s.fd = c->fd;
+		s.protocol = c->protocol;
+		s.read_only = c->read_only < 0 ? c->mod->read_only : c->read_only;
+		s.addr = c->addr;
+		s.host = c->host[0] ? c->host : OCE_DACC_UNDETERMINED;
+		s.user = c->user;
+		s.argv = (char **)argv;
+		s.argc = argc;
+		_exit(oce_dsess_run(&s));
+	}
+	k->pid = pid;
+	d->nkids++;
+	dlog(d, "session for module %s from %s (%s) in process %d", c->mod->name,
+	     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr, (int)pid);
+	c->mod = NULL; /* the child holds the slot now */
+	conn_free(d, c);
+}
+
+/* Take argument bytes from in[0..n); how many were used, and whether the list ended. */
+static size_t
+take_args(struct conn *c, const uint8_t *in, size_t n, bool *done, int *err)
+{
+	size_t i;
+
+	*done = false;
+	*err = 0;
+	if (c->alen + n > c->acap) {
+		size_t cap = c->acap ? c->acap : 1024;
+		uint8_t *p;
+
+		while (cap < c->alen + n)
+			cap *= 2;
+		if (cap > ARGS_MAX_BYTES + 8192)
+			cap = ARGS_MAX_BYTES + 8192;
+		p = realloc(c->abuf, cap);
+		if (!p) {
+			*err = -ENOMEM;
+			return 0;
+		}
+		c->abuf = p;
+		c->acap = cap;
+	}
+	for (i = 0; i < n; i++) {
+		if (c->alen >= c->acap || c->alen >= ARGS_MAX_BYTES) {
+			*err = OCP_ETOOLONG;
+			return i;
+		}
+		c->abuf[c->alen++] = in[i];
+		if (in[i] == 0) {
+			if (c->alen - 1 == c->arg_start) {
+				*done = true;
+				return i + 1;
+			}
+			c->arg_start = c->alen;
+		}
+	}
+	return i;
+}
+
+/* Readable: peek, run the state machine on what it may consume, read exactly that. */
+static void
+conn_read(struct daemon *d, struct conn *c)
+{
+	uint8_t buf[4096];
+
+	while (c->st != ST_CLOSE) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+		size_t used = 0;
+		bool ready = false;
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			/* gone: nothing more to say */
+			c->olen = c->ooff = 0;
+			fail(c);
+			return;
+		}
+		if (n < 0)
+			return;
+		while (used < (size_t)n && c->st != ST_CLOSE && !ready) {
+			if (c->st == ST_ARGS) {
+				int err;
+
+				used += take_args(c, buf + used, (size_t)n - used, &ready, &err);
+				if (err) {
+					dlog(d, "too many daemon arguments from %s", c->addr);
+					fail(c);
+					return;
+				}
+			} else {
+				const char *line;
+				size_t len;
+				int r = ocp_linebuf_feed(&c->lb, buf + used, (size_t)n - used, &line, &len);
+
+				if (r < 0) {
+					c->olen = c->ooff = 0;
+					fail(c);
+					return;
+				}
+				used += (size_t)r;
+				if (!line)
+					continue;
+				if (c->st == ST_GREET)
+					on_greeting(d, c, line, len);
+				else if (c->st == ST_MODULE)
+					on_module(d, c, line);
+				else if (c->st == ST_AUTH)
+					on_auth(d, c, line, len);
+			}
+		}
+		/* consume exactly what was used */
+		while (used) {
+			ssize_t m = recv(c->fd, buf, used, 0);
+
+			if (m <= 0) {
+				if (m < 0 && errno == EINTR)
+					continue;
+				fail(c);
+				return;
+			}
+			used -= (size_t)m;
+		}
+		if (ready) {
+			/* the OK line is out before the args came, but be sure */
+			if (conn_flush(d, c) < 0) {
+				fail(c);
+				return;
+			}
+			start_session(d, c);
+			return;
+		}
+		if (c->st == ST_CLOSE)
+			return;
+		if ((size_t)n < sizeof(buf))
+			return;
+	}
+}
+
+/* After a state change: write, and close a finished connection once all is out. */
+static void
+conn_service(struct daemon *d, struct conn *c)
+{
+	int r = conn_flush(d, c);
+
+	if (r < 0 || (r == 1 && c->st == ST_CLOSE))
+		conn_free(d, c);
+}
+
+static void
+accept_some(struct daemon *d)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(d->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		char greet[256];
+		struct ocp_namelist dg;
+		struct conn *c;
+		int one = 1, n;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop asking until one is freed or a while passed. */
+				dlog(d, "accept: %s; pausing", strerror(errno));
+				d->pb.ops->del(&d->pb, d->lfd);
+				d->accept_paused = true;
+				d->resume_ms = now_ms() + ACCEPT_PAUSE_MS;
+			}
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->cref = d->cref;
+		d->cref->refs++;
+		c->digest = OCP_ENOMATCH;
+		ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
+		if (getnameinfo((struct sockaddr *)&ss, sl, c->addr, sizeof(c->addr), NULL, 0,
+				NI_NUMERICHOST))
+			snprintf(c->addr, sizeof(c->addr), "UNKNOWN");
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
+		c->next = d->conns;
+		if (d->conns)
+			d->conns->prev = c;
+		d->conns = c;
+		d->nconns++;
+		dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
+		ocp_auth_digests_default(&dg);
+		n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
+		if (n > 0)
+			out_add(c, greet, (size_t)n);
+		send_motd(c);
+		c->interest = PB_IN;
+		if (d->pb.ops->set(&d->pb, fd, PB_IN, c, false)) {
+			conn_free(d, c);
+			continue;
+		}
+		conn_service(d, c);
+	}
+}
+
+/* --- children and signals ---------------------------------------------------- */
+
+static void
+reap(struct daemon *d)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < d->nkids; i++) {
+			if (d->kids[i].pid != pid)
+				continue;
+			free(d->kids[i].module);
+			d->kids[i] = d->kids[--d->nkids];
+			break;
+		}
+	}
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct oce_dconf *cfg;
+	struct cfgref *cr;
+
+	if (load_config(d, &cfg)) {
+		dlog(d, "reload of %s failed; keeping the old config", d->config_path);
+		return;
+	}
+	cr = calloc(1, sizeof(*cr));
+	if (!cr) {
+		oce_dconf_free(cfg);
+		return;
+	}
+	cr->cfg = cfg;
+	cr->refs = 1;
+	cref_put(d->cref);
+	d->cref = cr;
+	dlog(d, "reloaded %s", d->config_path);
+}
+
+static void
+on_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(d);
+			break;
+		case SIGHUP:
+			reload(d);
+			break;
+		default:
+			d->stop = true;
+		}
+	}
+}
+
+/* --- set-up ------------------------------------------------------------------- */
+
+static int
+open_listener(struct daemon *d, const char *address, int port, int backlog)
+{
+	struct addrinfo hints = {0}, *res = NULL, *a;
+	char ps[16];
+	int fd = -1, r, one = 1;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	hints.ai_family = d->o->ip_family == 4 ? AF_INET : d->o->ip_family == 6 ? AF_INET6 : AF_UNSPEC;
+	snprintf(ps, sizeof(ps), "%d", port);
+	r = getaddrinfo(address && *address ? address : NULL, ps, &hints, &res);
+	if (r) {
+		fprintf(stderr, "%s: getaddrinfo: bind address %s: %s\n", OCE_PROG,
+			address ? address : "*", gai_strerror(r));
+		return -1;
+	}
+	/* Upstream listens on each address; one is what a loopback test needs. Prefer IPv6 any. */
+	for (a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (a->ai_family == AF_INET6) {
+			int zero = 0;
+
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		}
+		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, backlog))
+			break;
+		r = errno;
+		close(fd);
+		fd = -1;
+		errno = r;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "%s: bind() failed: %s (address-family %d)\n", OCE_PROG,
+			strerror(errno), hints.ai_family);
+	return fd;
+}
+
+static void
+detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		perror("fork");
+		exit(RERR_IPC);
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+run_loop(struct daemon *d)
+{
+	struct pollev ev[64];
+
+	while (!d->stop) {
+		int64_t now = now_ms(), next = now + 1000;
+		int n;
+
+		if (d->accept_paused && now >= d->resume_ms) {
+			if (!d->pb.ops->set(&d->pb, d->lfd, PB_IN, &tag_listen, false))
+				d->accept_paused = false;
+		}
+		if (d->accept_paused && d->resume_ms < next)
+			next = d->resume_ms;
+		/* Absolute deadlines: a client that dawdles is dropped without a word. */
+		for (struct conn *c = d->conns, *nx; c; c = nx) {
+			nx = c->next;
+			if (c->deadline_ms <= now) {
+				dlog(d, "handshake timeout for %s", c->addr);
+				conn_free(d, c);
+				bury(d);
+			} else if (c->deadline_ms < next) {
+				next = c->deadline_ms;
+			}
+		}
+		n = d->pb.ops->wait(&d->pb, ev, 64, (int)(next > now ? next - now : 0));
+		if (n < 0) {
+			dlog(d, "poll: %s", strerror(-n));
+			return RERR_IPC;
+		}
+		for (int i = 0; i < n; i++) {
+			struct conn *c;
+
+			if (ev[i].tag == &tag_listen) {
+				accept_some(d);
+				continue;
+			}
+			if (ev[i].tag == &tag_signal) {
+				on_signals(d);
+				continue;
+			}
+			c = ev[i].tag;
+			if (c->fd < 0)
+				continue;
+			if (ev[i].events & (PB_IN | PB_ERR))
+				conn_read(d, c);
+			if (c->fd >= 0)
+				conn_service(d, c);
+		}
+		bury(d);
+	}
+	return 0;
+}
+
+int
+oce_daemon_main(const struct oce_opts *o)
+{
+	struct daemon d = {0};
+	struct oce_dconf *cfg = NULL;
+	const char *address, *pid_file;
+	sigset_t mask;
+	int port, r, code = 0;
+
+	d.o = o;
+	d.lfd = d.sfd = -1;
+	d.pb.fd = -1;
+	d.config_path = o->config ? o->config : DEFAULT_CONFIG;
+	r = load_config(&d, &cfg);
+	if (r) {
+		fprintf(stderr, "%s: failed to load config file %s: %s\n", OCE_PROG, d.config_path,
+			r == -EINVAL ? "syntax error" : strerror(-r));
+		oce_print_exit(stderr, RERR_SYNTAX, __FILE__, __LINE__, "daemon");
+		return RERR_SYNTAX;
+	}
+	d.cref = calloc(1, sizeof(*d.cref));
+	if (!d.cref) {
+		oce_dconf_free(cfg);
+		return RERR_MALLOC;
+	}
+	d.cref->cfg = cfg;
+	d.cref->refs = 1;
+	if (o->log_file || (cfg->defaults.log_file && *cfg->defaults.log_file)) {
+		d.log = fopen(o->log_file ? o->log_file : cfg->defaults.log_file, "ae");
+		if (!d.log)
+			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
+				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
+	}
+	port = o->port ? o->port : cfg->g.port ? cfg->g.port : RSYNC_PORT;
+	address = o->address ? o->address : cfg->g.address;
+	d.lfd = open_listener(&d, address, port, cfg->g.listen_backlog > 0 ? cfg->g.listen_backlog : 1024);
+	if (d.lfd < 0) {
+		code = RERR_SOCKETIO;
+		goto out;
+	}
+	if (!o->no_detach)
+		detach();
+	pid_file = cfg->g.pid_file;
+	if (pid_file && *pid_file && (r = write_pid_file(pid_file))) {
+		fprintf(stderr, "%s: failed to create pid file %s: %s\n", OCE_PROG, pid_file,
+			strerror(-r));
+		dlog(&d, "failed to create pid file %s: %s", pid_file, strerror(-r));
+		code = RERR_FILEIO;
+		pid_file = NULL;
+		goto out;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d.pb.ops = &epoll_ops;
+	if (d.sfd < 0 || d.pb.ops->init(&d.pb) ||
+	    d.pb.ops->set(&d.pb, d.lfd, PB_IN, &tag_listen, false) ||
+	    d.pb.ops->set(&d.pb, d.sfd, PB_IN, &tag_signal, false)) {
+		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(errno));
+		code = RERR_IPC;
+		goto out_pid;
+	}
+	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
+	code = run_loop(&d);
+out_pid:
+	if (pid_file && *pid_file)
+		unlink(pid_file);
+out:
+	while (d.conns)
+		conn_free(&d, d.conns);
+	bury(&d);
+	for (size_t i = 0; i < d.nkids; i++)
+		free(d.kids[i].module);
+	free(d.kids);
+	if (d.pb.ops)
+		d.pb.ops->fini(&d.pb);
+	if (d.sfd >= 0)
+		close(d.sfd);
+	if (d.lfd >= 0)
+		close(d.lfd);
+	if (d.log)
+		fclose(d.log);
+	cref_put(d.cref);
+	return code;
+}

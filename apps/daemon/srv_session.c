@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One daemon session in its forked child; see srv.h. Mirrors the part of
+ * upstream rsync_module() after authentication: the module's uid and gid,
+ * "use chroot", the change into the module, the server arguments (module
+ * name stripped from paths, paths kept below the module), "refuse
+ * options", the module's "timeout", then the engine's server side.
+ *
+ * "@RSYNCD: OK" has already gone out (the loop sends it before reading the
+ * arguments), so a failure here is told the way upstream tells a failed
+ * option parse: the protocol is set up and the lines go as MSG_ERROR.
+ */
+#include "apps/daemon/srv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/daemon/refuse.h"
+#include "apps/engine/errcode.h"
+#include "apps/engine/session.h"
+
+/* How long a finished session waits for its client to hang up. */
+#define LINGER_MS 10000
+
+/*
+ * upstream sanitize_path(): leading slashes and "." parts go; ".." may
+ * climb depth levels at the start, any other ".." is dropped with the
+ * part before it. A malloc'd string ("." when nothing is left) or NULL.
+ */
+static char *
+sanitize(const char *p, int depth)
+{
+	char *t = malloc(strlen(p) + 2), *out, *start;
+
+	if (!t)
+		return NULL;
+	out = start = t;
+	while (*p) {
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && (p[1] == '/' || !p[1])) {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2])) {
+			if (depth <= 0 || out != start) {
+				p += 2;
+				if (out != start)
+					for (--out; out > start && out[-1] != '/'; out--)
+						;
+				continue;
+			}
+			depth--;
+			start = out + 3;
+		}
+		while (*p && (*out++ = *p++) != '/')
+			;
+	}
+	if (out == t)
+		*out++ = '.';
+	*out = '\0';
+	return t;
+}
+
+char *
+oce_dsess_path(const char *module, const char *arg)
+{
+	size_t ml = strlen(module);
+
+	/* upstream strips the module name itself, so "mod/x" is "/x" */
+	if (!strncmp(arg, module, ml))
+		arg += ml;
+	return sanitize(arg, 0);
+}
+
+/* How many directory levels a sanitized path goes down. */
+static int
+path_depth(const char *p)
+{
+	int n = 0;
+
+	if (!strcmp(p, "."))
+		return 0;
+	for (; *p; p++)
+		if (*p == '/' && p[1])
+			n++;
+	return n + 1;
+}
+
+/*
+ * Sanitize an option's path in place; an absolute one is taken from the
+ * module's root (root: that directory as this process sees it), as
+ * upstream's sanitize_path() with a NULL rootdir does.
+ */
+static int
+resanitize(char **field, int depth, const char *root)
+{
+	char *p;
+
+	if (!*field)
+		return 0;
+	p = sanitize(*field, **field == '/' ? 0 : depth);
+	if (!p)
+		return -1;
+	if (**field == '/') {
+		char *a;
+
+		if (asprintf(&a, "%s/%s", strcmp(root, "/") ? root : "", p) < 0) {
+			free(p);
+			return -1;
+		}
+		free(p);
+		p = a;
+	}
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/*
+ * The paths a client's options name on this side stay inside the module
+ * too (upstream parse_arguments() with sanitize_paths): --files-from from
+ * the module root, the others from the destination, which is depth levels
+ * down.
+ */
+static int
+sanitize_opts(struct oce_opts *o, int depth)
+{
+	char root[4096];
+
+	if (!getcwd(root, sizeof(root)))
+		return -1;
+	if (o->files_from && strcmp(o->files_from, "-") && resanitize(&o->files_from, 0, root))
+		return -1;
+	if (resanitize(&o->partial_dir, depth, root) || resanitize(&o->temp_dir, depth, root) ||
+	    resanitize(&o->backup_dir, depth, root))
+		return -1;
+	for (size_t i = 0; i < o->alt_dest.n; i++)
+		if (resanitize(&o->alt_dest.v[i], depth, root))
+			return -1;
+	return 0;
+}
+
+/* Write an @ERROR line before the protocol starts (the socket is blocking here). */
+static void
+say(int fd, const char *line)
+{
+	size_t len = strlen(line), off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, line + off, len - off);
+
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+static bool
+name_to_uid(const char *name, uid_t *uid)
+{
+	struct passwd *pw;
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+
+	if (*name && !*end) {
+		*uid = (uid_t)v;
+		return true;
+	}
+	pw = getpwnam(name);
+	if (!pw)
+		return false;
+	*uid = pw->pw_uid;
+	return true;
+}
+
+static bool
+name_to_gid(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+
+	if (*name && !*end) {
+		*gid = (gid_t)v;
+		return true;
+	}
+	gr = getgrnam(name);
+	if (!gr)
+		return false;
+	*gid = gr->gr_gid;
+	return true;
+}
+
+struct gids {
+	gid_t v[64];
+	int n;
+	const char *bad;
+	char badbuf[256];
+};
+
+static int
+add_gid(void *ctx, const char *tok)
+{
+	struct gids *g = ctx;
+
+	if (g->n == 64)
+		return 0;
+	if (!name_to_gid(tok, &g->v[g->n])) {
+		snprintf(g->badbuf, sizeof(g->badbuf), "%s", tok);
+		g->bad = g->badbuf;
+		return 1;
+	}
+	g->n++;
+	return 0;
+}
+
+const char *
+oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf, size_t cap)
+{
+	bool am_root = geteuid() == 0;
+	const char *uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
+	struct gids g = {0};
+	struct stat st;
+	uid_t uid;
+
+	/* the daemon's own ids change who we are first: leave it all to the session */
+	if ((cfg->g.daemon_chroot && *cfg->g.daemon_chroot) ||
+	    (cfg->g.daemon_uid && *cfg->g.daemon_uid))
+		return NULL;
+	if (uname && !name_to_uid(uname, &uid)) {
+		snprintf(buf, cap, "@ERROR: invalid uid %s\n", uname);
+		return buf;
+	}
+	if (m->gid && *m->gid)
+		oce_dconf_tokens(m->gid, add_gid, &g);
+	if (g.bad) {
+		snprintf(buf, cap, "@ERROR: invalid gid %s\n", g.bad);
+		return buf;
+	}
+	if (!m->path || !*m->path) {
+		snprintf(buf, cap, "@ERROR: no path setting.\n");
+		return buf;
+	}
+	if (stat(m->path, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(buf, cap, "@ERROR: chdir failed\n");
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * Enter the module: ids, chroot, chdir, then drop privileges. Returns NULL
+ * or the @ERROR line to send.
+ */
+static const char *
+enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf, size_t cap)
+{
+	const struct oce_dmodule *m = d->mod;
+	const struct oce_dconf *cfg = d->cfg;
+	bool am_root = geteuid() == 0;
+	const char *uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
+	struct gids g = {0};
+	uid_t uid = 0;
+	int use_chroot = m->use_chroot;
+	const char *path = m->path;
+	char *outer = NULL;
+	const char *inner = NULL;
+
+	/* The daemon's own chroot and ids first, as upstream's start_daemon() does. */
+	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot &&
+	    (chroot(cfg->g.daemon_chroot) || chdir("/"))) {
+		snprintf(errbuf, cap, "@ERROR: daemon chroot failed\n");
+		return errbuf;
+	}
+	if (cfg->g.daemon_gid && *cfg->g.daemon_gid) {
+		gid_t dg;
+
+		if (!name_to_gid(cfg->g.daemon_gid, &dg) || setgid(dg)) {
+			snprintf(errbuf, cap, "@ERROR: invalid daemon gid %s\n", cfg->g.daemon_gid);
+			return errbuf;
+		}
+	}
+	if (cfg->g.daemon_uid && *cfg->g.daemon_uid) {
+		uid_t du;
+
+		if (!name_to_uid(cfg->g.daemon_uid, &du) || setuid(du)) {
+			snprintf(errbuf, cap, "@ERROR: invalid daemon uid %s\n", cfg->g.daemon_uid);
+			return errbuf;
+		}
+		am_root = geteuid() == 0;
+		uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
+	}
+	if (uname && !name_to_uid(uname, &uid)) {
+		snprintf(errbuf, cap, "@ERROR: invalid uid %s\n", uname);
+		return errbuf;
+	}
+	if (m->gid && *m->gid) {
+		oce_dconf_tokens(m->gid, add_gid, &g);
+	} else if (am_root && !name_to_gid("nobody", &g.v[0]) && !name_to_gid("nogroup", &g.v[0])) {
+		g.bad = "nobody";
+	} else if (am_root) {
+		g.n = 1;
+	}
+	if (g.bad) {
+		snprintf(errbuf, cap, "@ERROR: invalid gid %s\n", g.bad);
+		return errbuf;
+	}
+	if (!path || !*path) {
+		snprintf(errbuf, cap, "@ERROR: no path setting.\n");
+		return errbuf;
+	}
+	if (use_chroot < 0) {
+		/* unset: chroot when we can (upstream tries chroot("/")) */
+		if (strstr(path, "/./"))
+			use_chroot = 1;
+		else
+			use_chroot = chroot("/") == 0;
+	}
+	if (use_chroot) {
+		const char *dot = strstr(path, "/./");
+
+		outer = strdup(path);
+		if (!outer) {
+			snprintf(errbuf, cap, "@ERROR: chroot failed\n");
+			return errbuf;
+		}
+		if (dot) {
+			outer[dot - path] = '\0';
+			inner = dot + 2;
+		} else {
+			inner = "/";
+		}
+		if (chroot(outer) || chdir(inner)) {
+			free(outer);
+			snprintf(errbuf, cap, "@ERROR: chroot failed\n");
+			return errbuf;
+		}
+		free(outer);
+	} else if (chdir(path)) {
+		snprintf(errbuf, cap, "@ERROR: chdir failed\n");
+		return errbuf;
+	}
+	{
+		char cwd[4096];
+
+		oce_set_daemon_module(m->name, getcwd(cwd, sizeof(cwd)) ? cwd : path);
+	}
+	/* upstream: sanitize_paths when the module is not the root; munging then by default */
+	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
+	dm->munge = m->munge_symlinks < 0 ? dm->sanitize : m->munge_symlinks;
+	if (dm->munge) {
+		struct stat st;
+
+		if (!stat("/rsyncd-munged", &st) && S_ISDIR(st.st_mode)) {
+			snprintf(errbuf, cap, "@ERROR: daemon security issue -- contact admin\n");
+			return errbuf;
+		}
+	}
+	if (g.n) {
+		if (setgid(g.v[0]) || (am_root && setgroups((size_t)g.n, g.v))) {
+			snprintf(errbuf, cap, "@ERROR: setgid failed\n");
+			return errbuf;
+		}
+	}
+	if (uname && (setuid(uid) || seteuid(uid))) {
+		snprintf(errbuf, cap, "@ERROR: setuid failed\n");
+		return errbuf;
+	}
+	return NULL;
+}
+
+static void
+ref_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+}
+
+/*
+ * Parse the server arguments with the option parser, collecting what it
+ * prints (a daemon's client gets it on the socket). Returns the parser's
+ * verdict; *text gets its messages without the closing "rsync error:"
+ * line (malloc'd, or NULL).
+ */
+static enum oce_parse_result
+parse_args(struct oce_opts *o, int argc, char **argv, int *code, char **text)
+{
+	int mfd = memfd_create("oc-rsyncd-args", MFD_CLOEXEC), saved = dup(2);
+	enum oce_parse_result pr;
+
+	*text = NULL;
+	if (mfd >= 0 && saved >= 0)
+		dup2(mfd, 2);
+	pr = oce_opts_parse(o, argc, argv, code);
+	fflush(stderr);
+	if (mfd >= 0 && saved >= 0) {
+		off_t len = lseek(mfd, 0, SEEK_END);
+		char *buf = len > 0 ? malloc((size_t)len + 1) : NULL;
+
+		dup2(saved, 2);
+		if (buf && pread(mfd, buf, (size_t)len, 0) == len) {
+			char *e;
+
+			buf[len] = '\0';
+			e = strstr(buf, "rsync error:");
+			if (e && (e == buf || e[-1] == '\n'))
+				*e = '\0';
+			*text = buf;
+		} else {
+			free(buf);
+		}
+	}
+	if (mfd >= 0)
+		close(mfd);
+	if (saved >= 0)
+		close(saved);
+	return pr;
+}
+
+/*
+ * Close the socket without losing what we sent: closing with unread input
+ * makes the kernel reset the connection, and the client may then never
+ * read our last error lines. So half-close and read until the client hangs
+ * up, for a bounded time (upstream's noop_io_until_death()).
+ */
+static void
+linger_close(int fd)
+{
+	int64_t end;
+	struct timespec ts;
+	char buf[4096];
+
+	shutdown(fd, SHUT_WR);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + LINGER_MS;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int64_t now;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			break;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+	close(fd);
+}
+
+/* The first module parameter set that sessions cannot honour yet, or NULL. */
+static const char *
+unsupported_param(const struct oce_dmodule *m)
+{
+	const struct {
+		const char *name;
+		const char *val;
+	} p[] = {
+	    {"filter", m->filter},
+	    {"exclude", m->exclude},
+	    {"include", m->include},
+	    {"exclude from", m->exclude_from},
+	    {"include from", m->include_from},
+	    {"incoming chmod", m->incoming_chmod},
+	    {"outgoing chmod", m->outgoing_chmod},
+	    {"pre-xfer exec", m->pre_xfer_exec},
+	    {"post-xfer exec", m->post_xfer_exec},
+	    {"early exec", m->early_exec},
+	    {"name converter", m->name_converter},
+	};
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if (p[i].val && *p[i].val)
+			return p[i].name;
+	return NULL;
+}
+
+int
+oce_dsess_run(const struct oce_dsess *d)
+{
+	const struct oce_dmodule *m = d->mod;
+	struct oce_daemon_mod dm = {0};
+	struct oce_opts o;
+	struct oce_dref ref;
+	char errbuf[512], refmsg[512], fail[1024];
+	char **argv;
+	char *ptext = NULL;
+	size_t argc = 0;
+	bool dot = false;
+	int code = 0, r;
+	enum oce_parse_result pr;
+	const char *e;
+
+	/* The engine sets the socket non-blocking itself; @ERROR lines want it blocking. */
+	fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK);
+	dm.protocol = d->protocol;
+	dm.read_only = d->read_only;
+	dm.write_only = m->write_only;
+	e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+	if (e) {
+		/* upstream says this before its OK; ours is out, so it is a protocol error line */
+		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
+		dm.fail_msg = fail;
+		dm.fail_code = RERR_FILESELECT;
+	}
+	/*
+	 * Module settings not carried out yet fail closed: serving a module
+	 * without its exclude rules or its pre-xfer check would hand out
+	 * what the operator meant to keep back.
+	 */
+	if (!dm.fail_msg) {
+		const char *what = unsupported_param(m);
+
+		if (what) {
+			snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet",
+				 OCE_PROG, m->name, what);
+			dm.fail_msg = fail;
+			dm.fail_code = RERR_SYNTAX;
+		}
+	}
+	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
+	argv = calloc(d->argc + 2, sizeof(*argv));
+	if (!argv)
+		return RERR_MALLOC;
+	argv[argc++] = "rsyncd";
+	for (size_t i = 0; i < d->argc; i++) {
+		if (dot) {
+			argv[argc] = oce_dsess_path(m->name, d->argv[i]);
+			if (!argv[argc])
+				return RERR_MALLOC;
+			argc++;
+		} else {
+			argv[argc++] = d->argv[i];
+			if (!strcmp(d->argv[i], "."))
+				dot = true;
+		}
+	}
+	oce_dref_init(&ref, m->refuse_options, m->charset && *m->charset, ref_log, NULL);
+	if (!dm.fail_msg &&
+	    oce_dref_check(&ref, argc - 1, (const char *const *)argv + 1, refmsg, sizeof(refmsg)) ==
+		OCE_DREF_REFUSED) {
+		snprintf(fail, sizeof(fail), "%s: %s", OCE_PROG, refmsg);
+		dm.fail_msg = fail;
+		dm.fail_code = RERR_UNSUPPORTED;
+	}
+	pr = parse_args(&o, (int)argc, argv, &code, &ptext);
+	if (!dm.fail_msg && pr != OCE_PARSE_RUN) {
+		snprintf(fail, sizeof(fail), "%s", ptext && *ptext ? ptext : "unknown option");
+		dm.fail_msg = fail;
+		dm.fail_code = RERR_UNSUPPORTED;
+	}
+	free(ptext);
+	/* Only a server may run here, whatever the client sent. */
+	if (!dm.fail_msg && (!o.server || o.daemon)) {
+		say(d->fd, "@ERROR: protocol startup error\n");
+		oce_opts_free(&o);
+		return RERR_PROTOCOL;
+	}
+	if (sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
+		oce_opts_free(&o);
+		return RERR_MALLOC;
+	}
+	if (m->timeout > 0 && (!o.timeout || m->timeout < o.timeout))
+		o.timeout = m->timeout;
+	r = oce_server_daemon(&o, d->fd, d->fd, &dm);
+	oce_opts_free(&o);
+	linger_close(d->fd);
+	return r;
+}
