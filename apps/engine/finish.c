@@ -556,11 +556,15 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 		       bool ok_to_set_time, bool overwriting_basis, const struct stat *basis)
 {
 	struct oce_session *s = rs->s;
-	struct oce_meta m;
+	struct oce_meta m, fresh;
 	int r;
 
 	/* Without -p an existing basis keeps its permissions (upstream recv_files()' dest_mode()). */
 	oce_meta_for(s, f, basis, &m);
+	/* The data was just written, so its mtime is new whatever the basis's
+	 * was: no same-time shortcut (upstream stats the written file). */
+	oce_meta_for(s, f, NULL, &fresh);
+	m.set_mtime = fresh.set_mtime;
 	m.set_perms = true;
 	if (!ok_to_set_time)
 		m.set_mtime = false;
