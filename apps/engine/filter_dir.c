@@ -157,7 +157,7 @@ oce_filter_push(struct oce_session *s, const char *root, const char *dname)
 			if (oce__flt_parse_file(fs, lp, fs->dirbuf, ex->r.flags, XF_ANCHORED2ABS))
 				fs->failed = true;
 		} else {
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			oce_rerror(s,
 					"cannot add local filter rules in long-named directory: %s",
 					fs->dirbuf);

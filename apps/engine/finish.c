@@ -583,7 +583,7 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, &m);
 	if (r) {
 		oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, dest->rel, strerror(-r), -r);
-		s->io_error |= OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (!partial || oce_commit(partial->root, tmp_dirfd, tmpname, partial->rel))
 			unlinkat(tmp_dirfd, tmpname, 0);
 		return 0;

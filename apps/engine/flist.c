@@ -525,7 +525,7 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
 {
 	struct oce_session *s = w->s;
 
-	s->io_error |= err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
+	__atomic_fetch_or(&s->io_error, err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	if (err == ENOENT && !strcmp(what, "open"))
 		oce_error(s, "file has vanished: \"%s/%s\"", s->roots[w->root], name);
 	else
@@ -594,7 +594,7 @@ walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct o
 			return 0;
 		if (r == -ENOENT && (o->copy_links || o->copy_unsafe_links || o->copy_dirlinks) &&
 		    !fstatat(w->rootfd, name, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode)) {
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			oce_rerror(s, "symlink has no referent: \"%s/%s\"", s->roots[w->root],
 					name);
 		} else {
@@ -679,7 +679,7 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		if (oce_path_join(name, sizeof(name), dot ? NULL : dname, de->d_name)) {
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			oce_error(s, "filename overflows max-path len: %s/%s", dname, de->d_name);
 			continue;
 		}
@@ -847,7 +847,7 @@ walk_arg(struct walk *w, const char *arg)
 	dir = ff_dir(w, a.dir, dbuf, sizeof(dbuf));
 	r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
-		s->io_error |= OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		oce_rsyserr(s, -r, "change_dir %s failed",
 			    oce_full_fname(link, sizeof(link), NULL, dir ? dir : "."));
 		if (w->implied_dot < 0)
@@ -867,9 +867,9 @@ walk_arg(struct walk *w, const char *arg)
 	memmove(fbuf, a.fn, strlen(a.fn) + 1);
 	r = walk_stat(w, fn, &st, link, sizeof(link), o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
 	if (r) {
-		s->io_error |= -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (-r == ENOENT)
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		oce_rsyserr(s, -r, "link_stat %s failed",
 			    oce_full_fname(link, sizeof(link), cdir, fn));
 		return 0;
@@ -1236,7 +1236,7 @@ oce_flist_recv(struct oce_session *s)
 			s->st.total_size += f->size;
 	}
 	if (!r) {
-		s->io_error |= ocp_flist_io_error(&c->fst);
+		__atomic_fetch_or(&s->io_error, ocp_flist_io_error(&c->fst), __ATOMIC_RELAXED);
 		r = flist_sort(&s->fl);
 	}
 	/* -R names may be absolute: they land below the destination, once sorted. */

@@ -373,7 +373,7 @@ delete_item(struct oce_recvside *rs, const char *name, mode_t mode, unsigned fla
 		ret = DR_NOT_EMPTY;
 	} else {
 		oce_error(s, "delete_file: %s(%s) failed: %s (%d)", what, name, strerror(-r), -r);
-		s->io_error |= OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		ret = DR_FAILURE;
 	}
 check_ret:
@@ -385,7 +385,7 @@ check_ret:
 							     : "special file";
 
 		oce_error(s, "could not make way for new %s: %s", desc, name);
-		s->io_error |= OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 	return ret;
 }
@@ -664,7 +664,7 @@ tweak_dir_perms(struct oce_recvside *rs, struct oce_file *f, const char *name,
 	if (r) {
 		oce_rsyserr(s, -r, "failed to modify permissions on %s",
 			    oce_dest_fname(rs, name, full, sizeof(full)));
-		s->io_error |= OCE_IOERR_GENERAL;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 }
 
@@ -715,7 +715,7 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 			oce_rsyserr(s, -r, "recv_generator: mkdir %s failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)));
 			oce_rerror(s, "*** Skipping any contents from this failed directory ***");
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			f->skip_contents = true;
 			return 0;
 		}
@@ -778,7 +778,7 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 
 			oce_rsyserr(s, -r, "symlink %s -> \"%s\" failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)), f->link);
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			return 0;
 		}
 		set_attrs(rs, f, name, NULL);
@@ -820,7 +820,7 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 
 			oce_rsyserr(s, -r, "mknod %s failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)));
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			return 0;
 		}
 		set_attrs(rs, f, name, NULL);
@@ -856,7 +856,7 @@ gen_hlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *
 		if (r) {
 			oce_error(s, "link \"%s\" => %s failed: %s (%d)", name, first->name,
 				  strerror(-r), -r);
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			return 0;
 		}
 	}
@@ -1189,7 +1189,7 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		if (e < 0) {
 			oce_error(s, "recv_generator: mkdir \"%.*s\" failed: %s (%d)",
 				  (int)(strrchr(f->name, '/') - f->name), f->name, strerror(-e), -e);
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		}
 		if (f->implied)
 			return 0;
@@ -1451,7 +1451,7 @@ oce_generate_files(struct oce_recvside *rs)
 	if (!r && o->max_delete >= 0 && s->skipped_deletes) {
 		oce_warning(s, "Deletions stopped due to --max-delete limit (%d skipped)",
 			    (int)s->skipped_deletes);
-		s->io_error |= OCE_IOERR_DEL_LIMIT;
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_DEL_LIMIT, __ATOMIC_RELAXED);
 	}
 	if (!r && s->protocol >= 31) {
 		if (!early_delete) {

@@ -658,7 +658,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = open_output(rs, name, f, &d);
 		oce_fs_track_tmp(false);
 		if (r) {
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			o.discard = true;
 		} else {
 			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse);
@@ -782,7 +782,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			r = oce_recv_event(rs, OCE_EV_REDO, ndx);
 		} else {
 			oce_error(s, "ERROR: %s failed verification -- update %s.", name, kept);
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			s->exit_code = s->exit_code ? s->exit_code : RERR_PARTIAL;
 		}
 	}

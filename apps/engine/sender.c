@@ -428,10 +428,10 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 	fd = open_source(s, f, &st);
 	if (fd < 0) {
 		if (fd == -ENOENT) {
-			s->io_error |= OCE_IOERR_VANISHED;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
 			oce_error(s, "file has vanished: \"%s/%s\"", s->roots[f->root], f->name);
 		} else {
-			s->io_error |= OCE_IOERR_GENERAL;
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			oce_error(s, "send_files failed to open \"%s/%s\": %s (%d)", s->roots[f->root],
 				  f->name, strerror(-fd), -fd);
 		}
@@ -512,7 +512,7 @@ oce_sender_run(struct oce_session *s)
 {
 	struct ocp_tok_enc *enc = NULL;
 	struct xfer_out xo = {s, s->io};
-	int32_t saved_io_error = s->io_error;
+	int32_t saved_io_error = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
 	int phase = 0, max_phase = 2, r;
 	struct read_buf rb = {0};
 	char xname[4096];
@@ -584,8 +584,8 @@ oce_sender_run(struct oce_session *s)
 			oce_log_item(s, f, iflags, NULL);
 		f->sent = true;
 	}
-	if (!r && s->io_error != saved_io_error) {
-		int32_t v = s->io_error;
+	if (!r && __atomic_load_n(&s->io_error, __ATOMIC_RELAXED) != saved_io_error) {
+		int32_t v = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
 
 		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR,
 				     (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),

@@ -171,13 +171,16 @@ weak_sums_avx2(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
 static bool
 have_avx2(void)
 {
+	/* relaxed atomics: threads may race to fill it, all with the same answer */
 	static int v = -1;
+	int c = __atomic_load_n(&v, __ATOMIC_RELAXED);
 
-	if (v < 0) {
+	if (c < 0) {
 		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx2") ? 1 : 0;
+		c = __builtin_cpu_supports("avx2") ? 1 : 0;
+		__atomic_store_n(&v, c, __ATOMIC_RELAXED);
 	}
-	return v;
+	return c;
 }
 #endif
 

@@ -19,13 +19,16 @@
 bool
 ocp_xxh_avx2_usable(void)
 {
+	/* relaxed atomics: threads may race to fill it, all with the same answer */
 	static int v = -1;
+	int c = __atomic_load_n(&v, __ATOMIC_RELAXED);
 
-	if (v < 0) {
+	if (c < 0) {
 		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx2") ? 1 : 0;
+		c = __builtin_cpu_supports("avx2") ? 1 : 0;
+		__atomic_store_n(&v, c, __ATOMIC_RELAXED);
 	}
-	return v;
+	return c;
 }
 
 uint64_t
