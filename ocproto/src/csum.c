@@ -222,16 +222,14 @@ ocp_rsum_roll(struct ocp_rsum *r, uint8_t out, uint8_t in)
 	r->s2 += r->s1 - r->len * o;
 }
 
+#ifdef OCP_HAVE_XXH_AVX2
 /* libxxhash's XXH3, or our AVX2 build of it (xxh_avx2.c) when the CPU has AVX2. */
 static inline bool
 xxh_fast(void)
 {
-#ifdef OCP_HAVE_XXH_AVX2
 	return ocp_xxh_avx2_usable();
-#else
-	return false;
-#endif
 }
+#endif
 
 /* --- OpenSSL digests ------------------------------------------------------ */
 

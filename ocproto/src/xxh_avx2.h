@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) /* clang: no GCC target pragma */
 #define OCP_HAVE_XXH_AVX2 1
 
 /* Whether the CPU runs AVX2 (checked once). */
