@@ -15,6 +15,14 @@
 #   TREE_FILTER  a filter for both tree signatures before they are compared
 #   RUN_TIMEOUT  seconds one transfer may take (default 120): a hang fails
 #          the case instead of the whole run
+#
+# For suites that start servers:
+#   free_port             a free TCP port on 127.0.0.1
+#   wait_port PORT        wait (bounded) until something accepts there
+#   stop_servers PIDFILE...  stop servers started as `timeout N server &`
+#                         (each file holds the timeout's pid); a server still
+#                         there after 10 s is shown with its stack, killed,
+#                         and the call fails
 
 common_setup_file() {
 	export OC="$BATS_TEST_DIRNAME/../../${OC_BUILD:-build}/bin/oc-rsync"
@@ -57,6 +65,64 @@ mk_tree() {
 
 # Lines that depend on timing: byte counts include multiplex frame headers,
 # and where frames are cut depends on when each side flushes, in rsync too.
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+	"$PY" - "$1" <<-'EOF'
+		import socket, sys, time
+		for _ in range(100):
+		    try:
+		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+		        sys.exit(0)
+		    except OSError:
+		        time.sleep(0.1)
+		sys.exit(1)
+	EOF
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# stop_pids PID...: SIGTERM, then up to 10 s for each to go. One that
+# ignores it is a bug: its stack goes to the TAP output, SIGKILL ends it, and
+# the call fails, so a stuck server shows up as a failure instead of a hang.
+stop_pids() {
+	local p rc=0
+	kill "$@" 2>/dev/null
+	for _ in $(seq 100); do
+		for p; do alive "$p" && break; p=; done
+		[ -z "$p" ] && return 0
+		sleep 0.1
+	done
+	for p; do
+		alive "$p" || continue
+		echo "# pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) ignored SIGTERM for 10 s" >&3
+		if command -v gdb >/dev/null; then
+			gdb -p "$p" -batch -ex 'thread apply all bt' 2>&1 | sed 's/^/#   /' >&3
+		fi
+		kill -9 "$p" 2>/dev/null
+		rc=1
+	done
+	return $rc
+}
+
+stop_servers() {
+	local f t pids=()
+	for f; do
+		[ -f "$f" ] || continue
+		t=$(cat "$f")
+		# the server is the timeout's child; the timeout goes too
+		pids+=($(pgrep -P "$t") "$t")
+	done
+	[ ${#pids[@]} -eq 0 ] || stop_pids "${pids[@]}"
+}
+
 MASK='^sent \|^total size\|^Total bytes \|^File list generation time\|^File list transfer time'
 
 show_logs() {

@@ -18,24 +18,6 @@
 
 load common
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait (bounded) until something accepts on 127.0.0.1:$1.
-wait_port() {
-	"$PY" - "$1" <<-'EOF'
-		import socket, sys, time
-		for _ in range(100):
-		    try:
-		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-		        sys.exit(0)
-		    except OSError:
-		        time.sleep(0.1)
-		sys.exit(1)
-	EOF
-}
-
 setup_file() {
 	common_setup_file
 	export D="$T/d"
@@ -79,7 +61,7 @@ setup_file() {
 	EOF
 	export DPORT
 	DPORT=$(free_port)
-	timeout 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$DPORT" \
+	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$DPORT" \
 		--config="$D/rsyncd.conf" >"$D/daemon.out" 2>&1 3>&- &
 	echo $! >"$D/daemon.pid"
 	wait_port "$DPORT"
@@ -89,11 +71,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -f "$D/daemon.pid" ] && kill "$(cat "$D/daemon.pid")" 2>/dev/null
-	[ -f "$D/daemon6.pid" ] && kill "$(cat "$D/daemon6.pid")" 2>/dev/null
-	[ -f "$D/proxy.pid" ] && kill "$(cat "$D/proxy.pid")" 2>/dev/null
-	[ -f "$D/proxyd.pid" ] && kill "$(cat "$D/proxyd.pid")" 2>/dev/null
-	true
+	stop_servers "$D/daemon.pid" "$D/daemon6.pid" "$D/proxy.pid" "$D/proxyd.pid"
 }
 
 # dpair NAME ARG...: the command with oc-rsync (OC_RSYNC_ASYNC in $MODES,
@@ -409,7 +387,7 @@ dpair() {
 	"$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
 		skip "no IPv6 loopback"
 	p6=$(free_port)
-	timeout 300 rsync --daemon --no-detach --address=::1 --port="$p6" \
+	timeout -k 10 300 rsync --daemon --no-detach --address=::1 --port="$p6" \
 		--config="$D/rsyncd.conf" >"$D/daemon6.out" 2>&1 3>&- &
 	echo $! >"$D/daemon6.pid"
 	"$PY" - "$p6" <<-'EOF'
@@ -428,14 +406,14 @@ dpair() {
 	WANT=0 MODES=1 dpair v6only -6 --port="$p6" "[::1]::"
 	WANT=10 MODES=1 dpair v4only -4 --port="$p6" "[::1]::"
 	WANT=10 MODES=1 dpair v6no -6 --port="$DPORT" "$H::"
-	kill "$(cat "$D/daemon6.pid")"
+	stop_servers "$D/daemon6.pid"
 	rm -f "$D/daemon6.pid"
 }
 
 # Start httpproxy.py (NAME: its files in $D, MODE: "" or deny); sets $PPORT.
 start_proxy() {
 	rm -f "$D/$1.port" "$D/$1.log"
-	timeout 300 "$PY" "$PROXY" "$D/$1.port" "$D/$1.log" $2 >/dev/null 2>&1 3>&- &
+	timeout -k 10 300 "$PY" "$PROXY" "$D/$1.port" "$D/$1.log" $2 >/dev/null 2>&1 3>&- &
 	echo $! >"$D/$1.pid"
 	for _ in $(seq 100); do
 		[ -s "$D/$1.port" ] && break
@@ -456,7 +434,7 @@ start_proxy() {
 	diff <(sed -n 3,4p "$D/proxy.log") <(sed -n 5,6p "$D/proxy.log")
 	grep -qx "CONNECT $H:$DPORT HTTP/1.0" "$D/proxy.log"
 	grep -qx "Proxy-Authorization: Basic cHU6cHA=" "$D/proxy.log"
-	kill "$(cat "$D/proxy.pid")"
+	stop_servers "$D/proxy.pid"
 	rm -f "$D/proxy.pid"
 }
 
@@ -466,6 +444,6 @@ start_proxy() {
 	grep -q '^bad response from proxy -- HTTP/1.0 403 Forbidden$' "$T/oc.proxydeny.1.log"
 	RSYNC_PROXY="127.0.0.1" WANT=10 MODES=1 dpair proxyspec --port="$DPORT" "$H::"
 	RSYNC_PROXY="user@127.0.0.1:$PPORT" WANT=10 MODES=1 dpair proxyspec2 --port="$DPORT" "$H::"
-	kill "$(cat "$D/proxyd.pid")"
+	stop_servers "$D/proxyd.pid"
 	rm -f "$D/proxyd.pid"
 }

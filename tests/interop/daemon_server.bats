@@ -21,24 +21,6 @@
 
 load common
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait (bounded) until something accepts on 127.0.0.1:$1.
-wait_port() {
-	"$PY" - "$1" <<-'EOF'
-		import socket, sys, time
-		for _ in range(100):
-		    try:
-		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-		        sys.exit(0)
-		    except OSError:
-		        time.sleep(0.1)
-		sys.exit(1)
-	EOF
-}
-
 setup_file() {
 	common_setup_file
 	export OCD="$BATS_TEST_DIRNAME/../../${OC_BUILD:-build}/bin/oc-rsyncd"
@@ -118,10 +100,10 @@ setup_file() {
 	export RPORT OPORT
 	RPORT=$(free_port)
 	OPORT=$(free_port)
-	timeout 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
+	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
 		--config="$D/rsyncd.conf" >"$D/rsyncd.out" 2>&1 3>&- &
 	echo $! >"$D/rsyncd.pid"
-	timeout 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
+	timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
 		--config="$D/rsyncd.conf" >"$D/ocd.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
@@ -129,9 +111,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -f "$D/rsyncd.pid" ] && kill "$(cat "$D/rsyncd.pid")" 2>/dev/null
-	[ -f "$D/ocd.pid" ] && kill "$(cat "$D/ocd.pid")" 2>/dev/null
-	true
+	stop_servers "$D/rsyncd.pid" "$D/ocd.pid"
 }
 
 # Lines that depend on how the daemon closes its socket (a reset seen by
@@ -379,7 +359,7 @@ hold_slot() {
 	port=$(free_port)
 	(
 		ulimit -n 24
-		exec timeout 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+		exec timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
 			--config="$D/rsyncd.conf" >"$D/emfile.out" 2>&1 3>&-
 	) &
 	wait_port "$port"
@@ -405,7 +385,7 @@ hold_slot() {
 	EOF
 	sleep 0.5
 	rsync "rsync://127.0.0.1:$port/" | grep -q '^ro '
-	kill "$pid"
+	stop_pids "$pid"
 }
 
 # --- oc-rsync as the client ----------------------------------------------------------
@@ -435,18 +415,17 @@ hold_slot() {
 	pid=$(cat "$D/ocd2.pid")
 	kill -0 "$pid"
 	rsync "rsync://127.0.0.1:$port/" | grep -q '^rw '
-	kill "$pid"
-	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$pid" 2>/dev/null
+	stop_pids "$pid"
 	[ ! -e "$D/ocd2.pid" ]
 	# oc-rsync --daemon reaches the same code
 	port=$(free_port)
-	timeout 20 "$OC" --daemon --no-detach --address=127.0.0.1 --port="$port" \
+	timeout -k 10 20 "$OC" --daemon --no-detach --address=127.0.0.1 --port="$port" \
 		--config="$D/rsyncd.conf" >"$D/ocd3.out" 2>&1 3>&- &
 	pid=$!
 	wait_port "$port"
 	rsync "rsync://127.0.0.1:$port/" | grep -q '^ro '
-	kill "$pid"
+	echo "$pid" >"$D/ocd3.pid"
+	stop_servers "$D/ocd3.pid"
 }
 
 # Last: it changes the shared config.

@@ -49,7 +49,7 @@ setup_file() {
 		UserKnownHostsFile /dev/null
 		LogLevel ERROR
 	EOF
-	timeout 1800 /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/sshd.log" &
+	timeout -k 10 1800 /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/sshd.log" &
 	echo $! >"$d/timeout.pid"
 	# wait until it answers (at most 10 s)
 	local i
@@ -60,8 +60,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -f "$T/ssh/timeout.pid" ] && kill "$(cat "$T/ssh/timeout.pid")" 2>/dev/null
-	return 0
+	stop_servers "$T/ssh/timeout.pid"
 }
 
 setup() {
