@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -39,6 +38,7 @@
 
 #include "apps/daemon/access.h"
 #include "apps/daemon/auth.h"
+#include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
@@ -51,86 +51,6 @@
 #define OUR_PROTOCOL	   32
 #define OUR_SUBPROTOCOL	   0
 #define DEFAULT_CONFIG	   "/etc/rsyncd.conf"
-
-/* --- the poll backend: a small table, so io_uring can sit beside epoll ---- */
-
-struct pollev {
-	void *tag;
-	uint32_t events; /* PB_IN / PB_OUT / PB_ERR */
-};
-
-#define PB_IN  1u
-#define PB_OUT 2u
-#define PB_ERR 4u
-
-struct pollb {
-	const struct pollb_ops *ops;
-	int fd;
-};
-
-struct pollb_ops {
-	const char *name;
-	int (*init)(struct pollb *p);
-	/* add (mod false) or change (mod true) the interest in fd */
-	int (*set)(struct pollb *p, int fd, uint32_t events, void *tag, bool mod);
-	int (*del)(struct pollb *p, int fd);
-	/* up to max events, waiting at most timeout_ms; count or -errno */
-	int (*wait)(struct pollb *p, struct pollev *ev, int max, int timeout_ms);
-	void (*fini)(struct pollb *p);
-};
-
-static int
-ep_init(struct pollb *p)
-{
-	p->fd = epoll_create1(EPOLL_CLOEXEC);
-	return p->fd < 0 ? -errno : 0;
-}
-
-static int
-ep_set(struct pollb *p, int fd, uint32_t events, void *tag, bool mod)
-{
-	struct epoll_event e = {0};
-
-	e.events = (events & PB_IN ? EPOLLIN : 0) | (events & PB_OUT ? EPOLLOUT : 0);
-	e.data.ptr = tag;
-	return epoll_ctl(p->fd, mod ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
-}
-
-static int
-ep_del(struct pollb *p, int fd)
-{
-	return epoll_ctl(p->fd, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
-}
-
-static int
-ep_wait(struct pollb *p, struct pollev *ev, int max, int timeout_ms)
-{
-	struct epoll_event e[64];
-	int n;
-
-	if (max > 64)
-		max = 64;
-	n = epoll_wait(p->fd, e, max, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++) {
-		ev[i].tag = e[i].data.ptr;
-		ev[i].events = (e[i].events & EPOLLIN ? PB_IN : 0) |
-			       (e[i].events & EPOLLOUT ? PB_OUT : 0) |
-			       (e[i].events & (EPOLLERR | EPOLLHUP) ? PB_ERR : 0);
-	}
-	return n;
-}
-
-static void
-ep_fini(struct pollb *p)
-{
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
-}
-
-static const struct pollb_ops epoll_ops = {"epoll", ep_init, ep_set, ep_del, ep_wait, ep_fini};
 
 /* --- state ------------------------------------------------------------------ */
 
@@ -777,7 +697,7 @@ start_session(struct daemon *d, struct conn *c)
 		/* The child keeps only its socket. */
 		close(d->lfd);
 		close(d->sfd);
-		close(d->pb.fd);
+		d->pb.ops->fini(&d->pb);
 		for (struct conn *o = d->conns; o; o = o->next)
 			if (o != c)
 				close(o->fd);
@@ -1205,7 +1125,6 @@ oce_daemon_main(const struct oce_opts *o)
 
 	d.o = o;
 	d.lfd = d.sfd = -1;
-	d.pb.fd = -1;
 	d.config_path = o->config ? o->config : DEFAULT_CONFIG;
 	r = load_config(&d, &cfg);
 	if (r) {
@@ -1252,15 +1171,18 @@ oce_daemon_main(const struct oce_opts *o)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d.pb.ops = &epoll_ops;
-	if (d.sfd < 0 || d.pb.ops->init(&d.pb) ||
-	    d.pb.ops->set(&d.pb, d.lfd, PB_IN, &tag_listen, false) ||
-	    d.pb.ops->set(&d.pb, d.sfd, PB_IN, &tag_signal, false)) {
-		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(errno));
+	r = d.sfd < 0 ? -errno : pollb_open(&d.pb);
+	if (!r)
+		r = d.pb.ops->set(&d.pb, d.lfd, PB_IN, &tag_listen, false);
+	if (!r)
+		r = d.pb.ops->set(&d.pb, d.sfd, PB_IN, &tag_signal, false);
+	if (r) {
+		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(-r));
 		code = RERR_IPC;
 		goto out_pid;
 	}
 	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
+	dlog(&d, "event loop: %s", d.pb.ops->name);
 	code = run_loop(&d);
 out_pid:
 	if (pid_file && *pid_file)

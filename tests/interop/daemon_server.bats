@@ -104,7 +104,7 @@ setup_file() {
 		--config="$D/rsyncd.conf" >"$D/rsyncd.out" 2>&1 3>&- &
 	echo $! >"$D/rsyncd.pid"
 	timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
-		--config="$D/rsyncd.conf" >"$D/ocd.out" 2>&1 3>&- &
+		--config="$D/rsyncd.conf" --log-file="$D/ocd.log" >"$D/ocd.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
 	wait_port "$OPORT"
@@ -257,6 +257,31 @@ spair() {
 	done
 	[ -f "$D/rw/ref.bk.saved/small" ]
 	[ -f "$D/rw/oc.bk.saved/small" ]
+}
+
+# --- event-loop backends ----------------------------------------------------------
+
+@test "daemon server: io_uring is the default backend; epoll serves the same" {
+	local port
+	# io_uring unless this kernel has it switched off
+	if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
+		grep -q 'event loop: io_uring$' "$D/ocd.log"
+	fi
+	port=$(free_port)
+	OC_RSYNC_IO_BACKEND=epoll timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
+		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.epoll.log" \
+		>"$D/ocd.epoll.out" 2>&1 3>&- &
+	echo $! >"$D/ocd.epoll.pid"
+	wait_port "$port"
+	grep -q 'event loop: epoll$' "$D/ocd.epoll.log"
+	OPORT=$port WANT=0 spair elist "rsync://127.0.0.1:_PORT_/"
+	OPORT=$port WANT=0 TREES=1 spair epull -ai --stats "rsync://127.0.0.1:_PORT_/ro/" "$T/_DST_/"
+	OPORT=$port WANT=0 DROOT="$D/rw" spair epush -ai --stats "$T/src/" \
+		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
+	OPORT=$port WANT=5 spair eauthbad -a --password-file="$D/badpw" \
+		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
+	OPORT=$port WANT=5 spair edeny --port=_PORT_ "127.0.0.1::deny"
+	stop_servers "$D/ocd.epoll.pid"
 }
 
 # --- authentication -------------------------------------------------------------
