@@ -8,7 +8,7 @@
  * handshake of every client without blocking (greeting, motd, module
  * listing, module selection, hosts allow/deny, max connections, the auth
  * challenge and the server arguments), under an absolute deadline, behind
- * a small poll-backend table (epoll today). srv_session.c: a session that
+ * a small poll-backend table (io_uring or epoll, srv_pollb.h). srv_session.c: a session that
  * is ready runs in a forked child, which enters the module (chroot, chdir,
  * uid/gid), checks the arguments against "refuse options" and runs the
  * engine's server side on the socket.
@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "apps/daemon/conf.h"
 #include "apps/engine/opts.h"
@@ -51,6 +52,14 @@ struct oce_dsess {
  * "@ERROR: ..." lines, as upstream's rsync_module().
  */
 int oce_dsess_run(const struct oce_dsess *d);
+
+/*
+ * open(2) for a path named in rsyncd.conf (lock file, secrets file), as
+ * upstream's open_no_attacker_symlinks(): a symlink anywhere on the path is
+ * followed only when root or the daemon's effective user owns it; any other
+ * fails with ELOOP. O_NOFOLLOW and O_CLOEXEC are added. An fd, or -1 and errno.
+ */
+int oce_open_trusted(const char *path, int flags, mode_t mode);
 
 /*
  * Before "@RSYNCD: OK": the failures of entering the module that can be

@@ -68,13 +68,38 @@ enum cstate {
 	ST_CLOSE,  /* flushing the last lines, then close */
 };
 
+/*
+ * "lock file": upstream's claim_connection() write-locks one 4-byte record
+ * per connection (slot i at offset 4*i) in the module's lock file, so that
+ * every daemon process sharing the file, rsync's own included, shares the
+ * "max connections" limit; modules naming the same file share its slots.
+ * We hold the records with open-file-description locks on one descriptor
+ * per file (the loop's sessions are not processes of their own while they
+ * handshake), which conflict with rsync's process locks as they should. An
+ * OFD lock never conflicts with its own descriptor, so held[] says which
+ * slots this daemon already has.
+ */
+struct lockfile {
+	struct lockfile *next;
+	char *path;
+	int fd;
+	uint8_t *held;
+	size_t cap;
+};
+
+struct slot {
+	struct lockfile *lf; /* NULL: none held */
+	int i;
+};
+
 struct conn {
 	struct conn *prev, *next;
 	int fd;
 	enum cstate st;
 	int64_t deadline_ms;
 	struct cfgref *cref;
-	const struct oce_dmodule *mod; /* chosen module, holding a connection slot */
+	const struct oce_dmodule *mod; /* the module chosen */
+	struct slot slot;	       /* its "max connections" slot, if it has a limit */
 	char addr[OCE_DACC_ADDR_MAX];
 	char host[NI_MAXHOST];	       /* "" until looked up */
 	int protocol;
@@ -92,7 +117,7 @@ struct conn {
 
 struct child {
 	pid_t pid;
-	char *module;
+	struct slot slot;
 };
 
 struct daemon {
@@ -110,6 +135,7 @@ struct daemon {
 	struct child *kids;
 	size_t nkids, capkids;
 	FILE *log;
+	struct lockfile *locks;	/* lock files opened so far, by path */
 	bool stop;
 };
 
@@ -222,6 +248,94 @@ out_printf(struct conn *c, const char *fmt, ...)
 	return out_add(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* --- max connections ------------------------------------------------------- */
+
+#define DEFAULT_LOCK_FILE "/var/run/rsyncd.lock"
+
+static void
+slot_release(struct slot *sl)
+{
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_len = 4};
+
+	if (!sl->lf)
+		return;
+	fl.l_start = 4 * (off_t)sl->i;
+	fcntl(sl->lf->fd, F_OFD_SETLK, &fl);
+	sl->lf->held[sl->i] = 0;
+	sl->lf = NULL;
+}
+
+/*
+ * Claim one of module m's "max connections" slots into *sl: 0, 1 when all
+ * are taken (here or by another daemon on the same lock file), or -errno
+ * when the lock file cannot be opened.
+ */
+static int
+slot_claim(struct daemon *d, const struct oce_dmodule *m, struct slot *sl)
+{
+	const char *path = m->lock_file && *m->lock_file ? m->lock_file : DEFAULT_LOCK_FILE;
+	struct lockfile *lf;
+
+	sl->lf = NULL;
+	if (m->max_connections <= 0)
+		return 0;
+	for (lf = d->locks; lf; lf = lf->next)
+		if (!strcmp(lf->path, path))
+			break;
+	if (!lf) {
+		int fd = oce_open_trusted(path, O_RDWR | O_CREAT, 0600);
+
+		if (fd < 0)
+			return -errno;
+		lf = calloc(1, sizeof(*lf));
+		if (!lf || !(lf->path = strdup(path))) {
+			free(lf);
+			close(fd);
+			return -ENOMEM;
+		}
+		lf->fd = fd;
+		lf->next = d->locks;
+		d->locks = lf;
+	}
+	if ((size_t)m->max_connections > lf->cap) {
+		uint8_t *h = realloc(lf->held, (size_t)m->max_connections);
+
+		if (!h)
+			return -ENOMEM;
+		memset(h + lf->cap, 0, (size_t)m->max_connections - lf->cap);
+		lf->held = h;
+		lf->cap = (size_t)m->max_connections;
+	}
+	for (int i = 0; i < m->max_connections; i++) {
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 4};
+
+		if (lf->held[i])
+			continue;
+		fl.l_start = 4 * (off_t)i;
+		if (fcntl(lf->fd, F_OFD_SETLK, &fl))
+			continue;
+		lf->held[i] = 1;
+		sl->lf = lf;
+		sl->i = i;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+locks_free(struct daemon *d)
+{
+	while (d->locks) {
+		struct lockfile *lf = d->locks;
+
+		d->locks = lf->next;
+		close(lf->fd);
+		free(lf->held);
+		free(lf->path);
+		free(lf);
+	}
+}
+
 /* --- connections ------------------------------------------------------------- */
 
 /*
@@ -236,7 +350,8 @@ conn_free(struct daemon *d, struct conn *c)
 	d->pb.ops->del(&d->pb, c->fd);
 	close(c->fd);
 	c->fd = -1;
-	c->mod = NULL; /* the slot is free */
+	c->mod = NULL;
+	slot_release(&c->slot);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -302,21 +417,6 @@ conn_flush(struct daemon *d, struct conn *c)
 	c->ooff = c->olen = 0;
 	conn_interest(d, c, false);
 	return 1;
-}
-
-/* How many sessions of the module named name hold a slot (handshakes and children). */
-static int
-module_count(const struct daemon *d, const char *name)
-{
-	int n = 0;
-
-	for (const struct conn *c = d->conns; c; c = c->next)
-		if (c->mod && !strcmp(c->mod->name, name))
-			n++;
-	for (size_t i = 0; i < d->nkids; i++)
-		if (d->kids[i].module && !strcmp(d->kids[i].module, name))
-			n++;
-	return n;
 }
 
 /* The peer's name as upstream client_name(): reverse lookup, confirmed forward. */
@@ -495,6 +595,7 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	const struct oce_dmodule *m;
 	struct oce_dacc_peer peer = {0};
 	bool lookup;
+	int r;
 
 	if (!*line || !strcmp(line, "#list")) {
 		/* a name lookup blocks the loop: only for a log that shows it */
@@ -539,14 +640,22 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		fail(c);
 		return;
 	}
-	if (m->max_connections > 0 && module_count(d, m->name) >= m->max_connections) {
+	r = slot_claim(d, m, &c->slot);
+	if (r < 0) {
+		dlog(d, "failed to open lock file %s: %s (%d)",
+		     m->lock_file && *m->lock_file ? m->lock_file : DEFAULT_LOCK_FILE, strerror(-r), -r);
+		out_printf(c, "@ERROR: failed to open lock file\n");
+		fail(c);
+		return;
+	}
+	if (r > 0) {
 		dlog(d, "max connections (%d) reached", m->max_connections);
 		out_printf(c, "@ERROR: max connections (%d) reached -- try again later\n",
 			   m->max_connections);
 		fail(c);
 		return;
 	}
-	c->mod = m; /* holds a slot from here on, as upstream's claim_connection() */
+	c->mod = m;
 	/* The module's own timeout may tighten the deadline. */
 	if (now_ms() + 1000LL * handshake_s(m->timeout) < c->deadline_ms)
 		c->deadline_ms = now_ms() + 1000LL * handshake_s(m->timeout);
@@ -595,7 +704,7 @@ read_secrets(const struct oce_dmodule *m, size_t *len, const char **mode_err)
 	*mode_err = NULL;
 	if (!m->secrets_file || !*m->secrets_file)
 		return NULL;
-	fd = open(m->secrets_file, O_RDONLY | O_CLOEXEC);
+	fd = oce_open_trusted(m->secrets_file, O_RDONLY, 0);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || st.st_size > SECRETS_MAX) {
@@ -679,14 +788,8 @@ start_session(struct daemon *d, struct conn *c)
 		d->capkids = cap;
 	}
 	k = &d->kids[d->nkids];
-	k->module = strdup(c->mod->name);
-	if (!k->module) {
-		fail(c);
-		return;
-	}
 	pid = fork();
 	if (pid < 0) {
-		free(k->module);
 		out_printf(c, "@ERROR: fork failed\n");
 		fail(c);
 		return;
@@ -721,10 +824,11 @@ start_session(struct daemon *d, struct conn *c)
 		_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;
+	k->slot = c->slot; /* the child holds the slot now */
+	c->slot.lf = NULL;
 	d->nkids++;
 	dlog(d, "session for module %s from %s (%s) in process %d", c->mod->name,
 	     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr, (int)pid);
-	c->mod = NULL; /* the child holds the slot now */
 	conn_free(d, c);
 }
 
@@ -926,7 +1030,7 @@ reap(struct daemon *d)
 		for (size_t i = 0; i < d->nkids; i++) {
 			if (d->kids[i].pid != pid)
 				continue;
-			free(d->kids[i].module);
+			slot_release(&d->kids[i].slot);
 			d->kids[i] = d->kids[--d->nkids];
 			break;
 		}
@@ -1191,9 +1295,8 @@ out:
 	while (d.conns)
 		conn_free(&d, d.conns);
 	bury(&d);
-	for (size_t i = 0; i < d.nkids; i++)
-		free(d.kids[i].module);
 	free(d.kids);
+	locks_free(&d);
 	if (d.pb.ops)
 		d.pb.ops->fini(&d.pb);
 	if (d.sfd >= 0)

@@ -38,6 +38,7 @@ setup_file() {
 	cat >"$D/rsyncd.conf" <<-EOF
 		$ids
 		use chroot = false
+		lock file = $D/rsyncd.lock
 		munge symlinks = false
 		motd file = $D/motd
 		timeout = 3
@@ -69,6 +70,11 @@ setup_file() {
 		[one]
 		 path = $T/src
 		 max connections = 1
+		 timeout = 0
+		[nolock]
+		 path = $T/src
+		 max connections = 1
+		 lock file = $D/nodir/x.lock
 		 timeout = 0
 		[mg]
 		 path = $D/mg
@@ -352,6 +358,26 @@ hold_slot() {
 	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/oc.maxc.log"
 	# the slot is free again once the holder is gone
 	WANT=0 spair maxcok -a "rsync://127.0.0.1:_PORT_/one/small" "$T/_DST_"
+}
+
+@test "daemon server: one lock file, one limit: rsync --daemon and oc-rsyncd share it" {
+	local orc rrc
+	# a slot held in one daemon fills module one in the other
+	hold_slot "$RPORT"
+	rsync --no-motd "rsync://127.0.0.1:$OPORT/one/" >"$T/oc.share1.log" 2>&1 && orc=0 || orc=$?
+	wait "$HOLDER"
+	[ "$orc" = 5 ]
+	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/oc.share1.log"
+	hold_slot "$OPORT"
+	rsync --no-motd "rsync://127.0.0.1:$RPORT/one/" >"$T/ref.share2.log" 2>&1 && rrc=0 || rrc=$?
+	wait "$HOLDER"
+	[ "$rrc" = 5 ]
+	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/ref.share2.log"
+	# and once free, both serve again
+	WANT=0 spair shareok -a "rsync://127.0.0.1:_PORT_/one/small" "$T/_DST_"
+	# a lock file that cannot be opened
+	WANT=5 spair nolock -a "rsync://127.0.0.1:_PORT_/nolock/small" "$T/_DST_"
+	grep -q '^@ERROR: failed to open lock file$' "$T/oc.nolock.log"
 }
 
 @test "daemon server: a client that stalls in the greeting is dropped at the deadline" {
