@@ -136,6 +136,8 @@ struct daemon {
 	size_t nkids, capkids;
 	FILE *log;
 	struct lockfile *locks;	/* lock files opened so far, by path */
+	bool inetd;		/* one connection on stdin, no listener */
+	int status;		/* inetd: the session's exit code */
 	bool stop;
 };
 
@@ -961,6 +963,50 @@ conn_service(struct daemon *d, struct conn *c)
 		conn_free(d, c);
 }
 
+/* Take on a connected socket fd (non-blocking) from ss: greet it. */
+static void
+conn_add(struct daemon *d, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	char greet[256];
+	struct ocp_namelist dg;
+	struct conn *c;
+	int one = 1, n;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->cref = d->cref;
+	d->cref->refs++;
+	c->digest = OCP_ENOMATCH;
+	ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
+	/* an address getnameinfo() cannot show (an AF_UNIX stdin): "", as upstream */
+	if (!sl || getnameinfo((const struct sockaddr *)ss, sl, c->addr, sizeof(c->addr), NULL, 0,
+			       NI_NUMERICHOST))
+		c->addr[0] = '\0';
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = c;
+	d->nconns++;
+	dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
+	ocp_auth_digests_default(&dg);
+	n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
+	if (n > 0)
+		out_add(c, greet, (size_t)n);
+	send_motd(c);
+	c->interest = PB_IN;
+	if (d->pb.ops->set(&d->pb, fd, PB_IN, c, false)) {
+		conn_free(d, c);
+		return;
+	}
+	conn_service(d, c);
+}
+
 static void
 accept_some(struct daemon *d)
 {
@@ -968,10 +1014,6 @@ accept_some(struct daemon *d)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(d->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		char greet[256];
-		struct ocp_namelist dg;
-		struct conn *c;
-		int one = 1, n;
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -983,38 +1025,7 @@ accept_some(struct daemon *d)
 			}
 			return;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->cref = d->cref;
-		d->cref->refs++;
-		c->digest = OCP_ENOMATCH;
-		ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
-		if (getnameinfo((struct sockaddr *)&ss, sl, c->addr, sizeof(c->addr), NULL, 0,
-				NI_NUMERICHOST))
-			snprintf(c->addr, sizeof(c->addr), "UNKNOWN");
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
-		c->next = d->conns;
-		if (d->conns)
-			d->conns->prev = c;
-		d->conns = c;
-		d->nconns++;
-		dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
-		ocp_auth_digests_default(&dg);
-		n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
-		if (n > 0)
-			out_add(c, greet, (size_t)n);
-		send_motd(c);
-		c->interest = PB_IN;
-		if (d->pb.ops->set(&d->pb, fd, PB_IN, c, false)) {
-			conn_free(d, c);
-			continue;
-		}
-		conn_service(d, c);
+		conn_add(d, fd, &ss, sl);
 	}
 }
 
@@ -1032,6 +1043,7 @@ reap(struct daemon *d)
 				continue;
 			slot_release(&d->kids[i].slot);
 			d->kids[i] = d->kids[--d->nkids];
+			d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
 			break;
 		}
 	}
@@ -1163,6 +1175,77 @@ write_pid_file(const char *path)
 	return 0;
 }
 
+static int run_loop(struct daemon *d);
+
+static bool
+is_socket(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISSOCK(st.st_mode);
+}
+
+/* Signals through a signalfd, and the poll backend watching it. 0 or -errno. */
+static int
+loop_setup(struct daemon *d)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	r = d->sfd < 0 ? -errno : pollb_open(&d->pb);
+	if (!r && d->lfd >= 0)
+		r = d->pb.ops->set(&d->pb, d->lfd, PB_IN, &tag_listen, false);
+	if (!r)
+		r = d->pb.ops->set(&d->pb, d->sfd, PB_IN, &tag_signal, false);
+	if (r)
+		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(-r));
+	return r;
+}
+
+/*
+ * Started by inetd, or as a client's RSYNC_CONNECT_PROG: stdin is the
+ * connection (upstream checks the same way, first thing). No listener, pid
+ * file or detaching; stdout and stderr go to /dev/null, as upstream's, so
+ * that nothing but the protocol reaches the socket. The one session still
+ * runs in a child; we leave with its exit code.
+ */
+static int
+inetd_main(struct daemon *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd, nul;
+
+	d->inetd = true;
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		close(nul);
+	}
+	fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return RERR_IPC;
+	dup2(STDOUT_FILENO, STDIN_FILENO);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		sl = 0;
+	if (loop_setup(d)) {
+		close(fd);
+		return RERR_IPC;
+	}
+	dlog(d, "%s version %s starting (inetd)", OCE_PROG, "3.5.0");
+	conn_add(d, fd, &ss, sl);
+	return run_loop(d);
+}
+
 static int
 run_loop(struct daemon *d)
 {
@@ -1214,6 +1297,8 @@ run_loop(struct daemon *d)
 				conn_service(d, c);
 		}
 		bury(d);
+		if (d->inetd && !d->nconns && !d->nkids)
+			return d->status;
 	}
 	return 0;
 }
@@ -1224,7 +1309,6 @@ oce_daemon_main(const struct oce_opts *o)
 	struct daemon d = {0};
 	struct oce_dconf *cfg = NULL;
 	const char *address, *pid_file;
-	sigset_t mask;
 	int port, r, code = 0;
 
 	d.o = o;
@@ -1250,6 +1334,10 @@ oce_daemon_main(const struct oce_opts *o)
 			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
 				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
 	}
+	if (is_socket(STDIN_FILENO)) {
+		code = inetd_main(&d);
+		goto out;
+	}
 	port = o->port ? o->port : cfg->g.port ? cfg->g.port : RSYNC_PORT;
 	address = o->address ? o->address : cfg->g.address;
 	d.lfd = open_listener(&d, address, port, cfg->g.listen_backlog > 0 ? cfg->g.listen_backlog : 1024);
@@ -1268,20 +1356,7 @@ oce_daemon_main(const struct oce_opts *o)
 		pid_file = NULL;
 		goto out;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	r = d.sfd < 0 ? -errno : pollb_open(&d.pb);
-	if (!r)
-		r = d.pb.ops->set(&d.pb, d.lfd, PB_IN, &tag_listen, false);
-	if (!r)
-		r = d.pb.ops->set(&d.pb, d.sfd, PB_IN, &tag_signal, false);
-	if (r) {
-		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(-r));
+	if (loop_setup(&d)) {
 		code = RERR_IPC;
 		goto out_pid;
 	}

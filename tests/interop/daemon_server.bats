@@ -290,6 +290,25 @@ spair() {
 	stop_servers "$D/ocd.epoll.pid"
 }
 
+# --- inetd mode ---------------------------------------------------------------------
+
+@test "daemon server: inetd mode, through the client's RSYNC_CONNECT_PROG" {
+	printf '#!/bin/sh\nexec rsync --daemon --config=%s\n' "$D/rsyncd.conf" >"$D/cp-rsync"
+	printf '#!/bin/sh\nexec %s --config=%s\n' "$OCD" "$D/rsyncd.conf" >"$D/cp-oc"
+	chmod +x "$D/cp-rsync" "$D/cp-oc"
+	local CLIENT="env RSYNC_CONNECT_PROG=$D/cp-rsync rsync --no-i-r"
+	local OCCLIENT="env RSYNC_CONNECT_PROG=$D/cp-oc rsync --no-i-r"
+	WANT=0 spair ilist "rsync://somehost/"
+	WANT=0 TREES=1 spair ipull -ai --stats "rsync://somehost/ro/" "$T/_DST_/"
+	WANT=0 DROOT="$D/rw" spair ipush -ai --stats "$T/src/" "rsync://somehost/rw/_DST_/"
+	WANT=5 spair iauthbad -a --password-file="$D/badpw" "rsync://alice@somehost/sec/" "$T/_DST_/"
+	WANT=5 spair inomod "rsync://somehost/nosuch/"
+	# rsync's connect program talks over a loopback TCP pair: 127.0.0.1 is denied
+	WANT=5 spair ideny "rsync://somehost/deny/"
+	grep -q '^@ERROR: access denied to deny from localhost (127.0.0.1)$' "$T/oc.ideny.log"
+	grep -q '^@ERROR: Unknown module' "$T/oc.inomod.log"
+}
+
 # --- authentication -------------------------------------------------------------
 
 @test "daemon server: auth success and wrong password (code 5)" {
