@@ -613,17 +613,11 @@ walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct o
 	}
 	if (oce_excluded(s, name, S_ISDIR(st.st_mode)))
 		return 0;
-	if (S_ISLNK(st.st_mode) && !o->links) {
-		if (oce_info_gte(s, OCE_INFO_NONREG, 1))
-			oce_info(s, "skipping non-regular file \"%s\"", name);
-		return 0;
-	}
-	if (((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !o->devices) ||
-	    ((S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) && !o->specials)) {
-		if (oce_info_gte(s, OCE_INFO_NONREG, 1))
-			oce_info(s, "skipping non-regular file \"%s\"", name);
-		return 0;
-	}
+	/*
+	 * Symlinks without -l and devices and specials without -D are listed
+	 * too (without their link or device numbers), as rsync 3.5.0's sender
+	 * does: a listing shows them, and the receiver says it skips them.
+	 */
 	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, false, content, out);
 }
 

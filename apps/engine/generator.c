@@ -1198,8 +1198,8 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		r = gen_dir(rs, f, ndx, name);
 	else if (s->o->hard_links && f->hlinked && f->hl_leader != ndx)
 		return 0; /* linked once its group's data is in place */
-	else if (S_ISLNK(f->mode))
-		r = s->o->links ? gen_symlink(rs, f, ndx, name) : 0;
+	else if (S_ISLNK(f->mode) && s->o->links)
+		r = gen_symlink(rs, f, ndx, name);
 	else if (S_ISREG(f->mode))
 		r = gen_file(rs, f, ndx, name, redo);
 	else if (((S_ISCHR(f->mode) || S_ISBLK(f->mode)) && s->o->devices && s->am_root) ||

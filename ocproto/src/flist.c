@@ -57,19 +57,6 @@ sends_rdev(const struct ocp_flist_opts *o, uint32_t mode)
 	       (o->specials && is_special(mode) && o->protocol < 31);
 }
 
-/* Is the type one the options let a sender include at all? */
-static bool
-type_allowed(const struct ocp_flist_opts *o, uint32_t mode)
-{
-	if (S_ISLNK(mode))
-		return o->links;
-	if (is_device(mode))
-		return o->devices;
-	if (is_special(mode))
-		return o->specials;
-	return true;
-}
-
 /*
  * A name we accept from a peer: non-empty, relative, no NUL, no empty,
  * "." or ".." component (except the lone "." of the transfer root).
@@ -173,7 +160,7 @@ ocp_flist_enc(struct ocp_flist_state *st, uint8_t *out, size_t cap, const struct
 
 	if (st->done || e->name_len != strnlen(e->name, sizeof(e->name)) ||
 	    e->name_len > OCP_FLIST_NAME_MAX || check_name(e->name, e->name_len, o->relative) ||
-	    !valid_type(e->mode) || !type_allowed(o, e->mode) ||
+	    !valid_type(e->mode) ||
 	    e->mtime_nsec > OCP_FLIST_NSEC_MAX || e->size < 0 || e->link_len > OCP_FLIST_LINK_MAX ||
 	    e->user_len > OCP_FLIST_IDNAME_MAX || e->group_len > OCP_FLIST_IDNAME_MAX)
 		return -EINVAL;
@@ -489,8 +476,11 @@ rd_attrs(struct rd *r, struct ocp_flist_state *ns, uint32_t xf, struct ocp_fentr
 		ns->bad_mode = e->mode;
 		return rd_fail(r, OCP_EFLIST);
 	}
-	if (!type_allowed(o, e->mode))
-		return rd_fail(r, OCP_EFLIST);
+	/*
+	 * A symlink without -l, or a device or special without -D, still comes
+	 * (its link or device numbers do not): rsync 3.5.0's sender lists every
+	 * type, and its receiver skips the ones it is not to keep.
+	 */
 	if ((xf & OCP_XMIT_HLINKED) && S_ISDIR(e->mode))
 		return rd_fail(r, OCP_EFLIST);
 	if (o->owner && !(xf & OCP_XMIT_SAME_UID)) {
