@@ -36,7 +36,8 @@ int oce_daemon_main(const struct oce_opts *o);
 struct oce_dsess {
 	const struct oce_dconf *cfg;
 	const struct oce_dmodule *mod;
-	int fd;			/* the client socket */
+	int fd;			/* the client socket (over a remote shell: what we read) */
+	int ofd;		/* what we write: fd, or stdout over a remote shell */
 	int protocol;		/* agreed in the greeting */
 	bool read_only;		/* the module's, or :ro / :rw of the auth rule */
 	const char *addr;	/* the client's address */

@@ -95,6 +95,7 @@ struct slot {
 struct conn {
 	struct conn *prev, *next;
 	int fd;
+	int ofd;		       /* -1: fd is a socket; else the pipe we write (remote shell) */
 	enum cstate st;
 	int64_t deadline_ms;
 	struct cfgref *cref;
@@ -136,8 +137,8 @@ struct daemon {
 	size_t nkids, capkids;
 	FILE *log;
 	struct lockfile *locks;	/* lock files opened so far, by path */
-	bool inetd;		/* one connection on stdin, no listener */
-	int status;		/* inetd: the session's exit code */
+	bool single;		/* inetd or remote shell: one connection, no listener */
+	int status;		/* single: the session's exit code */
 	bool stop;
 };
 
@@ -352,6 +353,9 @@ conn_free(struct daemon *d, struct conn *c)
 	d->pb.ops->del(&d->pb, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	if (c->ofd >= 0)
+		close(c->ofd);
+	c->ofd = -1;
 	c->mod = NULL;
 	slot_release(&c->slot);
 	if (c->prev)
@@ -404,7 +408,8 @@ static int
 conn_flush(struct daemon *d, struct conn *c)
 {
 	while (c->ooff < c->olen) {
-		ssize_t n = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
+		ssize_t n = c->ofd >= 0 ? write(c->ofd, c->out + c->ooff, c->olen - c->ooff)
+				       : send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -434,8 +439,21 @@ lookup_host(struct conn *c)
 	if (c->host[0])
 		return;
 	snprintf(c->host, sizeof(c->host), "UNKNOWN");
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) ||
-	    getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0, NI_NAMEREQD))
+	if (c->ofd >= 0) {
+		/* over a remote shell: the address the environment gave, if any */
+		hints.ai_flags = AI_NUMERICHOST;
+		hints.ai_socktype = SOCK_STREAM;
+		if (!strcmp(c->addr, "0.0.0.0") || getaddrinfo(c->addr, NULL, &hints, &res))
+			return;
+		memcpy(&ss, res->ai_addr, res->ai_addrlen);
+		sl = res->ai_addrlen;
+		freeaddrinfo(res);
+		res = NULL;
+		hints.ai_flags = 0;
+	} else if (getpeername(c->fd, (struct sockaddr *)&ss, &sl)) {
+		return;
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0, NI_NAMEREQD))
 		return;
 	hints.ai_family = ss.ss_family;
 	hints.ai_socktype = SOCK_STREAM;
@@ -816,6 +834,7 @@ start_session(struct daemon *d, struct conn *c)
 		s.cfg = c->cref->cfg;
 		s.mod = c->mod;
 		s.fd = c->fd;
+		s.ofd = c->ofd >= 0 ? c->ofd : c->fd;
 		s.protocol = c->protocol;
 		s.read_only = c->read_only < 0 ? c->mod->read_only : c->read_only;
 		s.addr = c->addr;
@@ -882,7 +901,12 @@ conn_read(struct daemon *d, struct conn *c)
 	uint8_t buf[4096];
 
 	while (c->st != ST_CLOSE) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+		/*
+		 * A socket is peeked, so that what follows the arguments stays
+		 * for the session; a pipe cannot be, and is read a byte at a time
+		 * (the handshake is a few lines).
+		 */
+		ssize_t n = c->ofd >= 0 ? read(c->fd, buf, 1) : recv(c->fd, buf, sizeof(buf), MSG_PEEK);
 		size_t used = 0;
 		bool ready = false;
 
@@ -926,7 +950,7 @@ conn_read(struct daemon *d, struct conn *c)
 			}
 		}
 		/* consume exactly what was used */
-		while (used) {
+		while (used && c->ofd < 0) {
 			ssize_t m = recv(c->fd, buf, used, 0);
 
 			if (m <= 0) {
@@ -963,9 +987,20 @@ conn_service(struct daemon *d, struct conn *c)
 		conn_free(d, c);
 }
 
-/* Take on a connected socket fd (non-blocking) from ss: greet it. */
+/* The numeric address of ss into buf: "" when getnameinfo() cannot show it, as upstream. */
 static void
-conn_add(struct daemon *d, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+show_addr(const struct sockaddr_storage *ss, socklen_t sl, char *buf, size_t cap)
+{
+	if (!sl || getnameinfo((const struct sockaddr *)ss, sl, buf, cap, NULL, 0, NI_NUMERICHOST))
+		buf[0] = '\0';
+}
+
+/*
+ * Take on a connection (fd non-blocking; ofd -1 for a socket, else the pipe
+ * to write) from the client at addr: greet it.
+ */
+static void
+conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 {
 	char greet[256];
 	struct ocp_namelist dg;
@@ -978,16 +1013,19 @@ conn_add(struct daemon *d, int fd, const struct sockaddr_storage *ss, socklen_t 
 		return;
 	}
 	c->fd = fd;
+	c->ofd = ofd;
 	c->cref = d->cref;
 	d->cref->refs++;
 	c->digest = OCP_ENOMATCH;
 	ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
-	/* an address getnameinfo() cannot show (an AF_UNIX stdin): "", as upstream */
-	if (!sl || getnameinfo((const struct sockaddr *)ss, sl, c->addr, sizeof(c->addr), NULL, 0,
-			       NI_NUMERICHOST))
-		c->addr[0] = '\0';
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (ofd < 0) {
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
+	} else {
+		/* upstream bounds only a listener's handshakes */
+		c->deadline_ms = INT64_MAX;
+	}
 	c->next = d->conns;
 	if (d->conns)
 		d->conns->prev = c;
@@ -1025,7 +1063,10 @@ accept_some(struct daemon *d)
 			}
 			return;
 		}
-		conn_add(d, fd, &ss, sl);
+		char addr[OCE_DACC_ADDR_MAX];
+
+		show_addr(&ss, sl, addr, sizeof(addr));
+		conn_add(d, fd, -1, addr);
 	}
 }
 
@@ -1221,9 +1262,10 @@ inetd_main(struct daemon *d)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	char addr[OCE_DACC_ADDR_MAX];
 	int fd, nul;
 
-	d->inetd = true;
+	d->single = true;
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul >= 0) {
 		dup2(nul, STDOUT_FILENO);
@@ -1242,7 +1284,80 @@ inetd_main(struct daemon *d)
 		return RERR_IPC;
 	}
 	dlog(d, "%s version %s starting (inetd)", OCE_PROG, "3.5.0");
-	conn_add(d, fd, &ss, sl);
+	show_addr(&ss, sl, addr, sizeof(addr));
+	conn_add(d, fd, -1, addr);
+	return run_loop(d);
+}
+
+/* Is s an IP address (IPv6 with a %scope allowed), as upstream's valid_ipaddr()? */
+static bool
+is_ipaddr(const char *s)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+
+	hints.ai_flags = AI_NUMERICHOST;
+	if (!*s || getaddrinfo(s, NULL, &hints, &res))
+		return false;
+	freeaddrinfo(res);
+	return true;
+}
+
+/*
+ * rsync --server --daemon, run by a client's remote shell for host::module
+ * with -e: the handshake and the session over stdin and stdout, which are
+ * pipes. The client's address comes from the environment the remote shell
+ * leaves (REMOTE_HOST, SSH_CONNECTION, SSH_CLIENT, SSH2_CLIENT; "0.0.0.0"
+ * when there is none), as upstream's; there is no handshake deadline.
+ */
+static int
+rsh_main(struct daemon *d)
+{
+	static const char *const vars[] = {"REMOTE_HOST", "SSH_CONNECTION", "SSH_CLIENT",
+					   "SSH2_CLIENT"};
+	char addr[OCE_DACC_ADDR_MAX] = "0.0.0.0";
+	int in, out;
+
+	d->single = true;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v) {
+			snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(v, " "), v);
+			break;
+		}
+	}
+	if (!is_ipaddr(addr)) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		/* upstream then asks the socket, which a pipe is not */
+		if (getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &sl)) {
+			dlog(d, "getpeername on fd0 failed: %s (%d)", strerror(errno), errno);
+			return RERR_SOCKETIO;
+		}
+		show_addr(&ss, sl, addr, sizeof(addr));
+	}
+	/* off 0 and 1, so that nothing else reads or writes the protocol */
+	in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (in < 0 || out < 0)
+		return RERR_IPC;
+	{
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (nul >= 0) {
+			dup2(nul, STDIN_FILENO);
+			dup2(nul, STDOUT_FILENO);
+			close(nul);
+		}
+	}
+	fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+	if (loop_setup(d)) {
+		close(in);
+		close(out);
+		return RERR_IPC;
+	}
+	conn_add(d, in, out, addr);
 	return run_loop(d);
 }
 
@@ -1297,7 +1412,7 @@ run_loop(struct daemon *d)
 				conn_service(d, c);
 		}
 		bury(d);
-		if (d->inetd && !d->nconns && !d->nkids)
+		if (d->single && !d->nconns && !d->nkids)
 			return d->status;
 	}
 	return 0;
@@ -1313,7 +1428,10 @@ oce_daemon_main(const struct oce_opts *o)
 
 	d.o = o;
 	d.lfd = d.sfd = -1;
-	d.config_path = o->config ? o->config : DEFAULT_CONFIG;
+	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
+	d.config_path = o->config	       ? o->config
+			: o->server && geteuid() ? "rsyncd.conf"
+						 : DEFAULT_CONFIG;
 	r = load_config(&d, &cfg);
 	if (r) {
 		fprintf(stderr, "%s: failed to load config file %s: %s\n", OCE_PROG, d.config_path,
@@ -1333,6 +1451,10 @@ oce_daemon_main(const struct oce_opts *o)
 		if (!d.log)
 			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
 				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
+	}
+	if (o->server) {
+		code = rsh_main(&d);
+		goto out;
 	}
 	if (is_socket(STDIN_FILENO)) {
 		code = inetd_main(&d);

@@ -508,6 +508,8 @@ oce_dsess_run(const struct oce_dsess *d)
 
 	/* The engine sets the socket non-blocking itself; @ERROR lines want it blocking. */
 	fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK);
+	if (d->ofd != d->fd)
+		fcntl(d->ofd, F_SETFL, fcntl(d->ofd, F_GETFL) & ~O_NONBLOCK);
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
@@ -567,7 +569,7 @@ oce_dsess_run(const struct oce_dsess *d)
 	free(ptext);
 	/* Only a server may run here, whatever the client sent. */
 	if (!dm.fail_msg && (!o.server || o.daemon)) {
-		say(d->fd, "@ERROR: protocol startup error\n");
+		say(d->ofd, "@ERROR: protocol startup error\n");
 		oce_opts_free(&o);
 		return RERR_PROTOCOL;
 	}
@@ -577,8 +579,9 @@ oce_dsess_run(const struct oce_dsess *d)
 	}
 	if (m->timeout > 0 && (!o.timeout || m->timeout < o.timeout))
 		o.timeout = m->timeout;
-	r = oce_server_daemon(&o, d->fd, d->fd, &dm);
+	r = oce_server_daemon(&o, d->fd, d->ofd, &dm);
 	oce_opts_free(&o);
-	linger_close(d->fd);
+	if (d->ofd == d->fd)
+		linger_close(d->fd); /* a socket; a remote shell's pipes just close */
 	return r;
 }

@@ -35,12 +35,7 @@ main(int argc, char **argv)
 	case OCE_PARSE_RUN:
 		break;
 	}
-	if (o.daemon && o.server) {
-		fprintf(stderr, "%s: --server --daemon (a daemon over a remote shell) is not supported yet\n",
-			OCE_PROG);
-		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
-		code = RERR_UNSUPPORTED;
-	} else if (o.daemon) {
+	if (o.daemon) {
 		code = oce_daemon_main(&o);
 	} else if (o.server) {
 		code = oce_server_main(&o, 0, 1);

@@ -309,6 +309,27 @@ spair() {
 	grep -q '^@ERROR: Unknown module' "$T/oc.inomod.log"
 }
 
+# --- daemon over a remote shell ------------------------------------------------------
+
+@test "daemon server: --server --daemon over a remote shell (host::module with -e)" {
+	printf '#!/bin/sh\nexec rsync --config=%s "$@"\n' "$D/rsyncd.conf" >"$D/rp-rsync"
+	printf '#!/bin/sh\nexec %s --config=%s "$@"\n' "$OC" "$D/rsyncd.conf" >"$D/rp-oc"
+	chmod +x "$D/rp-rsync" "$D/rp-oc"
+	local CLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-rsync"
+	local OCCLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-oc"
+	WANT=0 spair rlist "h::"
+	WANT=0 TREES=1 spair rpull -ai --stats "h::ro/" "$T/_DST_/"
+	WANT=0 DROOT="$D/rw" spair rpush -ai --stats "$T/src/" "h::rw/_DST_/"
+	WANT=5 spair rauthbad -a --password-file="$D/badpw" "alice@h::sec/" "$T/_DST_/"
+	WANT=0 DROOT="$D/sec" spair rauthok -ai --password-file="$D/pw" "$T/src/small" "alice@h::sec/_DST_/"
+	WANT=5 spair rnomod "h::nosuch/"
+	# no address in the environment: 0.0.0.0, which hosts deny 127.0.0.1 lets in
+	WANT=0 spair rdeny "h::deny/"
+	# the address a remote shell leaves in the environment is the client's
+	SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" WANT=5 spair rdeny2 "h::deny/"
+	grep -q '^@ERROR: access denied to deny from localhost (127.0.0.1)$' "$T/oc.rdeny2.log"
+}
+
 # --- authentication -------------------------------------------------------------
 
 @test "daemon server: auth success and wrong password (code 5)" {
