@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,6 +122,39 @@ struct child {
 	struct slot slot;
 };
 
+/* Why a connection was turned away before its session (metrics). */
+enum why {
+	M_PROTOCOL,	/* a bad greeting, command or argument list */
+	M_UNKNOWN,	/* unknown module */
+	M_HOSTS,	/* hosts allow / hosts deny */
+	M_MAXCONN,	/* max connections */
+	M_LOCK,		/* lock file could not be opened */
+	M_AUTH,		/* authentication */
+	M_TIMEOUT,	/* the handshake deadline */
+	M_GONE,		/* the client left during the handshake */
+	M_OTHER,	/* fork failed and the like */
+	M_NWHY
+};
+
+static const char *const why_name[M_NWHY] = {
+    "protocol", "unknown_module", "hosts", "max_connections", "lock_file",
+    "auth",	"timeout",	  "client_gone", "other",
+};
+
+/* What --metrics-file shows (SIGUSR1 writes it). */
+struct metrics {
+	uint64_t accepted;	   /* connections taken on */
+	uint64_t listings;	   /* module listings served */
+	uint64_t refused[M_NWHY];
+	uint64_t sessions;	   /* sessions started (forked) */
+	uint64_t completed;	   /* sessions that exited 0 */
+	uint64_t failed;	   /* sessions that exited otherwise */
+	uint64_t bytes_in;	   /* handshake bytes read */
+	uint64_t bytes_out;	   /* handshake bytes written */
+	int64_t started_ms;	   /* when the loop started */
+	int64_t busy_ms;	   /* time spent handling events, not waiting */
+};
+
 struct daemon {
 	const struct oce_opts *o;
 	struct pollb pb;
@@ -137,6 +171,8 @@ struct daemon {
 	size_t nkids, capkids;
 	FILE *log;
 	struct lockfile *locks;	/* lock files opened so far, by path */
+	struct metrics m;
+	const char *metrics_path; /* --metrics-file, or NULL */
 	bool single;		/* inetd or remote shell: one connection, no listener */
 	int status;		/* single: the session's exit code */
 	bool stop;
@@ -420,6 +456,7 @@ conn_flush(struct daemon *d, struct conn *c)
 			return 0;
 		}
 		c->ooff += (size_t)n;
+		d->m.bytes_out += (uint64_t)n;
 	}
 	c->ooff = c->olen = 0;
 	conn_interest(d, c, false);
@@ -569,6 +606,15 @@ fail(struct conn *c)
 	c->st = ST_CLOSE;
 }
 
+/* Turn c away for a reason the metrics count. */
+static void
+refuse(struct daemon *d, struct conn *c, enum why why)
+{
+	if (c->st != ST_CLOSE)
+		d->m.refused[why]++;
+	fail(c);
+}
+
 static void
 begin_args(struct conn *c)
 {
@@ -594,13 +640,13 @@ on_greeting(struct daemon *d, struct conn *c, const char *line, size_t len)
 	(void)d;
 	if (ocp_greeting_parse(line, len, &g) < 0) {
 		out_printf(c, "@ERROR: protocol startup error\n");
-		fail(c);
+		refuse(d, c, M_PROTOCOL);
 		return;
 	}
 	c->protocol = ocp_daemon_protocol(OUR_PROTOCOL, OUR_SUBPROTOCOL, &g);
 	if (c->protocol < 0) {
 		out_printf(c, "@ERROR: protocol startup error\n");
-		fail(c);
+		refuse(d, c, M_PROTOCOL);
 		return;
 	}
 	ocp_auth_digests_default(&ours);
@@ -624,19 +670,20 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		dlog(d, "module-list request from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
 		     c->addr);
 		send_listing(c);
+		d->m.listings++;
 		fail(c);
 		return;
 	}
 	if (*line == '#') {
 		out_printf(c, "@ERROR: Unknown command '%s'\n", line);
-		fail(c);
+		refuse(d, c, M_UNKNOWN);
 		return;
 	}
 	m = oce_dconf_module(cfg, line);
 	if (!m) {
 		dlog(d, "unknown module '%s' tried from %s (%s)", line, OCE_DACC_UNDETERMINED, c->addr);
 		out_printf(c, "@ERROR: Unknown module '%s'\n", line);
-		fail(c);
+		refuse(d, c, M_UNKNOWN);
 		return;
 	}
 	lookup = cfg->defaults.reverse_lookup || m->reverse_lookup;
@@ -657,7 +704,7 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		dlog(d, "rsync denied on module %s from %s (%s)", m->name, host, c->addr);
 		oce_dacc_denied_line(buf, sizeof(buf), m->name, m->list, host, c->addr);
 		out_add(c, buf, strlen(buf));
-		fail(c);
+		refuse(d, c, M_HOSTS);
 		return;
 	}
 	r = slot_claim(d, m, &c->slot);
@@ -665,14 +712,14 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		dlog(d, "failed to open lock file %s: %s (%d)",
 		     m->lock_file && *m->lock_file ? m->lock_file : DEFAULT_LOCK_FILE, strerror(-r), -r);
 		out_printf(c, "@ERROR: failed to open lock file\n");
-		fail(c);
+		refuse(d, c, M_LOCK);
 		return;
 	}
 	if (r > 0) {
 		dlog(d, "max connections (%d) reached", m->max_connections);
 		out_printf(c, "@ERROR: max connections (%d) reached -- try again later\n",
 			   m->max_connections);
-		fail(c);
+		refuse(d, c, M_MAXCONN);
 		return;
 	}
 	c->mod = m;
@@ -687,14 +734,14 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	if (c->digest < 0) {
 		out_printf(c, "@ERROR: your client does not support one of our daemon-auth "
 			      "checksums: sha512 sha256 sha1 md5 md4\n");
-		fail(c);
+		refuse(d, c, M_AUTH);
 		return;
 	}
 	if (oce_dauth_digest_floor(m->auth_digest, (enum ocp_csum)c->digest)) {
 		dlog(d, "auth failed on module %s from %s (%s): auth digest too weak", m->name,
 		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-		fail(c);
+		refuse(d, c, M_AUTH);
 		return;
 	}
 	{
@@ -704,7 +751,7 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		    ocp_auth_challenge(c->challenge, sizeof(c->challenge), (enum ocp_csum)c->digest,
 				       rnd, sizeof(rnd)) < 0) {
 			out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-			fail(c);
+			refuse(d, c, M_AUTH);
 			return;
 		}
 	}
@@ -774,7 +821,7 @@ on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
 		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr,
 		     res.err ? res.err : "error");
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
-		fail(c);
+		refuse(d, c, M_AUTH);
 		return;
 	}
 	snprintf(c->user, sizeof(c->user), "%s", res.user);
@@ -811,7 +858,7 @@ start_session(struct daemon *d, struct conn *c)
 	pid = fork();
 	if (pid < 0) {
 		out_printf(c, "@ERROR: fork failed\n");
-		fail(c);
+		refuse(d, c, M_OTHER);
 		return;
 	}
 	if (pid == 0) {
@@ -845,6 +892,7 @@ start_session(struct daemon *d, struct conn *c)
 		_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;
+	d->m.sessions++;
 	k->slot = c->slot; /* the child holds the slot now */
 	c->slot.lf = NULL;
 	d->nkids++;
@@ -913,11 +961,13 @@ conn_read(struct daemon *d, struct conn *c)
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			/* gone: nothing more to say */
 			c->olen = c->ooff = 0;
-			fail(c);
+			refuse(d, c, M_GONE);
 			return;
 		}
 		if (n < 0)
 			return;
+		if (c->ofd >= 0)
+			d->m.bytes_in += (uint64_t)n; /* a pipe's byte is taken already */
 		while (used < (size_t)n && c->st != ST_CLOSE && !ready) {
 			if (c->st == ST_ARGS) {
 				int err;
@@ -925,7 +975,7 @@ conn_read(struct daemon *d, struct conn *c)
 				used += take_args(c, buf + used, (size_t)n - used, &ready, &err);
 				if (err) {
 					dlog(d, "too many daemon arguments from %s", c->addr);
-					fail(c);
+					refuse(d, c, M_PROTOCOL);
 					return;
 				}
 			} else {
@@ -935,7 +985,7 @@ conn_read(struct daemon *d, struct conn *c)
 
 				if (r < 0) {
 					c->olen = c->ooff = 0;
-					fail(c);
+					refuse(d, c, M_PROTOCOL);
 					return;
 				}
 				used += (size_t)r;
@@ -960,6 +1010,7 @@ conn_read(struct daemon *d, struct conn *c)
 				return;
 			}
 			used -= (size_t)m;
+			d->m.bytes_in += (uint64_t)m;
 		}
 		if (ready) {
 			/* the OK line is out before the args came, but be sure */
@@ -1031,6 +1082,7 @@ conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 		d->conns->prev = c;
 	d->conns = c;
 	d->nconns++;
+	d->m.accepted++;
 	dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
 	ocp_auth_digests_default(&dg);
 	n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
@@ -1085,6 +1137,10 @@ reap(struct daemon *d)
 			slot_release(&d->kids[i].slot);
 			d->kids[i] = d->kids[--d->nkids];
 			d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
+			if (d->status)
+				d->m.failed++;
+			else
+				d->m.completed++;
 			break;
 		}
 	}
@@ -1112,6 +1168,59 @@ reload(struct daemon *d)
 	dlog(d, "reloaded %s", d->config_path);
 }
 
+/*
+ * The metrics, in Prometheus' text format, to --metrics-file (written whole
+ * beside it and renamed over it, so a reader never sees half), or as one
+ * line to the log when no file was named.
+ */
+static void
+metrics_write(struct daemon *d)
+{
+	char buf[4096], tmp[PATH_MAX];
+	const struct metrics *m = &d->m;
+	int64_t up = now_ms() - m->started_ms;
+	size_t n = 0;
+	int fd;
+
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int k_ = snprintf(buf + n, sizeof(buf) - n, __VA_ARGS__);                          \
+		if (k_ > 0 && (size_t)k_ < sizeof(buf) - n)                                        \
+			n += (size_t)k_;                                                           \
+	} while (0)
+	PUT("# oc-rsyncd metrics\n");
+	PUT("oc_rsyncd_uptime_seconds %.3f\n", up / 1000.0);
+	PUT("oc_rsyncd_event_backend{name=\"%s\"} 1\n", d->pb.ops ? d->pb.ops->name : "none");
+	PUT("oc_rsyncd_connections_accepted_total %llu\n", (unsigned long long)m->accepted);
+	PUT("oc_rsyncd_connections_handshaking %zu\n", d->nconns);
+	PUT("oc_rsyncd_connections_active %zu\n", d->nconns + d->nkids);
+	PUT("oc_rsyncd_listings_total %llu\n", (unsigned long long)m->listings);
+	for (int i = 0; i < M_NWHY; i++)
+		PUT("oc_rsyncd_refused_total{reason=\"%s\"} %llu\n", why_name[i],
+		    (unsigned long long)m->refused[i]);
+	PUT("oc_rsyncd_sessions_started_total %llu\n", (unsigned long long)m->sessions);
+	PUT("oc_rsyncd_sessions_completed_total %llu\n", (unsigned long long)m->completed);
+	PUT("oc_rsyncd_sessions_failed_total %llu\n", (unsigned long long)m->failed);
+	PUT("oc_rsyncd_session_processes %zu\n", d->nkids);
+	PUT("oc_rsyncd_loop_utilization %.4f\n", up > 0 ? (double)m->busy_ms / (double)up : 0.0);
+	PUT("oc_rsyncd_handshake_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
+	PUT("oc_rsyncd_handshake_bytes_out_total %llu\n", (unsigned long long)m->bytes_out);
+#undef PUT
+	if (!d->metrics_path) {
+		for (char *p = buf; (p = strchr(p, '\n')) != NULL;)
+			*p = ';';
+		dlog(d, "metrics: %s", buf);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->metrics_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n || close(fd) || rename(tmp, d->metrics_path)) {
+		dlog(d, "metrics file %s: %s", d->metrics_path, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
 static void
 on_signals(struct daemon *d)
 {
@@ -1124,6 +1233,9 @@ on_signals(struct daemon *d)
 			break;
 		case SIGHUP:
 			reload(d);
+			break;
+		case SIGUSR1:
+			metrics_write(d);
 			break;
 		default:
 			d->stop = true;
@@ -1238,6 +1350,7 @@ loop_setup(struct daemon *d)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	r = d->sfd < 0 ? -errno : pollb_open(&d->pb);
@@ -1366,6 +1479,7 @@ run_loop(struct daemon *d)
 {
 	struct pollev ev[64];
 
+	d->m.started_ms = now_ms();
 	while (!d->stop) {
 		int64_t now = now_ms(), next = now + 1000;
 		int n;
@@ -1381,6 +1495,7 @@ run_loop(struct daemon *d)
 			nx = c->next;
 			if (c->deadline_ms <= now) {
 				dlog(d, "handshake timeout for %s", c->addr);
+				d->m.refused[M_TIMEOUT]++;
 				conn_free(d, c);
 				bury(d);
 			} else if (c->deadline_ms < next) {
@@ -1392,6 +1507,7 @@ run_loop(struct daemon *d)
 			dlog(d, "poll: %s", strerror(-n));
 			return RERR_IPC;
 		}
+		now = now_ms();
 		for (int i = 0; i < n; i++) {
 			struct conn *c;
 
@@ -1412,6 +1528,7 @@ run_loop(struct daemon *d)
 				conn_service(d, c);
 		}
 		bury(d);
+		d->m.busy_ms += now_ms() - now;
 		if (d->single && !d->nconns && !d->nkids)
 			return d->status;
 	}
@@ -1429,6 +1546,7 @@ oce_daemon_main(const struct oce_opts *o)
 	d.o = o;
 	d.lfd = d.sfd = -1;
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
+	d.metrics_path = o->metrics_file;
 	d.config_path = o->config	       ? o->config
 			: o->server && geteuid() ? "rsyncd.conf"
 						 : DEFAULT_CONFIG;
@@ -1485,6 +1603,8 @@ oce_daemon_main(const struct oce_opts *o)
 	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
 	dlog(&d, "event loop: %s", d.pb.ops->name);
 	code = run_loop(&d);
+	if (d.metrics_path)
+		metrics_write(&d);
 out_pid:
 	if (pid_file && *pid_file)
 		unlink(pid_file);

@@ -535,6 +535,7 @@ oce_client_main(struct oce_opts *o)
 	char **paths = o->args.v;
 	int n = (int)o->args.n, fd_in = -1, fd_out = -1, code, child_code = 0, ff_fd = -1;
 	bool push = false, local = false;
+	char **listing = NULL;
 	pid_t pid;
 
 	code = refuse_unsupported(o, "client");
@@ -551,10 +552,21 @@ oce_client_main(struct oce_opts *o)
 	code = oce_dclient_only_opts(o);
 	if (code)
 		return code;
+	/*
+	 * One path lists it (a source with no destination; upstream's list_only),
+	 * as does --list-only with a destination, which then goes unused.
+	 */
 	if (n == 1) {
-		fprintf(stderr, "%s: listing files (one argument) is not supported\n", OCE_PROG);
-		oce_print_exit(stderr, RERR_UNSUPPORTED, __FILE__, __LINE__, "client");
-		return RERR_UNSUPPORTED;
+		static char dot[] = ".";
+		char **p2 = calloc(2, sizeof(*p2));
+
+		if (!p2)
+			return RERR_MALLOC;
+		p2[0] = paths[0];
+		p2[1] = dot;
+		listing = p2;
+		paths = p2;
+		n = 2;
 	}
 	/* A local list is opened first, as upstream's option parser opens it. */
 	if (o->files_from && !o->filesfrom_host) {
@@ -712,6 +724,7 @@ out:
 		free(s.io);
 	oce_session_free(&s);
 	oce_strv_free(&cmd);
+	free(listing);
 	return code;
 }
 

@@ -1248,12 +1248,6 @@ oce_dclient_main(struct oce_opts *o)
 		code = RERR_STARTCLIENT;
 		goto out;
 	}
-	if (!rq.push && !rq.nlocal && rq.remote[0][0]) {
-		/* A module path alone would list its files (--list-only). */
-		derr("%s: listing files (one argument) is not supported\n", OCE_PROG);
-		code = RERR_UNSUPPORTED;
-		goto out;
-	}
 	if (o->rsh) {
 		/* Upstream's checks for any transport other than a daemon socket. */
 		if (o->contimeout) {

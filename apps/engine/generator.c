@@ -1368,6 +1368,30 @@ touch_up_dirs(struct oce_recvside *rs)
 	}
 }
 
+/*
+ * A listing (one path, or --list-only): every entry as a line, in list
+ * order, and nothing asked for (upstream recv_generator() with list_only,
+ * list_file_entry()). -R parents sent only for their attributes are left
+ * out under --no-implied-dirs, as upstream's.
+ */
+static void
+list_entries(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	char line[PATH_MAX + 4200];
+
+	for (size_t i = 0; i < s->fl.n; i++) {
+		const struct oce_file *f = s->fl.v[i];
+
+		if (f->removed || (f->implied && !o->implied_dirs))
+			continue;
+		oce_list_line(line, sizeof(line), f->mode, f->size, f->mtime, f->name,
+			      o->links && S_ISLNK(f->mode) ? f->link : NULL, o->human);
+		oce_info(s, "%s", line);
+	}
+}
+
 int
 oce_generate_files(struct oce_recvside *rs)
 {
@@ -1381,7 +1405,9 @@ oce_generate_files(struct oce_recvside *rs)
 		if (r)
 			return r;
 	}
-	if (o->delete_mode == OCE_DEL_BEFORE && !rs->solo) {
+	if (o->list_only)
+		list_entries(rs);
+	if (o->delete_mode == OCE_DEL_BEFORE && !rs->solo && !o->list_only) {
 		for (size_t i = 0; i < s->fl.n; i++) {
 			struct oce_file *f = s->fl.v[i];
 
@@ -1389,7 +1415,7 @@ oce_generate_files(struct oce_recvside *rs)
 				r = delete_in_dir(rs, f);
 		}
 	}
-	for (size_t i = 0; i < s->fl.n && !r; i++) {
+	for (size_t i = 0; i < s->fl.n && !r && !o->list_only; i++) {
 		r = gen_one(rs, (int32_t)i, false);
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
 			mark_skipped(s);
@@ -1440,7 +1466,8 @@ oce_generate_files(struct oce_recvside *rs)
 		r = oce_wait_for_receiver(rs);
 	while (!r && rs->msgdone == 2)
 		r = oce_wait_for_receiver(rs);
-	if (!r && (o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER) && !rs->solo) {
+	if (!r && (o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER) && !rs->solo &&
+	    !o->list_only) {
 		for (size_t i = 0; i < s->fl.n; i++) {
 			struct oce_file *f = s->fl.v[i];
 
@@ -1465,7 +1492,7 @@ oce_generate_files(struct oce_recvside *rs)
 		while (!r && rs->msgdone == 3)
 			r = oce_wait_for_receiver(rs);
 	}
-	if (!r)
+	if (!r && !o->list_only)
 		touch_up_dirs(rs);
 	return r;
 }

@@ -91,7 +91,7 @@ oce_opts_free(struct oce_opts *o)
 			 &o->rsync_path,      &o->address,
 			 &o->password_file,   &o->config,
 			 &o->log_file,	      &o->log_file_format,
-			 &o->sockopts};
+			 &o->sockopts,	      &o->metrics_file};
 	struct oce_strv *vs[] = {&o->filters, &o->alt_dest, &o->remote_opts, &o->dparams, &o->args};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -229,6 +229,7 @@ static const struct {
     {OPT_MOTD, offsetof(struct oce_opts, no_motd), false},
     {OPT_NO_MOTD, offsetof(struct oce_opts, no_motd), true},
     {OPT_STATS, offsetof(struct oce_opts, stats), true},
+    {OPT_LIST_ONLY, offsetof(struct oce_opts, list_only_opt), true},
     {OPT_DRY_RUN, offsetof(struct oce_opts, dry_run), true},
     {OPT_PERMS, offsetof(struct oce_opts, perms), true},
     {OPT_NO_PERMS, offsetof(struct oce_opts, perms), false},
@@ -662,6 +663,9 @@ parse_daemon(struct pstate *ps)
 		case OPT_LOG_FILE_FORMAT:
 			rc = set_str(&o->log_file_format, arg);
 			break;
+		case OPT_METRICS_FILE:
+			rc = set_str(&o->metrics_file, arg);
+			break;
 		case OPT_SOCKOPTS:
 			rc = set_str(&o->sockopts, arg);
 			break;
@@ -902,7 +906,7 @@ settle(struct pstate *ps)
 		if (ps->xfer_dirs < 0)
 			ps->xfer_dirs = 1;
 	}
-	o->list_only = o->args.n < 2 && !o->server;
+	o->list_only = o->list_only_opt || (o->args.n < 2 && !o->server);
 	o->recursive = ps->recurse != 0;
 	o->dirs_opt = ps->xfer_dirs == 2 && !o->recursive; /* -r makes upstream forget -d */
 	o->dirs = o->recursive || (ps->xfer_dirs < 0 ? o->list_only : ps->xfer_dirs > 0);

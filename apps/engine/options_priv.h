@@ -131,6 +131,8 @@ enum {
 	OPT_FROM0,
 	OPT_NO_FROM0,
 	OPT_NUMERIC_IDS,
+	OPT_LIST_ONLY,
+	OPT_METRICS_FILE,
 	OPT_NO_NUMERIC_IDS,
 	OPT_TIMEOUT,
 	OPT_NO_TIMEOUT,
@@ -208,7 +210,6 @@ enum {
 	X(PRUNE_EMPTY_DIRS, "prune-empty-dirs", 'm', POPT_ARG_NONE)                                \
 	X(LOG_FILE, "log-file", 0, POPT_ARG_STRING)                                                \
 	X(LOG_FILE_FORMAT, "log-file-format", 0, POPT_ARG_STRING)                                  \
-	X(LIST_ONLY, "list-only", 0, POPT_ARG_NONE)                                                \
 	X(READ_BATCH, "read-batch", 0, POPT_ARG_STRING)                                            \
 	X(WRITE_BATCH, "write-batch", 0, POPT_ARG_STRING)                                          \
 	X(ONLY_WRITE_BATCH, "only-write-batch", 0, POPT_ARG_STRING)                                \

@@ -327,6 +327,8 @@ oce_server_args(const struct oce_opts *o, bool server_sends, uint32_t caps, stru
 		add(&b, "--sender");
 	add(&b, buf);
 
+	if (o->list_only_opt)
+		add(&b, "--list-only");
 	if (o->dirs && !o->recursive && o->delete_mode && cs)
 		add(&b, "--no-r"); /* lets the server delete with -d alone */
 	if (cnum != CPRES_NONE && o->compress_level_set)

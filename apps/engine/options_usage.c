@@ -309,6 +309,7 @@ static const char *const daemon_help_lines[][2] = {
     {"--port=PORT", "listen on alternate port number"},
     {"--log-file=FILE", "override the \"log file\" setting"},
     {"--log-file-format=FMT", "override the \"log format\" setting"},
+    {"--metrics-file=FILE", "write metrics to FILE on SIGUSR1 and at exit (oc-rsyncd)"},
     {"--sockopts=OPTIONS", "specify custom TCP options"},
     {"--verbose, -v", "increase verbosity"},
     {"--ipv4, -4", "prefer IPv4"},

@@ -120,7 +120,8 @@ struct oce_opts {
 	bool recursive;		 /* -r */
 	bool dirs;		 /* -d, or implied by -r, --files-from, listing (upstream xfer_dirs) */
 	bool dirs_opt;		 /* -d given without -r (sent to the server as 'd') */
-	bool list_only;		 /* fewer than two paths: list instead of copy (upstream list_only) */
+	bool list_only;		 /* fewer than two paths, or --list-only: list instead of copy (upstream list_only) */
+	bool list_only_opt;	 /* --list-only given (upstream list_only > 1): the server is told */
 	bool relative;		 /* -R */
 	bool implied_dirs;	 /* -R's parents created from the list (off: --no-implied-dirs, or no -R) */
 	bool links;		 /* -l */
@@ -216,6 +217,7 @@ struct oce_opts {
 	bool no_detach;		  /* --no-detach */
 	char *log_file;		  /* --log-file */
 	char *log_file_format;	  /* --log-file-format */
+	char *metrics_file;	  /* oc-rsyncd --metrics-file (ours): written on SIGUSR1 and at exit */
 	char *sockopts;		  /* --sockopts */
 	int ip_family;		  /* 0, or 4 / 6 for -4 / -6 (also the client's: daemon sockets, ssh) */
 	uint32_t caps;		  /* server: capabilities from the client's -e. (OCP_CF_*) */

@@ -1173,7 +1173,8 @@ oce_receiving_run(struct oce_session *s)
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
 	if (s->o->append)
 		rs->whole_file = false; /* --append needs the sum head, even locally */
-	r = open_dest(rs);
+	/* a listing has no destination */
+	r = s->o->list_only ? 0 : open_dest(rs);
 	if (!r)
 		r = oce_finish_open(rs);
 	if (r)

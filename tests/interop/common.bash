@@ -18,7 +18,7 @@
 #
 # For suites that start servers:
 #   free_port             a free TCP port on 127.0.0.1
-#   wait_port PORT        wait (bounded) until something accepts there
+#   wait_port PORT [HOST] wait (bounded) until something accepts there
 #   stop_servers PIDFILE...  stop servers started as `timeout N server &`
 #                         (each file holds the timeout's pid); a server still
 #                         there after 10 s is shown with its stack, killed,
@@ -70,11 +70,11 @@ free_port() {
 }
 
 wait_port() {
-	"$PY" - "$1" <<-'EOF'
+	"$PY" - "$1" "${2:-127.0.0.1}" <<-'EOF'
 		import socket, sys, time
 		for _ in range(100):
 		    try:
-		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+		        socket.create_connection((sys.argv[2], int(sys.argv[1])), 1).close()
 		        sys.exit(0)
 		    except OSError:
 		        time.sleep(0.1)

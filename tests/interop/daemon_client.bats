@@ -390,16 +390,7 @@ dpair() {
 	timeout -k 10 300 rsync --daemon --no-detach --address=::1 --port="$p6" \
 		--config="$D/rsyncd.conf" >"$D/daemon6.out" 2>&1 3>&- &
 	echo $! >"$D/daemon6.pid"
-	"$PY" - "$p6" <<-'EOF'
-		import socket, sys, time
-		for _ in range(100):
-		    try:
-		        socket.create_connection(("::1", int(sys.argv[1])), 1).close()
-		        sys.exit(0)
-		    except OSError:
-		        time.sleep(0.1)
-		sys.exit(1)
-	EOF
+	wait_port "$p6" ::1
 	WANT=0 MODES=1 dpair v6list "rsync://[::1]:$p6/"
 	WANT=0 TREES=1 MODES=1 dpair v6pull -a "rsync://[::1]:$p6/ro/deep" "$T/_DST_/"
 	# -6 / -4: the family asked for, or getaddrinfo's refusal

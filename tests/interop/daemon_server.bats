@@ -519,6 +519,43 @@ hold_slot() {
 	stop_servers "$D/ocd3.pid"
 }
 
+@test "daemon server: --metrics-file counts what happened (SIGUSR1, and at exit)" {
+	local port pid t
+	port=$(free_port)
+	timeout -k 10 120 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+		--config="$D/rsyncd.conf" --metrics-file="$D/metrics" >"$D/ocm.out" 2>&1 3>&- &
+	t=$!
+	echo "$t" >"$D/ocm.pid"
+	wait_port "$port"
+	pid=$(pgrep -P "$t")
+	# one of each: listing, unknown module, auth failure, a pull (exit 0),
+	# a push into a read-only module (a session that fails)
+	rsync "rsync://127.0.0.1:$port/" >/dev/null
+	! rsync "rsync://127.0.0.1:$port/nosuch/" >/dev/null 2>&1
+	! rsync --password-file="$D/badpw" "rsync://alice@127.0.0.1:$port/sec/" >/dev/null 2>&1
+	rsync -a "rsync://127.0.0.1:$port/ro/small" "$T/m.small"
+	! rsync -a "$T/src/small" "rsync://127.0.0.1:$port/ro/x" >/dev/null 2>&1
+	sleep 0.5
+	kill -USR1 "$pid"
+	for _ in $(seq 50); do [ -s "$D/metrics" ] && break; sleep 0.1; done
+	cat "$D/metrics"
+	# wait_port's probe is a connection too; it left before the greeting ended
+	grep -qx 'oc_rsyncd_connections_accepted_total 6' "$D/metrics"
+	grep -qx 'oc_rsyncd_listings_total 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_refused_total{reason="unknown_module"} 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_refused_total{reason="auth"} 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_refused_total{reason="client_gone"} 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_sessions_started_total 2' "$D/metrics"
+	grep -qx 'oc_rsyncd_sessions_completed_total 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_sessions_failed_total 1' "$D/metrics"
+	grep -qx 'oc_rsyncd_connections_active 0' "$D/metrics"
+	grep -q '^oc_rsyncd_event_backend{name="' "$D/metrics"
+	# at exit, once more
+	rm -f "$D/metrics"
+	stop_servers "$D/ocm.pid"
+	grep -qx 'oc_rsyncd_connections_accepted_total 6' "$D/metrics"
+}
+
 # Last: it changes the shared config.
 @test "daemon server: SIGHUP loads the config again (rsync reads it per connection)" {
 	printf '[late]\n path = %s\n comment = added later\n' "$T/src" >>"$D/rsyncd.conf"
