@@ -174,6 +174,7 @@ struct daemon {
 	struct metrics m;
 	const char *metrics_path; /* --metrics-file, or NULL */
 	bool single;		/* inetd or remote shell: one connection, no listener */
+	bool fork_each;		/* OC_RSYNC_DAEMON_ASYNC=0: a process per connection */
 	int status;		/* single: the session's exit code */
 	bool stop;
 };
@@ -1097,6 +1098,62 @@ conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 	conn_service(d, c);
 }
 
+static int loop_setup(struct daemon *d);
+static int run_loop(struct daemon *d);
+
+/*
+ * OC_RSYNC_DAEMON_ASYNC=0: each connection gets a process of its own from
+ * accept on, as upstream's daemon does, which runs its handshake and then
+ * its session; the listener only accepts and reaps. The child drops the
+ * parent's lock-file descriptors, so that its "max connections" record
+ * locks are its own (an open file description does not conflict with
+ * itself), and counts into metrics nobody reads.
+ */
+static void
+fork_conn(struct daemon *d, int fd, const char *addr)
+{
+	struct child *k;
+	pid_t pid;
+
+	if (d->nkids == d->capkids) {
+		size_t cap = d->capkids ? d->capkids * 2 : 16;
+		struct child *p = realloc(d->kids, cap * sizeof(*p));
+
+		if (!p) {
+			close(fd);
+			return;
+		}
+		d->kids = p;
+		d->capkids = cap;
+	}
+	d->m.accepted++;
+	pid = fork();
+	if (pid < 0) {
+		dlog(d, "fork failed: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		close(d->lfd);
+		d->lfd = -1;
+		close(d->sfd);
+		d->pb.ops->fini(&d->pb);
+		locks_free(d);
+		d->nkids = 0;
+		d->single = true;
+		d->fork_each = false;
+		if (loop_setup(d))
+			_exit(RERR_IPC);
+		conn_add(d, fd, -1, addr);
+		_exit(run_loop(d));
+	}
+	close(fd);
+	k = &d->kids[d->nkids++];
+	k->pid = pid;
+	k->slot.lf = NULL;
+	dlog(d, "connection from %s in process %d", addr, (int)pid);
+}
+
 static void
 accept_some(struct daemon *d)
 {
@@ -1118,7 +1175,10 @@ accept_some(struct daemon *d)
 		char addr[OCE_DACC_ADDR_MAX];
 
 		show_addr(&ss, sl, addr, sizeof(addr));
-		conn_add(d, fd, -1, addr);
+		if (d->fork_each)
+			fork_conn(d, fd, addr);
+		else
+			conn_add(d, fd, -1, addr);
 	}
 }
 
@@ -1547,6 +1607,7 @@ oce_daemon_main(const struct oce_opts *o)
 	d.lfd = d.sfd = -1;
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
 	d.metrics_path = o->metrics_file;
+	d.fork_each = getenv("OC_RSYNC_DAEMON_ASYNC") && !strcmp(getenv("OC_RSYNC_DAEMON_ASYNC"), "0");
 	d.config_path = o->config	       ? o->config
 			: o->server && geteuid() ? "rsyncd.conf"
 						 : DEFAULT_CONFIG;

@@ -267,27 +267,46 @@ spair() {
 
 # --- event-loop backends ----------------------------------------------------------
 
+# alt_daemon NAME ENV...: a second oc-rsyncd started with ENV (VAR=value
+# words) on its own port, then a listing, pull, push, auth failure, hosts
+# deny and max connections against rsync --daemon; stopped after.
+alt_daemon() {
+	local name=$1 port rrc orc
+	shift
+	port=$(free_port)
+	env "$@" timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
+		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.$name.log" \
+		>"$D/ocd.$name.out" 2>&1 3>&- &
+	echo $! >"$D/ocd.$name.pid"
+	wait_port "$port"
+	OPORT=$port WANT=0 spair "${name}list" "rsync://127.0.0.1:_PORT_/"
+	OPORT=$port WANT=0 TREES=1 spair "${name}pull" -ai --stats "rsync://127.0.0.1:_PORT_/ro/" \
+		"$T/_DST_/"
+	OPORT=$port WANT=0 DROOT="$D/rw" spair "${name}push" -ai --stats "$T/src/" \
+		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
+	OPORT=$port WANT=5 spair "${name}authbad" -a --password-file="$D/badpw" \
+		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
+	OPORT=$port WANT=5 spair "${name}deny" --port=_PORT_ "127.0.0.1::deny"
+	hold_slot "$port"
+	rsync --no-motd "rsync://127.0.0.1:$port/one/" >"$T/oc.${name}maxc.log" 2>&1 && orc=0 || orc=$?
+	wait "$HOLDER"
+	[ "$orc" = 5 ]
+	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/oc.${name}maxc.log"
+	stop_servers "$D/ocd.$name.pid"
+}
+
 @test "daemon server: io_uring is the default backend; epoll serves the same" {
-	local port
 	# io_uring unless this kernel has it switched off
 	if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
 		grep -q 'event loop: io_uring$' "$D/ocd.log"
 	fi
-	port=$(free_port)
-	OC_RSYNC_IO_BACKEND=epoll timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
-		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.epoll.log" \
-		>"$D/ocd.epoll.out" 2>&1 3>&- &
-	echo $! >"$D/ocd.epoll.pid"
-	wait_port "$port"
+	alt_daemon epoll OC_RSYNC_IO_BACKEND=epoll
 	grep -q 'event loop: epoll$' "$D/ocd.epoll.log"
-	OPORT=$port WANT=0 spair elist "rsync://127.0.0.1:_PORT_/"
-	OPORT=$port WANT=0 TREES=1 spair epull -ai --stats "rsync://127.0.0.1:_PORT_/ro/" "$T/_DST_/"
-	OPORT=$port WANT=0 DROOT="$D/rw" spair epush -ai --stats "$T/src/" \
-		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
-	OPORT=$port WANT=5 spair eauthbad -a --password-file="$D/badpw" \
-		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
-	OPORT=$port WANT=5 spair edeny --port=_PORT_ "127.0.0.1::deny"
-	stop_servers "$D/ocd.epoll.pid"
+}
+
+@test "daemon server: OC_RSYNC_DAEMON_ASYNC=0, a process per connection, serves the same" {
+	alt_daemon blk OC_RSYNC_DAEMON_ASYNC=0
+	grep -q 'connection from 127.0.0.1 in process' "$D/ocd.blk.log"
 }
 
 # --- inetd mode ---------------------------------------------------------------------
