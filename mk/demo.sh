@@ -39,3 +39,44 @@ else
 	echo "== src and dst differ" >&2
 	exit 1
 fi
+
+# The daemon: oc-rsyncd on a free loopback port with a sample rsyncd.conf,
+# its module list, a pull from it with oc-rsync, then it stops.
+OCD="$B/bin/oc-rsyncd"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+UIDS=""
+[ "$(id -u)" = 0 ] && UIDS="uid = 0
+gid = 0"
+cat >"$D/rsyncd.conf" <<CONF
+$UIDS
+use chroot = false
+log file = $D/rsyncd.log
+[demo]
+ path = $D/src
+ comment = the demo's source tree
+ read only = true
+CONF
+echo
+echo "== oc-rsyncd --no-detach --address=127.0.0.1 --port=$PORT --config=$D/rsyncd.conf"
+timeout 60 "$OCD" --no-detach --address=127.0.0.1 --port="$PORT" --config="$D/rsyncd.conf" &
+DPID=$!
+trap 'kill $DPID 2>/dev/null' EXIT
+i=0
+until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { echo "oc-rsyncd did not start" >&2; exit 1; }
+	sleep 0.1
+done
+echo "== its modules: oc-rsync rsync://127.0.0.1:$PORT/"
+"$OC" "rsync://127.0.0.1:$PORT/"
+echo "== a pull from it: oc-rsync -a --stats rsync://127.0.0.1:$PORT/demo/ dst-daemon/"
+"$OC" -a --stats "rsync://127.0.0.1:$PORT/demo/" "$D/dst-daemon/"
+kill "$DPID"
+wait "$DPID" 2>/dev/null || true
+trap - EXIT
+if diff -r "$D/src" "$D/dst-daemon" >/dev/null; then
+	echo "== the daemon's copy is identical; oc-rsyncd stopped"
+else
+	echo "== the daemon's copy differs" >&2
+	exit 1
+fi
