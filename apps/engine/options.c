@@ -230,6 +230,8 @@ static const struct {
     {OPT_NO_MOTD, offsetof(struct oce_opts, no_motd), true},
     {OPT_STATS, offsetof(struct oce_opts, stats), true},
     {OPT_LIST_ONLY, offsetof(struct oce_opts, list_only_opt), true},
+    {OPT_MKPATH, offsetof(struct oce_opts, mkpath), true},
+    {OPT_NO_MKPATH, offsetof(struct oce_opts, mkpath), false},
     {OPT_DRY_RUN, offsetof(struct oce_opts, dry_run), true},
     {OPT_PERMS, offsetof(struct oce_opts, perms), true},
     {OPT_NO_PERMS, offsetof(struct oce_opts, perms), false},

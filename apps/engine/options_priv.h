@@ -133,6 +133,8 @@ enum {
 	OPT_NUMERIC_IDS,
 	OPT_LIST_ONLY,
 	OPT_METRICS_FILE,
+	OPT_MKPATH,
+	OPT_NO_MKPATH,
 	OPT_NO_NUMERIC_IDS,
 	OPT_TIMEOUT,
 	OPT_NO_TIMEOUT,
@@ -226,7 +228,6 @@ enum {
 	X(STOP_AT, "stop-at", 0, POPT_ARG_STRING)                                                  \
 	X(ICONV, "iconv", 0, POPT_ARG_STRING)                                                      \
 	X(EIGHT_BIT, "8-bit-output", '8', POPT_ARG_NONE)                                           \
-	X(MKPATH, "mkpath", 0, POPT_ARG_NONE)                                                      \
 	X(QSORT, "qsort", 0, POPT_ARG_NONE)                                                        \
 	X(COPY_AS, "copy-as", 0, POPT_ARG_STRING)                                                  \
 	X(SOCKOPTS, "sockopts", 0, POPT_ARG_STRING)                                                \

@@ -461,6 +461,8 @@ oce_server_args(const struct oce_opts *o, bool server_sends, uint32_t caps, stru
 	/* A sending server of protocol 30+ flags its implied directories instead. */
 	if (o->relative && !o->implied_dirs && (!cs || !o->protocol || o->protocol >= 30))
 		add(&b, "--no-implied-dirs");
+	if (o->mkpath && cs)
+		add(&b, "--mkpath"); /* for a receiving server (upstream: am_sender) */
 	for (size_t i = 0; i < o->remote_opts.n; i++)
 		add_owned(&b, oce_safe_arg("", o->remote_opts.v[i]));
 	add(&b, ".");

@@ -1048,6 +1048,97 @@ set_curr_dir(struct oce_recvside *rs, const char *dir)
 }
 
 /*
+ * A dry run into a destination directory that is not there makes none: its
+ * root is then an empty directory that is already removed, in which every
+ * name is missing, as upstream's generator takes the tree to be.
+ */
+static int
+phantom_root(struct oce_recvside *rs)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/.oc-rsync-dry.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(path))
+		return -errno;
+	r = oce_root_open(&rs->root, path, false, &oce_fs_sys_default);
+	rmdir(path);
+	return r;
+}
+
+/*
+ * --mkpath (upstream make_path()): make the missing directories of path,
+ * all of it or all but its last name. How many were made, or -(made + 1)
+ * on a failure (errno set). A dry run makes none but counts them.
+ */
+static int
+make_dest_path(char *path, bool drop_name, bool dry_run)
+{
+	char *end, *p;
+	int made = 0;
+
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (drop_name) {
+		end = strrchr(path, '/');
+		if (!end || end == path)
+			return 0;
+		*end = '\0';
+	} else {
+		end = path + strlen(path);
+	}
+	/* the deepest part that is there */
+	for (p = end;;) {
+		struct stat st;
+
+		if (dry_run ? !stat(path, &st) : !mkdir(path, 0777)) {
+			if (dry_run)
+				errno = S_ISDIR(st.st_mode) ? EEXIST : ENOTDIR;
+			else {
+				made++;
+				break;
+			}
+		}
+		if (errno != ENOENT) {
+			if (errno != EEXIST || (!stat(path, &st) && !S_ISDIR(st.st_mode)))
+				made = -made - 1;
+			break;
+		}
+		for (;;) {
+			if (p == path) {
+				p = NULL; /* nothing of a relative path is there: from "." */
+				goto found;
+			}
+			if (*--p == '/') {
+				if (p == path)
+					goto found; /* "/" is there */
+				*p = '\0';
+				break;
+			}
+		}
+	}
+found:
+	/* then each missing one below it */
+	while (p != end) {
+		if (p)
+			*p = '/';
+		else
+			p = path;
+		p += strlen(p);
+		if (made < 0)
+			continue;
+		if (dry_run || !mkdir(path, 0777))
+			made++;
+		else
+			made = -made - 1;
+	}
+	if (drop_name)
+		*end = '/';
+	return made;
+}
+
+/*
  * Where the files go (upstream get_local_name()): into dest as a
  * directory (created if missing), or, for a single non-directory, onto
  * dest itself as a new name.
@@ -1067,6 +1158,28 @@ open_dest(struct oce_recvside *rs)
 	if (!dest)
 		return -ENOMEM;
 	r = stat(dest, &st) ? -errno : 0;
+	if (s->o->mkpath && r < 0 && (strchr(dest, '/') || s->fl.n > 1)) {
+		int made = make_dest_path(dest, !(s->fl.n > 1 && !trailing), s->o->dry_run);
+
+		if (made < 0) {
+			oce_rsyserr(s, errno, "mkdir %s failed",
+				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+			s->exit_code = RERR_FILEIO;
+			r = -errno;
+			goto out;
+		}
+		if (made && (s->o->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))) {
+			char *cut = strrchr(dest, '/');
+
+			if (cut && (s->fl.n == 1 || trailing))
+				*cut = '\0';
+			oce_info(s, "created %d director%s for %s", made, made == 1 ? "y" : "ies", dest);
+			if (cut && (s->fl.n == 1 || trailing))
+				*cut = '/';
+		}
+		if (made)
+			r = stat(dest, &st) ? -errno : 0;
+	}
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
@@ -1095,7 +1208,10 @@ open_dest(struct oce_recvside *rs)
 			r = -ENOTDIR;
 			goto out;
 		}
-		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+		if (s->o->dry_run)
+			r = phantom_root(rs);
+		else
+			r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
 		if (r) {
 			oce_rsyserr(s, -r, "mkdir %s failed",
 				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
@@ -1122,7 +1238,11 @@ open_dest(struct oce_recvside *rs)
 		char *slash = strrchr(dest, '/');
 
 		*slash = '\0';
-		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, &oce_fs_sys_default);
+		if (s->o->dry_run && s->o->mkpath && stat(slash == dest ? "/" : dest, &st))
+			r = phantom_root(rs); /* --mkpath would have made it (upstream #880) */
+		else
+			r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false,
+					  &oce_fs_sys_default);
 		if (!r)
 			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {

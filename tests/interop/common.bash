@@ -13,6 +13,8 @@
 #   PREP   a function run on each destination before the transfer
 #   ORDER  a filter for both outputs before they are compared (e.g. sort)
 #   TREE_FILTER  a filter for both tree signatures before they are compared
+#   DSUB   a path below each destination to name as the destination
+#          (e.g. "a/b/" with --mkpath); the trees compared stay the same
 #   RUN_TIMEOUT  seconds one transfer may take (default 120): a hang fails
 #          the case instead of the whole run
 #
@@ -153,26 +155,26 @@ run_pair() {
 			[ -n "${PREP:-}" ] && { $PREP "$out"; $PREP "$ref"; }
 			case $dir in
 			push)
-				OC_RSYNC_ASYNC=$mode timeout "$tmo" "$OC" -e "$RSH" "$@" "$src/" "h:$out/" >"$out.log" 2>&1 &&
+				OC_RSYNC_ASYNC=$mode timeout "$tmo" "$OC" -e "$RSH" "$@" "$src/" "h:$out/${DSUB:-}" >"$out.log" 2>&1 &&
 					orc=0 || orc=$?
-				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "$src/" "h:$ref/" >"$ref.log" 2>&1 &&
+				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "$src/" "h:$ref/${DSUB:-}" >"$ref.log" 2>&1 &&
 					rrc=0 || rrc=$? ;;
 			pull)
-				OC_RSYNC_ASYNC=$mode timeout "$tmo" "$OC" -e "$RSH" "$@" "h:$src/" "$out/" >"$out.log" 2>&1 &&
+				OC_RSYNC_ASYNC=$mode timeout "$tmo" "$OC" -e "$RSH" "$@" "h:$src/" "$out/${DSUB:-}" >"$out.log" 2>&1 &&
 					orc=0 || orc=$?
-				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "h:$src/" "$ref/" >"$ref.log" 2>&1 &&
+				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "h:$src/" "$ref/${DSUB:-}" >"$ref.log" 2>&1 &&
 					rrc=0 || rrc=$? ;;
 			rpush)
 				timeout "$tmo" rsync -e "$RSH" --rsync-path="env OC_RSYNC_ASYNC=$mode $OC" \
-					"$@" "$src/" "h:$out/" >"$out.log" 2>&1 &&
+					"$@" "$src/" "h:$out/${DSUB:-}" >"$out.log" 2>&1 &&
 					orc=0 || orc=$?
-				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "$src/" "h:$ref/" >"$ref.log" 2>&1 &&
+				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "$src/" "h:$ref/${DSUB:-}" >"$ref.log" 2>&1 &&
 					rrc=0 || rrc=$? ;;
 			rpull)
 				timeout "$tmo" rsync -e "$RSH" --rsync-path="env OC_RSYNC_ASYNC=$mode $OC" \
-					"$@" "h:$src/" "$out/" >"$out.log" 2>&1 &&
+					"$@" "h:$src/" "$out/${DSUB:-}" >"$out.log" 2>&1 &&
 					orc=0 || orc=$?
-				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "h:$src/" "$ref/" >"$ref.log" 2>&1 &&
+				timeout "$tmo" rsync --no-i-r -e "$RSH" "$@" "h:$src/" "$ref/${DSUB:-}" >"$ref.log" 2>&1 &&
 					rrc=0 || rrc=$? ;;
 			esac
 			diff <("$SIG" "$ref" | ${TREE_FILTER:-cat}) <("$SIG" "$out" | ${TREE_FILTER:-cat}) || {

@@ -267,6 +267,27 @@ olddir_x_any_mtime() {
 	MODES=1 ORDER="env LC_ALL=C sort" run_pair -rti --stats
 }
 
+# The directories --mkpath makes get the time of the run: left out.
+mkpath_tree() {
+	grep -v -P '^(a|a/b)\t'
+}
+
+@test "options: --mkpath makes the destination's missing parents (-n makes none)" {
+	DSUB=a/b/ TREE_FILTER=mkpath_tree run_pair -ai --mkpath
+	DSUB=a/b TREE_FILTER=mkpath_tree run_pair -ai --mkpath
+	DSUB=a/b/ MODES=1 TREE_FILTER=mkpath_tree run_pair -ain --mkpath
+	# without it, rsync's mkdir error (code 11)
+	DSUB=a/b/ MODES=1 TREE_FILTER=mkpath_tree run_pair -ai
+}
+
+@test "options: -n into a destination that is not there makes nothing" {
+	local d
+	MODES=1 run_pair -ain
+	for d in push pull rpush rpull; do
+		[ ! -e "$T/out.$d.1" ] || { echo "a dry run made $T/out.$d.1"; return 1; }
+	done
+}
+
 @test "options: -L (a dangling link: code 23)" {
 	MODES=1 run_pair -aiL
 }
