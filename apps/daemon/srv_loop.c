@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -110,6 +111,7 @@ struct daemon {
 	struct child *kids;
 	size_t nkids, capkids;
 	FILE *log;
+	rlim_t nofile_was;	/* the soft RLIMIT_NOFILE we were started with */
 	bool stop;
 };
 
@@ -703,6 +705,20 @@ start_session(struct daemon *d, struct conn *c)
 				close(o->fd);
 		if (d->log)
 			fclose(d->log);
+		/*
+		 * One session needs few descriptors; programs it runs (pre-xfer
+		 * exec, and whatever they start) get the limit the daemon was
+		 * started with, as under upstream. The socket may be numbered
+		 * above it: descriptors already open stay valid.
+		 */
+		if (d->nofile_was) {
+			struct rlimit rl;
+
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_was) {
+				rl.rlim_cur = d->nofile_was;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGHUP, SIG_DFL);
@@ -1059,6 +1075,41 @@ write_pid_file(const char *path)
 	return 0;
 }
 
+/*
+ * Every connection in its handshake holds a descriptor in this one process
+ * (upstream forks per connection, so its limit is per connection). The
+ * usual soft limit of 1024 would stop accepting at about a thousand
+ * clients: raise it to the hard limit, which an unprivileged daemon may do.
+ * *was and *now are the soft limit before and after, for the log; a session
+ * child puts the old one back (start_session()).
+ */
+static void
+raise_nofile(rlim_t *was, rlim_t *now)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	*was = *now = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	*was = *now = rl.rlim_cur;
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY) {
+		/* the kernel refuses a soft limit above fs.nr_open */
+		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+		unsigned long v = 0;
+
+		want = f && fscanf(f, "%lu", &v) == 1 && v ? (rlim_t)v : (rlim_t)1 << 20;
+		if (f)
+			fclose(f);
+	}
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (!setrlimit(RLIMIT_NOFILE, &rl))
+		*now = want;
+}
+
 static int
 run_loop(struct daemon *d)
 {
@@ -1121,6 +1172,7 @@ oce_daemon_main(const struct oce_opts *o)
 	struct oce_dconf *cfg = NULL;
 	const char *address, *pid_file;
 	sigset_t mask;
+	rlim_t nofile;
 	int port, r, code = 0;
 
 	d.o = o;
@@ -1146,6 +1198,7 @@ oce_daemon_main(const struct oce_opts *o)
 			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
 				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
 	}
+	raise_nofile(&d.nofile_was, &nofile);
 	port = o->port ? o->port : cfg->g.port ? cfg->g.port : RSYNC_PORT;
 	address = o->address ? o->address : cfg->g.address;
 	d.lfd = open_listener(&d, address, port, cfg->g.listen_backlog > 0 ? cfg->g.listen_backlog : 1024);
@@ -1183,6 +1236,11 @@ oce_daemon_main(const struct oce_opts *o)
 	}
 	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
 	dlog(&d, "event loop: %s", d.pb.ops->name);
+	if (nofile != d.nofile_was)
+		dlog(&d, "open files limit raised from %llu to %llu", (unsigned long long)d.nofile_was,
+		     (unsigned long long)nofile);
+	else
+		dlog(&d, "open files limit %llu", (unsigned long long)nofile);
 	code = run_loop(&d);
 out_pid:
 	if (pid_file && *pid_file)
