@@ -413,6 +413,39 @@ hold_slot() {
 	stop_pids "$pid"
 }
 
+@test "daemon server: a low soft open-files limit is raised; 200 idle clients are greeted" {
+	# rsync forks per connection, so its soft limit never matters; ours holds
+	# every handshake in one process and raises the soft limit to the hard one
+	local port pid
+	port=$(free_port)
+	(
+		ulimit -Sn 64
+		ulimit -Hn 4096
+		exec timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+			--config="$D/rsyncd.conf" --log-file="$D/nofile.log" >"$D/nofile.out" 2>&1 3>&-
+	) &
+	wait_port "$port"
+	for pid in $(pgrep -f -- "--port=$port --config"); do
+		[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ] && break
+	done
+	[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ]
+	grep -q 'open files limit raised from 64 to 4096' "$D/nofile.log"
+	[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 4096 ]
+	"$PY" - "$port" <<-'EOF'
+		import socket, sys
+		port = int(sys.argv[1])
+		held = []
+		for _ in range(200):
+		    s = socket.create_connection(("127.0.0.1", port), 5)
+		    s.settimeout(5)
+		    assert s.recv(64).startswith(b"@RSYNCD: "), "no greeting"
+		    held.append(s)
+		for s in held:
+		    s.close()
+	EOF
+	stop_pids "$pid"
+}
+
 # --- oc-rsync as the client ----------------------------------------------------------
 
 @test "daemon server: oc-rsync pulls from and pushes to oc-rsyncd" {
