@@ -97,6 +97,7 @@ struct dmn {
 	/* results */
 	double rate[MAX_ROUNDS];
 	long list_ok, list_fail;
+	double list_cpu_s, list_self_s, list_wall_s; /* daemon's and our CPU in the list runs */
 	char list_why[160];
 	double *lat_load;
 	size_t nlat_load, caplat_load;
@@ -108,7 +109,9 @@ struct dmn {
 	int legit_runs, legit_ok;
 	char legit_why[200];
 	long slow_target, slow_ready, slow_alive, slow_bytes;
-	double slow_cpu_s, slow_s; /* the daemon's CPU over the slow phase, and its length */
+	double slow_cpu_s, slow_s;
+	double probe[256];	   /* time to greeting of probes during the trickle */
+	size_t nprobe; /* the daemon's CPU over the slow phase, and its length */
 	double others; /* the largest share of the CPUs others used in a phase */
 };
 
@@ -884,10 +887,13 @@ phase_list(const struct cfg *cf, struct dmn *d)
 {
 	struct pool p;
 	struct epoll_event ev[256];
-	double start, end, scan = 0;
+	double start, end, scan = 0, cpu0;
 	long ok = 0, active = 0;
+	struct rusage ru0, ru1;
 
 	pool_init(&p, cf->clients, d->port);
+	cpu0 = tree_cpu_s(d->pid);
+	getrusage(RUSAGE_SELF, &ru0);
 	start = bench_mono_s();
 	end = start + cf->list_s;
 	for (;;) {
@@ -959,6 +965,11 @@ phase_list(const struct cfg *cf, struct dmn *d)
 		}
 	}
 	/* sessions still running at the end do not count */
+	d->list_wall_s += bench_mono_s() - start;
+	d->list_cpu_s += tree_cpu_s(d->pid) - cpu0;
+	getrusage(RUSAGE_SELF, &ru1);
+	d->list_self_s += bench_tv_s(ru1.ru_utime) + bench_tv_s(ru1.ru_stime) -
+			  bench_tv_s(ru0.ru_utime) - bench_tv_s(ru0.ru_stime);
 	pool_fini(&p);
 	d->list_ok += ok;
 	return (double)ok / cf->list_s;
@@ -1212,7 +1223,7 @@ phase_slow(const struct cfg *cf, struct dmn *d)
 	pid_t pid = -1;
 	int run = 0;
 	long k = 0;
-	double cpu0, t0;
+	double cpu0, t0, next_probe;
 
 	d->legit_idle_s = legit_alone(cf, d);
 	d->slow_target = cf->slow_n;
@@ -1231,6 +1242,7 @@ phase_slow(const struct cfg *cf, struct dmn *d)
 			p.c[i].next = go + cf->slow_ms * 1e-3 * (double)k++ / (double)cf->slow_n;
 		}
 	next_legit = go + 0.3;
+	next_probe = go + 0.05;
 	snprintf(logp, sizeof(logp), "%s/legit-%s.log", cf->work, d->key);
 	while (run < cf->legit_runs) {
 		double now = bench_mono_s();
@@ -1263,6 +1275,13 @@ phase_slow(const struct cfg *cf, struct dmn *d)
 			rm_rf(dst);
 			pid = -1;
 			next_legit = bench_mono_s();
+		}
+		if (now >= next_probe && d->nprobe < sizeof(d->probe) / sizeof(d->probe[0])) {
+			/* one more client, greeted or not; a blocking probe of a few ms at most */
+			double t = greet_once(d->port, GREET_WAIT_S);
+
+			d->probe[d->nprobe++] = t < 0 ? GREET_WAIT_S : t;
+			next_probe = bench_mono_s() + 0.05;
 		}
 		n = epoll_wait(p.ep, ev, 256, 1);
 		for (int e = 0; e < n; e++) {
@@ -1724,7 +1743,7 @@ main(int argc, char **argv)
 	/* --- the table --- */
 	{
 		struct row rows[20];
-		int nr = 0;
+		int nr = 0, row_mem = 0, row_max = 0, row_legit = 0;
 		char lbl[5][128], rsync_note[160] = "";
 		double maxothers = 0;
 
@@ -1748,6 +1767,20 @@ main(int argc, char **argv)
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = (double)ds[i].list_fail;
 		nr++;
+		rows[nr] = (struct row){.metric = "daemon CPU per listing session", .unit = "us",
+					.ratio = 1};
+		for (int i = 0; i < nd; i++)
+			rows[nr].v[i] = ds[i].list_ok ? 1e6 * ds[i].list_cpu_s / (double)ds[i].list_ok
+						       : NAN;
+		nr++;
+		rows[nr] = (struct row){.metric = "CPU in the listing runs: daemon / load generator",
+					.unit = "% of one CPU", .ratio = 0};
+		for (int i = 0; i < nd; i++)
+			if (ds[i].list_wall_s > 0)
+				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.0f / %.0f",
+					 100 * ds[i].list_cpu_s / ds[i].list_wall_s,
+					 100 * ds[i].list_self_s / ds[i].list_wall_s);
+		nr++;
 		snprintf(lbl[1], sizeof(lbl[1]), "time to greeting p50, one client at a time (%ld)",
 			 cf.greet_n);
 		rows[nr] = (struct row){.metric = lbl[1], .unit = "ms", .ratio = 1};
@@ -1770,6 +1803,7 @@ main(int argc, char **argv)
 			rows[nr].v[i] = pctl(ds[i].lat_load, ds[i].nlat_load, 0.99) * 1e3;
 		nr++;
 		snprintf(lbl[2], sizeof(lbl[2]), "PSS per idle pre-auth connection, %ld held", cf.mem_n);
+		row_mem = nr;
 		rows[nr] = (struct row){.metric = lbl[2], .unit = "KiB", .ratio = 1,
 					.target = "<= 0.1x rsync", .has_target = 1};
 		for (int i = 0; i < nd; i++) {
@@ -1790,6 +1824,7 @@ main(int argc, char **argv)
 		snprintf(lbl[3], sizeof(lbl[3]),
 			 "idle connections held, of %ld tried (rsync: %ld, a process each)",
 			 cf.max_oc, cf.max_rsync);
+		row_max = nr;
 		rows[nr] = (struct row){.metric = lbl[3], .unit = "", .ratio = 0,
 					.target = "10,000 within the raised fd limit", .has_target = 1};
 		for (int i = 0; i < nd; i++) {
@@ -1819,6 +1854,7 @@ main(int argc, char **argv)
 		snprintf(lbl[4], sizeof(lbl[4]),
 			 "legitimate pull while %ld clients trickle a byte per %.0f ms, worst of %d",
 			 cf.slow_n, cf.slow_ms, cf.legit_runs);
+		row_legit = nr;
 		rows[nr] = (struct row){.metric = lbl[4], .unit = "s", .ratio = 1, .target = "< 2 s",
 					.has_target = 1};
 		for (int i = 0; i < nd; i++) {
@@ -1832,6 +1868,16 @@ main(int argc, char **argv)
 												 : NAN;
 			if (rows[nr].v[i] != rows[nr].v[i])
 				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "failed");
+		}
+		nr++;
+		rows[nr] = (struct row){.metric = "time to greeting p50 / p99 of probes during the trickle",
+					.unit = "ms", .ratio = 0};
+		for (int i = 0; i < nd; i++) {
+			double p50 = pctl(ds[i].probe, ds[i].nprobe, 0.5);
+			double p99 = pctl(ds[i].probe, ds[i].nprobe, 0.99);
+
+			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.3g / %.3g (%zu)",
+				 p50 * 1e3, p99 * 1e3, ds[i].nprobe);
 		}
 		nr++;
 		rows[nr] = (struct row){.metric = "slow clients connected / still there at the end",
@@ -1865,13 +1911,13 @@ main(int argc, char **argv)
 					continue;
 				x = ratio_of(&rows[0], i, rs);
 				rows[0].verdict[i] = x != x ? 2 : x >= 5 ? 1 : -1;
-				x = ratio_of(&rows[6], i, rs);
-				rows[6].verdict[i] = x != x ? 2 : x <= 0.1 ? 1 : -1;
-				rows[8].verdict[i] = cf.max_oc < 10000 ? 2
+				x = ratio_of(&rows[row_mem], i, rs);
+				rows[row_mem].verdict[i] = x != x ? 2 : x <= 0.1 ? 1 : -1;
+				rows[row_max].verdict[i] = cf.max_oc < 10000 ? 2
 						     : ds[i].max.held >= 10000 && ds[i].nofile >= 10000
 							 ? 1
 							 : -1;
-				rows[12].verdict[i] = rows[12].v[i] < 2 ? 1 : -1;
+				rows[row_legit].verdict[i] = rows[row_legit].v[i] < 2 ? 1 : -1;
 			}
 		}
 
