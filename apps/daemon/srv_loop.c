@@ -52,6 +52,7 @@
 #define OUR_PROTOCOL	   32
 #define OUR_SUBPROTOCOL	   0
 #define DEFAULT_CONFIG	   "/etc/rsyncd.conf"
+#define UPSTREAM_NOFILE	   4096	       /* rsync 3.5.0 raises its soft fd limit to this */
 
 /* --- state ------------------------------------------------------------------ */
 
@@ -112,6 +113,7 @@ struct daemon {
 	size_t nkids, capkids;
 	FILE *log;
 	rlim_t nofile_was;	/* the soft RLIMIT_NOFILE we were started with */
+	rlim_t nofile_session;	/* and the one a session child gets (raise_nofile()) */
 	bool stop;
 };
 
@@ -706,16 +708,15 @@ start_session(struct daemon *d, struct conn *c)
 		if (d->log)
 			fclose(d->log);
 		/*
-		 * One session needs few descriptors; programs it runs (pre-xfer
-		 * exec, and whatever they start) get the limit the daemon was
-		 * started with, as under upstream. The socket may be numbered
-		 * above it: descriptors already open stay valid.
+		 * The session and what it runs (pre-xfer exec, ...) get the
+		 * soft limit upstream's child would have, not the loop's. The
+		 * socket may be numbered above it: open descriptors stay valid.
 		 */
-		if (d->nofile_was) {
+		if (d->nofile_session) {
 			struct rlimit rl;
 
-			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_was) {
-				rl.rlim_cur = d->nofile_was;
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
+				rl.rlim_cur = d->nofile_session;
 				setrlimit(RLIMIT_NOFILE, &rl);
 			}
 		}
@@ -1080,19 +1081,25 @@ write_pid_file(const char *path)
  * (upstream forks per connection, so its limit is per connection). The
  * usual soft limit of 1024 would stop accepting at about a thousand
  * clients: raise it to the hard limit, which an unprivileged daemon may do.
- * *was and *now are the soft limit before and after, for the log; a session
- * child puts the old one back (start_session()).
+ * *was and *now are the soft limit before and after, for the log.
+ *
+ * A session child goes back to what upstream's would have (*session):
+ * rsync 3.5.0 raises its soft limit toward 4096 at start (main.c,
+ * raise_fd_limit(): only up, never past the hard limit) and its daemon
+ * children inherit that. Programs a session runs get it too.
  */
 static void
-raise_nofile(rlim_t *was, rlim_t *now)
+raise_nofile(rlim_t *was, rlim_t *now, rlim_t *session)
 {
 	struct rlimit rl;
 	rlim_t want;
 
-	*was = *now = 0;
+	*was = *now = *session = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	*was = *now = rl.rlim_cur;
+	*was = *now = *session = rl.rlim_cur;
+	if (rl.rlim_cur < UPSTREAM_NOFILE)
+		*session = rl.rlim_max < UPSTREAM_NOFILE ? rl.rlim_max : UPSTREAM_NOFILE;
 	want = rl.rlim_max;
 	if (want == RLIM_INFINITY) {
 		/* the kernel refuses a soft limit above fs.nr_open */
@@ -1198,7 +1205,7 @@ oce_daemon_main(const struct oce_opts *o)
 			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
 				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
 	}
-	raise_nofile(&d.nofile_was, &nofile);
+	raise_nofile(&d.nofile_was, &nofile, &d.nofile_session);
 	port = o->port ? o->port : cfg->g.port ? cfg->g.port : RSYNC_PORT;
 	address = o->address ? o->address : cfg->g.address;
 	d.lfd = open_listener(&d, address, port, cfg->g.listen_backlog > 0 ? cfg->g.listen_backlog : 1024);
