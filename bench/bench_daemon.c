@@ -132,6 +132,7 @@ struct cfg {
 	int backlog;	 /* "listen backlog" in the config, 0 to leave it out */
 	long data_files, data_bytes;
 	bool use_epoll, use_uring, use_rsync;
+	const char *phases; /* which phases run: names separated by commas */
 	char cmdline[1024];
 };
 
@@ -1380,6 +1381,12 @@ do_slow(const struct cfg *cf, struct dmn *d, int round)
 	phase_slow(cf, d);
 }
 
+static bool
+want_phase(const struct cfg *cf, const char *name)
+{
+	return !cf->phases || strstr(cf->phases, name) != NULL;
+}
+
 /* --- report ------------------------------------------------------------------ */
 
 struct row {
@@ -1525,6 +1532,7 @@ usage(FILE *f)
 		"usage: bench_daemon [--out DIR] [--quick] [--rounds N] [--clients N]\n"
 		"                    [--backends io_uring,epoll] [--no-rsync] [--backlog N]\n"
 		"                    [--oc-rsyncd PATH] [--rsync PATH] [--work DIR] [--keep]\n"
+		"                    [--phases mem,max,greet,list,slow]\n"
 		"  --out DIR        write daemon.md and daemon.csv into DIR (default build/bench)\n"
 		"  --quick          small counts and short phases (a smoke test, ~20 s)\n"
 		"  --rounds N       listing rounds per daemon, 1..%d (default 3, 1 with --quick)\n"
@@ -1536,7 +1544,8 @@ usage(FILE *f)
 		"  --oc-rsyncd PATH default: ../bin/oc-rsyncd beside this program\n"
 		"  --rsync PATH     default: rsync from PATH\n"
 		"  --work DIR       where the work folder goes (default $TMPDIR, else /tmp)\n"
-		"  --keep           keep the work folder (config, logs)\n",
+		"  --keep           keep the work folder (config, logs)\n"
+		"  --phases LIST    only these phases (default all; rows of the others stay empty)\n",
 		MAX_ROUNDS);
 }
 
@@ -1555,6 +1564,7 @@ main(int argc, char **argv)
 	    {"rsync", required_argument, NULL, 's'},
 	    {"work", required_argument, NULL, 'w'},
 	    {"keep", no_argument, NULL, 'k'},
+	    {"phases", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1590,7 +1600,7 @@ main(int argc, char **argv)
 	} else {
 		snprintf(cf.oc, sizeof(cf.oc), "build/bin/oc-rsyncd");
 	}
-	while ((c = getopt_long(argc, argv, "o:qr:c:b:RB:O:s:w:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:qr:c:b:RB:O:s:w:kp:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			cf.out = optarg;
@@ -1637,6 +1647,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			cf.keep = true;
+			break;
+		case 'p':
+			cf.phases = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1733,12 +1746,16 @@ main(int argc, char **argv)
 	       cf.data_bytes, cf.work, cf.quick ? " (quick)" : "");
 	fflush(stdout);
 	t0 = bench_mono_s();
-	run_phase(&cf, ds, nd, 0, "mem", do_mem);
-	run_phase(&cf, ds, nd, 1, "max", do_max);
-	run_phase(&cf, ds, nd, 2, "greet", do_greet);
-	for (int r = 0; r < cf.rounds; r++)
+	if (want_phase(&cf, "mem"))
+		run_phase(&cf, ds, nd, 0, "mem", do_mem);
+	if (want_phase(&cf, "max"))
+		run_phase(&cf, ds, nd, 1, "max", do_max);
+	if (want_phase(&cf, "greet"))
+		run_phase(&cf, ds, nd, 2, "greet", do_greet);
+	for (int r = 0; r < cf.rounds && want_phase(&cf, "list"); r++)
 		run_phase(&cf, ds, nd, r, "list", do_list);
-	run_phase(&cf, ds, nd, 0, "slow", do_slow);
+	if (want_phase(&cf, "slow"))
+		run_phase(&cf, ds, nd, 0, "slow", do_slow);
 	wall = bench_mono_s() - t0;
 
 	/* --- the table --- */
@@ -1884,8 +1901,11 @@ main(int argc, char **argv)
 			double p50 = pctl(ds[i].probe, ds[i].nprobe, 0.5);
 			double p99 = pctl(ds[i].probe, ds[i].nprobe, 0.99);
 
-			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.3g / %.3g (%zu)",
-				 p50 * 1e3, p99 * 1e3, ds[i].nprobe);
+			if (ds[i].nprobe)
+				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]),
+					 "%.3g / %.3g (%zu)", p50 * 1e3, p99 * 1e3, ds[i].nprobe);
+			else
+				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "-");
 		}
 		nr++;
 		rows[nr] = (struct row){.metric = "slow clients connected / still there at the end",
