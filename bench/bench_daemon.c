@@ -75,11 +75,11 @@ enum kind { K_OC, K_RSYNC };
 
 struct hold {
 	long target, held, dropped;
-	double open_s;	   /* opening them all */
-	double base_kib;   /* PSS before */
-	double kib;	   /* PSS with them held */
-	int procs;	   /* processes of the daemon with them held */
-	char why[160];	   /* why opening stopped early, "" when it did not */
+	double open_s;	 /* opening them all */
+	double base_kib; /* PSS before */
+	double kib;	 /* PSS with them held */
+	int procs;	 /* processes of the daemon with them held */
+	char why[160];	 /* why opening stopped early, "" when it did not */
 };
 
 struct dmn {
@@ -109,9 +109,9 @@ struct dmn {
 	int legit_runs, legit_ok;
 	char legit_why[200];
 	long slow_target, slow_ready, slow_alive, slow_bytes;
-	double slow_cpu_s, slow_s;
+	double slow_cpu_s, slow_s; /* the daemon's CPU over the slow phase, and its length */
 	double probe[256];	   /* time to greeting of probes during the trickle */
-	size_t nprobe; /* the daemon's CPU over the slow phase, and its length */
+	size_t nprobe;
 	double others; /* the largest share of the CPUs others used in a phase */
 };
 
@@ -123,13 +123,13 @@ struct cfg {
 	char data[PATH_MAX + 32];
 	char oc[PATH_MAX + 32];
 	const char *rsync;
-	int clients;	 /* listing clients at once */
-	double list_s;	 /* per round */
+	int clients;   /* listing clients at once */
+	double list_s; /* per round */
 	int rounds;
 	long greet_n, mem_n, max_oc, max_rsync, slow_n;
-	double slow_ms;	 /* between two bytes of a slow client */
+	double slow_ms; /* between two bytes of a slow client */
 	int legit_runs;
-	int backlog;	 /* "listen backlog" in the config, 0 to leave it out */
+	int backlog; /* "listen backlog" in the config, 0 to leave it out */
 	long data_files, data_bytes;
 	bool use_epoll, use_uring, use_rsync;
 	const char *phases; /* which phases run: names separated by commas */
@@ -139,8 +139,7 @@ struct cfg {
 /* The daemons' process groups, for the signal handler (this program only). */
 static pid_t live_pgid[MAX_DMN];
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -451,7 +450,8 @@ tree_cpu_s(pid_t root)
 		buf[r] = '\0';
 		p = strrchr(buf, ')');
 		/* fields 14..17 of stat(5): utime stime cutime cstime */
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+		if (p && sscanf(p + 1,
+				" %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
 				&ut, &st, &cut, &cst) == 4)
 			ticks += (double)(ut + st) + (double)(cut + cst);
 	}
@@ -906,7 +906,8 @@ phase_list(const struct cfg *cf, struct dmn *d)
 
 			if (i < 0) {
 				d->list_fail++;
-				why(d->list_why, sizeof(d->list_why), "connect: %s", strerror((int)-i));
+				why(d->list_why, sizeof(d->list_why), "connect: %s",
+				    strerror((int)-i));
 				break;
 			}
 			active++;
@@ -1071,9 +1072,12 @@ open_many(struct pool *p, struct hold *h, double budget_s, bool greet_back)
 			if (r == 0)
 				continue;
 			stop = true;
-			why(h->why, sizeof(h->why), "connection #%ld closed before its greeting (%s)",
+			why(h->why, sizeof(h->why),
+			    "connection #%ld closed before its greeting (%s)",
 			    p->count[C_IDLE] + p->count[C_WAIT] + 1,
-			    r == -2 ? "long line" : errno ? strerror(errno) : "EOF");
+			    r == -2 ? "long line"
+			    : errno ? strerror(errno)
+				    : "EOF");
 			cl_close(p, i);
 		}
 		now = bench_mono_s();
@@ -1083,7 +1087,8 @@ open_many(struct pool *p, struct hold *h, double budget_s, bool greet_back)
 				if (p->c[i].st == C_GREET && now - p->c[i].t0 > GREET_WAIT_S) {
 					if (!stop)
 						why(h->why, sizeof(h->why),
-						    "no greeting within %.0f s after %ld held", GREET_WAIT_S,
+						    "no greeting within %.0f s after %ld held",
+						    GREET_WAIT_S,
 						    p->count[C_IDLE] + p->count[C_WAIT]);
 					stop = true;
 					cl_close(p, i);
@@ -1288,7 +1293,8 @@ phase_slow(const struct cfg *cf, struct dmn *d)
 		for (int e = 0; e < n; e++) {
 			long i = (long)ev[e].data.u64;
 
-			/* "@RSYNCD: OK" after the module line is read and dropped; an end is a drop */
+			/* "@RSYNCD: OK" after the module line is read and dropped; an end is a drop
+			 */
 			if (p.c[i].st != C_FREE && cl_read(&p.c[i], false) < 0) {
 				h.dropped++;
 				cl_close(&p, i);
@@ -1513,10 +1519,11 @@ report(const struct cfg *cf, struct dmn *ds, int nd, struct row *rows, int nrows
 		for (int j = 0; j < noc; j++) {
 			const char *v = r->has_target ? verdict_s(r->verdict[oc[j]]) : "";
 
-			fprintf(md, " %s |", *v ? (r->verdict[oc[j]] == 1	? "**PASS**"
-						   : r->verdict[oc[j]] == -1 ? "**FAIL**"
-									      : v)
-					       : "");
+			fprintf(md, " %s |",
+				*v ? (r->verdict[oc[j]] == 1	? "**PASS**"
+				      : r->verdict[oc[j]] == -1 ? "**FAIL**"
+								: v)
+				   : "");
 			fprintf(csv, ",%s", v);
 		}
 		fputc('\n', md);
@@ -1528,45 +1535,39 @@ report(const struct cfg *cf, struct dmn *ds, int nd, struct row *rows, int nrows
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: bench_daemon [--out DIR] [--quick] [--rounds N] [--clients N]\n"
-		"                    [--backends io_uring,epoll] [--no-rsync] [--backlog N]\n"
-		"                    [--oc-rsyncd PATH] [--rsync PATH] [--work DIR] [--keep]\n"
-		"                    [--phases mem,max,greet,list,slow]\n"
-		"  --out DIR        write daemon.md and daemon.csv into DIR (default build/bench)\n"
-		"  --quick          small counts and short phases (a smoke test, ~20 s)\n"
-		"  --rounds N       listing rounds per daemon, 1..%d (default 3, 1 with --quick)\n"
-		"  --clients N      listing clients at once (default 64)\n"
-		"  --backends LIST  oc-rsyncd backends to run: io_uring, epoll or both (default)\n"
-		"  --no-rsync       no rsync --daemon column\n"
-		"  --backlog N      'listen backlog' in the shared config (default 1024; 0 leaves\n"
-		"                   it out: rsync's default is 5)\n"
-		"  --oc-rsyncd PATH default: ../bin/oc-rsyncd beside this program\n"
-		"  --rsync PATH     default: rsync from PATH\n"
-		"  --work DIR       where the work folder goes (default $TMPDIR, else /tmp)\n"
-		"  --keep           keep the work folder (config, logs)\n"
-		"  --phases LIST    only these phases (default all; rows of the others stay empty)\n",
-		MAX_ROUNDS);
+	fprintf(
+	    f,
+	    "usage: bench_daemon [--out DIR] [--quick] [--rounds N] [--clients N]\n"
+	    "                    [--backends io_uring,epoll] [--no-rsync] [--backlog N]\n"
+	    "                    [--oc-rsyncd PATH] [--rsync PATH] [--work DIR] [--keep]\n"
+	    "                    [--phases mem,max,greet,list,slow]\n"
+	    "  --out DIR        write daemon.md and daemon.csv into DIR (default build/bench)\n"
+	    "  --quick          small counts and short phases (a smoke test, ~20 s)\n"
+	    "  --rounds N       listing rounds per daemon, 1..%d (default 3, 1 with --quick)\n"
+	    "  --clients N      listing clients at once (default 64)\n"
+	    "  --backends LIST  oc-rsyncd backends to run: io_uring, epoll or both (default)\n"
+	    "  --no-rsync       no rsync --daemon column\n"
+	    "  --backlog N      'listen backlog' in the shared config (default 1024; 0 leaves\n"
+	    "                   it out: rsync's default is 5)\n"
+	    "  --oc-rsyncd PATH default: ../bin/oc-rsyncd beside this program\n"
+	    "  --rsync PATH     default: rsync from PATH\n"
+	    "  --work DIR       where the work folder goes (default $TMPDIR, else /tmp)\n"
+	    "  --keep           keep the work folder (config, logs)\n"
+	    "  --phases LIST    only these phases (default all; rows of the others stay empty)\n",
+	    MAX_ROUNDS);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"quick", no_argument, NULL, 'q'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"clients", required_argument, NULL, 'c'},
-	    {"backends", required_argument, NULL, 'b'},
-	    {"no-rsync", no_argument, NULL, 'R'},
-	    {"backlog", required_argument, NULL, 'B'},
-	    {"oc-rsyncd", required_argument, NULL, 'O'},
-	    {"rsync", required_argument, NULL, 's'},
-	    {"work", required_argument, NULL, 'w'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"phases", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"out", required_argument, NULL, 'o'},	{"quick", no_argument, NULL, 'q'},
+	    {"rounds", required_argument, NULL, 'r'},	{"clients", required_argument, NULL, 'c'},
+	    {"backends", required_argument, NULL, 'b'}, {"no-rsync", no_argument, NULL, 'R'},
+	    {"backlog", required_argument, NULL, 'B'},	{"oc-rsyncd", required_argument, NULL, 'O'},
+	    {"rsync", required_argument, NULL, 's'},	{"work", required_argument, NULL, 'w'},
+	    {"keep", no_argument, NULL, 'k'},		{"phases", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	struct cfg cf = {0};
 	struct dmn ds[MAX_DMN] = {0};
@@ -1727,14 +1728,20 @@ main(int argc, char **argv)
 	write_conf(&cf);
 
 	if (cf.use_uring)
-		ds[nd++] = (struct dmn){.label = "oc-rsyncd io_uring", .key = "oc_io_uring",
-					.kind = K_OC, .backend = "io_uring", .prog = cf.oc};
+		ds[nd++] = (struct dmn){.label = "oc-rsyncd io_uring",
+					.key = "oc_io_uring",
+					.kind = K_OC,
+					.backend = "io_uring",
+					.prog = cf.oc};
 	if (cf.use_epoll)
-		ds[nd++] = (struct dmn){.label = "oc-rsyncd epoll", .key = "oc_epoll", .kind = K_OC,
-					.backend = "epoll", .prog = cf.oc};
+		ds[nd++] = (struct dmn){.label = "oc-rsyncd epoll",
+					.key = "oc_epoll",
+					.kind = K_OC,
+					.backend = "epoll",
+					.prog = cf.oc};
 	if (cf.use_rsync)
-		ds[nd++] = (struct dmn){.label = "rsync --daemon", .key = "rsync", .kind = K_RSYNC,
-					.prog = cf.rsync};
+		ds[nd++] = (struct dmn){
+		    .label = "rsync --daemon", .key = "rsync", .kind = K_RSYNC, .prog = cf.rsync};
 	for (int i = 0; i < nd; i++) {
 		snprintf(ds[i].log, sizeof(ds[i].log), "%s/%s.log", cf.work, ds[i].key);
 		snprintf(ds[i].errlog, sizeof(ds[i].errlog), "%s/%s.out", cf.work, ds[i].key);
@@ -1742,8 +1749,8 @@ main(int argc, char **argv)
 
 	uname(&un);
 	printf("bench_daemon: %ld CPUs, %s %s; module tree %ld files / %ld bytes; work %s%s\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), un.sysname, un.release, cf.data_files,
-	       cf.data_bytes, cf.work, cf.quick ? " (quick)" : "");
+	       sysconf(_SC_NPROCESSORS_ONLN), un.sysname, un.release, cf.data_files, cf.data_bytes,
+	       cf.work, cf.quick ? " (quick)" : "");
 	fflush(stdout);
 	t0 = bench_mono_s();
 	if (want_phase(&cf, "mem"))
@@ -1770,10 +1777,14 @@ main(int argc, char **argv)
 			if (ds[i].others > maxothers)
 				maxothers = ds[i].others;
 
-		snprintf(lbl[0], sizeof(lbl[0]), "listing sessions per second, %d clients, median of %d x %.1f s",
+		snprintf(lbl[0], sizeof(lbl[0]),
+			 "listing sessions per second, %d clients, median of %d x %.1f s",
 			 cf.clients, cf.rounds, cf.list_s);
-		rows[nr] = (struct row){.metric = lbl[0], .unit = "1/s", .ratio = 1,
-					.target = ">= 5x rsync", .has_target = 1};
+		rows[nr] = (struct row){.metric = lbl[0],
+					.unit = "1/s",
+					.ratio = 1,
+					.target = ">= 5x rsync",
+					.has_target = 1};
 		for (int i = 0; i < nd; i++) {
 			double v[MAX_ROUNDS];
 
@@ -1781,18 +1792,21 @@ main(int argc, char **argv)
 			rows[nr].v[i] = median(v, (unsigned)cf.rounds);
 		}
 		nr++;
-		rows[nr] = (struct row){.metric = "listing sessions failed", .unit = "", .ratio = 0};
+		rows[nr] =
+		    (struct row){.metric = "listing sessions failed", .unit = "", .ratio = 0};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = (double)ds[i].list_fail;
 		nr++;
-		rows[nr] = (struct row){.metric = "daemon CPU per listing session", .unit = "us",
-					.ratio = 1};
+		rows[nr] = (struct row){
+		    .metric = "daemon CPU per listing session", .unit = "us", .ratio = 1};
 		for (int i = 0; i < nd; i++)
-			rows[nr].v[i] = ds[i].list_ok ? 1e6 * ds[i].list_cpu_s / (double)ds[i].list_ok
-						       : NAN;
+			rows[nr].v[i] =
+			    ds[i].list_ok ? 1e6 * ds[i].list_cpu_s / (double)ds[i].list_ok : NAN;
 		nr++;
-		rows[nr] = (struct row){.metric = "CPU in the listing runs: daemon / load generator",
-					.unit = "% of one CPU", .ratio = 0};
+		rows[nr] =
+		    (struct row){.metric = "CPU in the listing runs: daemon / load generator",
+				 .unit = "% of one CPU",
+				 .ratio = 0};
 		for (int i = 0; i < nd; i++)
 			if (ds[i].list_wall_s > 0)
 				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.0f / %.0f",
@@ -1806,35 +1820,43 @@ main(int argc, char **argv)
 			rows[nr].v[i] = ds[i].g_p50 * 1e3;
 		nr++;
 		rows[nr] = (struct row){.metric = "time to greeting p99, one client at a time",
-					.unit = "ms", .ratio = 1};
+					.unit = "ms",
+					.ratio = 1};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = ds[i].g_p99 * 1e3;
 		nr++;
 		rows[nr] = (struct row){.metric = "time to greeting p50, during the listing runs",
-					.unit = "ms", .ratio = 1};
+					.unit = "ms",
+					.ratio = 1};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = pctl(ds[i].lat_load, ds[i].nlat_load, 0.5) * 1e3;
 		nr++;
 		rows[nr] = (struct row){.metric = "time to greeting p99, during the listing runs",
-					.unit = "ms", .ratio = 1};
+					.unit = "ms",
+					.ratio = 1};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = pctl(ds[i].lat_load, ds[i].nlat_load, 0.99) * 1e3;
 		nr++;
-		snprintf(lbl[2], sizeof(lbl[2]), "PSS per idle pre-auth connection, %ld held", cf.mem_n);
+		snprintf(lbl[2], sizeof(lbl[2]), "PSS per idle pre-auth connection, %ld held",
+			 cf.mem_n);
 		row_mem = nr;
-		rows[nr] = (struct row){.metric = lbl[2], .unit = "KiB", .ratio = 1,
-					.target = "<= 0.1x rsync", .has_target = 1};
+		rows[nr] = (struct row){.metric = lbl[2],
+					.unit = "KiB",
+					.ratio = 1,
+					.target = "<= 0.1x rsync",
+					.has_target = 1};
 		for (int i = 0; i < nd; i++) {
 			struct hold *h = &ds[i].mem;
 
 			rows[nr].v[i] = h->held ? (h->kib - h->base_kib) / (double)h->held : NAN;
 			if (h->held != h->target)
-				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.3g (%ld held)",
-					 rows[nr].v[i], h->held);
+				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]),
+					 "%.3g (%ld held)", rows[nr].v[i], h->held);
 		}
 		nr++;
 		rows[nr] = (struct row){.metric = "daemon PSS: before / with them (processes)",
-					.unit = "MiB", .ratio = 0};
+					.unit = "MiB",
+					.ratio = 0};
 		for (int i = 0; i < nd; i++)
 			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.1f / %.1f (%d)",
 				 ds[i].mem.base_kib / 1024, ds[i].mem.kib / 1024, ds[i].mem.procs);
@@ -1843,60 +1865,68 @@ main(int argc, char **argv)
 			 "idle connections held, of %ld tried (rsync: %ld, a process each)",
 			 cf.max_oc, cf.max_rsync);
 		row_max = nr;
-		rows[nr] = (struct row){.metric = lbl[3], .unit = "", .ratio = 0,
-					.target = "10,000 within the raised fd limit", .has_target = 1};
+		rows[nr] = (struct row){.metric = lbl[3],
+					.unit = "",
+					.ratio = 0,
+					.target = "10,000 within the raised fd limit",
+					.has_target = 1};
 		for (int i = 0; i < nd; i++) {
 			rows[nr].v[i] = (double)ds[i].max.held;
 			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%ld / %ld in %.1f s",
 				 ds[i].max.held, ds[i].max.target, ds[i].max.open_s);
 		}
 		nr++;
-		rows[nr] = (struct row){.metric = "PSS per connection at that count", .unit = "KiB",
-					.ratio = 1};
+		rows[nr] = (struct row){
+		    .metric = "PSS per connection at that count", .unit = "KiB", .ratio = 1};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = ds[i].max.held ? (ds[i].max.kib - ds[i].max.base_kib) /
 							     (double)ds[i].max.held
 						       : NAN;
 		nr++;
 		rows[nr] = (struct row){.metric = "open files limit (soft): started with / running",
-					.unit = "", .ratio = 0};
+					.unit = "",
+					.ratio = 0};
 		for (int i = 0; i < nd; i++)
 			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%d / %ld",
 				 START_NOFILE, ds[i].nofile);
 		nr++;
-		rows[nr] = (struct row){.metric = "legitimate pull of the module, alone", .unit = "s",
-					.ratio = 1};
+		rows[nr] = (struct row){
+		    .metric = "legitimate pull of the module, alone", .unit = "s", .ratio = 1};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = ds[i].legit_idle_s;
 		nr++;
-		snprintf(lbl[4], sizeof(lbl[4]),
-			 "legitimate pull while %ld clients trickle a byte per %.0f ms, worst of %d",
-			 cf.slow_n, cf.slow_ms, cf.legit_runs);
+		snprintf(
+		    lbl[4], sizeof(lbl[4]),
+		    "legitimate pull while %ld clients trickle a byte per %.0f ms, worst of %d",
+		    cf.slow_n, cf.slow_ms, cf.legit_runs);
 		row_legit = nr;
-		rows[nr] = (struct row){.metric = lbl[4], .unit = "s", .ratio = 1, .target = "< 2 s",
-					.has_target = 1};
+		rows[nr] = (struct row){
+		    .metric = lbl[4], .unit = "s", .ratio = 1, .target = "< 2 s", .has_target = 1};
 		for (int i = 0; i < nd; i++) {
 			double worst = 0;
 
 			for (int k = 0; k < ds[i].legit_runs; k++)
 				worst = ds[i].legit_s[k] != ds[i].legit_s[k] || worst != worst
-						? NAN
-						: fmax(worst, ds[i].legit_s[k]);
-			rows[nr].v[i] = ds[i].legit_runs && ds[i].legit_ok == ds[i].legit_runs ? worst
-												 : NAN;
+					    ? NAN
+					    : fmax(worst, ds[i].legit_s[k]);
+			rows[nr].v[i] =
+			    ds[i].legit_runs && ds[i].legit_ok == ds[i].legit_runs ? worst : NAN;
 			if (rows[nr].v[i] != rows[nr].v[i]) {
 				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "failed");
 			} else if (ds[i].legit_runs > 1) {
 				double v[MAX_ROUNDS];
 
 				memcpy(v, ds[i].legit_s, sizeof(v));
-				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%.3g (median %.3g)",
-					 worst, median(v, (unsigned)ds[i].legit_runs));
+				snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]),
+					 "%.3g (median %.3g)", worst,
+					 median(v, (unsigned)ds[i].legit_runs));
 			}
 		}
 		nr++;
-		rows[nr] = (struct row){.metric = "time to greeting p50 / p99 of probes during the trickle",
-					.unit = "ms", .ratio = 0};
+		rows[nr] = (struct row){
+		    .metric = "time to greeting p50 / p99 of probes during the trickle",
+		    .unit = "ms",
+		    .ratio = 0};
 		for (int i = 0; i < nd; i++) {
 			double p50 = pctl(ds[i].probe, ds[i].nprobe, 0.5);
 			double p99 = pctl(ds[i].probe, ds[i].nprobe, 0.99);
@@ -1909,18 +1939,22 @@ main(int argc, char **argv)
 		}
 		nr++;
 		rows[nr] = (struct row){.metric = "slow clients connected / still there at the end",
-					.unit = "", .ratio = 0};
+					.unit = "",
+					.ratio = 0};
 		for (int i = 0; i < nd; i++)
 			snprintf(rows[nr].text[i], sizeof(rows[nr].text[i]), "%ld / %ld of %ld",
 				 ds[i].slow_ready, ds[i].slow_alive, ds[i].slow_target);
 		nr++;
-		rows[nr] = (struct row){.metric = "daemon CPU while they connect and trickle (share of one CPU)",
-					.unit = "%", .ratio = 1};
+		rows[nr] = (struct row){
+		    .metric = "daemon CPU while they connect and trickle (share of one CPU)",
+		    .unit = "%",
+		    .ratio = 1};
 		for (int i = 0; i < nd; i++)
-			rows[nr].v[i] = ds[i].slow_s > 0 ? 100 * ds[i].slow_cpu_s / ds[i].slow_s : NAN;
+			rows[nr].v[i] =
+			    ds[i].slow_s > 0 ? 100 * ds[i].slow_cpu_s / ds[i].slow_s : NAN;
 		nr++;
-		rows[nr] = (struct row){.metric = "others' share of the CPUs, worst phase", .unit = "%",
-					.ratio = 0};
+		rows[nr] = (struct row){
+		    .metric = "others' share of the CPUs, worst phase", .unit = "%", .ratio = 0};
 		for (int i = 0; i < nd; i++)
 			rows[nr].v[i] = ds[i].others * 100;
 		nr++;
@@ -1941,10 +1975,10 @@ main(int argc, char **argv)
 				rows[0].verdict[i] = x != x ? 2 : x >= 5 ? 1 : -1;
 				x = ratio_of(&rows[row_mem], i, rs);
 				rows[row_mem].verdict[i] = x != x ? 2 : x <= 0.1 ? 1 : -1;
-				rows[row_max].verdict[i] = cf.max_oc < 10000 ? 2
-						     : ds[i].max.held >= 10000 && ds[i].nofile >= 10000
-							 ? 1
-							 : -1;
+				rows[row_max].verdict[i] =
+				    cf.max_oc < 10000				       ? 2
+				    : ds[i].max.held >= 10000 && ds[i].nofile >= 10000 ? 1
+										       : -1;
 				rows[row_legit].verdict[i] = rows[row_legit].v[i] < 2 ? 1 : -1;
 			}
 		}
@@ -1957,21 +1991,22 @@ main(int argc, char **argv)
 		hn = snprintf(header, sizeof(header),
 			      "## oc-rsyncd against rsync --daemon\n\n"
 			      "`%s` (%s), %.0f s, %ld CPUs, %s %s; oc-rsyncd event loop as logged:",
-			      cf.cmdline, cf.quick ? "quick: small counts, not the issue's numbers"
-						   : "full",
+			      cf.cmdline,
+			      cf.quick ? "quick: small counts, not the issue's numbers" : "full",
 			      wall, sysconf(_SC_NPROCESSORS_ONLN), un.sysname, un.release);
 		for (int i = 0; i < nd; i++)
 			if (ds[i].kind == K_OC)
-				hn += snprintf(header + hn, sizeof(header) - (size_t)hn, " %s -> %s;",
-					       ds[i].backend, ds[i].seen_backend);
-		hn += snprintf(header + hn, sizeof(header) - (size_t)hn,
-			       " config: `use chroot = no`, %s, two modules, logging to a file "
-			       "each.\nThe daemons start with a soft open-files limit of %d.%s%s\n",
-			       cf.backlog > 0 ? "`listen backlog` set for both" : "default backlog",
-			       START_NOFILE, rsync_note,
-			       maxothers > 0.10 ? " **Caution: other processes used over 10% of the "
-						  "CPUs in some phase; rates are low and noisy.**"
-						: "");
+				hn += snprintf(header + hn, sizeof(header) - (size_t)hn,
+					       " %s -> %s;", ds[i].backend, ds[i].seen_backend);
+		hn +=
+		    snprintf(header + hn, sizeof(header) - (size_t)hn,
+			     " config: `use chroot = no`, %s, two modules, logging to a file "
+			     "each.\nThe daemons start with a soft open-files limit of %d.%s%s\n",
+			     cf.backlog > 0 ? "`listen backlog` set for both" : "default backlog",
+			     START_NOFILE, rsync_note,
+			     maxothers > 0.10 ? " **Caution: other processes used over 10% of the "
+						"CPUs in some phase; rates are low and noisy.**"
+					      : "");
 		(void)hn;
 
 		snprintf(path, sizeof(path), "%s/daemon.md", cf.out);
@@ -1996,18 +2031,22 @@ main(int argc, char **argv)
 		}
 		for (int i = 0; i < nd; i++) {
 			if (ds[i].list_why[0])
-				printf("%s: first listing failure: %s\n", ds[i].label, ds[i].list_why);
+				printf("%s: first listing failure: %s\n", ds[i].label,
+				       ds[i].list_why);
 			if (ds[i].mem.why[0])
-				printf("%s: mem phase stopped opening: %s\n", ds[i].label, ds[i].mem.why);
+				printf("%s: mem phase stopped opening: %s\n", ds[i].label,
+				       ds[i].mem.why);
 			if (ds[i].max.why[0])
-				printf("%s: max phase stopped opening: %s\n", ds[i].label, ds[i].max.why);
+				printf("%s: max phase stopped opening: %s\n", ds[i].label,
+				       ds[i].max.why);
 			if (ds[i].legit_why[0])
 				printf("%s: legitimate client: %s\n", ds[i].label, ds[i].legit_why);
 			if (ds[i].g_fail)
 				printf("%s: %ld connections got no greeting in the greet phase\n",
 				       ds[i].label, ds[i].g_fail);
 			if (ds[i].max.dropped || ds[i].mem.dropped)
-				printf("%s: idle connections closed by the daemon: %ld (mem), %ld (max)\n",
+				printf("%s: idle connections closed by the daemon: %ld (mem), %ld "
+				       "(max)\n",
 				       ds[i].label, ds[i].mem.dropped, ds[i].max.dropped);
 		}
 		printf("\nwrote %s/daemon.md and %s/daemon.csv\n", cf.out, cf.out);
