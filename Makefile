@@ -3,7 +3,7 @@
 #
 #   make                 build libraries, programs and tests into build/
 #   make test            install missing packages, build, run every suite
-#   make bench           ocq benchmark against ck_ring, wfcqueue, mutex ring
+#   make bench           every bench/bench_* (ocq, ocpool, ocproto, oc-rsyncd) and bench_rsync.sh
 #   make demo            the main job: oc-rsync copies a sample tree, then syncs changes
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make fuzz-run SECONDS=N

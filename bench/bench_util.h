@@ -42,7 +42,7 @@ median(double *v, unsigned n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void
+static inline void
 json_num(FILE *f, double x)
 {
 	if (x == x)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,6 +53,7 @@
 #define OUR_PROTOCOL	   32
 #define OUR_SUBPROTOCOL	   0
 #define DEFAULT_CONFIG	   "/etc/rsyncd.conf"
+#define UPSTREAM_NOFILE	   4096	       /* rsync 3.5.0 raises its soft fd limit to this */
 
 /* --- state ------------------------------------------------------------------ */
 
@@ -176,6 +178,8 @@ struct daemon {
 	bool single;		/* inetd or remote shell: one connection, no listener */
 	bool fork_each;		/* OC_RSYNC_DAEMON_ASYNC=0: a process per connection */
 	int status;		/* single: the session's exit code */
+	rlim_t nofile_was;	/* the soft RLIMIT_NOFILE we were started with */
+	rlim_t nofile_session;	/* and the one a session child gets (raise_nofile()) */
 	bool stop;
 };
 
@@ -874,6 +878,19 @@ start_session(struct daemon *d, struct conn *c)
 				close(o->fd);
 		if (d->log)
 			fclose(d->log);
+		/*
+		 * The session and what it runs (pre-xfer exec, ...) get the
+		 * soft limit upstream's child would have, not the loop's. The
+		 * socket may be numbered above it: open descriptors stay valid.
+		 */
+		if (d->nofile_session) {
+			struct rlimit rl;
+
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
+				rl.rlim_cur = d->nofile_session;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGHUP, SIG_DFL);
@@ -1534,6 +1551,47 @@ rsh_main(struct daemon *d)
 	return run_loop(d);
 }
 
+/*
+ * Every connection in its handshake holds a descriptor in this one process
+ * (upstream forks per connection, so its limit is per connection). The
+ * usual soft limit of 1024 would stop accepting at about a thousand
+ * clients: raise it to the hard limit, which an unprivileged daemon may do.
+ * *was and *now are the soft limit before and after, for the log.
+ *
+ * A session child goes back to what upstream's would have (*session):
+ * rsync 3.5.0 raises its soft limit toward 4096 at start (main.c,
+ * raise_fd_limit(): only up, never past the hard limit) and its daemon
+ * children inherit that. Programs a session runs get it too.
+ */
+static void
+raise_nofile(rlim_t *was, rlim_t *now, rlim_t *session)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	*was = *now = *session = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	*was = *now = *session = rl.rlim_cur;
+	if (rl.rlim_cur < UPSTREAM_NOFILE)
+		*session = rl.rlim_max < UPSTREAM_NOFILE ? rl.rlim_max : UPSTREAM_NOFILE;
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY) {
+		/* the kernel refuses a soft limit above fs.nr_open */
+		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+		unsigned long v = 0;
+
+		want = f && fscanf(f, "%lu", &v) == 1 && v ? (rlim_t)v : (rlim_t)1 << 20;
+		if (f)
+			fclose(f);
+	}
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (!setrlimit(RLIMIT_NOFILE, &rl))
+		*now = want;
+}
+
 static int
 run_loop(struct daemon *d)
 {
@@ -1601,6 +1659,7 @@ oce_daemon_main(const struct oce_opts *o)
 	struct daemon d = {0};
 	struct oce_dconf *cfg = NULL;
 	const char *address, *pid_file;
+	rlim_t nofile;
 	int port, r, code = 0;
 
 	d.o = o;
@@ -1631,6 +1690,7 @@ oce_daemon_main(const struct oce_opts *o)
 			fprintf(stderr, "%s: failed to open log-file %s: %s\n", OCE_PROG,
 				o->log_file ? o->log_file : cfg->defaults.log_file, strerror(errno));
 	}
+	raise_nofile(&d.nofile_was, &nofile, &d.nofile_session);
 	if (o->server) {
 		code = rsh_main(&d);
 		goto out;
@@ -1663,6 +1723,11 @@ oce_daemon_main(const struct oce_opts *o)
 	}
 	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
 	dlog(&d, "event loop: %s", d.pb.ops->name);
+	if (nofile != d.nofile_was)
+		dlog(&d, "open files limit raised from %llu to %llu", (unsigned long long)d.nofile_was,
+		     (unsigned long long)nofile);
+	else
+		dlog(&d, "open files limit %llu", (unsigned long long)nofile);
 	code = run_loop(&d);
 	if (d.metrics_path)
 		metrics_write(&d);

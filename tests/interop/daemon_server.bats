@@ -498,6 +498,60 @@ hold_slot() {
 	stop_pids "$pid"
 }
 
+@test "daemon server: a low soft open-files limit is raised; 200 idle clients are greeted" {
+	# rsync forks per connection, so its soft limit never matters; ours holds
+	# every handshake in one process and raises the soft limit to the hard one.
+	# A session child gets what rsync 3.5.0's would: raised toward 4096 only.
+	local port pid
+	port=$(free_port)
+	(
+		ulimit -Sn 64
+		ulimit -Hn 8192
+		exec timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+			--config="$D/rsyncd.conf" --log-file="$D/nofile.log" >"$D/nofile.out" 2>&1 3>&-
+	) &
+	wait_port "$port"
+	for pid in $(pgrep -f -- "--port=$port --config"); do
+		[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ] && break
+	done
+	[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ]
+	grep -q 'open files limit raised from 64 to 8192' "$D/nofile.log"
+	[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 8192 ]
+	"$PY" - "$port" "$pid" <<-'EOF'
+		import os, socket, sys, time
+		port, pid = int(sys.argv[1]), sys.argv[2]
+		held = []
+		for _ in range(200):
+		    s = socket.create_connection(("127.0.0.1", port), 5)
+		    s.settimeout(5)
+		    assert s.recv(64).startswith(b"@RSYNCD: "), "no greeting"
+		    held.append(s)
+		for s in held:
+		    s.close()
+		# a session that stops after its arguments: its child's limit
+		s = socket.create_connection(("127.0.0.1", port), 5)
+		s.settimeout(5)
+		f = s.makefile("rb")
+		f.readline()
+		s.sendall(b"@RSYNCD: 32.0 sha512 sha256 sha1 md5 md4\nro\n")
+		while not f.readline().startswith(b"@RSYNCD: OK"):
+		    pass
+		s.sendall(b"--server\0--sender\0-r\0.\0ro/\0\0")
+		soft = None
+		for _ in range(100):
+		    kids = open("/proc/%s/task/%s/children" % (pid, pid)).read().split()
+		    if kids:
+		        for line in open("/proc/%s/limits" % kids[0]):
+		            if line.startswith("Max open files"):
+		                soft = line.split()[3]
+		        break
+		    time.sleep(0.05)
+		s.close()
+		assert soft == "4096", "session child's soft limit: %s" % soft
+	EOF
+	stop_pids "$pid"
+}
+
 # --- oc-rsync as the client ----------------------------------------------------------
 
 @test "daemon server: oc-rsync pulls from and pushes to oc-rsyncd" {
