@@ -544,7 +544,9 @@ hold_slot() {
 		        for line in open("/proc/%s/limits" % kids[0]):
 		            if line.startswith("Max open files"):
 		                soft = line.split()[3]
-		        break
+		        # the child may be read before it has set its limit
+		        if soft == "4096":
+		            break
 		    time.sleep(0.05)
 		s.close()
 		assert soft == "4096", "session child's soft limit: %s" % soft
