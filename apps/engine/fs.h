@@ -63,6 +63,14 @@ struct oce_fs_sys {
 extern const struct oce_fs_sys oce_fs_sys_default;
 
 /*
+ * The table the receiving side uses: oce_fs_sys_default, or, when the
+ * test-only variable OC_RSYNC_FAULT names faults to inject, a table that
+ * fails the chosen calls (grammar in fsfault.c; tests/interop/fault.bats).
+ * Read once, on the first call; a spec that does not parse exits 1.
+ */
+const struct oce_fs_sys *oce_fs_sys_active(void);
+
+/*
  * A directory tree we may write below and never outside. openat2 is called
  * directly, not through sys (the table has no slot for it); set use_openat2
  * to false to route every lookup through sys->openat.

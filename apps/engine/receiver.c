@@ -661,7 +661,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			o.discard = true;
 		} else {
-			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse);
+			oce_sparse_init(&o.w, rs->root.sys, d.fd, op->sparse);
 			if (d.inplace && op->sparse) {
 				/*
 				 * Upstream receive_data(): zero runs over old data are
@@ -1069,7 +1069,7 @@ open_dest(struct oce_recvside *rs)
 	r = stat(dest, &st) ? -errno : 0;
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
+			r = oce_root_open(&rs->root, dest, false, oce_fs_sys_active());
 			if (!r)
 				r = set_curr_dir(rs, dest);
 			goto out;
@@ -1095,7 +1095,7 @@ open_dest(struct oce_recvside *rs)
 			r = -ENOTDIR;
 			goto out;
 		}
-		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+		r = oce_root_open(&rs->root, dest, true, oce_fs_sys_active());
 		if (r) {
 			oce_rsyserr(s, -r, "mkdir %s failed",
 				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
@@ -1122,11 +1122,11 @@ open_dest(struct oce_recvside *rs)
 		char *slash = strrchr(dest, '/');
 
 		*slash = '\0';
-		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, &oce_fs_sys_default);
+		r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false, oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {
-		r = oce_root_open(&rs->root, ".", false, &oce_fs_sys_default);
+		r = oce_root_open(&rs->root, ".", false, oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, ".");
 	}
