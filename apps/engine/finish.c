@@ -582,7 +582,17 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 	if (r == -EXDEV)
 		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, &m);
 	if (r) {
-		oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, dest->rel, strerror(-r), -r);
+		char tmp[PATH_MAX], full[PATH_MAX + 2];
+		const char *name = rs->solo ? "" : f->name, *slash = strrchr(name, '/');
+
+		/* Upstream names the temp file as it made it: in --temp-dir, else beside the file. */
+		if (s->o->temp_dir)
+			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, tmpname);
+		else
+			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
+				 tmpname);
+		oce_rsyserr(s, -r, "rename %s -> \"%s\"", oce_dest_fname(rs, tmp, full, sizeof(full)),
+			    dest->rel);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (!partial || oce_commit(partial->root, tmp_dirfd, tmpname, partial->rel))
 			unlinkat(tmp_dirfd, tmpname, 0);
