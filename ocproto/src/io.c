@@ -299,6 +299,12 @@ ocp_io_flush(struct ocp_io *io)
 	return r;
 }
 
+void
+ocp_io_discard_output(struct ocp_io *io)
+{
+	io->out_len = 0;
+}
+
 int
 ocp_io_start_mux_out(struct ocp_io *io)
 {
