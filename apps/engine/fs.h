@@ -220,6 +220,21 @@ int oce_set_meta(const struct oce_root *r, const char *rel, const struct stat *c
 int oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name,
 		    const struct stat *cur, const struct oce_meta *m);
 
+/* Which step of oce_set_meta*() failed: each has its own upstream message. */
+enum oce_meta_step {
+	OCE_META_NONE,
+	OCE_META_STAT,	/* "stat %s failed" */
+	OCE_META_CHOWN, /* "chown %s failed" */
+	OCE_META_CHGRP, /* "chgrp %s failed" (only the group was to change) */
+	OCE_META_TIMES, /* "failed to set times on %s" */
+	OCE_META_PERMS, /* "failed to set permissions on %s" */
+};
+/* oce_set_meta_at() and oce_set_meta() that also say which step failed (*step, may be NULL). */
+int oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name,
+		       const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step);
+int oce_set_meta_ex(const struct oce_root *r, const char *rel, const struct stat *cur,
+		    const struct oce_meta *m, enum oce_meta_step *step);
+
 /*
  * Create below the root: a directory (mode & 07777, the kernel applies the
  * umask), a symlink holding target (never resolved here), a hard link to
