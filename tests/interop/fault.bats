@@ -29,7 +29,9 @@ setup_file() {
 	# longer than the new one, so that --inplace has to cut it
 	head -c 400000 /dev/urandom >"$T/old/big"
 	head -c 100 /dev/urandom >"$T/old/small"
-	touch -d 2020-01-01 "$T/old/big" "$T/old/small"
+	# whole seconds apart: rsync compares a directory's time in seconds
+	# when it meets it, and so reports a time it could not set only then
+	touch -d 2020-01-01 "$T/old/big" "$T/old/small" "$T/old/sub" "$T/old"
 	touch -d 2021-01-01 "$T/src"/* "$T/src/sub/c"
 	(cd "$T/old" && find . -type f -exec sha256sum {} +) >"$T/allowed"
 	(cd "$T/src" && find . -type f -exec sha256sum {} +) >>"$T/allowed"
@@ -65,9 +67,10 @@ norm() {
 
 # Tree signatures as compared: a directory's time depends on how far the
 # generator got before the receiver failed (in rsync too), and what lands
-# in --partial-dir=.pd is made at run time.
+# in --partial-dir=.pd is made at run time. TIMES=no: no time is compared
+# (a time that could not be set is the time of the run).
 tsig() {
-	"$SIG" "$1" | awk -F'\t' -v OFS='\t' '$2 ~ /^d / || $1 ~ /^\.pd(\/|$)/ {
+	"$SIG" "$1" | awk -F'\t' -v OFS='\t' -v all="${TIMES:-yes}" '$2 ~ /^d / || $1 ~ /^\.pd(\/|$)/ || all == "no" {
 		n = split($2, a, " "); a[5] = "T"; t = a[1]
 		for (i = 2; i <= n; i++) t = t " " a[i]
 		$2 = t } 1'
@@ -168,6 +171,18 @@ ways() {
 
 @test "fault: ftruncate fails after --inplace (reported, code 23)" {
 	CHECK=no ways ftruncate:EIO -a --inplace
+}
+
+@test "fault: setting times fails (reported for every file and directory, code 23)" {
+	TIMES=no ways utimensat:EIO -a
+}
+
+@test "fault: setting the time of one file fails (code 23)" {
+	TIMES=no ways utimensat:EIO:path=.small. -a
+}
+
+@test "fault: setting times fails with --inplace (code 23)" {
+	CHECK=no TIMES=no ways utimensat:EIO:path=big -a --inplace
 }
 
 # Faults that rsync's own loops handle: no reference fault, only the
