@@ -9,7 +9,10 @@
 # must still hold exactly its sentinel file, unchanged. Each case runs
 # $RACE_RUNS times (default 10) as a local copy, a pull over lrsh and a
 # push from an rsync client to oc-rsync --server; with and without
-# --inplace (which writes into existing files instead of renaming).
+# --inplace (which writes into existing files instead of renaming). Every
+# other run sets OC_RSYNC_FAULT to a rule that never fires: a fault table
+# turns off the parent directory the engine keeps open between lookups,
+# so lookups made from the root each time are raced too.
 
 load common
 
@@ -49,15 +52,18 @@ race() {
 		[ $((run % 2)) = 0 ] && cp -a "$T/src/d" "$d/" && find "$d" -type f -exec truncate -s 10 {} +
 		"$PY" "$SWAP" "$d" d "$T/outside" "$T/stop" >"$T/swaps" &
 		SWPID=$!
+		local fault=
+		[ $((run % 4)) -ge 2 ] && fault=readlinkat:EIO:path=/never-such-name
 		case $way in
 		local)
-			OC_RSYNC_ASYNC=$((run % 2)) timeout 120 "$OC" -a "$@" "$T/src/" "$d/" \
-				>"$T/race.log" 2>&1 && rc=0 || rc=$? ;;
+			OC_RSYNC_FAULT=$fault OC_RSYNC_ASYNC=$((run % 2)) timeout 120 "$OC" -a "$@" \
+				"$T/src/" "$d/" >"$T/race.log" 2>&1 && rc=0 || rc=$? ;;
 		pull)
-			OC_RSYNC_ASYNC=$((run % 2)) timeout 120 "$OC" -a -e "$RSH" "$@" "h:$T/src/" "$d/" \
-				>"$T/race.log" 2>&1 && rc=0 || rc=$? ;;
+			OC_RSYNC_FAULT=$fault OC_RSYNC_ASYNC=$((run % 2)) timeout 120 "$OC" -a -e "$RSH" \
+				"$@" "h:$T/src/" "$d/" >"$T/race.log" 2>&1 && rc=0 || rc=$? ;;
 		rpush)
-			timeout 120 rsync -a -e "$RSH" --rsync-path="env OC_RSYNC_ASYNC=$((run % 2)) $OC" \
+			timeout 120 rsync -a -e "$RSH" \
+				--rsync-path="env OC_RSYNC_FAULT=$fault OC_RSYNC_ASYNC=$((run % 2)) $OC" \
 				"$@" "$T/src/" "h:$d/" >"$T/race.log" 2>&1 && rc=0 || rc=$? ;;
 		esac
 		touch "$T/stop"
