@@ -127,6 +127,38 @@ late_error_exit(struct oce_session *s, int code)
 		oce_rsyserr(s, -r, "write error");
 }
 
+/*
+ * Our sender lost the connection: the receiver stopped reading (EPIPE) or
+ * hung up. Upstream's sender reads while it writes, so a receiver that
+ * failed on its own (a full disk) has told it why with MSG_ERROR_EXIT
+ * before the pipe broke; upstream answers into the dead pipe ("write
+ * error: Broken pipe") and exits quietly with the receiver's code. Look
+ * through what the peer sent before it went for that message. Returns r,
+ * or OCP_ECLOSED with s->peer_exit set when the message was there.
+ */
+static int
+peer_said_why(struct oce_session *s, int r)
+{
+	const uint8_t *p;
+	int n, t;
+
+	if (!s->am_sender || s->peer_exit || !s->io || !s->io->mux_in || s->protocol < 31 ||
+	    (r != -EPIPE && r != OCP_ECLOSED && r != -ECONNRESET))
+		return r;
+	ocp_io_discard_output(s->io);
+	/* The peer is going away: its end closes soon, but never wait long. */
+	t = ocp_io_timeout(s->io);
+	if (!t || t > 10)
+		ocp_io_set_timeout(s->io, 10);
+	while ((n = ocp_io_peek(s->io, &p)) > 0)
+		ocp_io_consume(s->io, (size_t)n);
+	if (!s->peer_exit)
+		return r;
+	if (r != OCP_ECLOSED)
+		oce_rsyserr(s, -r, "write error");
+	return OCP_ECLOSED;
+}
+
 static int
 start_io(struct oce_session *s, int fd_in, int fd_out)
 {
@@ -318,6 +350,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		if (!r)
 			r = oce_receiving_run(&s);
 	}
+	r = peer_said_why(&s, r);
 	oce_report_failure(&s, r);
 	code = final_code(&s, r);
 	/*
@@ -418,6 +451,7 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 			r = oce_receiving_run(s);
 		}
 	}
+	r = peer_said_why(s, r);
 	oce_report_failure(s, r);
 	if (!r)
 		print_summary(s);

@@ -541,6 +541,42 @@ commit_by_copy(struct oce_recvside *rs, int tmp_dirfd, const char *tmpname, cons
 	return r;
 }
 
+void
+oce_meta_failed(struct oce_session *s, enum oce_meta_step step, int err, const char *full)
+{
+	switch (step) {
+	case OCE_META_STAT:
+		oce_rsyserr(s, err, "stat %s failed", full);
+		break;
+	case OCE_META_CHOWN:
+	case OCE_META_CHGRP:
+		oce_rsyserr(s, err, "%s %s failed", step == OCE_META_CHOWN ? "chown" : "chgrp", full);
+		break;
+	case OCE_META_TIMES:
+		oce_rsyserr(s, err, "failed to set times on %s", full);
+		break;
+	case OCE_META_PERMS:
+	case OCE_META_NONE:
+		oce_rsyserr(s, err, "failed to set permissions on %s", full);
+		break;
+	}
+	__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+}
+
+/* The temp file's name as upstream's fnametmp holds it: in --temp-dir, else beside the file. */
+static const char *
+tmp_shown(struct oce_recvside *rs, const struct oce_file *f, const char *tmpname, char *full, size_t cap)
+{
+	char tmp[PATH_MAX];
+	const char *name = rs->solo ? "" : f->name, *slash = strrchr(name, '/');
+
+	if (rs->s->o->temp_dir)
+		snprintf(tmp, sizeof(tmp), "%s/%s", rs->s->o->temp_dir, tmpname);
+	else
+		snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name, tmpname);
+	return oce_dest_fname(rs, tmp, full, cap);
+}
+
 int
 oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 		    int tmp_dirfd, const char *tmpname, const struct oce_place *partial, bool ok_to_set_time,
@@ -569,7 +605,12 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 	if (!ok_to_set_time)
 		m.set_mtime = false;
 	if (s->o->inplace) {
-		oce_set_meta(dest->root, dest->rel, NULL, &m);
+		enum oce_meta_step step;
+		char full[PATH_MAX + 2];
+
+		r = oce_set_meta_ex(dest->root, dest->rel, NULL, &m, &step);
+		if (r)
+			oce_meta_failed(s, step, -r, oce_dest_fname(rs, dest->rel, full, sizeof(full)));
 		return 1;
 	}
 	if (s->o->backup && overwriting_basis && dest->root == &rs->root &&
@@ -577,12 +618,23 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 		s->exit_code = RERR_FILEIO;
 		return 0;
 	}
-	oce_set_meta_at(rs->root.sys, tmp_dirfd, tmpname, NULL, &m);
+	/* Upstream puts the file in place even when an attribute would not take. */
+	{
+		enum oce_meta_step step;
+		char full[PATH_MAX + 2];
+
+		r = oce_set_meta_at_ex(rs->root.sys, tmp_dirfd, tmpname, NULL, &m, &step);
+		if (r)
+			oce_meta_failed(s, step, -r, tmp_shown(rs, f, tmpname, full, sizeof(full)));
+	}
 	r = oce_commit(dest->root, tmp_dirfd, tmpname, dest->rel);
 	if (r == -EXDEV)
 		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, &m);
 	if (r) {
-		oce_error(s, "rename \"%s\" -> \"%s\" failed: %s (%d)", tmpname, dest->rel, strerror(-r), -r);
+		char full[PATH_MAX + 2];
+
+		oce_rsyserr(s, -r, "rename %s -> \"%s\"", tmp_shown(rs, f, tmpname, full, sizeof(full)),
+			    dest->rel);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (!partial || oce_commit(partial->root, tmp_dirfd, tmpname, partial->rel))
 			unlinkat(tmp_dirfd, tmpname, 0);

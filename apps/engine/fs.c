@@ -1041,10 +1041,21 @@ int
 oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
 		const struct oce_meta *m)
 {
+	return oce_set_meta_at_ex(sys, dirfd, name, cur, m, NULL);
+}
+
+int
+oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
+		   const struct oce_meta *m, enum oce_meta_step *step)
+{
 	struct stat st;
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
 	bool new_uid, new_gid;
+	enum oce_meta_step dummy;
 
+	if (!step)
+		step = &dummy;
+	*step = OCE_META_STAT;
 	if (!sys)
 		sys = &oce_fs_sys_default;
 	if (cur)
@@ -1055,6 +1066,7 @@ oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const
 	new_uid = m->set_owner && st.st_uid != m->uid;
 	new_gid = m->set_group && st.st_gid != m->gid;
 	if (new_uid || new_gid) {
+		*step = new_uid ? OCE_META_CHOWN : OCE_META_CHGRP;
 		if (sys->fchownat(sys->ctx, dirfd, name, new_uid ? m->uid : (uid_t)-1,
 				  new_gid ? m->gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
 			return neg_errno();
@@ -1069,12 +1081,14 @@ oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const
 		ts[1] = m->mtime;
 	if (m->set_atime && !ts_equal(&st.st_atim, &m->atime))
 		ts[0] = m->atime;
+	*step = OCE_META_TIMES;
 	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
 	    sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return neg_errno();
 
 	/* A symlink's own mode means nothing on Linux, and chmod on its path
 	 * would change the target. */
+	*step = OCE_META_PERMS;
 	if (m->set_perms && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (m->mode & 07777)) {
 		int rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW);
 
@@ -1085,6 +1099,7 @@ oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const
 		if (rc < 0)
 			return neg_errno();
 	}
+	*step = OCE_META_NONE;
 	return 0;
 }
 
@@ -1092,14 +1107,23 @@ int
 oce_set_meta(const struct oce_root *r, const char *rel, const struct stat *cur,
 	     const struct oce_meta *m)
 {
+	return oce_set_meta_ex(r, rel, cur, m, NULL);
+}
+
+int
+oce_set_meta_ex(const struct oce_root *r, const char *rel, const struct stat *cur,
+		const struct oce_meta *m, enum oce_meta_step *step)
+{
 	char buf[PATH_MAX];
 	const char *leaf;
 	int dfd, rc;
 
+	if (step)
+		*step = OCE_META_STAT;
 	rc = parent_of(r, rel, buf, &leaf, &dfd);
 	if (rc < 0)
 		return rc;
-	rc = oce_set_meta_at(r->sys, dfd, leaf, cur, m);
+	rc = oce_set_meta_at_ex(r->sys, dfd, leaf, cur, m, step);
 	parent_done(r, dfd);
 	return rc;
 }

@@ -63,6 +63,14 @@ struct oce_fs_sys {
 extern const struct oce_fs_sys oce_fs_sys_default;
 
 /*
+ * The table the receiving side uses: oce_fs_sys_default, or, when the
+ * test-only variable OC_RSYNC_FAULT names faults to inject, a table that
+ * fails the chosen calls (grammar in fsfault.c; tests/interop/fault.bats).
+ * Read once, on the first call; a spec that does not parse exits 1.
+ */
+const struct oce_fs_sys *oce_fs_sys_active(void);
+
+/*
  * A directory tree we may write below and never outside. openat2 is called
  * directly, not through sys (the table has no slot for it); set use_openat2
  * to false to route every lookup through sys->openat.
@@ -211,6 +219,21 @@ int oce_set_meta(const struct oce_root *r, const char *rel, const struct stat *c
  * oce_commit()); name is a single component. */
 int oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name,
 		    const struct stat *cur, const struct oce_meta *m);
+
+/* Which step of oce_set_meta*() failed: each has its own upstream message. */
+enum oce_meta_step {
+	OCE_META_NONE,
+	OCE_META_STAT,	/* "stat %s failed" */
+	OCE_META_CHOWN, /* "chown %s failed" */
+	OCE_META_CHGRP, /* "chgrp %s failed" (only the group was to change) */
+	OCE_META_TIMES, /* "failed to set times on %s" */
+	OCE_META_PERMS, /* "failed to set permissions on %s" */
+};
+/* oce_set_meta_at() and oce_set_meta() that also say which step failed (*step, may be NULL). */
+int oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name,
+		       const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step);
+int oce_set_meta_ex(const struct oce_root *r, const char *rel, const struct stat *cur,
+		    const struct oce_meta *m, enum oce_meta_step *step);
 
 /*
  * Create below the root: a directory (mode & 07777, the kernel applies the

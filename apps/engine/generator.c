@@ -596,16 +596,21 @@ static int
 set_attrs(struct oce_recvside *rs, const struct oce_file *f, const char *name, const struct stat *cur)
 {
 	struct oce_meta m;
+	enum oce_meta_step step;
+	char full[PATH_MAX + 2];
 	int r;
 
 	if (rs->s->o->dry_run)
 		return 0;
+	/*
+	 * A directory's time too, as upstream sets it when it meets the
+	 * directory (and says so if it cannot); writing its contents changes
+	 * it again, so touch_up_dirs() sets it once more at the end.
+	 */
 	oce_meta_for(rs->s, f, cur, &m);
-	if (S_ISDIR(f->mode))
-		m.set_mtime = false; /* directory times are set after their contents */
-	r = oce_set_meta(&rs->root, name, cur, &m);
+	r = oce_set_meta_ex(&rs->root, name, cur, &m, &step);
 	if (r && r != -EPERM)
-		oce_error(rs->s, "failed to set attributes on \"%s\": %s (%d)", name, strerror(-r), -r);
+		oce_meta_failed(rs->s, step, -r, oce_dest_fname(rs, name, full, sizeof(full)));
 	return 0;
 }
 
@@ -1364,6 +1369,7 @@ touch_up_dirs(struct oce_recvside *rs)
 			m.mode = f->mode;
 			m.set_perms = true;
 		}
+		/* What would not take was said when the directory was met (set_attrs()). */
 		oce_set_meta(&rs->root, f->name, &st, &m);
 	}
 }

@@ -661,7 +661,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			o.discard = true;
 		} else {
-			oce_sparse_init(&o.w, &oce_fs_sys_default, d.fd, op->sparse);
+			oce_sparse_init(&o.w, rs->root.sys, d.fd, op->sparse);
 			if (d.inplace && op->sparse) {
 				/*
 				 * Upstream receive_data(): zero runs over old data are
@@ -724,13 +724,25 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
 		r = oce_sparse_finish(&o.w);
-	/* In place the new data may be shorter than the old. */
-	if (!r && !o.discard && d.inplace && ftruncate(d.fd, (off_t)ocp_delta_apply_offset(&ap)) < 0)
-		r = -errno;
+	/*
+	 * In place the new data may be shorter than the old. Upstream only
+	 * reports a failed cut (the data itself is in), and goes on.
+	 */
+	if (!r && !o.discard && d.inplace &&
+	    rs->root.sys->ftruncate(rs->root.sys->ctx, d.fd, (off_t)ocp_delta_apply_offset(&ap)) < 0) {
+		char full[PATH_MAX + 2];
+		int e = errno;
+
+		oce_rsyserr(s, e, "ftruncate failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+	}
 	if (r) {
 		if (!ocp_is_proto_err(r) && r != -ENOMEM && !o.discard && d.fd >= 0 && r != OCP_ECLOSED &&
 		    r != s->io->rerr) {
-			oce_error(s, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
+			char full[PATH_MAX + 2];
+
+			/* Upstream receive_data(): the destination's name, not the temp file's. */
+			oce_rsyserr(s, -r, "write failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
 			s->exit_code = RERR_FILEIO;
 		}
 		if (!o.discard)
@@ -1182,7 +1194,7 @@ open_dest(struct oce_recvside *rs)
 	}
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			r = oce_root_open(&rs->root, dest, false, &oce_fs_sys_default);
+			r = oce_root_open(&rs->root, dest, false, oce_fs_sys_active());
 			if (!r)
 				r = set_curr_dir(rs, dest);
 			goto out;
@@ -1211,7 +1223,7 @@ open_dest(struct oce_recvside *rs)
 		if (s->o->dry_run)
 			r = phantom_root(rs);
 		else
-			r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+			r = oce_root_open(&rs->root, dest, true, oce_fs_sys_active());
 		if (r) {
 			oce_rsyserr(s, -r, "mkdir %s failed",
 				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
@@ -1242,11 +1254,11 @@ open_dest(struct oce_recvside *rs)
 			r = phantom_root(rs); /* --mkpath would have made it (upstream #880) */
 		else
 			r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false,
-					  &oce_fs_sys_default);
+					  oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {
-		r = oce_root_open(&rs->root, ".", false, &oce_fs_sys_default);
+		r = oce_root_open(&rs->root, ".", false, oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, ".");
 	}

@@ -96,6 +96,12 @@ int oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev);
 /* receiver.c */
 /* name below the destination as upstream's full_fname() shows it (quoted, absolute), in buf. */
 const char *oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_t cap);
+/*
+ * Report that step of setting attributes on full (as oce_dest_fname()
+ * shows a name) failed with err, in upstream set_file_attrs()' words, and
+ * count it as an I/O error (code 23 at the end).
+ */
+void oce_meta_failed(struct oce_session *s, enum oce_meta_step step, int err, const char *full);
 /* Process one item from the sender; sets rs->recv_done at the end. */
 int oce_recv_step(struct oce_recvside *rs);
 /* Queue an event for the generator. */

@@ -299,6 +299,12 @@ ocp_io_flush(struct ocp_io *io)
 	return r;
 }
 
+void
+ocp_io_discard_output(struct ocp_io *io)
+{
+	io->out_len = 0;
+}
+
 int
 ocp_io_start_mux_out(struct ocp_io *io)
 {
@@ -580,7 +586,12 @@ ocp_io_peek(struct ocp_io *io, const uint8_t **p)
 			*p = io->dpend;
 			return io->dlen > INT_MAX ? INT_MAX : (int)io->dlen;
 		}
-		if (io->rerr)
+		/*
+		 * A reset (a peer that exited with our data unread) does not take
+		 * back what it sent before: that may say why it went (upstream's
+		 * MSG_ERROR_EXIT), so it is read first.
+		 */
+		if (io->rerr && !(io->rerr == -ECONNRESET && io->in_pos < io->in_len))
 			return io->rerr;
 		while (io->in_pos < io->in_len) {
 			struct ocp_demux_event ev;

@@ -164,6 +164,13 @@ int ocp_io_write_msg_ahead(struct ocp_io *io, enum ocp_msg code, const void *pay
 int ocp_io_flush(struct ocp_io *io);
 
 /*
+ * Forget output not yet written, so that reads (which flush first) can go
+ * on after a write error: a peer that stopped reading may still have said
+ * why it stopped.
+ */
+void ocp_io_discard_output(struct ocp_io *io);
+
+/*
  * Read up to len (> 0) data-stream bytes, waiting only if none are buffered.
  * Pending output is flushed before waiting, and keep-alives are sent while
  * waiting. Returns the count (> 0), 0 on EOF between frames, OCP_ECLOSED on
