@@ -182,28 +182,6 @@ sleep_s(double s)
 /* --- files --------------------------------------------------------------- */
 
 static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -1721,7 +1699,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	if ((rc = mkdir_p(cf.out)))
+	if ((rc = bench_mkdir_p(cf.out)))
 		die("%s: %s", cf.out, strerror(-rc));
 	if (!workbase)
 		workbase = tmp && *tmp ? tmp : "/tmp";

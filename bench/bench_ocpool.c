@@ -1802,28 +1802,6 @@ plot(const struct bench *b, const char *gp_path, const char *svg_path)
 
 /* --- driver ---------------------------------------------------------------- */
 
-static int
-mkdir_p(const char *dir)
-{
-	char path[4096];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void
 usage(FILE *f)
 {
@@ -1912,7 +1890,7 @@ main(int argc, char **argv)
 	b->ad_min = b->ncpu / 2 > 2 ? b->ncpu / 2 : 2; /* ocpool's default lower bound */
 	b->ad_max = 32;				       /* the largest fixed size tried */
 	b->adaptive_off = env && strcmp(env, "0") == 0;
-	if ((rc = mkdir_p(b->out)))
+	if ((rc = bench_mkdir_p(b->out)))
 		die(b->out, -rc);
 	snprintf(json, sizeof(json), "%s/ocpool.json", b->out);
 	snprintf(gp, sizeof(gp), "%s/ocpool.gp", b->out);

@@ -1324,28 +1324,6 @@ write_json(const struct bench *b, const char *path)
 
 /* --- driver ------------------------------------------------------------------- */
 
-static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void
 rsync_version(struct bench *b)
 {
@@ -1426,7 +1404,7 @@ main(int argc, char **argv)
 	b->target_s = b->quick ? 0.02 : 0.1;
 	b->t.len = (b->quick ? 16 : 64) * (size_t)MiB;
 	b->d.len = (b->quick ? 16 : 256) * (size_t)MiB;
-	if ((rc = mkdir_p(b->out)))
+	if ((rc = bench_mkdir_p(b->out)))
 		die(b->out, -rc);
 	if ((size_t)snprintf(json, sizeof(json), "%s/ocproto.json", b->out) >= sizeof(json))
 		die(b->out, ENAMETOOLONG);

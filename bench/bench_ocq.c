@@ -1846,28 +1846,6 @@ run_all(struct bench *b)
 	section_end(b, K_IDLE);
 }
 
-static int
-mkdir_p(const char *dir)
-{
-	char path[4096];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void
 usage(FILE *f)
 {
@@ -1928,7 +1906,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < CPU_SETSIZE; i++)
 		if (CPU_ISSET(i, &b->mask))
 			b->cpus[b->ncpu++] = i;
-	if ((rc = mkdir_p(b->out)))
+	if ((rc = bench_mkdir_p(b->out)))
 		die(b->out, -rc);
 	snprintf(json, sizeof(json), "%s/ocq.json", b->out);
 	snprintf(gp, sizeof(gp), "%s/ocq.gp", b->out);

@@ -6,6 +6,7 @@
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static inline void
 cpu_pause(void)
@@ -49,6 +51,29 @@ json_num(FILE *f, double x)
 		fprintf(f, "%.6g", x);
 	else
 		fprintf(f, "null");
+}
+
+/* mkdir -p dir: 0 or -errno. */
+static inline int
+bench_mkdir_p(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0777) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0777) && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 /* --- host load: how much of the CPUs other processes took ----------------- */
