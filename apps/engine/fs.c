@@ -163,6 +163,13 @@ sys_utimensat(void *ctx, int dirfd, const char *path, const struct timespec ts[2
 }
 
 static int
+sys_fsync(void *ctx, int fd)
+{
+	(void)ctx;
+	return fsync(fd);
+}
+
+static int
 sys_ftruncate(void *ctx, int fd, off_t len)
 {
 	(void)ctx;
@@ -200,6 +207,7 @@ const struct oce_fs_sys oce_fs_sys_default = {
     .fchmodat = sys_fchmodat,
     .utimensat = sys_utimensat,
     .ftruncate = sys_ftruncate,
+    .fsync = sys_fsync,
     .fstatat = sys_fstatat,
     .readlinkat = sys_readlinkat,
     .ctx = NULL,

@@ -54,6 +54,7 @@ struct oce_fs_sys {
 	int (*utimensat)(void *ctx, int dirfd, const char *path, const struct timespec ts[2],
 			 int flags);
 	int (*ftruncate)(void *ctx, int fd, off_t len);
+	int (*fsync)(void *ctx, int fd);
 	int (*fstatat)(void *ctx, int dirfd, const char *path, struct stat *st, int flags);
 	ssize_t (*readlinkat)(void *ctx, int dirfd, const char *path, char *buf, size_t len);
 	void *ctx;

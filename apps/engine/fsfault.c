@@ -12,7 +12,7 @@
  *
  * CALL is a slot of the table (openat, write, pwrite, read, pread, close,
  * renameat, unlinkat, mkdirat, symlinkat, linkat, mknodat, fchownat,
- * fchmodat, utimensat, ftruncate, fstatat, readlinkat); "write" also covers
+ * fchmodat, utimensat, ftruncate, fsync, fstatat, readlinkat); "write" also covers
  * pwrite and "read" pread, since received data goes out with pwrite where
  * upstream uses write. ERR is an errno name (ENOSPC, EIO, ...) or number,
  * or "short": write and read then move half the bytes asked for (at least
@@ -54,6 +54,7 @@ enum fcall {
 	F_FCHMODAT,
 	F_UTIMENSAT,
 	F_FTRUNCATE,
+	F_FSYNC,
 	F_FSTATAT,
 	F_READLINKAT,
 	F_NCALLS
@@ -64,7 +65,8 @@ static const char *const call_names[] = {
     [F_CLOSE] = "close",	 [F_RENAMEAT] = "renameat", [F_UNLINKAT] = "unlinkat",
     [F_MKDIRAT] = "mkdirat",	 [F_SYMLINKAT] = "symlinkat", [F_LINKAT] = "linkat",
     [F_MKNODAT] = "mknodat",	 [F_FCHOWNAT] = "fchownat", [F_FCHMODAT] = "fchmodat",
-    [F_UTIMENSAT] = "utimensat", [F_FTRUNCATE] = "ftruncate", [F_FSTATAT] = "fstatat",
+    [F_UTIMENSAT] = "utimensat", [F_FTRUNCATE] = "ftruncate", [F_FSYNC] = "fsync",
+    [F_FSTATAT] = "fstatat",
     [F_READLINKAT] = "readlinkat",
 };
 
@@ -395,6 +397,13 @@ f_ftruncate(void *ctx, int fd, off_t len)
 }
 
 static int
+f_fsync(void *ctx, int fd)
+{
+	FAIL_IF(F_FSYNC, NULL, NULL, fd);
+	return D->fsync(ctx, fd);
+}
+
+static int
 f_fstatat(void *ctx, int dirfd, const char *path, struct stat *st, int flags)
 {
 	FAIL_IF(F_FSTATAT, path, NULL, *path ? -1 : dirfd);
@@ -425,6 +434,7 @@ static const struct oce_fs_sys fault_sys = {
     .fchmodat = f_fchmodat,
     .utimensat = f_utimensat,
     .ftruncate = f_ftruncate,
+    .fsync = f_fsync,
     .fstatat = f_fstatat,
     .readlinkat = f_readlinkat,
     .ctx = NULL,

@@ -231,6 +231,7 @@ static const struct {
     {OPT_STATS, offsetof(struct oce_opts, stats), true},
     {OPT_LIST_ONLY, offsetof(struct oce_opts, list_only_opt), true},
     {OPT_MKPATH, offsetof(struct oce_opts, mkpath), true},
+    {OPT_FSYNC, offsetof(struct oce_opts, fsync), true},
     {OPT_NO_MKPATH, offsetof(struct oce_opts, mkpath), false},
     {OPT_DRY_RUN, offsetof(struct oce_opts, dry_run), true},
     {OPT_PERMS, offsetof(struct oce_opts, perms), true},

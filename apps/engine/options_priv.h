@@ -134,6 +134,7 @@ enum {
 	OPT_LIST_ONLY,
 	OPT_METRICS_FILE,
 	OPT_MKPATH,
+	OPT_FSYNC,
 	OPT_NO_MKPATH,
 	OPT_NO_NUMERIC_IDS,
 	OPT_TIMEOUT,
@@ -222,7 +223,6 @@ enum {
 	X(USERMAP, "usermap", 0, POPT_ARG_STRING)                                                  \
 	X(GROUPMAP, "groupmap", 0, POPT_ARG_STRING)                                                \
 	X(CHOWN, "chown", 0, POPT_ARG_STRING)                                                      \
-	X(FSYNC, "fsync", 0, POPT_ARG_NONE)                                                        \
 	X(STOP_AFTER, "stop-after", 0, POPT_ARG_STRING)                                            \
 	X(TIME_LIMIT, "time-limit", 0, POPT_ARG_STRING)                                            \
 	X(STOP_AT, "stop-at", 0, POPT_ARG_STRING)                                                  \

@@ -426,6 +426,8 @@ oce_server_args(const struct oce_opts *o, bool server_sends, uint32_t caps, stru
 			add(&b, "--temp-dir");
 			add_owned(&b, oce_safe_arg("", o->temp_dir));
 		}
+		if (o->fsync)
+			add(&b, "--fsync");
 		for (size_t i = 0; i < o->alt_dest.n; i++) {
 			add(&b, o->alt_dest_type == OCE_ALT_COMPARE ? "--compare-dest"
 				: o->alt_dest_type == OCE_ALT_COPY  ? "--copy-dest"

@@ -208,6 +208,7 @@ const struct poptOption oce__long_options[] = {
     N("no-8-bit-output", 0, OPT_NOOP),
     N("no-8", 0, OPT_NOOP),
     N("mkpath", 0, OPT_MKPATH),
+    N("fsync", 0, OPT_FSYNC),
     N("no-mkpath", 0, OPT_NO_MKPATH),
     S("address", 0, OPT_ADDRESS),
     S("port", 0, OPT_PORT),

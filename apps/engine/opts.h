@@ -121,6 +121,7 @@ struct oce_opts {
 	bool dirs;		 /* -d, or implied by -r, --files-from, listing (upstream xfer_dirs) */
 	bool dirs_opt;		 /* -d given without -r (sent to the server as 'd') */
 	bool list_only;		 /* fewer than two paths, or --list-only: list instead of copy (upstream list_only) */
+	bool fsync;		 /* --fsync: each received file is fsync'ed before it is put in place */
 	bool mkpath;		 /* --mkpath: the destination's missing parents are made */
 	bool list_only_opt;	 /* --list-only given (upstream list_only > 1): the server is told */
 	bool relative;		 /* -R */

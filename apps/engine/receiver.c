@@ -724,6 +724,18 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		r = ocp_csum_end(&o.sum, ours) < 0 ? -EIO : 0;
 	if (!r && !o.discard)
 		r = oce_sparse_finish(&o.w);
+	/* --fsync: upstream receive_data() syncs once the data is in, and a failure ends the run. */
+	if (!r && !o.discard && s->o->fsync && d.fd >= 0 &&
+	    rs->root.sys->fsync(rs->root.sys->ctx, d.fd) < 0) {
+		char full[PATH_MAX + 2];
+		int e = errno;
+
+		oce_rsyserr(s, e, "fsync failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+		s->exit_code = RERR_FILEIO;
+		keep_partial(rs, f, name, &d, partial);
+		r = -e;
+		goto out;
+	}
 	/*
 	 * In place the new data may be shorter than the old. Upstream only
 	 * reports a failed cut (the data itself is in), and goes on.

@@ -169,6 +169,12 @@ ways() {
 	CHECK=no ways write:ENOSPC -a --inplace
 }
 
+@test "fault: --fsync, and an fsync that fails (code 11, old file kept)" {
+	# a rule that matches no file: --fsync itself, the trees equal rsync's
+	ways fsync:EIO:path=/no-such-name/ -a --fsync
+	ways fsync:EIO -a --fsync
+}
+
 @test "fault: ftruncate fails after --inplace (reported, code 23)" {
 	CHECK=no ways ftruncate:EIO -a --inplace
 }
