@@ -183,6 +183,16 @@ sparse_blocks() {
 	MODES=1 PREP=prep_update run_pair -ai --delete-after
 }
 
+# The late deletions come after the receiver's last phase: in the
+# sequential mode the receiver's end must not wait for the sender's
+# goodbye, which only comes after them (a hang, caught by RUN_TIMEOUT).
+@test "options: --delete-after and --delete-delay, OC_RSYNC_ASYNC=0" {
+	local rc=0
+	MODES=0 PREP=prep_update run_pair -ai --delete-after || rc=1
+	MODES=0 PREP=prep_update run_pair -ai --delete-delay || rc=1
+	[ "$rc" = 0 ]
+}
+
 # The one deletion allowed empties olddir/x, whose mtime then says when the
 # run happened: it is left out of the comparison.
 olddir_x_any_mtime() {
