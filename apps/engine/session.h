@@ -84,6 +84,8 @@ struct oce_counters {
 	int64_t deleted_files, deleted_dirs, deleted_symlinks, deleted_devices, deleted_specials;
 	int64_t xferred_files;
 	int64_t total_written_extra; /* bytes the generator's write half sent */
+	/* sender, for the -vv "total:" line (upstream match.c's totals) */
+	int64_t matches, hash_hits, false_alarms;
 };
 
 struct oce_session {

@@ -307,6 +307,57 @@ olddir_x_any_mtime() {
 	MODES=1 PREP=prep_update run_pair -ah --stats
 }
 
+# mk_alarm_trees SRC BASIS: a source and an older basis whose delta has
+# matches, hash hits and false alarms: some blocks of the source differ
+# from the basis by +1, -2, +1 in three bytes in a row, which keeps the
+# weak sum and changes the strong one; a run of zeros hits one hash chain.
+mk_alarm_trees() {
+	mkdir -p "$1" "$2"
+	"$PY" - "$2/f" "$1/f" <<-'EOF'
+		import random, sys
+		random.seed(1)
+		b = bytearray(random.randrange(0, 100) for _ in range(200000))
+		open(sys.argv[1], 'wb').write(b)
+		for off in range(1000, len(b) - 10, 7000):
+		    b[off] += 1; b[off + 1] -= 2; b[off + 2] += 1
+		open(sys.argv[2], 'wb').write(b)
+	EOF
+	head -c 100000 /dev/zero >"$1/z"
+	{ head -c 3000 /dev/urandom; head -c 100000 /dev/zero; } >"$2/z"
+	head -c 5000 /dev/urandom >"$1/new"
+	touch -d '2020-01-01' "$2/f" "$2/z"
+}
+
+prep_alarm() {
+	cp -a "$T/alarm_basis" "$1"
+}
+
+only_totals() {
+	grep '^total: '
+}
+
+# -vv: the sender's "total: matches=  hash_hits=  false_alarms= data=" line
+# (upstream's match_report()), counted as rsync counts them; only that line
+# is compared here.
+@test "options: -vv prints the sender's match totals" {
+	local rc=0 a
+	mk_alarm_trees "$T/alarm_src" "$T/alarm_basis"
+	for a in "" --inplace; do
+		SRC="$T/alarm_src" MODES=1 PREP=prep_alarm ORDER=only_totals \
+			run_pair -avv $a || rc=1
+		grep -q '^total: matches=[1-9].* false_alarms=[1-9]' "$T/ref.push.1.log" || rc=1
+	done
+	# a local copy, its delta forced
+	rm -rf "$T/lo" "$T/lr"
+	prep_alarm "$T/lo"
+	prep_alarm "$T/lr"
+	rsync -avv --no-W "$T/alarm_src/" "$T/lr/" >"$T/lr.log" 2>&1
+	"$OC" -avv --no-W "$T/alarm_src/" "$T/lo/" >"$T/lo.log" 2>&1
+	grep -q '^total: matches=[1-9]' "$T/lr.log" || rc=1
+	diff <(only_totals <"$T/lr.log") <(only_totals <"$T/lo.log") || rc=1
+	[ "$rc" = 0 ]
+}
+
 # --- programs that transfer nothing --------------------------------------------
 
 @test "options: --version names protocol version 32" {
