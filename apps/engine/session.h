@@ -42,6 +42,7 @@ struct oce_file {
 	char *link;	  /* symlink target or NULL */
 	uint32_t mode;
 	uint32_t uid, gid;
+	uint32_t name_len;   /* strlen(name) */
 	int64_t size;
 	int64_t mtime;
 	uint32_t mtime_nsec;
@@ -60,6 +61,7 @@ struct oce_file {
 	bool perms_tweaked;  /* generator: given u+rwx until touch_up_dirs() sets mode */
 	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */
 	bool parent_skipped; /* generator: below such a directory */
+	uint32_t item_at;    /* bytes of name up to its last slash (0 without one) */
 	uint64_t dev, ino;   /* sender: identity from the walk, checked on open */
 	uint8_t *sum;	     /* -c file checksum or NULL */
 };
