@@ -1001,13 +1001,12 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	bool exists = dest_lstat(rs, name, &st) == 0, real_exists;
 	struct oce_place partial, *pp = NULL;
 	const struct oce_root *broot = &rs->root;
-	char bname[PATH_MAX];
+	const char *bname = name; /* the basis, below broot */
 	uint8_t basis = OCE_BASIS_FNAME;
 	uint32_t iflags;
 	bool inplace_backup;
 	int fd = -1, r;
 
-	snprintf(bname, sizeof(bname), "%s", name);
 	if (o->max_size >= 0 && f->size > o->max_size) {
 		if (o->info[OCE_INFO_SKIP] >= 1)
 			oce_info(s, "%s is over max-size", name);
@@ -1075,7 +1074,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	if (pp) {
 		st = pst;
 		broot = pp->root;
-		snprintf(bname, sizeof(bname), "%s", pp->rel);
+		bname = pp->rel;
 		basis = OCE_BASIS_PARTIAL_DIR;
 		exists = true;
 	}
@@ -1141,12 +1140,11 @@ static int
 check_parent(struct oce_recvside *rs, const struct oce_file *f)
 {
 	struct oce_session *s = rs->s;
-	const char *sl = strrchr(f->name, '/');
-	size_t len = sl ? (size_t)(sl - f->name) : 0;
+	size_t len = f->item_at ? f->item_at - 1 : 0; /* up to the last slash */
 	char dir[PATH_MAX];
 	int32_t j;
 
-	if (!sl || rs->solo)
+	if (!f->item_at || rs->solo)
 		return 0;
 	if (rs->parent_ok && !strncmp(rs->parent_ok, f->name, len) && !rs->parent_ok[len])
 		return 0;
