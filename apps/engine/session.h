@@ -73,6 +73,10 @@ struct oce_flist {
 	struct oce_file **wire; /* the same entries in wire order */
 	struct ocp_idname *uids, *gids; /* receiver: names from the id lists */
 	size_t nuids, ngids;
+	/* where the entries live: blocks freed with the list (flist.c) */
+	void *blocks;	  /* newest block; each starts with a struct oce_fblock */
+	char *blk_next;	  /* free space in the newest block */
+	size_t blk_left;
 };
 
 /* Statistics, counted as upstream's `struct stats`. */
