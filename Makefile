@@ -78,7 +78,8 @@ ENGINE_SRCS := $(wildcard apps/engine/*.c apps/engine/*/*.c) $(DAEMON_SRCS)
 ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
 APP_BINS := $(APPS:%=$(B)/bin/%)
 LIBENGINE := $(if $(ENGINE_SRCS),$(B)/libengine.a)
-APP_LIBS = $(PROTO_LIBS) $(shell pkg-config --libs liburing popt 2>/dev/null)
+# The programs open libcrypto only when a run needs md4/md5/sha (ocproto/src/csum.c).
+APP_LIBS = $(shell pkg-config --libs $(filter-out libcrypto,$(PROTO_PC)) liburing popt 2>/dev/null)
 
 .PHONY: all deps test test-unit test-stress test-cli test-interop bench demo \
 	fuzz fuzz-run coverage install clean format sim-plot

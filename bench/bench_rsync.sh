@@ -180,8 +180,11 @@ PR_SET_CHILD_SUBREAPER = 36
 def run(rec_path, meta, log, argv):
     # One timed run. We become a subreaper, so every process of the run
     # (the server behind the remote shell too) is reaped here and counted in
-    # RUSAGE_CHILDREN even if its parent does not wait for it. This process
-    # is fresh, so RUSAGE_CHILDREN holds this run only.
+    # RUSAGE_CHILDREN even if its parent does not wait for it. What it held
+    # before the run is subtracted: RUSAGE_CHILDREN survives exec, so when
+    # python3 is a version manager's shim (a shell script that runs helpers
+    # and then execs Python) it starts with the shim's children, ~50 ms of
+    # CPU that would be added to every run of every program alike.
     #
     # Peak RSS comes from GNU time wrapped around the command: the process
     # forked from Python starts with Python's pages, and Linux carries that
@@ -194,6 +197,7 @@ def run(rec_path, meta, log, argv):
     wrap = []
     if os.access("/usr/bin/time", os.X_OK):
         wrap = ["/usr/bin/time", "-f", "%M", "-o", rssf]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "wb") as lf:
         b0 = host_busy()
         t0 = time.perf_counter()
@@ -215,8 +219,10 @@ def run(rec_path, meta, log, argv):
             maxrss = int(f.read().split()[-1])
         os.unlink(rssf)
     rec = dict(meta)
-    rec.update(rc=rc, wall=t1 - t0, user=ru.ru_utime, sys=ru.ru_stime,
-               cpu=ru.ru_utime + ru.ru_stime, maxrss_kib=maxrss,
+    user = ru.ru_utime - ru0.ru_utime
+    sys_ = ru.ru_stime - ru0.ru_stime
+    rec.update(rc=rc, wall=t1 - t0, user=user, sys=sys_,
+               cpu=user + sys_, maxrss_kib=maxrss,
                host_busy=b1 - b0, strays=strays)
     with open(rec_path, "a") as f:
         f.write(json.dumps(rec) + "\n")

@@ -17,6 +17,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -97,16 +98,66 @@ sanitize_link(char *t, const char *name)
 	*out = '\0';
 }
 
+/*
+ * The entries of a list are carved from blocks mapped with MAP_POPULATE:
+ * a list of 10,000 files is 1.4 MB of entries, which malloc's heap would
+ * fault in a page at a time (a trap each, on both sides of a transfer);
+ * one call per block faults them together. Blocks double from 16 KiB to
+ * 1 MiB, and go with the list.
+ */
+struct oce_fblock {
+	struct oce_fblock *next;
+	size_t size;
+};
+
+#define FBLOCK_MIN (16u << 10)
+#define FBLOCK_MAX (1u << 20)
+
+static void *
+fblock_alloc(struct oce_flist *fl, size_t len)
+{
+	void *p;
+
+	len = (len + 15) & ~(size_t)15;
+	if (len > fl->blk_left) {
+		struct oce_fblock *b, *prev = fl->blocks;
+		size_t size = prev ? prev->size * 2 : FBLOCK_MIN;
+
+		if (size > FBLOCK_MAX)
+			size = FBLOCK_MAX;
+		if (size < len + sizeof(*b))
+			size = len + sizeof(*b);
+		b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+			 -1, 0);
+		if (b == MAP_FAILED)
+			return NULL;
+		b->next = prev;
+		b->size = size;
+		fl->blocks = b;
+		fl->blk_next = (char *)(b + 1);
+		fl->blk_left = size - sizeof(*b);
+	}
+	p = fl->blk_next; /* zeroed: fresh anonymous memory */
+	fl->blk_next += len;
+	fl->blk_left -= len;
+	return p;
+}
+
 static struct oce_file *
-file_new(const char *name, const char *link)
+file_new(struct oce_flist *fl, const char *name, const char *link)
 {
 	size_t nl = strlen(name) + 1, ll = link ? strlen(link) + 1 : 0;
-	struct oce_file *f = calloc(1, sizeof(*f) + nl + ll);
+	struct oce_file *f = fblock_alloc(fl, sizeof(*f) + nl + ll);
+	const char *slash;
 
 	if (!f)
 		return NULL;
 	f->name = (char *)(f + 1);
 	memcpy(f->name, name, nl);
+	/* what sorting needs, found once (names do not change) */
+	f->name_len = (uint32_t)(nl - 1);
+	slash = memrchr(name, '/', nl - 1);
+	f->item_at = slash ? (uint32_t)(slash - name) + 1 : 0;
 	if (link) {
 		f->link = f->name + nl;
 		memcpy(f->link, link, ll);
@@ -135,9 +186,13 @@ flist_push(struct oce_flist *fl, struct oce_file *f)
 void
 oce_flist_free(struct oce_flist *fl)
 {
-	for (size_t i = 0; i < fl->n; i++) {
+	for (size_t i = 0; i < fl->n; i++)
 		free(fl->wire[i]->sum);
-		free(fl->wire[i]);
+	while (fl->blocks) {
+		struct oce_fblock *b = fl->blocks;
+
+		fl->blocks = b->next;
+		munmap(b, b->size);
 	}
 	free(fl->wire);
 	free(fl->v);
@@ -146,28 +201,116 @@ oce_flist_free(struct oce_flist *fl)
 	memset(fl, 0, sizeof(*fl));
 }
 
-/* A file with its name prepared for comparing (ocp_flist_key). */
-struct sort_item {
-	struct ocp_flist_key k;
-	struct oce_file *f;
-};
-
-static void
-merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n)
+/* f's name as upstream's sort reads it (ocp_flist_key), from what file_new() found. */
+static inline void
+file_key(const struct oce_file *f, struct ocp_flist_key *k)
 {
-	size_t mid = n / 2, i = 0, j = mid, k = 0;
+	k->s = (const unsigned char *)f->name;
+	k->name_len = f->name_len;
+	k->dir = S_ISDIR(f->mode);
+	if (k->dir) {
+		k->len = f->name_len == 1 && f->name[0] == '.' ? 0 : f->name_len + 1;
+		k->item_at = k->len;
+	} else {
+		k->len = f->name_len;
+		k->item_at = f->item_at;
+	}
+}
+
+static inline int
+file_cmp(const struct oce_file *a, const struct oce_file *b)
+{
+	struct ocp_flist_key x, y;
+
+	file_key(a, &x);
+	file_key(b, &y);
+	return ocp_flist_key_cmp(&x, &y);
+}
+
+/* Merge the sorted runs a[0..na) and b[0..nb) into out, the first run winning ties. */
+static void
+merge_runs(struct oce_file **out, struct oce_file *const *a, size_t na, struct oce_file *const *b,
+	   size_t nb)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na && j < nb)
+		out[k++] = file_cmp(b[j], a[i]) < 0 ? b[j++] : a[i++];
+	while (i < na)
+		out[k++] = a[i++];
+	while (j < nb)
+		out[k++] = b[j++];
+}
+
+/*
+ * A stable merge sort of the pointers v[0..n) that starts from the runs
+ * already there: a strictly descending run is reversed (a directory read
+ * newest first, as tmpfs gives it), then neighbouring runs are merged pass
+ * by pass between v and tmp. Only pointers move, and the keys come from
+ * the files, so the extra memory is n pointers.
+ */
+static int
+natural_sort(struct oce_file **v, size_t n)
+{
+	struct oce_file **tmp, **src, **dst, **t;
+	size_t *runs, nruns = 0;
 
 	if (n < 2)
-		return;
-	merge_sort(v, tmp, mid);
-	merge_sort(v + mid, tmp, n - mid);
-	while (i < mid && j < n)
-		tmp[k++] = ocp_flist_key_cmp(&v[j].k, &v[i].k) < 0 ? v[j++] : v[i++];
-	while (i < mid)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof(*v));
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	runs = malloc((n + 1) * sizeof(*runs));
+	if (!tmp || !runs) {
+		free(tmp);
+		free(runs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+
+		runs[nruns++] = i;
+		if (j < n && file_cmp(v[j], v[i]) < 0) {
+			while (j + 1 < n && file_cmp(v[j + 1], v[j]) < 0)
+				j++;
+			for (size_t a = i, b = j; a < b; a++, b--) {
+				struct oce_file *t = v[a];
+
+				v[a] = v[b];
+				v[b] = t;
+			}
+			j++;
+		} else {
+			while (j < n && file_cmp(v[j], v[j - 1]) >= 0)
+				j++;
+		}
+		i = j;
+	}
+	runs[nruns] = n;
+	src = v;
+	dst = tmp;
+	while (nruns > 1) {
+		size_t out = 0, r;
+
+		for (r = 0; r + 1 < nruns; r += 2) {
+			size_t a = runs[r], b = runs[r + 1], e = runs[r + 2];
+
+			merge_runs(dst + a, src + a, b - a, src + b, e - b);
+			runs[out++] = a;
+		}
+		if (r < nruns) {
+			memcpy(dst + runs[r], src + runs[r], (n - runs[r]) * sizeof(*src));
+			runs[out++] = runs[r];
+		}
+		runs[out] = n;
+		nruns = out;
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(runs);
+	return 0;
 }
 
 /*
@@ -178,32 +321,21 @@ merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n)
 static int
 flist_sort(struct oce_flist *fl)
 {
-	struct sort_item *items, *tmp;
 	size_t n = fl->n ? fl->n : 1;
+	int r;
 
-	/* Each name's length and last slash are found once, not per comparison. */
 	free(fl->v);
 	fl->v = malloc(n * sizeof(*fl->v));
-	items = malloc(2 * n * sizeof(*items));
-	if (!fl->v || !items) {
-		free(items);
+	if (!fl->v)
 		return -ENOMEM;
-	}
-	tmp = items + n;
-	for (size_t i = 0; i < fl->n; i++) {
-		struct oce_file *f = fl->wire[i];
-
-		ocp_flist_key_init(&items[i].k, f->name, strlen(f->name), S_ISDIR(f->mode));
-		items[i].f = f;
-	}
-	merge_sort(items, tmp, fl->n);
-	for (size_t i = 0; i < fl->n; i++)
-		fl->v[i] = items[i].f;
-	free(items);
+	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
+	r = natural_sort(fl->v, fl->n);
+	if (r)
+		return r;
 	for (size_t i = 1, kept = 0; i < fl->n; i++) {
 		struct oce_file *a = fl->v[kept], *b = fl->v[i];
 
-		if (strcmp(a->name, b->name)) {
+		if (a->name_len != b->name_len || memcmp(a->name, b->name, a->name_len)) {
 			kept = i;
 		} else if (S_ISDIR(b->mode) && !S_ISDIR(a->mode)) {
 			a->removed = true;
@@ -430,7 +562,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (s->munge_links && link && strlen(link) > sizeof(OCE_MUNGE_PREFIX) - 1 &&
 	    !strncmp(link, OCE_MUNGE_PREFIX, sizeof(OCE_MUNGE_PREFIX) - 1))
 		link += sizeof(OCE_MUNGE_PREFIX) - 1;
-	f = file_new(name, link);
+	f = file_new(&s->fl, name, link);
 	struct ocp_fentry *e = &w->e;
 	int r;
 
@@ -456,10 +588,8 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	f->ino = st->st_ino;
 	flist_count(s, s->fl.n);
 	r = flist_push(&s->fl, f);
-	if (r) {
-		free(f);
-		return r;
-	}
+	if (r)
+		return r; /* f stays in the list's blocks, freed with it */
 	if (o->hard_links && !S_ISDIR(st->st_mode) && st->st_nlink > 1) {
 		int32_t first = hl_lookup(w, st->st_dev, st->st_ino, f->wire_ndx);
 
@@ -478,8 +608,11 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	w->last_gid = f->gid;
 	w->have_last = true;
 
-	memset(e, 0, offsetof(struct ocp_fentry, sum));
-	e->name_len = strlen(name);
+	/* Every field up to sum is set below; the strings are emptied, not
+	 * wiped (the entry is 2.6 KiB, and this runs once per file). */
+	e->user[0] = e->group[0] = e->link[0] = '\0';
+	e->user_len = e->group_len = e->link_len = 0;
+	e->name_len = f->name_len;
 	memcpy(e->name, name, e->name_len + 1);
 	e->mode = f->mode;
 	e->size = f->size;
@@ -1190,7 +1323,7 @@ oce_flist_recv(struct oce_session *s)
 		} else if (s->sanitize_links && S_ISLNK(c->e.mode) && c->e.link[0]) {
 			sanitize_link(c->e.link, c->e.name);
 		}
-		f = file_new(c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL);
+		f = file_new(&s->fl, c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL);
 		if (!f) {
 			r = -ENOMEM;
 			break;
@@ -1212,7 +1345,6 @@ oce_flist_recv(struct oce_session *s)
 		if (fo.csum_len && S_ISREG(f->mode)) {
 			f->sum = malloc(OCP_FLIST_SUM_MAX);
 			if (!f->sum) {
-				free(f);
 				r = -ENOMEM;
 				break;
 			}
@@ -1221,7 +1353,6 @@ oce_flist_recv(struct oce_session *s)
 		r = flist_push(&s->fl, f);
 		if (r) {
 			free(f->sum);
-			free(f);
 			break;
 		}
 		flist_count(s, s->fl.n);

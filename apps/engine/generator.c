@@ -384,7 +384,7 @@ check_ret:
 				   : flags & DEL_FOR_DEVICE  ? "device file"
 							     : "special file";
 
-		oce_error(s, "could not make way for new %s: %s", desc, name);
+		oce_rerror(s, "could not make way for new %s: %s", desc, name);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 	return ret;
@@ -685,7 +685,7 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 
 	if (exists && !S_ISDIR(st.st_mode)) {
 		if (make_room(rs, name, &st, DEL_FOR_DIR)) {
-			oce_error(s, "*** Skipping any contents from this failed directory ***");
+			oce_rerror(s, "*** Skipping any contents from this failed directory ***");
 			f->skip_contents = true;
 			return 0;
 		}
@@ -768,13 +768,13 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 			}
 		}
 	}
-	if (exists && !s->o->dry_run) {
-		if (S_ISDIR(st.st_mode)) {
-			if (make_room(rs, name, &st, DEL_FOR_SYMLINK))
-				return 0;
-		} else {
-			oce_unlink_beneath(&rs->root, name, false);
-		}
+	/* A directory in the way goes first, in a dry run too (delete_item()
+	 * removes nothing then, but lists what it would), as upstream. */
+	if (exists && S_ISDIR(st.st_mode)) {
+		if (make_room(rs, name, &st, DEL_FOR_SYMLINK))
+			return 0;
+	} else if (exists && !s->o->dry_run) {
+		oce_unlink_beneath(&rs->root, name, false);
 	}
 	if (!s->o->dry_run) {
 		r = oce_symlink_beneath(&rs->root, f->link, name);
@@ -806,19 +806,15 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
+	if (exists && S_ISDIR(st.st_mode) && make_room(rs, name, &st, del_for_flag(f->mode)))
+		return 0; /* a dry run lists what it would delete, as upstream */
 	if (exists && (st.st_mode & S_IFMT) != (f->mode & S_IFMT))
 		exists = false;
 	if (!s->o->dry_run) {
 		struct stat cur;
 
-		if (dest_lstat(rs, name, &cur) == 0) {
-			if (S_ISDIR(cur.st_mode)) {
-				if (make_room(rs, name, &cur, del_for_flag(f->mode)))
-					return 0;
-			} else {
-				oce_unlink_beneath(&rs->root, name, false);
-			}
-		}
+		if (dest_lstat(rs, name, &cur) == 0 && !S_ISDIR(cur.st_mode))
+			oce_unlink_beneath(&rs->root, name, false);
 		r = oce_mknod_beneath(&rs->root, name, f->mode & (S_IFMT | CHMOD_BITS), rdev);
 		if (r) {
 			char full[PATH_MAX + 2];
@@ -1010,13 +1006,12 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	bool exists = dest_lstat(rs, name, &st) == 0, real_exists;
 	struct oce_place partial, *pp = NULL;
 	const struct oce_root *broot = &rs->root;
-	char bname[PATH_MAX];
+	const char *bname = name; /* the basis, below broot */
 	uint8_t basis = OCE_BASIS_FNAME;
 	uint32_t iflags;
 	bool inplace_backup;
 	int fd = -1, r;
 
-	snprintf(bname, sizeof(bname), "%s", name);
 	if (o->max_size >= 0 && f->size > o->max_size) {
 		if (o->info[OCE_INFO_SKIP] >= 1)
 			oce_info(s, "%s is over max-size", name);
@@ -1084,7 +1079,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	if (pp) {
 		st = pst;
 		broot = pp->root;
-		snprintf(bname, sizeof(bname), "%s", pp->rel);
+		bname = pp->rel;
 		basis = OCE_BASIS_PARTIAL_DIR;
 		exists = true;
 	}
@@ -1150,12 +1145,11 @@ static int
 check_parent(struct oce_recvside *rs, const struct oce_file *f)
 {
 	struct oce_session *s = rs->s;
-	const char *sl = strrchr(f->name, '/');
-	size_t len = sl ? (size_t)(sl - f->name) : 0;
+	size_t len = f->item_at ? f->item_at - 1 : 0; /* up to the last slash */
 	char dir[PATH_MAX];
 	int32_t j;
 
-	if (!sl || rs->solo)
+	if (!f->item_at || rs->solo)
 		return 0;
 	if (rs->parent_ok && !strncmp(rs->parent_ok, f->name, len) && !rs->parent_ok[len])
 		return 0;

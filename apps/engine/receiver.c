@@ -829,32 +829,51 @@ out:
 	return r;
 }
 
-/* After the last phase: stats (client), then the goodbye (upstream do_recv()'s child). */
+/*
+ * After the last phase: stats (client), then the goodbye (upstream
+ * do_recv()'s child), in two steps. The goodbye is the sender's echo of
+ * the generator's last NDX_DONE, which with --delete-after or
+ * --delete-delay comes only after the late deletions: the sequential mode
+ * runs this from the generator's own wait, so reading on here would wait
+ * for a write that the same thread has not made yet.
+ */
 static int
 recv_finish(struct oce_recvside *rs)
 {
 	struct oce_session *s = rs->s;
-	char xname[8];
-	int32_t ndx;
-	uint16_t iflags;
-	uint8_t basis;
 	int r = 0;
 
 	if (!s->am_server)
 		r = oce_recv_stats(s);
 	if (!r)
 		r = oce_recv_event(rs, OCE_EV_DONE, 0);
-	if (!r && s->protocol >= 31) {
-		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
-		if (!r && ndx != OCE_NDX_DONE) {
-			oce_error(s, "Invalid packet at end of run (%d) [receiver]", ndx);
-			s->exit_code = RERR_PROTOCOL;
-			r = OCP_EPROTO;
-		}
-		if (!r)
-			r = oce_recv_event(rs, OCE_EV_DONE, 0);
-	}
+	if (s->protocol >= 31)
+		rs->goodbye_due = true;
+	else
+		rs->recv_done = true;
+	return r;
+}
+
+static int
+recv_goodbye(struct oce_recvside *rs)
+{
+	struct oce_session *s = rs->s;
+	char xname[8];
+	int32_t ndx;
+	uint16_t iflags;
+	uint8_t basis;
+	int r;
+
+	rs->goodbye_due = false;
 	rs->recv_done = true;
+	r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
+	if (!r && ndx != OCE_NDX_DONE) {
+		oce_error(s, "Invalid packet at end of run (%d) [receiver]", ndx);
+		s->exit_code = RERR_PROTOCOL;
+		r = OCP_EPROTO;
+	}
+	if (!r)
+		r = oce_recv_event(rs, OCE_EV_DONE, 0);
 	return r;
 }
 
@@ -910,6 +929,8 @@ recv_step(struct oce_recvside *rs)
 	struct oce_file *f;
 	int r;
 
+	if (rs->goodbye_due)
+		return recv_goodbye(rs);
 	r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
 	if (r)
 		return r;

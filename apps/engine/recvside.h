@@ -81,6 +81,7 @@ struct oce_recvside {
 	int rphase;
 	uint64_t items_read;
 	bool recv_done;
+	bool goodbye_due; /* stats read, the sender's last NDX_DONE not yet */
 	int recv_err;
 	bool gen_failed;	/* (atomic) generator gave up first: receiver's EOF no news */
 	struct ocp_tok_dec *dec;

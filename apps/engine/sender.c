@@ -412,6 +412,8 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		/* Bounded false alarms, as the reference rsync 3.5.0 (Debian's) matches:
 		 * a hostile signature cannot make us compute a strong sum per byte. */
 		.bound_false_alarms = true,
+		/* the -vv "total:" line counts what upstream's matcher counts */
+		.upstream_counts = o->debug[OCE_DEBUG_DELTASUM] >= 1,
 	};
 	struct stat st;
 	uint8_t sum[OCP_CSUM_DIGEST_MAX], head[OCP_SUM_HEAD_SIZE];
@@ -493,6 +495,9 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
+	s->st.matches += (int64_t)ms.matches;
+	s->st.hash_hits += (int64_t)ms.hash_hits;
+	s->st.false_alarms += (int64_t)ms.false_alarms;
 	/* Appending sends no blocks: the kept prefix is not matched data. */
 	if (!mo.append)
 		s->st.matched_data += st.st_size - (int64_t)ms.literal;
@@ -592,6 +597,11 @@ oce_sender_run(struct oce_session *s)
 						 (uint8_t)(v >> 24)},
 				     4);
 	}
+	/* upstream match_report(): after the files, before the last NDX_DONE */
+	if (!r && s->o->debug[OCE_DEBUG_DELTASUM] >= 1)
+		oce_info(s, "total: matches=%d  hash_hits=%d  false_alarms=%d data=%lld",
+			 (int)s->st.matches, (int)s->st.hash_hits, (int)s->st.false_alarms,
+			 (long long)s->st.literal_data);
 	if (!r)
 		r = ocp_io_write_ndx(s->io, &s->ndx_out, OCE_NDX_DONE);
 	if (!r)

@@ -42,6 +42,7 @@ struct oce_file {
 	char *link;	  /* symlink target or NULL */
 	uint32_t mode;
 	uint32_t uid, gid;
+	uint32_t name_len;   /* strlen(name) */
 	int64_t size;
 	int64_t mtime;
 	uint32_t mtime_nsec;
@@ -60,6 +61,7 @@ struct oce_file {
 	bool perms_tweaked;  /* generator: given u+rwx until touch_up_dirs() sets mode */
 	int32_t hl_leader;   /* generator: sorted index of the group member that gets the data */
 	bool parent_skipped; /* generator: below such a directory */
+	uint32_t item_at;    /* bytes of name up to its last slash (0 without one) */
 	uint64_t dev, ino;   /* sender: identity from the walk, checked on open */
 	uint8_t *sum;	     /* -c file checksum or NULL */
 };
@@ -71,6 +73,10 @@ struct oce_flist {
 	struct oce_file **wire; /* the same entries in wire order */
 	struct ocp_idname *uids, *gids; /* receiver: names from the id lists */
 	size_t nuids, ngids;
+	/* where the entries live: blocks freed with the list (flist.c) */
+	void *blocks;	  /* newest block; each starts with a struct oce_fblock */
+	char *blk_next;	  /* free space in the newest block */
+	size_t blk_left;
 };
 
 /* Statistics, counted as upstream's `struct stats`. */
@@ -84,6 +90,8 @@ struct oce_counters {
 	int64_t deleted_files, deleted_dirs, deleted_symlinks, deleted_devices, deleted_specials;
 	int64_t xferred_files;
 	int64_t total_written_extra; /* bytes the generator's write half sent */
+	/* sender, for the -vv "total:" line (upstream match.c's totals) */
+	int64_t matches, hash_hits, false_alarms;
 };
 
 struct oce_session {

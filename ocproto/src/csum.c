@@ -4,6 +4,7 @@
  * Written from upstream's behaviour and checked against sums captured from
  * rsync 3.5.0 transfers (tests/unit/test_ocp_csum.c).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include <xxhash.h>
@@ -233,6 +235,75 @@ xxh_fast(void)
 
 /* --- OpenSSL digests ------------------------------------------------------ */
 
+/*
+ * libcrypto is opened on first use, not linked: only md4, md5 and the sha
+ * sums need it (old peers, -c or --checksum-choice with them, daemon
+ * auth), and loading it costs every run about half a millisecond of
+ * relocations (it is bound now, 3,000 symbols), for each process. Without
+ * it those sums are "not supported", as when OpenSSL refuses one.
+ */
+#define OCP_STR_(x) #x
+#define OCP_STR(x)  OCP_STR_(x)
+#define OCP_LIBCRYPTO "libcrypto.so." OCP_STR(OPENSSL_VERSION_MAJOR)
+
+static struct {
+	__typeof__(&EVP_MD_CTX_new) ctx_new;
+	__typeof__(&EVP_MD_CTX_free) ctx_free;
+	__typeof__(&EVP_DigestInit_ex) init;
+	__typeof__(&EVP_DigestUpdate) update;
+	__typeof__(&EVP_DigestFinal_ex) final;
+	__typeof__(&EVP_md5) md5;
+	__typeof__(&EVP_sha1) sha1;
+	__typeof__(&EVP_sha256) sha256;
+	__typeof__(&EVP_sha512) sha512;
+	__typeof__(&EVP_MD_fetch) fetch;
+	__typeof__(&OSSL_LIB_CTX_new) lctx_new;
+	__typeof__(&OSSL_LIB_CTX_free) lctx_free;
+	__typeof__(&OSSL_PROVIDER_load) prov_load;
+	__typeof__(&ERR_clear_error) err_clear;
+} ossl;
+static bool ossl_ok;
+static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
+
+static void
+ossl_load(void)
+{
+	void *h = dlopen(OCP_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+#define OSSL_SYM(field, name)                                  \
+	do {                                                   \
+		void *p_ = dlsym(h, #name);                    \
+		if (!p_)                                       \
+			return;                                \
+		memcpy(&ossl.field, &p_, sizeof(p_));          \
+	} while (0)
+	OSSL_SYM(ctx_new, EVP_MD_CTX_new);
+	OSSL_SYM(ctx_free, EVP_MD_CTX_free);
+	OSSL_SYM(init, EVP_DigestInit_ex);
+	OSSL_SYM(update, EVP_DigestUpdate);
+	OSSL_SYM(final, EVP_DigestFinal_ex);
+	OSSL_SYM(md5, EVP_md5);
+	OSSL_SYM(sha1, EVP_sha1);
+	OSSL_SYM(sha256, EVP_sha256);
+	OSSL_SYM(sha512, EVP_sha512);
+	OSSL_SYM(fetch, EVP_MD_fetch);
+	OSSL_SYM(lctx_new, OSSL_LIB_CTX_new);
+	OSSL_SYM(lctx_free, OSSL_LIB_CTX_free);
+	OSSL_SYM(prov_load, OSSL_PROVIDER_load);
+	OSSL_SYM(err_clear, ERR_clear_error);
+#undef OSSL_SYM
+	ossl_ok = true; /* h stays open for the process */
+}
+
+static bool
+ossl_loaded(void)
+{
+	pthread_once(&ossl_once, ossl_load);
+	return ossl_ok;
+}
+
 static pthread_once_t md4_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md4_md;
 
@@ -244,35 +315,37 @@ static EVP_MD *md4_md;
 static void
 md4_setup(void)
 {
-	OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+	OSSL_LIB_CTX *lc = ossl.lctx_new();
 
 	if (!lc)
 		goto fail;
-	if (!OSSL_PROVIDER_load(lc, "legacy"))
+	if (!ossl.prov_load(lc, "legacy"))
 		goto fail;
-	md4_md = EVP_MD_fetch(lc, "MD4", NULL);
+	md4_md = ossl.fetch(lc, "MD4", NULL);
 	if (md4_md)
 		return; /* lc and the provider live as long as the process */
 fail:
-	OSSL_LIB_CTX_free(lc);
-	ERR_clear_error();
+	ossl.lctx_free(lc);
+	ossl.err_clear();
 }
 
 static const EVP_MD *
 evp_md(enum ocp_csum t)
 {
+	if (!ossl_loaded())
+		return NULL;
 	switch (t) {
 	case OCP_CSUM_MD4:
 		pthread_once(&md4_once, md4_setup);
 		return md4_md;
 	case OCP_CSUM_MD5:
-		return EVP_md5();
+		return ossl.md5();
 	case OCP_CSUM_SHA1:
-		return EVP_sha1();
+		return ossl.sha1();
 	case OCP_CSUM_SHA256:
-		return EVP_sha256();
+		return ossl.sha256();
 	case OCP_CSUM_SHA512:
-		return EVP_sha512();
+		return ossl.sha512();
 	default:
 		return NULL;
 	}
@@ -294,12 +367,12 @@ evp_start(enum ocp_csum t, EVP_MD_CTX **out)
 
 	if (!md)
 		return OCP_ENOTSUP;
-	ctx = EVP_MD_CTX_new();
+	ctx = ossl.ctx_new();
 	if (!ctx)
 		return -ENOMEM;
-	if (!EVP_DigestInit_ex(ctx, md, NULL)) {
-		EVP_MD_CTX_free(ctx);
-		ERR_clear_error();
+	if (!ossl.init(ctx, md, NULL)) {
+		ossl.ctx_free(ctx);
+		ossl.err_clear();
 		return OCP_ENOTSUP;
 	}
 	*out = ctx;
@@ -373,14 +446,14 @@ ocp_csum2(enum ocp_csum t, const void *buf, size_t len, int32_t seed, bool seed_
 		return rc;
 	ok = 1;
 	if (seed && before)
-		ok &= EVP_DigestUpdate(ctx, sb, 4);
-	ok &= EVP_DigestUpdate(ctx, buf, len);
+		ok &= ossl.update(ctx, sb, 4);
+	ok &= ossl.update(ctx, buf, len);
 	if (seed && !before)
-		ok &= EVP_DigestUpdate(ctx, sb, 4);
-	ok &= EVP_DigestFinal_ex(ctx, out, NULL);
-	EVP_MD_CTX_free(ctx);
+		ok &= ossl.update(ctx, sb, 4);
+	ok &= ossl.final(ctx, out, NULL);
+	ossl.ctx_free(ctx);
 	if (!ok) {
-		ERR_clear_error();
+		ossl.err_clear();
 		return -EIO;
 	}
 	return csum_info[t].len;
@@ -443,8 +516,8 @@ int
 ocp_csum_update(struct ocp_csum_ctx *c, const void *buf, size_t len)
 {
 	if (is_evp(c->type)) {
-		if (!c->impl || !EVP_DigestUpdate(c->impl, buf, len)) {
-			ERR_clear_error();
+		if (!c->impl || !ossl.update(c->impl, buf, len)) {
+			ossl.err_clear();
 			return -EIO;
 		}
 		return 0;
@@ -470,8 +543,8 @@ int
 ocp_csum_end(struct ocp_csum_ctx *c, uint8_t *out)
 {
 	if (is_evp(c->type)) {
-		if (!c->impl || !EVP_DigestFinal_ex(c->impl, out, NULL)) {
-			ERR_clear_error();
+		if (!c->impl || !ossl.final(c->impl, out, NULL)) {
+			ossl.err_clear();
 			return -EIO;
 		}
 		return csum_info[c->type].len;
@@ -514,7 +587,7 @@ ocp_csum_free(struct ocp_csum_ctx *c)
 	if (!c->impl)
 		return;
 	if (is_evp(c->type))
-		EVP_MD_CTX_free(c->impl);
+		ossl.ctx_free(c->impl);
 	else if (c->type == OCP_CSUM_XXH64)
 		XXH64_freeState(c->impl);
 #ifdef OCP_HAVE_XXH_AVX2

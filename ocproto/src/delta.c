@@ -214,6 +214,7 @@ struct match_ctx {
 	void *arg;
 	struct ocp_match_stats *st;
 	bool bound_alarms; /* skip a block after OCP_DELTA_MAX_ALARMS false alarms in a row */
+	bool counts;	   /* upstream_counts: hash hits and false alarms */
 	uint64_t *filter;  /* bit per hashed weak sum of some block; NULL: none */
 	uint32_t fshift;   /* filter index: top bits of the sum times a constant */
 	int32_t *table;	   /* updating_basis only */
@@ -258,7 +259,10 @@ block_equal(struct match_ctx *m, int32_t i, uint32_t sum, size_t l, size_t off, 
 		m->st->strong++;
 		*have2 = true;
 	}
-	return memcmp(sum2, sig->sum2 + (size_t)i * s2, s2) == 0;
+	if (memcmp(sum2, sig->sum2 + (size_t)i * s2, s2) == 0)
+		return 1;
+	m->st->false_alarms += m->counts;
+	return 0;
 }
 
 /*
@@ -287,6 +291,42 @@ find_block(struct match_ctx *m, uint32_t sum, size_t off, size_t l, int32_t want
 		rc = block_equal(m, i, sum, l, off, sum2, &have2);
 		if (rc)
 			return rc < 0 ? (rc == -1 ? -EIO : rc) : i;
+	}
+	return -1;
+}
+
+static bool block_is(const struct ocp_sig *sig, int32_t i, uint32_t sum, size_t l,
+		     const uint8_t *sum2);
+
+/*
+ * find_block() in upstream's order, for upstream_counts: the chain from its
+ * head, every entry of equal weak sum and length whose strong sum differs
+ * counted as a false alarm (at most OCP_DELTA_MAX_CHAIN entries of equal
+ * weak sum), then the wanted block preferred over the first match found.
+ * The block found is the one find_block() finds.
+ */
+static int32_t
+find_block_counted(struct match_ctx *m, uint32_t sum, size_t off, size_t l, int32_t want_i)
+{
+	const struct ocp_sig *sig = m->sig;
+	uint8_t sum2[OCP_CSUM_DIGEST_MAX];
+	bool have2 = false;
+	int n = 0, rc;
+
+	for (int32_t i = sig->table[sum_hash(sig, sum)]; i >= 0; i = sig->chain[i]) {
+		if (sig->sum1[i] != sum)
+			continue;
+		if (++n > OCP_DELTA_MAX_CHAIN)
+			break;
+		m->st->candidates++;
+		rc = block_equal(m, i, sum, l, off, sum2, &have2);
+		if (rc < 0)
+			return rc == -1 ? -EIO : rc;
+		if (!rc)
+			continue;
+		if (i != want_i && want_i < sig->head.count && block_is(sig, want_i, sum, l, sum2))
+			i = want_i;
+		return i;
 	}
 	return -1;
 }
@@ -483,12 +523,16 @@ hash_search(struct match_ctx *m)
 
 		m->st->positions++;
 		sum = (s1 & 0xffff) | (s2 << 16);
+		if (m->counts && (m->table ? m->table : m->sig->table)[sum_hash(m->sig, sum)] >= 0)
+			m->st->hash_hits++;
 		if (m->filter && !filter_may_have(m, sum)) {
 			alarms = 0; /* no strong sum was tried here */
 			goto roll;
 		}
 		if (m->same_off)
 			i = find_block_inplace(m, sum, &offset, l, &want_i);
+		else if (m->counts)
+			i = find_block_counted(m, sum, offset, l, want_i);
 		else
 			i = find_block(m, sum, offset, l, want_i);
 		if (i < -1)
@@ -576,6 +620,7 @@ ocp_delta_match_ex(const struct ocp_sig *sig, const uint8_t *data, size_t len,
 		return -EINVAL;
 	memset(m.st, 0, sizeof(*m.st));
 	m.bound_alarms = opts->bound_false_alarms;
+	m.counts = opts->upstream_counts;
 	if (opts->append != OCP_APPEND_OFF) {
 		/* Upstream clamps a claimed length past our data and drops the block sums. */
 		m.last_match = opts->append_len < len ? (size_t)opts->append_len : len;
@@ -584,7 +629,8 @@ ocp_delta_match_ex(const struct ocp_sig *sig, const uint8_t *data, size_t len,
 		search = len > 0 && sig->head.count > 0;
 	}
 	if (search) {
-		rc = opts->updating_basis ? inplace_index(&m) : filter_build(&m);
+		/* Counting hash hits needs the table at every offset: no filter. */
+		rc = opts->updating_basis ? inplace_index(&m) : m.counts ? 0 : filter_build(&m);
 		if (!rc)
 			rc = hash_search(&m);
 		free(m.filter);

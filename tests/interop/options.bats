@@ -183,6 +183,77 @@ sparse_blocks() {
 	MODES=1 PREP=prep_update run_pair -ai --delete-after
 }
 
+# The late deletions come after the receiver's last phase: in the
+# sequential mode the receiver's end must not wait for the sender's
+# goodbye, which only comes after them (a hang, caught by RUN_TIMEOUT).
+@test "options: --delete-after and --delete-delay, OC_RSYNC_ASYNC=0" {
+	local rc=0
+	MODES=0 PREP=prep_update run_pair -ai --delete-after || rc=1
+	MODES=0 PREP=prep_update run_pair -ai --delete-delay || rc=1
+	[ "$rc" = 0 ]
+}
+
+# --- type changes: what is removed to make room -------------------------------
+
+# mk_type_src DIR: each entry of another type than prep_types puts there.
+mk_type_src() {
+	local d=$1
+	mkdir -p "$d/f2d" "$d/l2d"
+	printf 'x\n' >"$d/f2d/in"
+	printf 'z\n' >"$d/l2d/in"
+	printf 'y\n' >"$d/d2f"
+	printf 'e\n' >"$d/ed2f"
+	printf 'q\n' >"$d/l2f"
+	ln -s target "$d/f2l"
+	ln -s t2 "$d/d2l"
+	ln -s e "$d/ed2l"
+	mkfifo "$d/d2fifo"
+	find "$d" -exec touch -h -d '2024-03-04 05:06:07' {} +
+}
+
+# prep_types DEST: file where a dir comes, dirs (full and empty) where a
+# file, a symlink or a FIFO comes, symlinks where a file and a dir come.
+prep_types() {
+	local d=$1
+	mkdir -p "$d/d2f/sub" "$d/d2l" "$d/ed2f" "$d/ed2l" "$d/d2fifo/s"
+	printf 'old\n' >"$d/f2d"
+	printf 'old\n' >"$d/f2l"
+	printf 'a\n' >"$d/d2f/sub/x"
+	printf 'b\n' >"$d/d2f/y"
+	printf 'c\n' >"$d/d2l/z"
+	printf 'c\n' >"$d/d2fifo/s/w"
+	ln -s nowhere "$d/l2d"
+	ln -s foo "$d/l2f"
+	find "$d" -exec touch -h -d '2023-01-02 03:04:05' {} +
+}
+
+# rsync logs the contents of a directory it removes to make room (with
+# --delete, else it cannot: "could not make way", code 23), never the entry
+# replaced itself; a dry run lists the same. Errors and the generator's
+# lines interleave as timing has it: the outputs are compared sorted.
+@test "options: type changes (file, dir, symlink, FIFO) with -i, --delete, -n" {
+	local rc=0 o
+	mk_type_src "$T/types"
+	for o in "-ai --stats" "-ai --delete --stats" "-ani --delete" "-av --delete-after"; do
+		SRC="$T/types" MODES=1 PREP=prep_types ORDER="env LC_ALL=C sort" \
+			run_pair $o || rc=1
+	done
+	# and a local copy
+	for o in "-ai --stats" "-ai --delete --stats" "-ani --delete"; do
+		rm -rf "$T/lo" "$T/lr"
+		prep_types "$T/lo"
+		prep_types "$T/lr"
+		rsync $o "$T/types/" "$T/lr/" >"$T/lr.log" 2>&1 || true
+		"$OC" $o "$T/types/" "$T/lo/" >"$T/lo.log" 2>&1 || true
+		diff <(grep -v "$MASK" "$T/lr.log" | sed -e "s|$T/lr|DEST|" -e "$ERRLINE" | LC_ALL=C sort) \
+			<(grep -v "$MASK" "$T/lo.log" | sed -e "s|$T/lo|DEST|" -e "$ERRLINE" | LC_ALL=C sort) ||
+			{ echo "local differs: $o"; rc=1; }
+		diff <("$SIG" "$T/lr") <("$SIG" "$T/lo") || { echo "local tree differs: $o"; rc=1; }
+	done
+	grep -q '^\*deleting   d2f/sub/x' "$T/lr.log" || rc=1
+	[ "$rc" = 0 ]
+}
+
 # The one deletion allowed empties olddir/x, whose mtime then says when the
 # run happened: it is left out of the comparison.
 olddir_x_any_mtime() {
@@ -322,6 +393,57 @@ mkpath_tree() {
 
 @test "options: -h --stats" {
 	MODES=1 PREP=prep_update run_pair -ah --stats
+}
+
+# mk_alarm_trees SRC BASIS: a source and an older basis whose delta has
+# matches, hash hits and false alarms: some blocks of the source differ
+# from the basis by +1, -2, +1 in three bytes in a row, which keeps the
+# weak sum and changes the strong one; a run of zeros hits one hash chain.
+mk_alarm_trees() {
+	mkdir -p "$1" "$2"
+	"$PY" - "$2/f" "$1/f" <<-'EOF'
+		import random, sys
+		random.seed(1)
+		b = bytearray(random.randrange(0, 100) for _ in range(200000))
+		open(sys.argv[1], 'wb').write(b)
+		for off in range(1000, len(b) - 10, 7000):
+		    b[off] += 1; b[off + 1] -= 2; b[off + 2] += 1
+		open(sys.argv[2], 'wb').write(b)
+	EOF
+	head -c 100000 /dev/zero >"$1/z"
+	{ head -c 3000 /dev/urandom; head -c 100000 /dev/zero; } >"$2/z"
+	head -c 5000 /dev/urandom >"$1/new"
+	touch -d '2020-01-01' "$2/f" "$2/z"
+}
+
+prep_alarm() {
+	cp -a "$T/alarm_basis" "$1"
+}
+
+only_totals() {
+	grep '^total: '
+}
+
+# -vv: the sender's "total: matches=  hash_hits=  false_alarms= data=" line
+# (upstream's match_report()), counted as rsync counts them; only that line
+# is compared here.
+@test "options: -vv prints the sender's match totals" {
+	local rc=0 a
+	mk_alarm_trees "$T/alarm_src" "$T/alarm_basis"
+	for a in "" --inplace; do
+		SRC="$T/alarm_src" MODES=1 PREP=prep_alarm ORDER=only_totals \
+			run_pair -avv $a || rc=1
+		grep -q '^total: matches=[1-9].* false_alarms=[1-9]' "$T/ref.push.1.log" || rc=1
+	done
+	# a local copy, its delta forced
+	rm -rf "$T/lo" "$T/lr"
+	prep_alarm "$T/lo"
+	prep_alarm "$T/lr"
+	rsync -avv --no-W "$T/alarm_src/" "$T/lr/" >"$T/lr.log" 2>&1
+	"$OC" -avv --no-W "$T/alarm_src/" "$T/lo/" >"$T/lo.log" 2>&1
+	grep -q '^total: matches=[1-9]' "$T/lr.log" || rc=1
+	diff <(only_totals <"$T/lr.log") <(only_totals <"$T/lo.log") || rc=1
+	[ "$rc" = 0 ]
 }
 
 # --- programs that transfer nothing --------------------------------------------

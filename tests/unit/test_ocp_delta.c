@@ -285,6 +285,63 @@ test_apply_rejects(void **state)
 	free(out.b);
 }
 
+/* A running hash of the matcher's output: literal bytes and tokens. */
+static int
+emit_hash(void *arg, const uint8_t *lit, size_t n, int32_t token, const uint8_t *blk, size_t blen)
+{
+	uint64_t *h = arg;
+
+	(void)blk;
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ lit[i]) * 0x100000001b3ull;
+	*h = (*h ^ (uint32_t)token) * 0x100000001b3ull;
+	*h = (*h ^ blen) * 0x100000001b3ull;
+	return 0;
+}
+
+/*
+ * upstream_counts: the same output, and the counts upstream's -vv "total:"
+ * line reports. A block changed by +1, -2, +1 in three bytes in a row keeps
+ * its weak sum (a false alarm where the search reaches it at its start).
+ */
+static void
+test_upstream_counts(void **state)
+{
+	static uint8_t old[120000], nw[120000];
+	struct ocp_match_opts mo = {.upstream_counts = true};
+	struct ocp_match_stats a, b;
+	struct ocp_sum_head h;
+	struct ocp_sig sig;
+	uint64_t ha = 0, hb = 0;
+	int tweaks = 0;
+
+	(void)state;
+	fill(5, old, sizeof(old));
+	for (size_t i = 0; i < sizeof(old); i++)
+		old[i] %= 100; /* no byte wraps below */
+	memcpy(nw, old, sizeof(nw));
+	assert_int_equal(ocp_sum_sizes(sizeof(old), 31, 1000, 16, false, &h), 0);
+	for (size_t off = 5000; off + 3 < sizeof(nw); off += 10000, tweaks++) {
+		nw[off] += 1;
+		nw[off + 1] -= 2;
+		nw[off + 2] += 1;
+	}
+	/* tweak the starts of blocks, where a match before leaves the search */
+	assert_int_equal(5000 % h.blength, 0);
+	assert_int_equal(ocp_sig_gen(&sig, old, sizeof(old), &h, OCP_CSUM_MD5, 3, true), 0);
+	assert_int_equal(ocp_delta_match(&sig, nw, sizeof(nw), emit_hash, &ha, &a), 0);
+	assert_int_equal(ocp_delta_match_ex(&sig, nw, sizeof(nw), &mo, emit_hash, &hb, &b), 0);
+	assert_int_equal(ha, hb);
+	assert_int_equal(a.matches, b.matches);
+	assert_int_equal(a.literal, b.literal);
+	assert_int_equal(a.hash_hits, 0);
+	assert_int_equal(a.false_alarms, 0);
+	assert_int_equal(b.false_alarms >= (uint64_t)tweaks, 1);
+	/* a match and a false alarm are never at the same offset */
+	assert_int_equal(b.hash_hits >= b.matches + (uint64_t)tweaks, 1);
+	ocp_sig_free(&sig);
+}
+
 int
 main(void)
 {
@@ -293,6 +350,7 @@ main(void)
 	    cmocka_unit_test(test_match_edits),
 	    cmocka_unit_test(test_identical_blocks),
 	    cmocka_unit_test(test_apply_rejects),
+	    cmocka_unit_test(test_upstream_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

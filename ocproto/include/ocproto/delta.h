@@ -96,6 +96,9 @@ struct ocp_match_stats {
 	uint64_t matches;    /* blocks matched */
 	uint64_t literal;    /* literal bytes emitted */
 	uint64_t skips;	     /* blocks skipped after false alarms (bound_false_alarms) */
+	/* with ocp_match_opts.upstream_counts only, else 0: */
+	uint64_t hash_hits;    /* offsets whose hash slot held a block (upstream hash_hits) */
+	uint64_t false_alarms; /* blocks of equal weak sum and length, other strong sum */
 };
 
 /*
@@ -158,12 +161,18 @@ ocp_sum_head_flength(const struct ocp_sum_head *h)
  * it without updating_basis; in place, that binary also walks the hash
  * chain differently (it passes some blocks equal to others), which is
  * not modelled. Off by default.
+ *
+ * upstream_counts: fill the stats' hash_hits and false_alarms as upstream's
+ * match.c counts them (its -vv "total:" line). That takes a hash-table
+ * probe at every offset and the chain walked in upstream's order, so the
+ * search is slower; the tokens are the same.
  */
 struct ocp_match_opts {
 	bool updating_basis;
 	enum ocp_append append;
 	uint64_t append_len;
 	bool bound_false_alarms;
+	bool upstream_counts;
 };
 
 /*

@@ -111,7 +111,6 @@ struct ocp_fentry {
  */
 struct ocp_flist_state {
 	struct ocp_flist_opts opts;
-	char lastname[OCP_FLIST_NAME_MAX + 1];
 	size_t lastname_len;
 	int64_t mtime;
 	uint32_t mode, uid, gid, rdev_major;
@@ -133,6 +132,8 @@ struct ocp_flist_state {
 	 */
 	const struct ocp_fentry *(*lookup)(void *arg, int32_t wire_ndx);
 	void *lookup_arg;
+	/* last, so an entry's work copies only what is above it */
+	char lastname[OCP_FLIST_NAME_MAX + 1];
 };
 
 /*
