@@ -142,6 +142,9 @@ itemize(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const st
 	iflags &= 0xffff;
 	if ((iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || oce_format_has_i(o) > 1 ||
 	    (xname && *xname)) {
+		/* A local copy: what the sender would do with the item, here. */
+		if (rs->lops)
+			return rs->lops->item(rs, (struct oce_file *)f, iflags, xname);
 		if (ndx >= 0)
 			r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
 		if (!r)
@@ -179,6 +182,10 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 	struct oce_session *s = rs->s;
 	size_t len = strlen(name);
 
+	if (rs->lops) {
+		rs->lops->deleted(rs, name, mode);
+		return;
+	}
 	if (s->am_server) {
 		if (len < PATH_MAX)
 			ocp_io_write_msg_ahead(rs->wio, OCP_MSG_DELETED, name,
@@ -1114,6 +1121,13 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 			basis = OCE_BASIS_BACKUP;
 	}
 notify:
+	if (rs->lops) {
+		/* A local copy: no request, the copy itself (apps/engine/local/). */
+		iflags = OCE_ITEM_TRANSFER | (o->checksum ? OCE_ITEM_REPORT_CHANGE : 0);
+		iflags = real_exists ? report_flags(s, f, &real_st, iflags) : iflags | OCE_ITEM_IS_NEW;
+		r = rs->lops->xfer(rs, f, ndx, iflags & 0xffff, real_exists ? &real_st : NULL);
+		goto out;
+	}
 	/* before the request leaves: the receiver accepts data only for files asked for */
 	__atomic_store_n(&f->requested, 1, __ATOMIC_RELEASE);
 	r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
@@ -1210,7 +1224,7 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 			oce_info(s, "skipping non-regular file \"%s\"", name);
 		r = 0;
 	}
-	if (!r && !rs->threaded)
+	if (!r && !rs->threaded && !rs->lops)
 		r = oce_catch_up(rs);
 	return r;
 }
@@ -1401,6 +1415,16 @@ oce_generate_files(struct oce_recvside *rs)
 		if (!r && s->am_server && !o->timeout && i % 200 == 0)
 			r = ocp_io_flush(rs->wio);
 	}
+	if (rs->lops) {
+		/* A local copy: no phases, no redo (the copy is checked as it is made). */
+		if (!r)
+			r = rs->lops->flush(rs);
+		if (!r)
+			r = do_hlinks(rs);
+		if (!r)
+			r = rs->lops->flush(rs);
+		goto late;
+	}
 	if (!r)
 		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
 	if (!r)
@@ -1440,6 +1464,7 @@ oce_generate_files(struct oce_recvside *rs)
 		r = oce_wait_for_receiver(rs);
 	while (!r && rs->msgdone == 2)
 		r = oce_wait_for_receiver(rs);
+late:
 	if (!r && (o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER) && !rs->solo) {
 		for (size_t i = 0; i < s->fl.n; i++) {
 			struct oce_file *f = s->fl.v[i];
@@ -1453,7 +1478,7 @@ oce_generate_files(struct oce_recvside *rs)
 			    (int)s->skipped_deletes);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_DEL_LIMIT, __ATOMIC_RELAXED);
 	}
-	if (!r && s->protocol >= 31) {
+	if (!r && s->protocol >= 31 && !rs->lops) {
 		if (!early_delete) {
 			if (o->delete_mode != OCE_DEL_NONE)
 				r = oce_write_del_stats(s, rs->wio);

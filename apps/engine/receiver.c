@@ -1095,7 +1095,22 @@ open_dest(struct oce_recvside *rs)
 			r = -ENOTDIR;
 			goto out;
 		}
-		r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+		if (s->o->dry_run && r == -ENOENT) {
+			/*
+			 * -n makes nothing, not even the destination (upstream
+			 * get_local_name()): look into an empty directory
+			 * instead, removed at once, so every name is missing.
+			 */
+			char tmp[] = "/tmp/.oc-rsync-n.XXXXXX";
+
+			r = mkdtemp(tmp) ? 0 : -errno;
+			if (!r) {
+				r = oce_root_open(&rs->root, tmp, false, &oce_fs_sys_default);
+				rmdir(tmp);
+			}
+		} else {
+			r = oce_root_open(&rs->root, dest, true, &oce_fs_sys_default);
+		}
 		if (r) {
 			oce_rsyserr(s, -r, "mkdir %s failed",
 				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
@@ -1248,6 +1263,40 @@ out:
 	free(rs->fifo);
 	free(rs->redo);
 	ocp_tok_dec_free(rs->dec);
+	oce_finish_close(rs);
+	oce_root_close(&rs->root);
+	free(rs->solo_buf);
+	free(rs->curr_dir);
+	free(rs);
+	return r;
+}
+
+int
+oce_local_receiving(struct oce_session *s, const struct oce_local_ops *ops, void *arg)
+{
+	struct oce_recvside *rs = calloc(1, sizeof(*rs));
+	int r;
+
+	if (!rs)
+		return -ENOMEM;
+	rs->s = s;
+	rs->lops = ops;
+	rs->larg = arg;
+	rs->root.fd = -1;
+	rs->tmp_root.fd = rs->pdir_root.fd = rs->bak_root.fd = -1;
+	rs->keep_dirfd = -1;
+	s->umask = umask(0);
+	umask(s->umask);
+	s->am_root = geteuid() == 0;
+	rs->whole_file = true;
+	r = open_dest(rs);
+	if (!r)
+		r = oce_finish_open(rs);
+	if (!r) {
+		oce_set_role("generator");
+		r = oce_generate_files(rs);
+		oce_set_role(NULL);
+	}
 	oce_finish_close(rs);
 	oce_root_close(&rs->root);
 	free(rs->solo_buf);

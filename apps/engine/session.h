@@ -90,6 +90,8 @@ struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	bool local_inc;		/* protocol-free local copy that rsync would run with
+				 * incremental recursion: its -v list line is rsync's */
 	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
 	bool munge_links;	/* daemon "munge symlinks": targets stored behind OCE_MUNGE_PREFIX */
 	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
@@ -244,6 +246,12 @@ int oce_flist_recv(struct oce_session *s);
 void oce_flist_free(struct oce_flist *fl);
 /* The wire-format options of this session's list. */
 void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
+/*
+ * The list's owners and groups as this side is to set them (by the id
+ * lists' names, FLAG_SKIP_GROUP for groups we are not in); a local copy
+ * without the protocol has no id lists and gets only the skip marks.
+ */
+void oce_flist_map_ids(struct oce_session *s);
 /* Index of the entry named name (sorted search), or -1. */
 int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir);
 
@@ -310,6 +318,10 @@ struct oce_daemon_mod {
 };
 /* oce_server_main() for a daemon session over a socket (d: the module's rules). */
 int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
+/* The client's --stats block and closing lines (upstream output_summary()). */
+void oce_print_client_summary(struct oce_session *s);
+/* The exit code a role ends with after r and io_error (upstream exit_cleanup()). */
+int oce_final_code(const struct oce_session *s, int r);
 /* Run the client side (upstream client_run()); returns an exit code. */
 int oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv);
 
