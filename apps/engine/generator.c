@@ -391,7 +391,7 @@ check_ret:
 				   : flags & DEL_FOR_DEVICE  ? "device file"
 							     : "special file";
 
-		oce_error(s, "could not make way for new %s: %s", desc, name);
+		oce_rerror(s, "could not make way for new %s: %s", desc, name);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 	return ret;

@@ -355,12 +355,25 @@ msg_hook(void *arg, enum ocp_msg code, const char *line, size_t len)
 static void
 send_pending(struct oce_local *l)
 {
-	/* Taken under log_lock: the hook appends while holding it. */
+	struct lev **v;
+	size_t n;
+
+	if (!l->npend)
+		return;
+	/*
+	 * Taken under log_lock, as the hook appends while holding it, but
+	 * sent after: a full channel waits for the reporter, which may need
+	 * log_lock to print.
+	 */
 	pthread_mutex_lock(&l->s->log_lock);
-	for (size_t i = 0; i < l->npend; i++)
-		ocq_send(&l->tx, l->pend[i]);
-	l->npend = 0;
+	v = l->pend;
+	n = l->npend;
+	l->pend = NULL;
+	l->npend = l->pend_cap = 0;
 	pthread_mutex_unlock(&l->s->log_lock);
+	for (size_t i = 0; i < n; i++)
+		ocq_send(&l->tx, v[i]);
+	free(v);
 }
 
 /* A failed copy (async: reported by the reporter) ends the run, as upstream's receiver does. */
