@@ -169,6 +169,13 @@ void oce_session_init(struct oce_session *s, const struct oce_opts *o);
 void oce_session_free(struct oce_session *s);
 /* Print an info line (stdout, or MSG_INFO to the client when a server). */
 void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Print a whole message line (ending in '\n') as code asks: stdout for
+ * MSG_INFO, stderr otherwise (a server: to the client), or to the
+ * calling thread's message hook. The printing behind oce_info() and
+ * oce_error().
+ */
+void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line without our name, as upstream's rprintf(FERROR, ...). */

@@ -112,24 +112,6 @@ lev_free(struct lev *e)
 	free(e);
 }
 
-/* One message line of ours, as session.c's emit() prints a client's. */
-static void
-put_text(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
-{
-	FILE *f = code == OCP_MSG_INFO ? s->out : s->err;
-
-	if (code == OCP_MSG_INFO && s->o->quiet)
-		return;
-	pthread_mutex_lock(&s->log_lock);
-	if (s->needs_nl) {
-		fputc('\n', f);
-		s->needs_nl = 0;
-	}
-	fwrite(line, 1, len, f);
-	fflush(f);
-	pthread_mutex_unlock(&s->log_lock);
-}
-
 /* Print one event (the reporter, or the generator itself when not async). */
 static void
 print_event(struct oce_session *s, struct lev *e)
@@ -145,11 +127,11 @@ print_event(struct oce_session *s, struct lev *e)
 		oce_log_delete(s, e->text, e->mode);
 		break;
 	case LEV_TEXT:
-		put_text(s, e->code, e->text, strlen(e->text));
+		oce_emit_line(s, e->code, e->text, strlen(e->text));
 		break;
 	case LEV_COPY:
 		if (e->msgs_len)
-			put_text(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
+			oce_emit_line(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
 		if (e->logged)
 			oce_log_item(s, e->f, e->iflags, NULL);
 		break;
