@@ -1067,6 +1067,10 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		pp = &partial;
 	if (!exists && !pp)
 		goto notify;
+	/* A local copy checks -c sums on its workers (oce_gen_local_settle()). */
+	if (rs->lops && rs->lops->check && o->checksum && exists && basis == OCE_BASIS_FNAME && !redo &&
+	    !pp)
+		return rs->lops->check(rs, f, ndx, &st);
 	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st)) {
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
@@ -1146,6 +1150,23 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+uint32_t
+oce_gen_local_settle(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st, bool *show)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	const char *name = rs->solo ? rs->solo : f->name;
+	uint32_t iflags;
+
+	*show = false;
+	if (!quick_check_ok(rs, &rs->root, name, f, st))
+		return report_flags(s, f, st, OCE_ITEM_TRANSFER | OCE_ITEM_REPORT_CHANGE) & 0xffff;
+	set_attrs(rs, f, name, st);
+	iflags = report_flags(s, f, st, 0) & 0xffff;
+	*show = (iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || oce_format_has_i(o) > 1;
+	return iflags;
 }
 
 /* Upstream recv_generator(): one entry. */

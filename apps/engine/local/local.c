@@ -109,11 +109,17 @@ l_xfer(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint32_t iflags
 
 	if (iflags & OCE_ITEM_IS_NEW)
 		s->st.created_files++;
-	s->st.xferred_files++;
-	s->st.total_transferred_size += f->size;
+	oce_local_count_xfer(s, f);
 	if (s->o->dry_run)
 		return oce_local_emit_item(l, f, iflags | OCE_LOCAL_ALWAYS, NULL);
 	return oce_local_copy(l, rs, f, ndx, iflags, basis);
+}
+
+static int
+l_check(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const struct stat *st)
+{
+	(void)ndx;
+	return oce_local_check(rs->larg, rs, f, st);
 }
 
 static void
@@ -131,6 +137,7 @@ l_flush(struct oce_recvside *rs)
 static const struct oce_local_ops local_ops = {
 	.item = l_item,
 	.xfer = l_xfer,
+	.check = l_check,
 	.deleted = l_deleted,
 	.flush = l_flush,
 };

@@ -34,7 +34,7 @@
 /* Events the generator may be ahead of the printing. */
 #define WINDOW 4096
 
-enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY };
+enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY, LEV_CHECK };
 
 struct lev {
 	uint64_t seq;
@@ -49,6 +49,7 @@ struct lev {
 	struct stat basis;
 	bool has_basis;
 	bool logged;		/* the copy is made: its item line goes out */
+	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
 	char *msgs;		/* error lines of the copy, printed before anything of it */
 	size_t msgs_len;
@@ -129,6 +130,11 @@ print_event(struct oce_session *s, struct lev *e)
 	case LEV_TEXT:
 		oce_emit_line(s, e->code, e->text, strlen(e->text));
 		break;
+	case LEV_CHECK:
+		if (e->show)
+			oce_maybe_log_item(s, e->f, e->iflags, NULL);
+		/* when it was copied, as a copy */
+		__attribute__((fallthrough));
 	case LEV_COPY:
 		if (e->msgs_len)
 			oce_emit_line(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
@@ -233,6 +239,31 @@ copy_one(struct lev *e)
 	close(dfd);
 }
 
+void
+oce_local_count_xfer(struct oce_session *s, const struct oce_file *f)
+{
+	__atomic_fetch_add(&s->st.xferred_files, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->st.total_transferred_size, f->size, __ATOMIC_RELAXED);
+}
+
+/* A -c comparison, then the copy when the sums differ. */
+static void
+check_one(struct lev *e)
+{
+	struct oce_session *s = e->l->s;
+
+	e->iflags = oce_gen_local_settle(e->rs, e->f, &e->basis, &e->show);
+	if (!(e->iflags & OCE_ITEM_TRANSFER))
+		return;
+	oce_local_count_xfer(s, e->f);
+	if (s->o->dry_run) {
+		e->logged = true;
+		return;
+	}
+	__atomic_fetch_add(&s->st.literal_data, e->f->size, __ATOMIC_RELAXED);
+	copy_one(e);
+}
+
 /* ---- async: reporter ------------------------------------------------------ */
 
 static int
@@ -301,7 +332,10 @@ copy_job(void *arg)
 	struct lev *e = arg;
 	struct oce_local *l = e->l;
 
-	copy_one(e);
+	if (e->kind == LEV_CHECK)
+		check_one(e);
+	else
+		copy_one(e);
 	/* The channel stays open until every job has ended (oce_local_free()). */
 	ocq_send(&l->tx, e);
 	return 0;
@@ -441,11 +475,33 @@ oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
 		e->basis = *basis;
 		e->has_basis = true;
 	}
-	l->s->st.literal_data += f->size;
+	__atomic_fetch_add(&l->s->st.literal_data, f->size, __ATOMIC_RELAXED);
 	if (l->async)
 		return send_ev(l, e, true);
 	l->next_seq++;
 	copy_one(e);
+	print_event(l->s, e);
+	if (e->err && !l->err)
+		l->err = e->err;
+	lev_free(e);
+	return check_copy_err(l);
+}
+
+int
+oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, const struct stat *st)
+{
+	struct lev *e = lev_new(l, LEV_CHECK, NULL, 0);
+
+	if (!e)
+		return -ENOMEM;
+	e->f = f;
+	e->rs = rs;
+	e->basis = *st;
+	e->has_basis = true;
+	if (l->async)
+		return send_ev(l, e, true);
+	l->next_seq++;
+	check_one(e);
 	print_event(l->s, e);
 	if (e->err && !l->err)
 		l->err = e->err;

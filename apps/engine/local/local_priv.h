@@ -39,6 +39,11 @@ int oce_local_emit_delete(struct oce_local *l, const char *name, mode_t mode);
 /* Copy f into place (temp file, rename, attributes), then its item line. */
 int oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, int32_t ndx,
 		   uint32_t iflags, const struct stat *basis);
+/* -c: compare f with its destination st (on a worker), then copy it or log it unchanged. */
+int oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
+		    const struct stat *st);
+/* Count f as transferred (any thread). */
+void oce_local_count_xfer(struct oce_session *s, const struct oce_file *f);
 /* Every copy so far is in place and every line so far printed. */
 int oce_local_flush(struct oce_local *l);
 
