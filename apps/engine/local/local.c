@@ -189,6 +189,8 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 		r = oce_local_start(l);
 	if (!r && s->fl.n) {
 		s->dest = strdup(paths[nsrc]);
+		/* Its messages are tagged as the receiving side's ([Receiver], [generator]). */
+		s->am_sender = false;
 		r = s->dest ? oce_local_receiving(s, &local_ops, l) : -ENOMEM;
 	}
 	{
@@ -197,6 +199,9 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 		if (!r)
 			r = fr;
 	}
+	/* The closing line is the sender's, unless the receiving side failed. */
+	if (!r)
+		s->am_sender = true;
 	/*
 	 * What the wire would have carried besides the list, near enough (the
 	 * interop suites mask these counts): per file sent, its index, item
