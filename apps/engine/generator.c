@@ -1356,22 +1356,50 @@ hl_leaders(struct oce_session *s)
 	return 0;
 }
 
-/* Hard-link followers, once the data of every group's leader is in place. */
+/* Followers by their leader's position, then from the last in sorted order back. */
+static int
+hl_order_cmp(const void *a, const void *b)
+{
+	const int32_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? 1 : x[1] > y[1] ? -1 : 0;
+}
+
+/*
+ * Hard-link followers, once the data of every group's leader is in place:
+ * group by group in their leaders' order, each group's members from the
+ * last back to the first, the order upstream's finish_hard_link() links
+ * them in when a leader is done.
+ */
 static int
 do_hlinks(struct oce_recvside *rs)
 {
 	struct oce_session *s = rs->s;
+	int32_t (*v)[2];
+	size_t n = 0;
 	int r = 0;
 
 	if (!s->o->hard_links)
 		return 0;
-	for (size_t i = 0; i < s->fl.n && !r; i++) {
+	v = malloc((s->fl.n ? s->fl.n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->fl.n; i++) {
 		struct oce_file *f = s->fl.v[i];
 
 		if (!f->removed && !f->parent_skipped && f->hlinked && f->hl_leader != (int32_t)i &&
-		    !S_ISDIR(f->mode))
-			r = gen_hlink(rs, f, (int32_t)i, f->name);
+		    !S_ISDIR(f->mode)) {
+			v[n][0] = f->hl_leader;
+			v[n][1] = (int32_t)i;
+			n++;
+		}
 	}
+	qsort(v, n, sizeof(*v), hl_order_cmp);
+	for (size_t k = 0; k < n && !r; k++)
+		r = gen_hlink(rs, s->fl.v[v[k][1]], v[k][1], s->fl.v[v[k][1]]->name);
+	free(v);
 	return r;
 }
 

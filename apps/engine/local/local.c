@@ -29,6 +29,17 @@ plain_rule(const char *r)
 }
 
 /*
+ * Would upstream's local copy recurse incrementally? Its receiver turns
+ * that off for --delete-before/-after/-delay (set_allow_inc_recurse()).
+ */
+static bool
+inc_recurse(const struct oce_opts *o)
+{
+	return o->recursive && !o->no_inc_recurse && o->delete_mode != OCE_DEL_BEFORE &&
+	       o->delete_mode != OCE_DEL_AFTER && o->delete_mode != OCE_DEL_DELAY;
+}
+
+/*
  * The options this path reproduces exactly, field by field against the
  * defaults: anything else set sends the copy down the protocol path. A
  * field added to struct oce_opts must be added here to be taken.
@@ -55,8 +66,16 @@ oce_local_wanted(const struct oce_opts *o, const struct oce_session *s)
 	 */
 	if (!o->links || !o->devices || !o->specials)
 		return false;
+	/*
+	 * -H: with incremental recursion upstream gives a group's data to its
+	 * first member and links the others as it meets them; the generator
+	 * does what upstream does with the whole list (the last member gets
+	 * the data, the others are linked at the end)
+	 */
+	if (o->hard_links && inc_recurse(o))
+		return false;
 	if (o->list_only || o->relative || o->copy_links || o->copy_dirlinks || o->keep_dirlinks ||
-	    o->safe_links || o->copy_unsafe_links || o->hard_links || o->executability || o->atimes ||
+	    o->safe_links || o->copy_unsafe_links || o->executability || o->atimes ||
 	    o->omit_dir_times || o->one_file_system)
 		return false;
 	/* how files are compared and sent */
@@ -174,9 +193,7 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 	s->compat = ocp_compat_server(LOCAL_CAPS, LOCAL_CAPS);
 	s->seed_fix = s->compat & OCP_CF_CHKSUM_SEED_FIX;
 	local_checksum(s);
-	/* upstream's receiver turns incremental recursion off for these */
-	s->local_inc = o->recursive && !o->no_inc_recurse && o->delete_mode != OCE_DEL_BEFORE &&
-		       o->delete_mode != OCE_DEL_AFTER && o->delete_mode != OCE_DEL_DELAY;
+	s->local_inc = inc_recurse(o);
 	r = oce_local_new(s, &l);
 	if (r)
 		goto out;
