@@ -1229,6 +1229,20 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		if (f->implied)
 			return 0;
 	}
+	/* --existing makes nothing new of any kind, nor anything below a
+	 * missing directory (upstream ignore_non_existing). */
+	if (s->o->existing && !redo) {
+		struct stat st;
+
+		if (dest_lstat(rs, name, &st) == -ENOENT) {
+			if (S_ISDIR(f->mode))
+				f->skip_contents = true;
+			if (s->o->info[OCE_INFO_SKIP] >= 1)
+				oce_info(s, "not creating new %s \"%s\"", S_ISDIR(f->mode) ? "directory" : "file",
+					 name);
+			return 0;
+		}
+	}
 	if (S_ISDIR(f->mode))
 		r = gen_dir(rs, f, ndx, name);
 	else if (s->o->hard_links && f->hlinked && f->hl_leader != ndx)

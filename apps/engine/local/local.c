@@ -79,16 +79,14 @@ oce_local_wanted(const struct oce_opts *o, const struct oce_session *s)
 	    o->omit_dir_times || o->one_file_system)
 		return false;
 	/* how files are compared and sent */
-	if (o->checksum_choice || o->whole_file == 0 || o->size_only || o->modify_window_set ||
-	    o->update || o->existing || o->ignore_existing || o->max_size >= 0 || o->min_size >= 0 ||
-	    o->block_size || o->checksum_seed_set || o->protocol)
+	/* (--size-only, -u, --existing, --ignore-existing, --max/min-size and
+	 * --modify-window are the generator's and are taken) */
+	if (o->checksum_choice || o->whole_file == 0 || o->block_size || o->checksum_seed_set ||
+	    o->protocol)
 		return false;
 	if (o->compress || o->compress_level_set || o->compress_choice)
 		return false;
-	/* deletion: --delete (during) and --delete-before */
-	if (o->delete_mode != OCE_DEL_NONE && o->delete_mode != OCE_DEL_DURING &&
-	    o->delete_mode != OCE_DEL_BEFORE)
-		return false;
+	/* deletion: --delete and its timings (the generator's), no --delete-excluded */
 	if (o->delete_excluded || o->max_delete >= 0)
 		return false;
 	/* filters: plain --exclude / --include rules only */
