@@ -168,6 +168,33 @@ copy_msg(struct lev *e, const char *fmt, ...)
 }
 
 /*
+ * The source's data as upstream's sender sends it: the size it found when
+ * it opened the file (a file that grows since is cut there, one that
+ * shrinks ends short). copy_file_range keeps the data in the kernel; the
+ * length known, no call is spent finding the end.
+ */
+static int
+copy_data(int in, int out, off_t size)
+{
+	while (size > 0) {
+		size_t want = size < (1 << 30) ? (size_t)size : (size_t)1 << 30;
+		ssize_t n = copy_file_range(in, NULL, out, NULL, want, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* Not between these two files (another filesystem, old kernel): by hand. */
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+			return oce_copy_fd(in, out);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		size -= n;
+	}
+	return 0;
+}
+
+/*
  * The copy itself, as the sender and receiver between them make it: the
  * source opened as the walk saw it (not a symlink or another file put in
  * its place), its data copied with copy_file_range into a temp file named
@@ -183,14 +210,14 @@ copy_one(struct lev *e)
 	const char *name = rs->solo ? rs->solo : f->name;
 	struct oce_place dest = {.root = &rs->root};
 	char tmpname[NAME_MAX + 2] = "";
-	struct stat expect = {0};
+	struct stat expect = {0}, sst;
 	int in, dfd = -1, fd = -1, r;
 	bool track = !e->l->async;
 
 	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
 	expect.st_dev = (dev_t)f->dev;
 	expect.st_ino = (ino_t)f->ino;
-	in = oce_open_source(&oce_fs_sys_default, s->root_fds[f->root], f->name, &expect);
+	in = oce_open_source_st(&oce_fs_sys_default, s->root_fds[f->root], f->name, &expect, &sst);
 	if (in < 0) {
 		if (in == -ENOENT) {
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
@@ -218,7 +245,7 @@ copy_one(struct lev *e)
 	}
 	if (track)
 		oce_inflight_set(dfd, fd, tmpname, -1, NULL, f->mode, true);
-	r = oce_copy_fd(in, fd);
+	r = copy_data(in, fd, sst.st_size);
 	close(in);
 	if (track)
 		oce_inflight_forget_fd();
