@@ -18,6 +18,7 @@
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/local/local.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/session.h"
 #include "ocproto/err.h"
@@ -52,8 +53,8 @@ refuse_unsupported(const struct oce_opts *o, const char *role)
 }
 
 /* The exit code io_error asks for (upstream exit_cleanup() rules). */
-static int
-final_code(const struct oce_session *s, int r)
+int
+oce_final_code(const struct oce_session *s, int r)
 {
 	if (s->exit_code)
 		return s->exit_code;
@@ -352,7 +353,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	}
 	r = peer_said_why(&s, r);
 	oce_report_failure(&s, r);
-	code = final_code(&s, r);
+	code = oce_final_code(&s, r);
 	/*
 	 * A failure of our own ends with the closing line (on stderr, like
 	 * every server error); the end of a run with io_error set does not
@@ -371,8 +372,8 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	return code;
 }
 
-static void
-print_summary(struct oce_session *s)
+void
+oce_print_client_summary(struct oce_session *s)
 {
 	struct oce_stats st = {0};
 	const struct oce_counters *c = &s->st;
@@ -454,11 +455,11 @@ oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **ar
 	r = peer_said_why(s, r);
 	oce_report_failure(s, r);
 	if (!r)
-		print_summary(s);
+		oce_print_client_summary(s);
 	oce_progress_close_line(s);
 	if (failed_here(s, r))
-		send_error_exit(s, final_code(s, r));
-	return final_code(s, r);
+		send_error_exit(s, oce_final_code(s, r));
+	return oce_final_code(s, r);
 }
 
 /* Split a remote-shell command line into words, honouring quotes as upstream's do_cmd(). */
@@ -637,6 +638,11 @@ oce_client_main(struct oce_opts *o)
 	/* The sender reads a local list itself; a receiver forwards it. */
 	s.ff_fd = ff_fd;
 	s.ff_from_peer = o->filesfrom_host && push;
+	/* A local copy the protocol-free path can do exactly (apps/engine/local/). */
+	if (local && oce_local_wanted(o, &s)) {
+		code = oce_local_run(&s, n - 1, paths);
+		goto out;
+	}
 	if (local) {
 		int sv[2];
 		struct oce_opts so = *o;

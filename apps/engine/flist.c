@@ -642,8 +642,12 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	r = ocp_flist_enc(&w->fst, w->buf, sizeof(w->buf), e);
 	if (r < 0)
 		return r;
-	r = ocp_io_write_data(s->io, w->buf, (size_t)r);
-	if (r)
+	/* A local copy without the protocol only counts what it would have sent. */
+	if (!s->io)
+		s->st.total_written += r;
+	else
+		r = ocp_io_write_data(s->io, w->buf, (size_t)r);
+	if (r < 0)
 		return r;
 	count_type(&s->st, f->mode);
 	if (S_ISREG(f->mode) || S_ISLNK(f->mode))
@@ -1079,7 +1083,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 {
 	struct ocp_flist_opts fo;
 	struct walk *w = calloc(1, sizeof(*w));
-	uint64_t start_out = s->io->bytes_out;
+	uint64_t start_out = s->io ? s->io->bytes_out : 0;
 	int64_t t0 = oce_now_ms(), t1;
 	int r = 0, n;
 
@@ -1088,7 +1092,10 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	w->s = s;
 	oce_flist_opts(s, &fo);
 	ocp_flist_init(&w->fst, &fo);
-	if (show_progress(s))
+	if (show_progress(s) && s->local_inc) {
+		flist_progress(s, "sending incremental file list\n");
+		s->needs_nl = 0; /* a whole line */
+	} else if (show_progress(s))
 		flist_progress(s, "building file list ... ");
 	if (s->ff_fd >= 0 || s->ff_from_peer)
 		r = walk_files_from(w, argc, argv);
@@ -1101,13 +1108,13 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	if (!r) {
 		n = ocp_flist_enc_end(&w->fst, w->buf, sizeof(w->buf),
 				      (s->compat & OCP_CF_SAFE_FLIST) ? s->io_error : 0);
-		r = n < 0 ? n : ocp_io_write_data(s->io, w->buf, (size_t)n);
+		r = n < 0 ? n : !s->io ? 0 : ocp_io_write_data(s->io, w->buf, (size_t)n);
 	}
 	if (!r)
 		r = flist_sort(&s->fl);
-	if (!r && show_progress(s))
+	if (!r && show_progress(s) && !s->local_inc)
 		flist_finish(s);
-	if (!r && !s->o->numeric_ids) {
+	if (!r && !s->o->numeric_ids && s->io) {
 		bool id0 = s->compat & OCP_CF_ID0_NAMES;
 		struct idlist *lists[2] = {s->o->owner ? &w->uids : NULL,
 					   s->o->group ? &w->gids : NULL};
@@ -1130,9 +1137,9 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 			free(buf);
 		}
 	}
-	if (!r && s->io_error && !(s->compat & OCP_CF_SAFE_FLIST))
+	if (!r && s->io && s->io_error && !(s->compat & OCP_CF_SAFE_FLIST))
 		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR, (uint8_t[]){(uint8_t)s->io_error, 0, 0, 0}, 4);
-	s->st.flist_size = (int64_t)(s->io->bytes_out - start_out);
+	s->st.flist_size = s->io ? (int64_t)(s->io->bytes_out - start_out) : 0;
 	s->st.num_files = (int64_t)s->fl.n;
 	s->st.flist_xfertime = oce_now_ms() - t1;
 	free(w->uids.v);
@@ -1246,8 +1253,8 @@ in_our_groups(gid_t gid, const gid_t *groups, int ngroups)
  * match_uid()/match_gid() and FLAG_SKIP_GROUP). Each distinct id is
  * looked up once.
  */
-static void
-map_ids(struct oce_session *s)
+void
+oce_flist_map_ids(struct oce_session *s)
 {
 	const struct oce_opts *o = s->o;
 	struct oce_flist *fl = &s->fl;
@@ -1403,7 +1410,7 @@ oce_flist_recv(struct oce_session *s)
 		}
 	}
 	if (!r)
-		map_ids(s);
+		oce_flist_map_ids(s);
 	s->st.flist_size = (int64_t)(s->io->bytes_in - start_in);
 	s->st.num_files = (int64_t)s->fl.n;
 	if (r == OCP_EUNSAFE) {

@@ -1328,6 +1328,15 @@ oce_open_source(const struct oce_fs_sys *sys, int dirfd, const char *path,
 		const struct stat *expect)
 {
 	struct stat st;
+
+	return oce_open_source_st(sys, dirfd, path, expect, &st);
+}
+
+int
+oce_open_source_st(const struct oce_fs_sys *sys, int dirfd, const char *path,
+		   const struct stat *expect, struct stat *out)
+{
+	struct stat st;
 	int fd, fl, rc;
 
 	if (!sys)
@@ -1350,6 +1359,7 @@ oce_open_source(const struct oce_fs_sys *sys, int dirfd, const char *path,
 		rc = neg_errno();
 		goto fail;
 	}
+	*out = st;
 	return fd;
 fail:
 	sys->close(sys->ctx, fd);

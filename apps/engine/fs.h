@@ -275,6 +275,10 @@ int oce_unlink_beneath(const struct oce_root *r, const char *rel, bool recursive
 int oce_open_source(const struct oce_fs_sys *sys, int dirfd, const char *path,
 		    const struct stat *expect);
 
+/* The same, with the open file's fstat in *st (what the sender sends: st_size bytes). */
+int oce_open_source_st(const struct oce_fs_sys *sys, int dirfd, const char *path,
+		       const struct stat *expect, struct stat *st);
+
 /* Check a name from the peer: relative, non-empty, no ".." component, no
  * empty component except a trailing one ("a/" is fine, "a//b" is not); "."
  * alone is allowed. Returns 0 or -EINVAL. */

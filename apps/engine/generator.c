@@ -142,6 +142,9 @@ itemize(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const st
 	iflags &= 0xffff;
 	if ((iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || oce_format_has_i(o) > 1 ||
 	    (xname && *xname)) {
+		/* A local copy: what the sender would do with the item, here. */
+		if (rs->lops)
+			return rs->lops->item(rs, (struct oce_file *)f, iflags, xname);
 		if (ndx >= 0)
 			r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
 		if (!r)
@@ -179,6 +182,10 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 	struct oce_session *s = rs->s;
 	size_t len = strlen(name);
 
+	if (rs->lops) {
+		rs->lops->deleted(rs, name, mode);
+		return;
+	}
 	if (s->am_server) {
 		if (len < PATH_MAX)
 			ocp_io_write_msg_ahead(rs->wio, OCP_MSG_DELETED, name,
@@ -1060,6 +1067,10 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 		pp = &partial;
 	if (!exists && !pp)
 		goto notify;
+	/* A local copy checks -c sums on its workers (oce_gen_local_settle()). */
+	if (rs->lops && rs->lops->check && o->checksum && exists && basis == OCE_BASIS_FNAME && !redo &&
+	    !pp)
+		return rs->lops->check(rs, f, ndx, &st);
 	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st)) {
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
@@ -1114,6 +1125,13 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 			basis = OCE_BASIS_BACKUP;
 	}
 notify:
+	if (rs->lops) {
+		/* A local copy: no request, the copy itself (apps/engine/local/). */
+		iflags = OCE_ITEM_TRANSFER | (o->checksum ? OCE_ITEM_REPORT_CHANGE : 0);
+		iflags = real_exists ? report_flags(s, f, &real_st, iflags) : iflags | OCE_ITEM_IS_NEW;
+		r = rs->lops->xfer(rs, f, ndx, iflags & 0xffff, real_exists ? &real_st : NULL);
+		goto out;
+	}
 	/* before the request leaves: the receiver accepts data only for files asked for */
 	__atomic_store_n(&f->requested, 1, __ATOMIC_RELEASE);
 	r = ocp_io_write_ndx(rs->wio, &s->ndx_out, ndx);
@@ -1132,6 +1150,23 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+uint32_t
+oce_gen_local_settle(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st, bool *show)
+{
+	struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	const char *name = rs->solo ? rs->solo : f->name;
+	uint32_t iflags;
+
+	*show = false;
+	if (!quick_check_ok(rs, &rs->root, name, f, st))
+		return report_flags(s, f, st, OCE_ITEM_TRANSFER | OCE_ITEM_REPORT_CHANGE) & 0xffff;
+	set_attrs(rs, f, name, st);
+	iflags = report_flags(s, f, st, 0) & 0xffff;
+	*show = (iflags & OCE_ITEM_SIGNIFICANT) || o->info[OCE_INFO_NAME] >= 2 || oce_format_has_i(o) > 1;
+	return iflags;
 }
 
 /* Upstream recv_generator(): one entry. */
@@ -1193,6 +1228,20 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		if (f->implied)
 			return 0;
 	}
+	/* --existing makes nothing new of any kind, nor anything below a
+	 * missing directory (upstream ignore_non_existing). */
+	if (s->o->existing && !redo) {
+		struct stat st;
+
+		if (dest_lstat(rs, name, &st) == -ENOENT) {
+			if (S_ISDIR(f->mode))
+				f->skip_contents = true;
+			if (s->o->info[OCE_INFO_SKIP] >= 1)
+				oce_info(s, "not creating new %s \"%s\"", S_ISDIR(f->mode) ? "directory" : "file",
+					 name);
+			return 0;
+		}
+	}
 	if (S_ISDIR(f->mode))
 		r = gen_dir(rs, f, ndx, name);
 	else if (s->o->hard_links && f->hlinked && f->hl_leader != ndx)
@@ -1209,7 +1258,7 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 			oce_info(s, "skipping non-regular file \"%s\"", name);
 		r = 0;
 	}
-	if (!r && !rs->threaded)
+	if (!r && !rs->threaded && !rs->lops)
 		r = oce_catch_up(rs);
 	return r;
 }
@@ -1320,22 +1369,50 @@ hl_leaders(struct oce_session *s)
 	return 0;
 }
 
-/* Hard-link followers, once the data of every group's leader is in place. */
+/* Followers by their leader's position, then from the last in sorted order back. */
+static int
+hl_order_cmp(const void *a, const void *b)
+{
+	const int32_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? 1 : x[1] > y[1] ? -1 : 0;
+}
+
+/*
+ * Hard-link followers, once the data of every group's leader is in place:
+ * group by group in their leaders' order, each group's members from the
+ * last back to the first, the order upstream's finish_hard_link() links
+ * them in when a leader is done.
+ */
 static int
 do_hlinks(struct oce_recvside *rs)
 {
 	struct oce_session *s = rs->s;
+	int32_t (*v)[2];
+	size_t n = 0;
 	int r = 0;
 
 	if (!s->o->hard_links)
 		return 0;
-	for (size_t i = 0; i < s->fl.n && !r; i++) {
+	v = malloc((s->fl.n ? s->fl.n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->fl.n; i++) {
 		struct oce_file *f = s->fl.v[i];
 
 		if (!f->removed && !f->parent_skipped && f->hlinked && f->hl_leader != (int32_t)i &&
-		    !S_ISDIR(f->mode))
-			r = gen_hlink(rs, f, (int32_t)i, f->name);
+		    !S_ISDIR(f->mode)) {
+			v[n][0] = f->hl_leader;
+			v[n][1] = (int32_t)i;
+			n++;
+		}
 	}
+	qsort(v, n, sizeof(*v), hl_order_cmp);
+	for (size_t k = 0; k < n && !r; k++)
+		r = gen_hlink(rs, s->fl.v[v[k][1]], v[k][1], s->fl.v[v[k][1]]->name);
+	free(v);
 	return r;
 }
 
@@ -1427,6 +1504,16 @@ oce_generate_files(struct oce_recvside *rs)
 		if (!r && s->am_server && !o->timeout && i % 200 == 0)
 			r = ocp_io_flush(rs->wio);
 	}
+	if (rs->lops) {
+		/* A local copy: no phases, no redo (the copy is checked as it is made). */
+		if (!r)
+			r = rs->lops->flush(rs);
+		if (!r)
+			r = do_hlinks(rs);
+		if (!r)
+			r = rs->lops->flush(rs);
+		goto late;
+	}
 	if (!r)
 		r = ocp_io_write_ndx(rs->wio, &s->ndx_out, OCE_NDX_DONE);
 	if (!r)
@@ -1466,6 +1553,7 @@ oce_generate_files(struct oce_recvside *rs)
 		r = oce_wait_for_receiver(rs);
 	while (!r && rs->msgdone == 2)
 		r = oce_wait_for_receiver(rs);
+late:
 	if (!r && (o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER) && !rs->solo &&
 	    !o->list_only) {
 		for (size_t i = 0; i < s->fl.n; i++) {
@@ -1480,7 +1568,7 @@ oce_generate_files(struct oce_recvside *rs)
 			    (int)s->skipped_deletes);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_DEL_LIMIT, __ATOMIC_RELAXED);
 	}
-	if (!r && s->protocol >= 31) {
+	if (!r && s->protocol >= 31 && !rs->lops) {
 		if (!early_delete) {
 			if (o->delete_mode != OCE_DEL_NONE)
 				r = oce_write_del_stats(s, rs->wio);

@@ -334,6 +334,9 @@ handle_opt(struct pstate *ps, int id, const char *arg)
 	case OPT_RECURSIVE:
 		ps->recurse = 2;
 		break;
+	case OPT_NO_INC_RECURSIVE:
+		o->no_inc_recurse = true;
+		break;
 	case OPT_NO_RECURSIVE:
 		ps->recurse = 0;
 		break;

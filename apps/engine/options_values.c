@@ -201,6 +201,8 @@ oce__parse_words(struct oce_opts *o, struct oce__prio *p, bool info, const char 
 				levels[j] = (uint8_t)lev;
 				if (info && prio == OCE__PRIO_USER)
 					o->info_user |= 1u << j;
+				if (!info && prio == OCE__PRIO_USER)
+					o->debug_user = true;
 			}
 			if (len)
 				break;

@@ -114,10 +114,12 @@ struct oce_opts {
 	uint8_t info[OCE_INFO_COUNT];   /* levels after -v, --info, --stats... */
 	uint8_t debug[OCE_DEBUG_COUNT]; /* levels after --debug */
 	uint32_t info_user;	 /* bit (1u << OCE_INFO_*) for each level --info set: these go to the server */
+	bool debug_user;	 /* --debug set a level */
 
 	/* what is transferred */
 	bool dry_run;		 /* -n */
 	bool recursive;		 /* -r */
+	bool no_inc_recurse;	 /* --no-i-r (only a local copy's output depends on it) */
 	bool dirs;		 /* -d, or implied by -r, --files-from, listing (upstream xfer_dirs) */
 	bool dirs_opt;		 /* -d given without -r (sent to the server as 'd') */
 	bool list_only;		 /* fewer than two paths, or --list-only: list instead of copy (upstream list_only) */

@@ -1317,16 +1317,14 @@ join_for(pthread_t t, int secs)
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
-int
-oce_receiving_run(struct oce_session *s)
+/* A receiving side for s, nothing opened yet; NULL when out of memory. */
+static struct oce_recvside *
+recvside_new(struct oce_session *s)
 {
 	struct oce_recvside *rs = calloc(1, sizeof(*rs));
-	struct ocp_io *wio = NULL;
-	bool started = false;
-	int r;
 
 	if (!rs)
-		return -ENOMEM;
+		return NULL;
 	rs->s = s;
 	rs->root.fd = -1;
 	/* oce_finish_close() runs even when open_dest() fails first. */
@@ -1335,6 +1333,30 @@ oce_receiving_run(struct oce_session *s)
 	s->umask = umask(0);
 	umask(s->umask);
 	s->am_root = geteuid() == 0;
+	return rs;
+}
+
+/* What recvside_new() and open_dest() gave. */
+static void
+recvside_free(struct oce_recvside *rs)
+{
+	oce_finish_close(rs);
+	oce_root_close(&rs->root);
+	free(rs->solo_buf);
+	free(rs->curr_dir);
+	free(rs);
+}
+
+int
+oce_receiving_run(struct oce_session *s)
+{
+	struct oce_recvside *rs = recvside_new(s);
+	struct ocp_io *wio = NULL;
+	bool started = false;
+	int r;
+
+	if (!rs)
+		return -ENOMEM;
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
 	if (s->o->append)
 		rs->whole_file = false; /* --append needs the sum head, even locally */
@@ -1414,10 +1436,29 @@ out:
 	free(rs->fifo);
 	free(rs->redo);
 	ocp_tok_dec_free(rs->dec);
-	oce_finish_close(rs);
-	oce_root_close(&rs->root);
-	free(rs->solo_buf);
-	free(rs->curr_dir);
-	free(rs);
+	recvside_free(rs);
+	return r;
+}
+
+int
+oce_local_receiving(struct oce_session *s, const struct oce_local_ops *ops, void *arg)
+{
+	struct oce_recvside *rs = recvside_new(s);
+	int r;
+
+	if (!rs)
+		return -ENOMEM;
+	rs->lops = ops;
+	rs->larg = arg;
+	rs->whole_file = true;
+	r = open_dest(rs);
+	if (!r)
+		r = oce_finish_open(rs);
+	if (!r) {
+		oce_set_role("generator");
+		r = oce_generate_files(rs);
+		oce_set_role(NULL);
+	}
+	recvside_free(rs);
 	return r;
 }

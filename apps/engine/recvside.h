@@ -45,8 +45,33 @@ struct oce_place {
 	char rel[PATH_MAX];
 };
 
+/*
+ * A local copy without the protocol (apps/engine/local/): the generator
+ * hands what it would have written to the socket to these instead. Each
+ * returns 0 or a negative error that ends the run.
+ */
+struct oce_recvside;
+struct oce_local_ops {
+	/* an entry settled without data (upstream's sender logs and counts it) */
+	int (*item)(struct oce_recvside *rs, struct oce_file *f, uint32_t iflags, const char *xname);
+	/* a regular file to copy; basis: the existing destination's stat, or NULL */
+	int (*xfer)(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint32_t iflags,
+		    const struct stat *basis);
+	/*
+	 * -c: a regular file whose destination (st) is to be compared by sum;
+	 * oce_gen_local_settle() then says what to do (NULL: compared here)
+	 */
+	int (*check)(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const struct stat *st);
+	/* an entry deleted (upstream's log_delete()) */
+	void (*deleted)(struct oce_recvside *rs, const char *name, mode_t mode);
+	/* every copy handed over so far is in place (before links and directory times) */
+	int (*flush)(struct oce_recvside *rs);
+};
+
 struct oce_recvside {
 	struct oce_session *s;
+	const struct oce_local_ops *lops; /* NULL: the protocol */
+	void *larg;			  /* the local copy's own state */
 	struct oce_root root;
 	/* the user's directories beside the destination (fd -1 when unused) */
 	struct oce_root tmp_root;  /* --temp-dir */
@@ -88,6 +113,23 @@ struct oce_recvside {
 	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
 };
+
+/*
+ * The receiving side of a local copy without the protocol: the
+ * destination opened as oce_receiving_run() opens it, then the generator
+ * with ops doing the sender's part. Returns 0 or a negative error.
+ */
+int oce_local_receiving(struct oce_session *s, const struct oce_local_ops *ops, void *arg);
+
+/*
+ * A local copy's deferred -c check (any thread): compare f with its
+ * destination st as the generator would. With OCE_ITEM_TRANSFER in the
+ * result the file is to be copied, under those item flags; otherwise it is
+ * unchanged, its attributes are set now, and *show says whether its line
+ * goes to the log (upstream itemize() sending it).
+ */
+uint32_t oce_gen_local_settle(struct oce_recvside *rs, const struct oce_file *f, const struct stat *st,
+			      bool *show);
 
 /* generator.c */
 int oce_generate_files(struct oce_recvside *rs);

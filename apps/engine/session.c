@@ -107,8 +107,8 @@ is_error_code(enum ocp_msg code)
 	return code == OCP_MSG_ERROR || code == OCP_MSG_ERROR_XFER || code == OCP_MSG_WARNING;
 }
 
-static void
-emit(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
+void
+oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
 	if (code == OCP_MSG_INFO && s->o->quiet)
 		return; /* upstream's rwrite() drops FINFO under -q, on either side */
@@ -164,7 +164,7 @@ vlog(struct oce_session *s, enum ocp_msg code, const char *prefix, const char *f
 		n = (int)sizeof(line) - 2;
 	if (n == 0 || line[n - 1] != '\n')
 		line[n++] = '\n';
-	emit(s, code, line, (size_t)n);
+	oce_emit_line(s, code, line, (size_t)n);
 }
 
 void

@@ -98,6 +98,8 @@ struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	bool local_inc;		/* protocol-free local copy that rsync would run with
+				 * incremental recursion: its -v list line is rsync's */
 	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
 	bool munge_links;	/* daemon "munge symlinks": targets stored behind OCE_MUNGE_PREFIX */
 	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
@@ -175,6 +177,13 @@ void oce_session_init(struct oce_session *s, const struct oce_opts *o);
 void oce_session_free(struct oce_session *s);
 /* Print an info line (stdout, or MSG_INFO to the client when a server). */
 void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Print a whole message line (ending in '\n') as code asks: stdout for
+ * MSG_INFO, stderr otherwise (a server: to the client), or to the
+ * calling thread's message hook. The printing behind oce_info() and
+ * oce_error().
+ */
+void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line without our name, as upstream's rprintf(FERROR, ...). */
@@ -252,6 +261,12 @@ int oce_flist_recv(struct oce_session *s);
 void oce_flist_free(struct oce_flist *fl);
 /* The wire-format options of this session's list. */
 void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
+/*
+ * The list's owners and groups as this side is to set them (by the id
+ * lists' names, FLAG_SKIP_GROUP for groups we are not in); a local copy
+ * without the protocol has no id lists and gets only the skip marks.
+ */
+void oce_flist_map_ids(struct oce_session *s);
 /* Index of the entry named name (sorted search), or -1. */
 int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir);
 
@@ -318,6 +333,10 @@ struct oce_daemon_mod {
 };
 /* oce_server_main() for a daemon session over a socket (d: the module's rules). */
 int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
+/* The client's --stats block and closing lines (upstream output_summary()). */
+void oce_print_client_summary(struct oce_session *s);
+/* The exit code a role ends with after r and io_error (upstream exit_cleanup()). */
+int oce_final_code(const struct oce_session *s, int r);
 /* Run the client side (upstream client_run()); returns an exit code. */
 int oce_client_run(struct oce_session *s, int fd_in, int fd_out, int argc, char **argv);
 

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The local copy's pipeline (local_priv.h): events numbered on the
+ * generator's thread, copies on an ocpool pool, one reporter printing in
+ * number order.
+ *
+ *   generator --(item, deletion, message events)----------------> MPSC --> reporter
+ *       \--(copy jobs)--> ocpool workers --(finished copies)-----> MPSC -/   (reorder
+ *                                                                            buffer)
+ *
+ * Order: each event takes the next sequence number when the generator
+ * makes it, which is the order rsync prints in. The reporter keeps events
+ * that arrive early (a copy that finished before an earlier, larger one)
+ * in a ring indexed by number and prints from the lowest unprinted number
+ * up as far as it can. The generator stays at most WINDOW numbers ahead of
+ * the printing, so the ring and the copies in flight stay bounded.
+ */
+#define OCPOOL_IMPLEMENTATION
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apps/engine/errcode.h"
+#include "apps/engine/fs.h"
+#include "apps/engine/local/local_priv.h"
+#include "ocpool/ocpool.h"
+#include "ocq/ocq.h"
+
+/* Events the generator may be ahead of the printing. */
+#define WINDOW 4096
+
+enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY, LEV_CHECK };
+
+struct lev {
+	uint64_t seq;
+	enum lev_kind kind;
+	struct oce_local *l;
+	struct oce_file *f;
+	uint32_t iflags;
+	mode_t mode;		/* LEV_DELETE */
+	enum ocp_msg code;	/* LEV_TEXT */
+	/* LEV_COPY */
+	struct oce_recvside *rs;
+	struct stat basis;
+	bool has_basis;
+	bool logged;		/* the copy is made: its item line goes out */
+	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
+	int err;		/* the copy failed so that the run must stop */
+	char *msgs;		/* error lines of the copy, printed before anything of it */
+	size_t msgs_len;
+	char text[];		/* xname, deleted name or message line */
+};
+
+struct oce_local {
+	struct oce_session *s;
+	bool async;
+	uint64_t next_seq;	/* generator: the next number to give */
+	int err;		/* generator: first copy failure seen */
+
+	/* async */
+	struct ocpool *pool;
+	struct ocq_chan *ch;
+	struct ocq_tx tx;	/* shared: the generator and every worker send */
+	struct ocq_rx rx;
+	pthread_t reporter;
+	bool reporter_up;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t printed;	/* (lock) events printed so far */
+	int copy_err;		/* (lock) first copy failure, for the generator */
+	/* message lines caught on the generator thread, not sent yet (log_lock held then) */
+	struct lev **pend;
+	size_t npend, pend_cap;
+
+	/* reporter: the reorder ring */
+	uint64_t rep_next;	/* the number to print next */
+	struct lev **ring;
+	size_t ring_cap;	/* power of two */
+};
+
+static bool
+env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+
+static struct lev *
+lev_new(struct oce_local *l, enum lev_kind kind, const char *text, size_t len)
+{
+	struct lev *e = calloc(1, sizeof(*e) + len + 1);
+
+	if (!e)
+		return NULL;
+	e->kind = kind;
+	e->l = l;
+	if (text)
+		memcpy(e->text, text, len);
+	e->text[len] = '\0';
+	return e;
+}
+
+static void
+lev_free(struct lev *e)
+{
+	free(e->msgs);
+	free(e);
+}
+
+/* Print one event (the reporter, or the generator itself when not async). */
+static void
+print_event(struct oce_session *s, struct lev *e)
+{
+	switch (e->kind) {
+	case LEV_ITEM:
+		if (e->iflags & OCE_LOCAL_ALWAYS)
+			oce_log_item(s, e->f, e->iflags & ~OCE_LOCAL_ALWAYS, NULL);
+		else
+			oce_maybe_log_item(s, e->f, e->iflags, e->text);
+		break;
+	case LEV_DELETE:
+		oce_log_delete(s, e->text, e->mode);
+		break;
+	case LEV_TEXT:
+		oce_emit_line(s, e->code, e->text, strlen(e->text));
+		break;
+	case LEV_CHECK:
+		if (e->show)
+			oce_maybe_log_item(s, e->f, e->iflags, NULL);
+		/* when it was copied, as a copy */
+		__attribute__((fallthrough));
+	case LEV_COPY:
+		if (e->msgs_len)
+			oce_emit_line(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
+		if (e->logged)
+			oce_log_item(s, e->f, e->iflags, NULL);
+		break;
+	}
+}
+
+/* An error line of a copy ("oc-rsync: ..."), kept with it until it is printed. */
+static void __attribute__((format(printf, 2, 3)))
+copy_msg(struct lev *e, const char *fmt, ...)
+{
+	char line[PATH_MAX * 2 + 256];
+	int n = snprintf(line, sizeof(line), "%s: ", OCE_PROG);
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	m = realloc(e->msgs, e->msgs_len + (size_t)n);
+	if (!m)
+		return;
+	memcpy(m + e->msgs_len, line, (size_t)n);
+	e->msgs = m;
+	e->msgs_len += (size_t)n;
+}
+
+/*
+ * The source's data as upstream's sender sends it: the size it found when
+ * it opened the file (a file that grows since is cut there, one that
+ * shrinks ends short). copy_file_range keeps the data in the kernel; the
+ * length known, no call is spent finding the end.
+ */
+static int
+copy_data(int in, int out, off_t size)
+{
+	while (size > 0) {
+		size_t want = size < (1 << 30) ? (size_t)size : (size_t)1 << 30;
+		ssize_t n = copy_file_range(in, NULL, out, NULL, want, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* Not between these two files (another filesystem, old kernel): by hand. */
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+			return oce_copy_fd(in, out);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		size -= n;
+	}
+	return 0;
+}
+
+/*
+ * The copy itself, as the sender and receiver between them make it: the
+ * source opened as the walk saw it (not a symlink or another file put in
+ * its place), its data copied with copy_file_range into a temp file named
+ * as upstream names one, the item line logged, then attributes and rename
+ * (finish.c, the receiver's own code).
+ */
+static void
+copy_one(struct lev *e)
+{
+	struct oce_session *s = e->l->s;
+	struct oce_recvside *rs = e->rs;
+	const struct oce_file *f = e->f;
+	const char *name = rs->solo ? rs->solo : f->name;
+	struct oce_place dest = {.root = &rs->root};
+	char tmpname[NAME_MAX + 2] = "";
+	struct stat expect = {0}, sst;
+	int in, dfd = -1, fd = -1, r;
+	bool track = !e->l->async;
+
+	snprintf(dest.rel, sizeof(dest.rel), "%s", name);
+	expect.st_dev = (dev_t)f->dev;
+	expect.st_ino = (ino_t)f->ino;
+	in = oce_open_source_st(&oce_fs_sys_default, s->root_fds[f->root], f->name, &expect, &sst);
+	if (in < 0) {
+		if (in == -ENOENT) {
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
+			copy_msg(e, "file has vanished: \"%s/%s\"", s->roots[f->root], f->name);
+		} else {
+			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+			copy_msg(e, "send_files failed to open \"%s/%s\": %s (%d)", s->roots[f->root],
+				 f->name, strerror(-in), -in);
+		}
+		return;
+	}
+	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	if (r) {
+		char full[PATH_MAX + 2];
+		const char *slash = strrchr(name, '/');
+		char tmp[PATH_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
+			 tmpname[0] ? tmpname : slash ? slash + 1 : name);
+		copy_msg(e, "mkstemp %s failed: %s (%d)", oce_dest_fname(rs, tmp, full, sizeof(full)),
+			 strerror(-r), -r);
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		close(in);
+		return;
+	}
+	if (track)
+		oce_inflight_set(dfd, fd, tmpname, -1, NULL, f->mode, true);
+	r = copy_data(in, fd, sst.st_size);
+	close(in);
+	if (track)
+		oce_inflight_forget_fd();
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (r) {
+		copy_msg(e, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
+		unlinkat(dfd, tmpname, 0);
+		e->err = RERR_FILEIO;
+	} else {
+		/* Upstream logs before the rename; the line is printed in order later. */
+		e->logged = true;
+		oce_finish_transfer_ex(rs, f, &dest, dfd, tmpname, NULL, true, true,
+				       e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL);
+	}
+	if (track)
+		oce_inflight_clear();
+	close(dfd);
+}
+
+void
+oce_local_count_xfer(struct oce_session *s, const struct oce_file *f)
+{
+	__atomic_fetch_add(&s->st.xferred_files, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->st.total_transferred_size, f->size, __ATOMIC_RELAXED);
+}
+
+/* A -c comparison, then the copy when the sums differ. */
+static void
+check_one(struct lev *e)
+{
+	struct oce_session *s = e->l->s;
+
+	e->iflags = oce_gen_local_settle(e->rs, e->f, &e->basis, &e->show);
+	if (!(e->iflags & OCE_ITEM_TRANSFER))
+		return;
+	oce_local_count_xfer(s, e->f);
+	if (s->o->dry_run) {
+		e->logged = true;
+		return;
+	}
+	__atomic_fetch_add(&s->st.literal_data, e->f->size, __ATOMIC_RELAXED);
+	copy_one(e);
+}
+
+/* ---- async: reporter ------------------------------------------------------ */
+
+static int
+ring_put(struct oce_local *l, struct lev *e)
+{
+	while (e->seq - l->rep_next >= l->ring_cap) {
+		size_t cap = l->ring_cap * 2;
+		struct lev **v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < l->ring_cap; i++) {
+			struct lev *x = l->ring[i];
+
+			if (x)
+				v[x->seq & (cap - 1)] = x;
+		}
+		free(l->ring);
+		l->ring = v;
+		l->ring_cap = cap;
+	}
+	l->ring[e->seq & (l->ring_cap - 1)] = e;
+	return 0;
+}
+
+static void *
+reporter_main(void *arg)
+{
+	struct oce_local *l = arg;
+	void *item;
+
+	while (ocq_recv(&l->rx, &item) == 0) {
+		struct lev *e = item;
+		uint64_t before = l->rep_next;
+		int err = 0;
+
+		if (ring_put(l, e)) {
+			/* no memory for the ring: out of order beats lost */
+			print_event(l->s, e);
+			lev_free(e);
+			continue;
+		}
+		while ((e = l->ring[l->rep_next & (l->ring_cap - 1)]) != NULL) {
+			l->ring[l->rep_next & (l->ring_cap - 1)] = NULL;
+			print_event(l->s, e);
+			if (e->err && !err)
+				err = e->err;
+			lev_free(e);
+			l->rep_next++;
+		}
+		if (l->rep_next != before || err) {
+			pthread_mutex_lock(&l->lock);
+			l->printed = l->rep_next;
+			if (err && !l->copy_err)
+				l->copy_err = err;
+			pthread_cond_broadcast(&l->cond);
+			pthread_mutex_unlock(&l->lock);
+		}
+	}
+	return NULL;
+}
+
+static int
+copy_job(void *arg)
+{
+	struct lev *e = arg;
+	struct oce_local *l = e->l;
+
+	if (e->kind == LEV_CHECK)
+		check_one(e);
+	else
+		copy_one(e);
+	/* The channel stays open until every job has ended (oce_local_free()). */
+	ocq_send(&l->tx, e);
+	return 0;
+}
+
+/* ---- the generator's side ------------------------------------------------- */
+
+/* Message lines caught on the generator thread: numbered now, sent at the next event. */
+static void
+msg_hook(void *arg, enum ocp_msg code, const char *line, size_t len)
+{
+	struct oce_local *l = arg;
+	struct lev *e = lev_new(l, LEV_TEXT, line, len);
+
+	if (!e)
+		return;
+	e->code = code;
+	if (l->npend == l->pend_cap) {
+		size_t cap = l->pend_cap ? l->pend_cap * 2 : 16;
+		struct lev **v = realloc(l->pend, cap * sizeof(*v));
+
+		if (!v) {
+			free(e);
+			return;
+		}
+		l->pend = v;
+		l->pend_cap = cap;
+	}
+	e->seq = l->next_seq++;
+	l->pend[l->npend++] = e;
+}
+
+static void
+send_pending(struct oce_local *l)
+{
+	struct lev **v;
+	size_t n;
+
+	if (!l->npend)
+		return;
+	/*
+	 * Taken under log_lock, as the hook appends while holding it, but
+	 * sent after: a full channel waits for the reporter, which may need
+	 * log_lock to print.
+	 */
+	pthread_mutex_lock(&l->s->log_lock);
+	v = l->pend;
+	n = l->npend;
+	l->pend = NULL;
+	l->npend = l->pend_cap = 0;
+	pthread_mutex_unlock(&l->s->log_lock);
+	for (size_t i = 0; i < n; i++)
+		ocq_send(&l->tx, v[i]);
+	free(v);
+}
+
+/* A failed copy (async: reported by the reporter) ends the run, as upstream's receiver does. */
+static int
+check_copy_err(struct oce_local *l)
+{
+	int err = l->async ? __atomic_load_n(&l->copy_err, __ATOMIC_ACQUIRE) : l->err;
+
+	if (!err)
+		return 0;
+	l->s->exit_code = err;
+	return -EIO;
+}
+
+/* Number e and hand it on, staying within WINDOW of the printing. */
+static int
+send_ev(struct oce_local *l, struct lev *e, bool copy)
+{
+	int r;
+
+	send_pending(l);
+	pthread_mutex_lock(&l->lock);
+	while (l->next_seq - l->printed >= WINDOW)
+		pthread_cond_wait(&l->cond, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+	e->seq = l->next_seq++;
+	r = copy ? ocpool_submit(l->pool, copy_job, e, NULL) : ocq_send(&l->tx, e);
+	if (r) {
+		lev_free(e);
+		return r < 0 ? r : -EIO;
+	}
+	return check_copy_err(l);
+}
+
+static int
+emit(struct oce_local *l, struct lev *e)
+{
+	if (!e)
+		return -ENOMEM;
+	if (l->async)
+		return send_ev(l, e, false);
+	l->next_seq++;
+	print_event(l->s, e);
+	lev_free(e);
+	return 0;
+}
+
+int
+oce_local_emit_item(struct oce_local *l, struct oce_file *f, uint32_t iflags, const char *xname)
+{
+	struct lev *e = lev_new(l, LEV_ITEM, xname, xname ? strlen(xname) : 0);
+
+	if (e) {
+		e->f = f;
+		e->iflags = iflags;
+	}
+	return emit(l, e);
+}
+
+int
+oce_local_emit_delete(struct oce_local *l, const char *name, mode_t mode)
+{
+	struct lev *e = lev_new(l, LEV_DELETE, name, strlen(name));
+
+	if (e)
+		e->mode = mode;
+	return emit(l, e);
+}
+
+int
+oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, int32_t ndx,
+	       uint32_t iflags, const struct stat *basis)
+{
+	struct lev *e = lev_new(l, LEV_COPY, NULL, 0);
+
+	(void)ndx;
+	if (!e)
+		return -ENOMEM;
+	e->f = f;
+	e->iflags = iflags;
+	e->rs = rs;
+	if (basis) {
+		e->basis = *basis;
+		e->has_basis = true;
+	}
+	__atomic_fetch_add(&l->s->st.literal_data, f->size, __ATOMIC_RELAXED);
+	if (l->async)
+		return send_ev(l, e, true);
+	l->next_seq++;
+	copy_one(e);
+	print_event(l->s, e);
+	if (e->err && !l->err)
+		l->err = e->err;
+	lev_free(e);
+	return check_copy_err(l);
+}
+
+int
+oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, const struct stat *st)
+{
+	struct lev *e = lev_new(l, LEV_CHECK, NULL, 0);
+
+	if (!e)
+		return -ENOMEM;
+	e->f = f;
+	e->rs = rs;
+	e->basis = *st;
+	e->has_basis = true;
+	if (l->async)
+		return send_ev(l, e, true);
+	l->next_seq++;
+	check_one(e);
+	print_event(l->s, e);
+	if (e->err && !l->err)
+		l->err = e->err;
+	lev_free(e);
+	return check_copy_err(l);
+}
+
+int
+oce_local_flush(struct oce_local *l)
+{
+	if (!l->async)
+		return check_copy_err(l);
+	send_pending(l);
+	pthread_mutex_lock(&l->lock);
+	while (l->printed != l->next_seq)
+		pthread_cond_wait(&l->cond, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+	return check_copy_err(l);
+}
+
+int
+oce_local_new(struct oce_session *s, struct oce_local **out)
+{
+	struct oce_local *l = calloc(1, sizeof(*l));
+	struct ocpool_config pc;
+	int r;
+
+	*out = NULL;
+	if (!l)
+		return -ENOMEM;
+	l->s = s;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	*out = l;
+	l->async = !env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
+	if (!l->async)
+		return 0;
+	l->ring_cap = 2 * WINDOW;
+	l->ring = calloc(l->ring_cap, sizeof(*l->ring));
+	if (!l->ring)
+		return -ENOMEM;
+	ocpool_config_init(&pc);
+	pc.queue_capacity = WINDOW;
+	r = ocpool_create(&l->pool, &pc);
+	if (!r)
+		r = ocq_chan_create(&l->ch, OCQ_MPSC, 1024);
+	if (!r)
+		r = ocq_chan_shared_sender(l->ch, &l->tx);
+	if (!r)
+		r = ocq_rx_open(&l->rx, l->ch);
+	if (!r)
+		r = -pthread_create(&l->reporter, NULL, reporter_main, l);
+	if (!r)
+		l->reporter_up = true;
+	return r;
+}
+
+int
+oce_local_start(struct oce_local *l)
+{
+	if (l->async)
+		oce_set_msg_hook(l->s, msg_hook, l);
+	return 0;
+}
+
+int
+oce_local_free(struct oce_local *l)
+{
+	int r = 0;
+
+	if (!l)
+		return 0;
+	if (l->async) {
+		if (l->reporter_up) {
+			r = oce_local_flush(l);
+			oce_set_msg_hook(l->s, NULL, NULL);
+			send_pending(l);
+		}
+		if (l->pool) {
+			ocpool_shutdown(l->pool, OCPOOL_DRAIN, NULL);
+			ocpool_destroy(l->pool);
+		}
+		if (l->ch)
+			ocq_tx_release(&l->tx); /* the last sender: the reporter drains and ends */
+		if (l->reporter_up)
+			pthread_join(l->reporter, NULL);
+		if (l->ch) {
+			ocq_rx_release(&l->rx);
+			ocq_chan_destroy(l->ch);
+		}
+		for (size_t i = 0; l->ring && i < l->ring_cap; i++)
+			if (l->ring[i])
+				lev_free(l->ring[i]);
+	}
+	free(l->ring);
+	free(l->pend);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l);
+	return r;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Inside the protocol-free local copy: the pipeline (local_pipe.c) that
+ * local.c's generator hooks feed. Every line the copy prints is an event
+ * with a sequence number taken on the generator's thread, in the order
+ * rsync prints them; copies run on an ocpool pool and one reporter thread
+ * prints the events in sequence order (a reorder buffer). With
+ * OC_RSYNC_ASYNC=0 (or one CPU) there are no threads: each event is
+ * printed, and each copy made, when the generator asks.
+ *
+ * Concurrency: every function here is called from the generator's thread
+ * only.
+ */
+#ifndef OCE_LOCAL_PRIV_H
+#define OCE_LOCAL_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "apps/engine/recvside.h"
+#include "apps/engine/session.h"
+
+struct oce_local;
+
+/* An item logged whatever its flags (a transfer: upstream's log_item(), not maybe_log_item()). */
+#define OCE_LOCAL_ALWAYS (1u << 31)
+
+int oce_local_new(struct oce_session *s, struct oce_local **out);
+/* From here on the generator thread's message lines are events too. */
+int oce_local_start(struct oce_local *l);
+/* Wait for everything, stop the threads, free. Returns the first error. */
+int oce_local_free(struct oce_local *l);
+
+/* An item line (iflags may carry OCE_LOCAL_ALWAYS); counts a created entry. */
+int oce_local_emit_item(struct oce_local *l, struct oce_file *f, uint32_t iflags, const char *xname);
+/* A deletion line ("deleting x" or its -i form). */
+int oce_local_emit_delete(struct oce_local *l, const char *name, mode_t mode);
+/* Copy f into place (temp file, rename, attributes), then its item line. */
+int oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, int32_t ndx,
+		   uint32_t iflags, const struct stat *basis);
+/* -c: compare f with its destination st (on a worker), then copy it or log it unchanged. */
+int oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
+		    const struct stat *st);
+/* Count f as transferred (any thread). */
+void oce_local_count_xfer(struct oce_session *s, const struct oce_file *f);
+/* Every copy so far is in place and every line so far printed. */
+int oce_local_flush(struct oce_local *l);
+
+#endif /* OCE_LOCAL_PRIV_H */
