@@ -365,13 +365,18 @@ strict() {
 }
 
 @test "known: a name in several roots is sent once, the first root's" {
+	# Smallest case: a/f, b/d/f, c/d (a file): rsync sends the directory d
+	# only; oc-rsync sends both and fails to rename the file over it (23).
 	strict "oc-rsync sends every root's entry of a duplicated name"
 	SRCS="$T/roots/a $T/roots/b2 $T/roots/c2" local_pair -ai --stats
 	SRCS="$T/roots/a $T/roots/b2 $T/roots/c2" ORDER=$SORTED local_pair -aHi --stats
 }
 
 @test "known: --delete with a directory in several roots keeps it" {
-	strict "oc-rsync --delete deletes a directory that is in several roots, with its contents, and makes it anew"
+	# Smallest case: a/s/x, b/s/y, c/s/z and a top-level file in one root:
+	# oc-rsync -ai --delete a/ b/ c/ DST/ into an up-to-date DST deletes s/
+	# with its files and copies it again (rsync does nothing).
+	strict "oc-rsync --delete deletes a directory that is in three roots, with its contents, and makes it anew"
 	prep_roots() {
 		rsync -a --no-i-r "$T/roots/a/" "$T/roots/b/" "$T/roots/c/" "$1/"
 		printf 'stale\n' >"$1/stale"
