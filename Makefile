@@ -152,6 +152,7 @@ bench: deps $(BENCH_BINS) $(APP_BINS)
 	@mkdir -p $(B)/bench
 	@for b in $(BENCH_BINS); do $$b --out $(B)/bench || exit 1; done
 	@bash bench/bench_rsync.sh --out $(B)/bench --oc-rsync $(B)/bin/oc-rsync
+	@bash bench/bench_local.sh --out $(B)/bench --oc-rsync $(B)/bin/oc-rsync
 
 demo: deps all
 	@sh mk/demo.sh $(B)
