@@ -109,7 +109,7 @@ setup_file() {
 	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
 		--config="$D/rsyncd.conf" >"$D/rsyncd.out" 2>&1 3>&- &
 	echo $! >"$D/rsyncd.pid"
-	timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
+	env $SERVER_ENV timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
 		--config="$D/rsyncd.conf" --log-file="$D/ocd.log" >"$D/ocd.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
@@ -274,7 +274,7 @@ alt_daemon() {
 	local name=$1 port rrc orc
 	shift
 	port=$(free_port)
-	env "$@" timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
+	env $SERVER_ENV "$@" timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
 		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.$name.log" \
 		>"$D/ocd.$name.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.$name.pid"
@@ -469,7 +469,7 @@ hold_slot() {
 	port=$(free_port)
 	(
 		ulimit -n 24
-		exec timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+		exec env $SERVER_ENV timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
 			--config="$D/rsyncd.conf" >"$D/emfile.out" 2>&1 3>&-
 	) &
 	wait_port "$port"
@@ -507,7 +507,7 @@ hold_slot() {
 	(
 		ulimit -Sn 64
 		ulimit -Hn 8192
-		exec timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+		exec env $SERVER_ENV timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
 			--config="$D/rsyncd.conf" --log-file="$D/nofile.log" >"$D/nofile.out" 2>&1 3>&-
 	) &
 	wait_port "$port"
@@ -575,7 +575,7 @@ hold_slot() {
 	port=$(free_port)
 	sed "1i pid file = $D/ocd2.pid" "$D/rsyncd.conf" >"$D/pid.conf"
 	# (fd 3 closed: bats waits for whoever holds it, and a detached daemon would)
-	timeout 60 "$OCD" --address=127.0.0.1 --port="$port" --config="$D/pid.conf" 3>&-
+	env $SERVER_ENV timeout 60 "$OCD" --address=127.0.0.1 --port="$port" --config="$D/pid.conf" 3>&-
 	wait_port "$port"
 	[ -s "$D/ocd2.pid" ]
 	pid=$(cat "$D/ocd2.pid")
@@ -585,7 +585,7 @@ hold_slot() {
 	[ ! -e "$D/ocd2.pid" ]
 	# oc-rsync --daemon reaches the same code
 	port=$(free_port)
-	timeout -k 10 20 "$OC" --daemon --no-detach --address=127.0.0.1 --port="$port" \
+	env $SERVER_ENV timeout -k 10 20 "$OC" --daemon --no-detach --address=127.0.0.1 --port="$port" \
 		--config="$D/rsyncd.conf" >"$D/ocd3.out" 2>&1 3>&- &
 	pid=$!
 	wait_port "$port"
@@ -597,7 +597,7 @@ hold_slot() {
 @test "daemon server: --metrics-file counts what happened (SIGUSR1, and at exit)" {
 	local port pid t
 	port=$(free_port)
-	timeout -k 10 120 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+	env $SERVER_ENV timeout -k 10 120 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
 		--config="$D/rsyncd.conf" --metrics-file="$D/metrics" >"$D/ocm.out" 2>&1 3>&- &
 	t=$!
 	echo "$t" >"$D/ocm.pid"
