@@ -463,6 +463,40 @@ linger_close(int fd)
 	close(fd);
 }
 
+/* Open the module's "include from" / "exclude from" files; NULL or the message. */
+static const char *
+open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *buf, size_t cap)
+{
+	const struct {
+		const char *name;
+		FILE **fp;
+		const char *what;
+	} f[] = {
+	    {m->include_from, &dm->include_from_fp, "in"},
+	    {m->exclude_from, &dm->exclude_from_fp, "ex"},
+	};
+
+	dm->filter = m->filter;
+	dm->include = m->include;
+	dm->exclude = m->exclude;
+	dm->include_from = m->include_from;
+	dm->exclude_from = m->exclude_from;
+	for (size_t i = 0; i < 2; i++) {
+		if (!f[i].name || !*f[i].name)
+			continue;
+		*f[i].fp = fopen(f[i].name, "rb");
+		if (!*f[i].fp) {
+			int e = errno;
+
+			snprintf(buf, cap, "%s: [daemon] failed to open %sclude file %s: %s (%d)",
+				 OCE_PROG, f[i].what, f[i].name, strerror(e), e);
+			dm->fail_code = RERR_FILEIO;
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* The first module parameter set that sessions cannot honour yet, or NULL. */
 static const char *
 unsupported_param(const struct oce_dmodule *m)
@@ -471,11 +505,6 @@ unsupported_param(const struct oce_dmodule *m)
 		const char *name;
 		const char *val;
 	} p[] = {
-	    {"filter", m->filter},
-	    {"exclude", m->exclude},
-	    {"include", m->include},
-	    {"exclude from", m->exclude_from},
-	    {"include from", m->include_from},
 	    {"incoming chmod", m->incoming_chmod},
 	    {"outgoing chmod", m->outgoing_chmod},
 	    {"pre-xfer exec", m->pre_xfer_exec},
@@ -511,12 +540,19 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
-	e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+	/*
+	 * The module's filter files are read where the daemon stands, before
+	 * the chroot, as upstream's rsync_module() parses them; a missing one
+	 * ends the session (upstream: a fatal error before "@RSYNCD: OK").
+	 */
+	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
+	if (!e)
+		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
 	if (e) {
 		/* upstream says this before its OK; ours is out, so it is a protocol error line */
 		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
 		dm.fail_msg = fail;
-		dm.fail_code = RERR_FILESELECT;
+		dm.fail_code = dm.fail_code ? dm.fail_code : RERR_FILESELECT;
 	}
 	/*
 	 * Module settings not carried out yet fail closed: serving a module

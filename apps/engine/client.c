@@ -17,6 +17,7 @@
 #include "apps/engine/client.h"
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/session.h"
@@ -283,6 +284,9 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		s.exit_code = RERR_SYNTAX;
 		r = -EACCES;
 	}
+	/* The module's own rules, before the client's (upstream rsync_module()). */
+	if (!r && d)
+		r = oce_filter_daemon(&s, d);
 	if (!r)
 		r = ocp_io_start_mux_in(s.io, 0);
 	if (!r)

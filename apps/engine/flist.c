@@ -845,7 +845,12 @@ walk_arg(struct walk *w, const char *arg)
 	if (a.dot_prefix && !w->implied_dot)
 		w->implied_dot = -1;
 	dir = ff_dir(w, a.dir, dbuf, sizeof(dbuf));
-	r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
+	/* A directory the module excludes is not there (upstream change_pathname()). */
+	oce_filter_daemon_dir(s, ".");
+	if (dir && oce_filter_daemon_path(s, dir, false))
+		r = -ENOENT;
+	else
+		r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		oce_rsyserr(s, -r, "change_dir %s failed",
@@ -855,6 +860,7 @@ walk_arg(struct walk *w, const char *arg)
 		return 0;
 	}
 	w->rootfd = s->root_fds[w->root];
+	oce_filter_daemon_dir(s, dir);
 	/* Upstream names a failed name from the directory it changed into (its curr_dir). */
 	oce_abs_dir(cdir, sizeof(cdir), NULL, dir);
 	if (w->implied_dot < 0) {
@@ -866,6 +872,11 @@ walk_arg(struct walk *w, const char *arg)
 	/* The name to send, moved to the front of fbuf where it may be cut at slashes. */
 	memmove(fbuf, a.fn, strlen(a.fn) + 1);
 	r = walk_stat(w, fn, &st, link, sizeof(link), o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
+	/* A name the module excludes, or one below a directory it excludes, is not there. */
+	if (!r && ((a.type != OCE_NAME_DOTDIR &&
+		    oce_filter_daemon_check(s, fn, S_ISDIR(st.st_mode)) < 0) ||
+		   (o->relative && oce_filter_daemon_path(s, fn, true))))
+		r = -ENOENT;
 	if (r) {
 		__atomic_fetch_or(&s->io_error, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (-r == ENOENT)

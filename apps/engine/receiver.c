@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
@@ -1066,6 +1067,23 @@ open_dest(struct oce_recvside *rs)
 
 	if (!dest)
 		return -ENOMEM;
+	/* The module's rules name the destination too (upstream get_local_name()). */
+	if (s->flt && strcmp(dest, ".")) {
+		char clean[PATH_MAX], *sl;
+
+		snprintf(clean, sizeof(clean), "%s", dest);
+		sl = strrchr(clean, '/');
+		if (sl && (!sl[1] || (sl[1] == '.' && !sl[2])))
+			*sl = '\0';
+		oce_filter_daemon_dir(s, ".");
+		if (strcmp(clean, ".") && (oce_filter_daemon_check(s, clean, false) < 0 ||
+					   oce_filter_daemon_check(s, clean, true) < 0)) {
+			oce_rerror(s, "ERROR: daemon has excluded destination \"%s\"", dest);
+			s->exit_code = RERR_FILESELECT;
+			free(dest);
+			return OCP_EFILTER;
+		}
+	}
 	r = stat(dest, &st) ? -errno : 0;
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
@@ -1137,6 +1155,8 @@ open_dest(struct oce_recvside *rs)
 		s->exit_code = RERR_FILESELECT;
 	}
 out:
+	if (!r)
+		oce_filter_daemon_dir(s, rs->solo && !strcmp(dest, rs->solo) ? "." : dest);
 	free(dest);
 	return r;
 }

@@ -198,6 +198,16 @@ oce_rerror(struct oce_session *s, const char *fmt, ...)
 }
 
 void
+oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, OCP_MSG_ERROR_XFER, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
 {
 	char msg[3072], prefix[64];
@@ -302,10 +312,13 @@ oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
 		/* upstream: a daemon shows names from the module's root, then " (in MODULE)" */
 		if (dmod.name && dmod.dirlen && !strncmp(dir, dmod.dir, dmod.dirlen) &&
 		    (dir[dmod.dirlen] == '/' || !dir[dmod.dirlen])) {
+			const char *p;
+
+			/* what is left keeps its leading '/', as upstream's curr_dir + module_dirlen */
 			dir += dmod.dirlen;
-			while (*dir == '/')
-				dir++;
-			sep = *dir ? "/" : "";
+			for (p = dir; *p == '/'; p++)
+				;
+			sep = *p ? "/" : "";
 		}
 		snprintf(out, cap, "\"%s%s%s\"", dir, sep, name);
 	}

@@ -13,9 +13,11 @@
 #   sec   read-write, auth users = alice (secrets file, mode 600)
 #   hid   the sample tree, not listed     deny  hosts deny = 127.0.0.1
 #   one   max connections = 1             nodel refuse options = delete
-#   mg    read-write, munge symlinks = yes   filt  exclude = mid
+#   mg    read-write, munge symlinks = yes   later name converter (refused)
 #   allow hosts allow = 10.0.0.0/8            hdeny unlisted, hosts deny = 127/8
 #   gone  a path that does not exist
+#   xpull the sample tree behind module filter/include/exclude rules
+#   xpush read-write, with include from/exclude from files and excludes
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -87,16 +89,32 @@ setup_file() {
 		[gone]
 		 path = $T/nosuchdir
 		 timeout = 0
-		[filt]
+		[later]
 		 path = $T/src
-		 exclude = mid
+		 name converter = /bin/cat
 		 timeout = 0
 		[nodel]
 		 path = $D/rw
 		 read only = false
 		 refuse options = delete
 		 timeout = 0
+		[xpull]
+		 path = $T/src
+		 filter = - zero
+		 include = small
+		 exclude = mid sub/big deep/a/b/c/ *mall
+		 timeout = 0
+		[xpush]
+		 path = $D/xp
+		 read only = false
+		 include from = $D/xinc
+		 exclude from = $D/xexc
+		 exclude = mid secret/
+		 timeout = 0
 	EOF
+	mkdir -p "$D/xp"
+	printf 'keep.tmp\n' >"$D/xinc"
+	printf '# module excludes\n*.tmp\n- /*.xpush/sub/hard2\n' >"$D/xexc"
 	export RPORT OPORT
 	RPORT=$(free_port)
 	OPORT=$(free_port)
@@ -318,12 +336,13 @@ spair() {
 
 @test "daemon server: module settings not carried out yet are refused, not ignored" {
 	local rc
-	# rsync --daemon leaves "mid" out; oc-rsyncd has no module filters yet and must not send it
-	rsync --no-i-r -a "rsync://127.0.0.1:$OPORT/filt/" "$T/oc.filt/" >"$T/oc.filt.log" 2>&1 && rc=0 || rc=$?
-	cat "$T/oc.filt.log"
+	# oc-rsyncd has no "name converter" yet: it must not serve the module without it
+	rsync --no-i-r -a "rsync://127.0.0.1:$OPORT/later/" "$T/oc.later/" >"$T/oc.later.log" 2>&1 &&
+		rc=0 || rc=$?
+	cat "$T/oc.later.log"
 	[ "$rc" != 0 ]
-	grep -q 'module filt: "exclude" is not supported yet' "$T/oc.filt.log"
-	[ ! -e "$T/oc.filt/mid" ]
+	grep -q 'module later: "name converter" is not supported yet' "$T/oc.later.log"
+	[ ! -e "$T/oc.later/mid" ]
 }
 
 # A client holds the only slot of "one" (module chosen, then silent).
@@ -425,6 +444,68 @@ hold_slot() {
 		"rsync://alice@127.0.0.1:_PORT_/sec/_DST_/"
 	WANT=5 OCCLIENT="$OC" spair ocauthbad -a --password-file="$D/badpw" \
 		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
+}
+
+# --- module filters, chmod and exec ---------------------------------------------------
+
+@test "daemon server: module excludes in a pull: not sent, not named, not overridden" {
+	WANT=0 TREES=1 spair xpull -ai "rsync://127.0.0.1:_PORT_/xpull/" "$T/_DST_/"
+	[ ! -e "$T/oc.xpull/mid" ] && [ ! -e "$T/oc.xpull/sub/big" ] && [ ! -e "$T/oc.xpull/zero" ]
+	[ -e "$T/oc.xpull/small" ] && [ -e "$T/oc.xpull/deep/a/b" ] && [ ! -e "$T/oc.xpull/deep/a/b/c" ]
+	# the client's own rules come after the module's
+	WANT=0 TREES=1 spair xpullinc -ai --include=mid --include='c/***' "rsync://127.0.0.1:_PORT_/xpull/" \
+		"$T/_DST_/"
+	[ ! -e "$T/oc.xpullinc/mid" ]
+	WANT=0 TREES=1 spair xpullexc -a --exclude=deep "rsync://127.0.0.1:_PORT_/xpull/" "$T/_DST_/"
+	# named directly: not there
+	WANT=23 spair xpullname -a "rsync://127.0.0.1:_PORT_/xpull/mid" "$T/_DST_/"
+	WANT=23 spair xpullsub -a "rsync://127.0.0.1:_PORT_/xpull/sub/big" "$T/_DST_/"
+	WANT=23 spair xpulldir -a "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/e/f/leaf" "$T/_DST_/"
+	WANT=23 spair xpullrel -aR "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/" "$T/_DST_/"
+	WANT=0 TREES=1 spair xpullsubdir -a "rsync://127.0.0.1:_PORT_/xpull/sub/" "$T/_DST_/"
+}
+
+@test "daemon server: module excludes in a push: refused, and kept by --delete" {
+	WANT=23 DROOT="$D/xp" spair xpush -ai "$T/src/" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	[ ! -e "$D/xp/oc.xpush/mid" ] && [ ! -e "$D/xp/oc.xpush/sub/hard2" ]
+	[ -e "$D/xp/oc.xpush/sub/big" ]
+	# a source with excluded names, and destinations holding them already
+	local n p rrc orc
+	rm -rf "$T/xsrc"
+	mkdir -p "$T/xsrc/secret" "$T/xsrc/d"
+	echo a >"$T/xsrc/a.tmp"
+	echo k >"$T/xsrc/keep.tmp"
+	echo s >"$T/xsrc/secret/s"
+	echo m >"$T/xsrc/d/mid"
+	echo f >"$T/xsrc/d/f"
+	for n in ref.xdel oc.xdel; do
+		rm -rf "${D:?}/xp/$n"
+		mkdir -p "$D/xp/$n/secret/in" "$D/xp/$n/d" "$D/xp/$n/gone"
+		echo old >"$D/xp/$n/mid"
+		echo old >"$D/xp/$n/d/mid"
+		echo old >"$D/xp/$n/old.tmp"
+		echo old >"$D/xp/$n/secret/in/x"
+		echo old >"$D/xp/$n/gone/y"
+		echo old >"$D/xp/$n/extra"
+		find "$D/xp/$n" -exec touch -d '2024-03-04 05:06:07' {} +
+	done
+	find "$T/xsrc" -exec touch -d '2024-05-06 07:08:09' {} +
+	for p in "$RPORT" "$OPORT"; do
+		[ "$p" = "$RPORT" ] && n=ref.xdel || n=oc.xdel
+		rsync --no-i-r -ai --delete "$T/xsrc/" "rsync://127.0.0.1:$p/xpush/$n/" \
+			>"$T/$n.log" 2>&1 && echo 0 >"$T/$n.rc" || echo $? >"$T/$n.rc"
+	done
+	rrc=$(cat "$T/ref.xdel.rc")
+	orc=$(cat "$T/oc.xdel.rc")
+	cat "$T/oc.xdel.log"
+	[ "$rrc" = 23 ] && [ "$orc" = "$rrc" ]
+	diff <("$SIG" "$D/xp/ref.xdel") <("$SIG" "$D/xp/oc.xdel")
+	diff <(grep -v "$MASK" "$T/ref.xdel.log" | sed -e "$ERRLINE" -e 's|ref.xdel|DEST|g') \
+		<(grep -v "$MASK" "$T/oc.xdel.log" | sed -e "$ERRLINE" -e 's|oc.xdel|DEST|g')
+	[ -e "$D/xp/oc.xdel/secret/in/x" ] && [ -e "$D/xp/oc.xdel/old.tmp" ] && [ ! -e "$D/xp/oc.xdel/extra" ]
+	# a destination the module excludes
+	WANT=3 spair xdest -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/secret/"
+	WANT=3 spair xdest2 -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/x.tmp"
 }
 
 # --- process ---------------------------------------------------------------------
