@@ -481,6 +481,8 @@ open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *
 	dm->exclude = m->exclude;
 	dm->include_from = m->include_from;
 	dm->exclude_from = m->exclude_from;
+	dm->incoming_chmod = m->incoming_chmod;
+	dm->outgoing_chmod = m->outgoing_chmod;
 	for (size_t i = 0; i < 2; i++) {
 		if (!f[i].name || !*f[i].name)
 			continue;
@@ -505,8 +507,6 @@ unsupported_param(const struct oce_dmodule *m)
 		const char *name;
 		const char *val;
 	} p[] = {
-	    {"incoming chmod", m->incoming_chmod},
-	    {"outgoing chmod", m->outgoing_chmod},
 	    {"pre-xfer exec", m->pre_xfer_exec},
 	    {"post-xfer exec", m->post_xfer_exec},
 	    {"early exec", m->early_exec},

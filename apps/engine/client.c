@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apps/engine/chmod.h"
 #include "apps/engine/client.h"
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
@@ -287,6 +289,20 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	/* The module's own rules, before the client's (upstream rsync_module()). */
 	if (!r && d)
 		r = oce_filter_daemon(&s, d);
+	/*
+	 * Its "outgoing chmod" when sending, "incoming chmod" when receiving;
+	 * one that does not parse is left out (upstream only logs it).
+	 */
+	if (!r && d) {
+		const char *cm = s.am_sender ? d->outgoing_chmod : d->incoming_chmod;
+
+		if (cm && *cm) {
+			mode_t um = umask(0);
+
+			umask(um);
+			s.dchmod = oce_chmod_parse(cm, um);
+		}
+	}
 	if (!r)
 		r = ocp_io_start_mux_in(s.io, 0);
 	if (!r)

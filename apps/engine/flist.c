@@ -23,6 +23,7 @@
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/chmod.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
@@ -437,6 +438,9 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (!f)
 		return -ENOMEM;
 	f->mode = st->st_mode;
+	/* a module's "outgoing chmod" changes the modes it sends (upstream send_file_name()) */
+	if (s->dchmod && !S_ISLNK(f->mode) && f->mode)
+		f->mode = oce_chmod_apply(s->dchmod, f->mode);
 	/* Upstream make_file() keeps st_size for all but devices and specials. */
 	f->size = S_ISLNK(st->st_mode)					      ? (int64_t)strlen(link)
 		  : S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? st->st_size
@@ -1213,6 +1217,9 @@ oce_flist_recv(struct oce_session *s)
 			break;
 		}
 		f->mode = c->e.mode;
+		/* "incoming chmod": the modes received (upstream receive_file_entry()) */
+		if (s->dchmod && !S_ISLNK(f->mode) && f->mode)
+			f->mode = oce_chmod_apply(s->dchmod, f->mode);
 		f->size = c->e.size;
 		f->mtime = c->e.mtime;
 		f->mtime_nsec = c->e.mtime_nsec;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/chmod.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
@@ -73,6 +74,11 @@ oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct
 	memset(m, 0, sizeof(*m));
 	m->mode = o->perms ? f->mode : dest_mode(s, f->mode, cur ? cur->st_mode : 0, cur != NULL);
 	m->set_perms = !is_link && (o->perms || o->executability || !cur);
+	/* "incoming chmod" again on the mode set, -p or not (upstream set_file_attrs()) */
+	if (s->dchmod && !is_link) {
+		m->mode = oce_chmod_apply(s->dchmod, m->mode);
+		m->set_perms = true;
+	}
 	m->uid = f->uid;
 	m->gid = f->gid;
 	m->set_owner = o->owner && s->am_root;

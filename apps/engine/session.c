@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/engine/chmod.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/util.h"
@@ -36,6 +37,8 @@ oce_session_free(struct oce_session *s)
 {
 	oce_flist_free(&s->fl);
 	oce_filter_free(s);
+	oce_chmod_free(s->dchmod);
+	s->dchmod = NULL;
 	free(s->prog);
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i]);

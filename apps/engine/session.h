@@ -113,6 +113,8 @@ struct oce_session {
 
 	struct oce_flist fl;
 	struct oce_filters *flt; /* filter rules (filter.c), NULL: none yet */
+	/* a daemon module's "outgoing chmod" (sender) or "incoming chmod" (receiver) */
+	struct oce_chmod *dchmod;
 	struct oce_progress *prog; /* --progress state (progress.c), NULL: none yet */
 	int needs_nl;		/* client: a progress line is open; end it before the next line (log_lock) */
 

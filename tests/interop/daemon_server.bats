@@ -18,6 +18,8 @@
 #   gone  a path that does not exist
 #   xpull the sample tree behind module filter/include/exclude rules
 #   xpush read-write, with include from/exclude from files and excludes
+#   cout  the sample tree with "outgoing chmod"   cin  read-write, "incoming chmod"
+#   cbad  an "outgoing chmod" that does not parse
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -111,8 +113,21 @@ setup_file() {
 		 exclude from = $D/xexc
 		 exclude = mid secret/
 		 timeout = 0
+		[cout]
+		 path = $T/src
+		 outgoing chmod = Fgo-w,Do=,F+X,g=u,a+t
+		 timeout = 0
+		[cin]
+		 path = $D/ci
+		 read only = false
+		 incoming chmod = Dg+s,Fu+x,go-w,o=g,-X
+		 timeout = 0
+		[cbad]
+		 path = $T/src
+		 outgoing chmod = Fq+w
+		 timeout = 0
 	EOF
-	mkdir -p "$D/xp"
+	mkdir -p "$D/xp" "$D/ci"
 	printf 'keep.tmp\n' >"$D/xinc"
 	printf '# module excludes\n*.tmp\n- /*.xpush/sub/hard2\n' >"$D/xexc"
 	export RPORT OPORT
@@ -506,6 +521,17 @@ hold_slot() {
 	# a destination the module excludes
 	WANT=3 spair xdest -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/secret/"
 	WANT=3 spair xdest2 -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/x.tmp"
+}
+
+@test "daemon server: incoming and outgoing chmod" {
+	WANT=0 TREES=1 spair cout -ai "rsync://127.0.0.1:_PORT_/cout/" "$T/_DST_/"
+	WANT=0 TREES=1 spair coutr -rtlDi "rsync://127.0.0.1:_PORT_/cout/" "$T/_DST_/"
+	WANT=0 TREES=1 spair cbad -ai "rsync://127.0.0.1:_PORT_/cbad/" "$T/_DST_/"
+	WANT=0 DROOT="$D/ci" spair cin -ai "$T/src/" "rsync://127.0.0.1:_PORT_/cin/_DST_/"
+	WANT=0 DROOT="$D/ci" spair cinr -rtlDi "$T/src/" "rsync://127.0.0.1:_PORT_/cin/_DST_/"
+	# the rules did change something (the trees above equal rsync's)
+	[ "$(stat -c %a "$D/ci/oc.cin/sub")" != 751 ]
+	[ "$(stat -c %a "$T/oc.cout/mid")" != 600 ]
 }
 
 # --- process ---------------------------------------------------------------------
