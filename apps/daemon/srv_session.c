@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apps/daemon/refuse.h"
@@ -499,6 +500,147 @@ open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *
 	return NULL;
 }
 
+/*
+ * The RSYNC_* variables upstream's rsync_module() gives the exec hooks:
+ * module, client, user, the module's path as the daemon names it.
+ */
+static void
+set_hook_env(const struct oce_dsess *d)
+{
+	const struct oce_dmodule *m = d->mod;
+	char full[4096];
+	const char *path = m->path && *m->path ? m->path : ".";
+	const char *dot = strstr(path, "/./");
+
+	setenv("RSYNC_MODULE_NAME", m->name, 1);
+	setenv("RSYNC_HOST_NAME", d->host ? d->host : "", 1);
+	setenv("RSYNC_HOST_ADDR", d->addr ? d->addr : "", 1);
+	setenv("RSYNC_USER_NAME", d->user ? d->user : "", 1);
+	/* the whole path, "/./" and all, cleaned as upstream's normalize_path() */
+	if (dot) {
+		char outer[4096];
+
+		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - path), path);
+		oce_abs_dir(full, sizeof(full), NULL, outer);
+		if (strlen(full) + strlen(dot) < sizeof(full))
+			oce_abs_dir(full, sizeof(full), full, dot + 3);
+	} else {
+		oce_abs_dir(full, sizeof(full), NULL, path);
+	}
+	setenv("RSYNC_MODULE_PATH", full, 1);
+}
+
+/*
+ * "post-xfer exec": this process waits for the session, which goes on in
+ * a child, then runs the command with its exit status, as upstream's
+ * rsync_module() does before it enters the module. Returns only in the
+ * child (0), or -1 when it cannot fork.
+ */
+static int
+post_xfer_fork(const struct oce_dsess *d)
+{
+	pid_t pid = fork();
+	int st, status;
+	char num[32];
+
+	if (pid <= 0)
+		return pid < 0 ? -1 : 0;
+	close(d->fd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(num, sizeof(num), "%d", st);
+	setenv("RSYNC_RAW_STATUS", num, 1);
+	status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(num, sizeof(num), "%d", status);
+	setenv("RSYNC_EXIT_STATUS", num, 1);
+	if (system(d->mod->post_xfer_exec) < 0)
+		status = -1;
+	_exit(status);
+}
+
+/*
+ * "pre-xfer exec": run the command with the request and the arguments in
+ * RSYNC_REQUEST and RSYNC_ARG<n> and its output caught. NULL when it
+ * succeeds, else upstream's message (in buf): the wait status and, after
+ * a ':', what the command printed.
+ */
+static const char *
+pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, size_t cap)
+{
+	char req[1100] = "";
+	size_t rlen = 0, off;
+	int out[2], st = -1, in;
+	bool after_dot = false;
+	pid_t pid;
+
+	/* RSYNC_REQUEST: the client's words after ".", joined (upstream stops past 1024) */
+	for (size_t i = 0; i < d->argc; i++) {
+		if (!after_dot) {
+			after_dot = !strcmp(d->argv[i], ".");
+			continue;
+		}
+		if (rlen >= 1024)
+			break;
+		rlen += (size_t)snprintf(req + rlen, sizeof(req) - rlen, "%s%s", rlen ? " " : "",
+					 d->argv[i]);
+		if (rlen >= sizeof(req))
+			rlen = sizeof(req) - 1;
+	}
+	if (pipe2(out, O_CLOEXEC))
+		goto failed;
+	pid = fork();
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		goto failed;
+	}
+	if (pid == 0) {
+		char name[32];
+
+		setenv("RSYNC_REQUEST", rlen ? req : "(NONE)", 1);
+		/* the arguments as the session parses them, "rsyncd" first; an empty one ends them */
+		for (size_t i = 0; i < argc && *argv[i]; i++) {
+			snprintf(name, sizeof(name), "RSYNC_ARG%zu", i);
+			setenv(name, argv[i], 1);
+		}
+		in = open("/dev/null", O_RDONLY);
+		if (in >= 0 && in != 0) {
+			dup2(in, 0);
+			close(in);
+		}
+		dup2(out[1], 1);
+		st = system(d->mod->pre_xfer_exec);
+		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(out[1]);
+	off = (size_t)snprintf(buf, cap, "pre-xfer exec returned failure (");
+	{
+		char text[4096];
+		size_t n = 0;
+		ssize_t got;
+
+		while (n < sizeof(text) - 1 &&
+		       ((got = read(out[0], text + n, sizeof(text) - 1 - n)) > 0 ||
+			(got < 0 && errno == EINTR)))
+			if (got > 0)
+				n += (size_t)got;
+		close(out[0]);
+		text[n] = '\0';
+		/* CR LF becomes LF, as upstream reads it */
+		for (char *cr = text; (cr = strstr(cr, "\r\n")) != NULL;)
+			memmove(cr, cr + 1, strlen(cr));
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return NULL;
+		snprintf(buf + off, cap - off, "%d)%s\n%s", st, *text ? ":" : "", text);
+	}
+	return buf;
+failed:
+	snprintf(buf, cap, "pre-xfer exec returned failure (-1): %s\n", strerror(errno));
+	return buf;
+}
+
 /* The first module parameter set that sessions cannot honour yet, or NULL. */
 static const char *
 unsupported_param(const struct oce_dmodule *m)
@@ -507,8 +649,6 @@ unsupported_param(const struct oce_dmodule *m)
 		const char *name;
 		const char *val;
 	} p[] = {
-	    {"pre-xfer exec", m->pre_xfer_exec},
-	    {"post-xfer exec", m->post_xfer_exec},
 	    {"early exec", m->early_exec},
 	    {"name converter", m->name_converter},
 	};
@@ -526,7 +666,8 @@ oce_dsess_run(const struct oce_dsess *d)
 	struct oce_daemon_mod dm = {0};
 	struct oce_opts o;
 	struct oce_dref ref;
-	char errbuf[512], refmsg[512], fail[1024];
+	char errbuf[512], refmsg[512], fail[1024], prebuf[5120];
+	const char *what, *pre_err = NULL;
 	char **argv;
 	char *ptext = NULL;
 	size_t argc = 0;
@@ -540,35 +681,7 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
-	/*
-	 * The module's filter files are read where the daemon stands, before
-	 * the chroot, as upstream's rsync_module() parses them; a missing one
-	 * ends the session (upstream: a fatal error before "@RSYNCD: OK").
-	 */
-	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
-	if (!e)
-		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
-	if (e) {
-		/* upstream says this before its OK; ours is out, so it is a protocol error line */
-		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
-		dm.fail_msg = fail;
-		dm.fail_code = dm.fail_code ? dm.fail_code : RERR_FILESELECT;
-	}
-	/*
-	 * Module settings not carried out yet fail closed: serving a module
-	 * without its exclude rules or its pre-xfer check would hand out
-	 * what the operator meant to keep back.
-	 */
-	if (!dm.fail_msg) {
-		const char *what = unsupported_param(m);
-
-		if (what) {
-			snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet",
-				 OCE_PROG, m->name, what);
-			dm.fail_msg = fail;
-			dm.fail_code = RERR_SYNTAX;
-		}
-	}
+	what = unsupported_param(m);
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));
 	if (!argv)
@@ -585,6 +698,53 @@ oce_dsess_run(const struct oce_dsess *d)
 			if (!strcmp(d->argv[i], "."))
 				dot = true;
 		}
+	}
+	/*
+	 * The exec hooks run as the daemon runs, before the module is
+	 * entered (upstream rsync_module()); not for a module refused below.
+	 */
+	set_hook_env(d);
+	if (!what && ((m->pre_xfer_exec && *m->pre_xfer_exec) ||
+		      (m->post_xfer_exec && *m->post_xfer_exec)) &&
+	    !getenv("RSYNC_NO_XFER_EXEC")) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%ld", (long)getpid());
+		setenv("RSYNC_PID", num, 1);
+		if (m->post_xfer_exec && *m->post_xfer_exec && post_xfer_fork(d) < 0)
+			pre_err = "@ERROR: fork failed";
+		if (!pre_err && m->pre_xfer_exec && *m->pre_xfer_exec)
+			pre_err = pre_xfer_run(d, argv, argc, prebuf, sizeof(prebuf));
+	}
+	/*
+	 * The module's filter files are read where the daemon stands, before
+	 * the chroot, as upstream's rsync_module() parses them; a missing one
+	 * ends the session (upstream: a fatal error before "@RSYNCD: OK").
+	 */
+	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
+	if (!e)
+		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+	if (e) {
+		/* upstream says this before its OK; ours is out, so it is a protocol error line */
+		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
+		dm.fail_msg = fail;
+		dm.fail_code = dm.fail_code ? dm.fail_code : RERR_FILESELECT;
+	}
+	/*
+	 * Module settings not carried out yet fail closed: serving a module
+	 * without its name converter would hand out what the operator meant
+	 * to be mapped.
+	 */
+	if (!dm.fail_msg && what) {
+		snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet", OCE_PROG,
+			 m->name, what);
+		dm.fail_msg = fail;
+		dm.fail_code = RERR_SYNTAX;
+	}
+	/* A failed pre-xfer exec is told before a bad option (upstream's err_msg). */
+	if (!dm.fail_msg && pre_err) {
+		dm.fail_msg = pre_err;
+		dm.fail_code = RERR_UNSUPPORTED;
 	}
 	oce_dref_init(&ref, m->refuse_options, m->charset && *m->charset, ref_log, NULL);
 	if (!dm.fail_msg &&

@@ -20,6 +20,8 @@
 #   xpush read-write, with include from/exclude from files and excludes
 #   cout  the sample tree with "outgoing chmod"   cin  read-write, "incoming chmod"
 #   cbad  an "outgoing chmod" that does not parse
+#   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
+#   xew   read-write, the same hooks     xefail  a pre-xfer exec that fails
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -126,17 +128,45 @@ setup_file() {
 		 path = $T/src
 		 outgoing chmod = Fq+w
 		 timeout = 0
+		[xe]
+		 path = $T/src
+		 auth users = alice
+		 secrets file = $D/secrets
+		 pre-xfer exec = $D/hook.sh pre
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
+		[xew]
+		 path = $D/xp
+		 read only = false
+		 pre-xfer exec = $D/hook.sh pre
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
+		[xefail]
+		 path = $T/src
+		 pre-xfer exec = echo "not today:"; echo "\$RSYNC_REQUEST"; exit 3
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
 	EOF
+	# the hooks' RSYNC_* variables, the pid's value left out, for each daemon apart
+	mkdir -p "$D/env"
+	cat >"$D/hook.sh" <<-'EOF'
+		#!/bin/sh
+		env | grep '^RSYNC_' | sed 's/^RSYNC_PID=[0-9]*$/RSYNC_PID=N/' | sort >"$(dirname "$0")/env/$OCTAG.$1.tmp"
+		mv "$(dirname "$0")/env/$OCTAG.$1.tmp" "$(dirname "$0")/env/$OCTAG.$1"
+		echo "hook $1 said this"
+	EOF
+	chmod +x "$D/hook.sh"
 	mkdir -p "$D/xp" "$D/ci"
 	printf 'keep.tmp\n' >"$D/xinc"
 	printf '# module excludes\n*.tmp\n- /*.xpush/sub/hard2\n' >"$D/xexc"
 	export RPORT OPORT
 	RPORT=$(free_port)
 	OPORT=$(free_port)
-	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
+	# OCTAG tells the exec hooks of the two daemons apart
+	OCTAG=ref timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
 		--config="$D/rsyncd.conf" >"$D/rsyncd.out" 2>&1 3>&- &
 	echo $! >"$D/rsyncd.pid"
-	timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
+	OCTAG=oc timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
 		--config="$D/rsyncd.conf" --log-file="$D/ocd.log" >"$D/ocd.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
@@ -532,6 +562,43 @@ hold_slot() {
 	# the rules did change something (the trees above equal rsync's)
 	[ "$(stat -c %a "$D/ci/oc.cin/sub")" != 751 ]
 	[ "$(stat -c %a "$T/oc.cout/mid")" != 600 ]
+}
+
+# hook_env NAME: wait for both daemons' NAME ("pre", "post") variables and compare them.
+hook_env() {
+	local i
+	for i in $(seq 100); do
+		[ -e "$D/env/ref.$1" ] && [ -e "$D/env/oc.$1" ] && break
+		sleep 0.1
+	done
+	cat "$D/env/oc.$1"
+	diff <(sed 's/ref\.xe/DEST/' "$D/env/ref.$1") <(sed 's/oc\.xe/DEST/' "$D/env/oc.$1")
+}
+
+@test "daemon server: pre-xfer and post-xfer exec with upstream's RSYNC_* variables" {
+	rm -f "$D"/env/*
+	WANT=0 TREES=1 spair xe -a --password-file="$D/pw" "rsync://alice@127.0.0.1:_PORT_/xe/sub/" \
+		"$T/_DST_/"
+	hook_env pre
+	hook_env post
+	grep -qx 'RSYNC_EXIT_STATUS=0' "$D/env/oc.post"
+	grep -qx 'RSYNC_USER_NAME=alice' "$D/env/oc.pre"
+	grep -qx 'RSYNC_ARG0=rsyncd' "$D/env/oc.pre"
+	# a push that fails: the exit status the post-xfer hook sees
+	rm -f "$D"/env/*
+	WANT=11 spair xew -a --exclude=mid "$T/src/" "rsync://127.0.0.1:_PORT_/xew/no/such/dir/x/"
+	hook_env pre
+	hook_env post
+	grep -qx 'RSYNC_EXIT_STATUS=11' "$D/env/oc.post"
+	rm -f "$D"/env/*
+	WANT=0 DROOT="$D/xp" spair xewok -a "$T/src/deep" "rsync://127.0.0.1:_PORT_/xew/_DST_/"
+	hook_env pre
+	hook_env post
+	# a failing pre-xfer exec refuses the session with its output
+	rm -f "$D"/env/*
+	WANT=4 spair xefail -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xefail/x"
+	grep -q '^pre-xfer exec returned failure (768):$' "$T/oc.xefail.log"
+	hook_env post
 }
 
 # --- process ---------------------------------------------------------------------
