@@ -56,7 +56,9 @@ int oce_dsess_run(const struct oce_dsess *d);
  * Before "@RSYNCD: OK": the failures of entering the module that can be
  * seen from the loop (unknown uid or gid, no path, a path that is not a
  * directory), as the @ERROR line upstream's rsync_module() sends for
- * them, or NULL. Name lookups here are local (NSS) and block.
+ * them, or NULL; "" when upstream just closes (an "include from" or
+ * "exclude from" file it cannot open). Name lookups here are local (NSS)
+ * and block.
  */
 const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf,
 			       size_t cap);

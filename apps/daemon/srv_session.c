@@ -256,6 +256,18 @@ oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, cha
 		snprintf(buf, cap, "@ERROR: no path setting.\n");
 		return buf;
 	}
+	/* an "include from" / "exclude from" that cannot be read: upstream ends without a word */
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? m->exclude_from : m->include_from;
+		int fd;
+
+		if (!f || !*f)
+			continue;
+		fd = open(f, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return "";
+		close(fd);
+	}
 	if (stat(m->path, &st) || !S_ISDIR(st.st_mode)) {
 		snprintf(buf, cap, "@ERROR: chdir failed\n");
 		return buf;

@@ -559,6 +559,27 @@ oce__flt_parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, u
 	}
 }
 
+static int check_list(const struct oce_filters *fs, const struct rlist *lp, const char *cur,
+		      const char *name, bool is_dir, bool no_perishable);
+
+/* Does the module exclude this merge file? Its name is taken from the module's root. */
+static bool
+hidden_by_daemon(const struct oce_filters *fs, const char *fname)
+{
+	char buf[PATH_MAX];
+	size_t rl = strlen(fs->droot);
+	const char *name = fname;
+
+	if (!fs->daemon.head || fs->daemon_parse)
+		return false;
+	if (*fname == '/' && rl > 1 && !strncmp(fname, fs->droot, rl) &&
+	    (fname[rl] == '/' || !fname[rl]))
+		name = fname + rl;
+	snprintf(buf, sizeof(buf), "%s", name);
+	oce__clean_dir(buf);
+	return check_list(fs, &fs->daemon, "/", buf, false, false) < 0;
+}
+
 /* The rules of file fname under template tf (upstream parse_filter_file()). */
 int
 oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t tf,
@@ -574,6 +595,8 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 
 	if (!fname || !*fname)
 		return 0;
+	if (!fs->given_fp && hidden_by_daemon(fs, fname))
+		return 0; /* not there, not even an error (upstream parse_filter_file()) */
 	if (fs->merge_depth >= MERGE_DEPTH_MAX) {
 		char buf[PATH_MAX + 64];
 
@@ -863,6 +886,8 @@ oce_filter_daemon(struct oce_session *s, const struct oce_daemon_mod *d)
 	if (r)
 		goto out;
 	fs = s->flt;
+	if (!getcwd(fs->droot, sizeof(fs->droot)))
+		snprintf(fs->droot, sizeof(fs->droot), "/");
 	fs->daemon_parse = true;
 	r = oce__flt_parse_str(fs, &fs->daemon, d->filter, OCP_FRF_WORD_SPLIT, xf);
 	if (!r && d->include_from_fp) {

@@ -77,6 +77,7 @@ struct oce_filters {
 	 */
 	struct rlist daemon;
 	char dcur[PATH_MAX];
+	char droot[PATH_MAX]; /* the module's root as this process names it */
 	bool daemon_parse; /* parsing them: as upstream, before the client's options count */
 	FILE *given_fp; /* the next oce__flt_parse_file() reads this, already open */
 	bool cvs_loaded;

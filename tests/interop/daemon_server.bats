@@ -18,6 +18,7 @@
 #   gone  a path that does not exist
 #   xpull the sample tree behind module filter/include/exclude rules
 #   xpush read-write, with include from/exclude from files and excludes
+#   xmiss an "exclude from" file that is missing   xmrg  excludes the .rules merge files
 #   cout  the sample tree with "outgoing chmod"   cin  read-write, "incoming chmod"
 #   cbad  an "outgoing chmod" that does not parse
 #   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
@@ -115,6 +116,14 @@ setup_file() {
 		 exclude from = $D/xexc
 		 exclude = mid secret/
 		 timeout = 0
+		[xmiss]
+		 path = $T/src
+		 exclude from = $D/nosuch
+		 timeout = 0
+		[xmrg]
+		 path = $D/mrg
+		 exclude = .rules
+		 timeout = 0
 		[cout]
 		 path = $T/src
 		 outgoing chmod = Fgo-w,Do=,F+X,g=u,a+t
@@ -158,6 +167,11 @@ setup_file() {
 	chmod +x "$D/hook.sh"
 	mkdir -p "$D/xp" "$D/ci"
 	printf 'keep.tmp\n' >"$D/xinc"
+	mkdir -p "$D/mrg/sub"
+	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
+	echo h >"$D/mrg/sub/hidden"
+	echo s >"$D/mrg/sub/shown"
+	find "$D/mrg" -exec touch -d '2024-03-04 05:06:07' {} +
 	printf '# module excludes\n*.tmp\n- /*.xpush/sub/hard2\n' >"$D/xexc"
 	export RPORT OPORT
 	RPORT=$(free_port)
@@ -508,6 +522,11 @@ hold_slot() {
 	WANT=23 spair xpulldir -a "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/e/f/leaf" "$T/_DST_/"
 	WANT=23 spair xpullrel -aR "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/" "$T/_DST_/"
 	WANT=0 TREES=1 spair xpullsubdir -a "rsync://127.0.0.1:_PORT_/xpull/sub/" "$T/_DST_/"
+	# a merge file the module excludes is not read: "hidden" comes too
+	WANT=0 TREES=1 spair xmrg -ai --filter=': .rules' "rsync://127.0.0.1:_PORT_/xmrg/" "$T/_DST_/"
+	[ -e "$T/oc.xmrg/sub/hidden" ]
+	# a missing "exclude from": upstream closes before "@RSYNCD: OK"
+	WANT=5 spair xmiss -a "rsync://127.0.0.1:_PORT_/xmiss/" "$T/_DST_/"
 }
 
 @test "daemon server: module excludes in a push: refused, and kept by --delete" {
