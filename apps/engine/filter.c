@@ -562,22 +562,34 @@ oce__flt_parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, u
 static int check_list(const struct oce_filters *fs, const struct rlist *lp, const char *cur,
 		      const char *name, bool is_dir, bool no_perishable);
 
-/* Does the module exclude this merge file? Its name is taken from the module's root. */
+/* Does the module exclude path? It is taken from the module's root. */
 static bool
-hidden_by_daemon(const struct oce_filters *fs, const char *fname)
+daemon_hides(const struct oce_filters *fs, const char *path, bool is_dir)
 {
 	char buf[PATH_MAX];
 	size_t rl = strlen(fs->droot);
-	const char *name = fname;
+	const char *name = path;
 
 	if (!fs->daemon.head || fs->daemon_parse)
 		return false;
-	if (*fname == '/' && rl > 1 && !strncmp(fname, fs->droot, rl) &&
-	    (fname[rl] == '/' || !fname[rl]))
-		name = fname + rl;
+	if (*path == '/' && rl > 1 && !strncmp(path, fs->droot, rl) &&
+	    (path[rl] == '/' || !path[rl]))
+		name = path + rl;
 	snprintf(buf, sizeof(buf), "%s", name);
 	oce__clean_dir(buf);
-	return check_list(fs, &fs->daemon, "/", buf, false, false) < 0;
+	return check_list(fs, &fs->daemon, "/", buf, is_dir, false) < 0;
+}
+
+static bool
+hidden_by_daemon(const struct oce_filters *fs, const char *fname)
+{
+	return daemon_hides(fs, fname, false);
+}
+
+bool
+oce_filter_daemon_hides(const struct oce_session *s, const char *path, bool is_dir)
+{
+	return s->flt && daemon_hides(s->flt, path, is_dir);
 }
 
 /* The rules of file fname under template tf (upstream parse_filter_file()). */

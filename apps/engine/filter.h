@@ -87,6 +87,9 @@ int oce_filter_daemon_check(const struct oce_session *s, const char *name, bool 
 /* Is a directory of path (all but its last part when skip_last) excluded by the module? */
 bool oce_filter_daemon_path(const struct oce_session *s, const char *path, bool skip_last);
 
+/* Does the module exclude path (absolute below its root, or relative to it)? */
+bool oce_filter_daemon_hides(const struct oce_session *s, const char *path, bool is_dir);
+
 /* Does the session have any rule at all? */
 bool oce_filter_any(const struct oce_session *s);
 

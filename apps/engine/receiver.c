@@ -904,6 +904,14 @@ recv_step(struct oce_recvside *rs)
 			oce_count_created(&s->st, f->mode);
 		return 0;
 	}
+	/* the module's excludes hold whatever a sender asks (upstream recv_files()) */
+	if (s->flt && strcmp(rs->solo ? rs->solo : f->name, ".") &&
+	    oce_filter_daemon_check(s, rs->solo ? rs->solo : f->name, S_ISDIR(f->mode)) < 0) {
+		oce_rerror(s, "ERROR: rejecting file transfer request for daemon excluded file: %s",
+			   rs->solo ? rs->solo : f->name);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
 	if (!__atomic_load_n(&f->requested, __ATOMIC_ACQUIRE)) {
 		/* a hostile sender choosing what we write (CVE-2024-12087's family) */
 		oce_error(s, "sender sent data for %s, which was not asked for [receiver]", f->name);

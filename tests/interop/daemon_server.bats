@@ -165,7 +165,7 @@ setup_file() {
 		echo "hook $1 said this"
 	EOF
 	chmod +x "$D/hook.sh"
-	mkdir -p "$D/xp" "$D/ci"
+	mkdir -p "$D/xp/secret" "$D/ci"
 	printf 'keep.tmp\n' >"$D/xinc"
 	mkdir -p "$D/mrg/sub"
 	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
@@ -570,6 +570,11 @@ hold_slot() {
 	# a destination the module excludes
 	WANT=3 spair xdest -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/secret/"
 	WANT=3 spair xdest2 -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/x.tmp"
+	# options naming excluded places on the daemon's side
+	WANT=1 spair xlink -a --link-dest=/secret "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	WANT=1 spair xlinkrel -a --link-dest=../secret "$T/src/small" \
+		"rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	WANT=4 spair xtmp -a -T /secret "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
 }
 
 @test "daemon server: incoming and outgoing chmod" {
