@@ -522,24 +522,13 @@ set_hook_env(const struct oce_dsess *d)
 	const struct oce_dmodule *m = d->mod;
 	char full[4096];
 	const char *path = m->path && *m->path ? m->path : ".";
-	const char *dot = strstr(path, "/./");
 
 	setenv("RSYNC_MODULE_NAME", m->name, 1);
 	setenv("RSYNC_HOST_NAME", d->host ? d->host : "", 1);
 	setenv("RSYNC_HOST_ADDR", d->addr ? d->addr : "", 1);
 	setenv("RSYNC_USER_NAME", d->user ? d->user : "", 1);
-	/* the whole path, "/./" and all, cleaned as upstream's normalize_path() */
-	if (dot) {
-		char outer[4096];
-
-		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - path), path);
-		oce_abs_dir(full, sizeof(full), NULL, outer);
-		if (strlen(full) + strlen(dot) < sizeof(full))
-			oce_abs_dir(full, sizeof(full), full, dot + 3);
-	} else {
-		oce_abs_dir(full, sizeof(full), NULL, path);
-	}
-	setenv("RSYNC_MODULE_PATH", full, 1);
+	/* the whole path, a "/./" in it too, cleaned as upstream's normalize_path() */
+	setenv("RSYNC_MODULE_PATH", oce_abs_dir(full, sizeof(full), NULL, path), 1);
 }
 
 /*
