@@ -60,6 +60,13 @@ int oce_dsess_run(const struct oce_dsess *d);
  * "exclude from" file it cannot open). Name lookups here are local (NSS)
  * and block.
  */
+/*
+ * Set the RSYNC_* variables upstream's rsync_module() gives the exec hooks
+ * (module name and path, the client's address and name, the user).
+ */
+void oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
+			const char *user);
+
 const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf,
 			       size_t cap);
 

@@ -512,21 +512,17 @@ open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *
 	return NULL;
 }
 
-/*
- * The RSYNC_* variables upstream's rsync_module() gives the exec hooks:
- * module, client, user, the module's path as the daemon names it.
- */
-static void
-set_hook_env(const struct oce_dsess *d)
+void
+oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
+		   const char *user)
 {
-	const struct oce_dmodule *m = d->mod;
 	char full[4096];
 	const char *path = m->path && *m->path ? m->path : ".";
 
 	setenv("RSYNC_MODULE_NAME", m->name, 1);
-	setenv("RSYNC_HOST_NAME", d->host ? d->host : "", 1);
-	setenv("RSYNC_HOST_ADDR", d->addr ? d->addr : "", 1);
-	setenv("RSYNC_USER_NAME", d->user ? d->user : "", 1);
+	setenv("RSYNC_HOST_NAME", host ? host : "", 1);
+	setenv("RSYNC_HOST_ADDR", addr ? addr : "", 1);
+	setenv("RSYNC_USER_NAME", user ? user : "", 1);
 	/* the whole path, a "/./" in it too, cleaned as upstream's normalize_path() */
 	setenv("RSYNC_MODULE_PATH", oce_abs_dir(full, sizeof(full), NULL, path), 1);
 }
@@ -650,7 +646,6 @@ unsupported_param(const struct oce_dmodule *m)
 		const char *name;
 		const char *val;
 	} p[] = {
-	    {"early exec", m->early_exec},
 	    {"name converter", m->name_converter},
 	};
 
@@ -704,7 +699,7 @@ oce_dsess_run(const struct oce_dsess *d)
 	 * The exec hooks run as the daemon runs, before the module is
 	 * entered (upstream rsync_module()); not for a module refused below.
 	 */
-	set_hook_env(d);
+	oce_dsess_hook_env(m, d->addr, d->host, d->user);
 	if (!what && ((m->pre_xfer_exec && *m->pre_xfer_exec) ||
 		      (m->post_xfer_exec && *m->post_xfer_exec)) &&
 	    !getenv("RSYNC_NO_XFER_EXEC")) {

@@ -23,6 +23,7 @@
 #   cbad  an "outgoing chmod" that does not parse
 #   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
 #   xew   read-write, the same hooks     xefail  a pre-xfer exec that fails
+#   xearly an early exec and a pre-xfer exec   xearlyf  an early exec that fails
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -149,6 +150,15 @@ setup_file() {
 		 read only = false
 		 pre-xfer exec = $D/hook.sh pre
 		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
+		[xearly]
+		 path = $T/src
+		 early exec = $D/hook.sh early
+		 pre-xfer exec = $D/hook.sh pre
+		 timeout = 0
+		[xearlyf]
+		 path = $T/src
+		 early exec = exit 1
 		 timeout = 0
 		[xefail]
 		 path = $T/src
@@ -623,6 +633,14 @@ hook_env() {
 	WANT=4 spair xefail -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xefail/x"
 	grep -q '^pre-xfer exec returned failure (768):$' "$T/oc.xefail.log"
 	hook_env post
+	# early exec: before "@RSYNCD: OK", with no request yet
+	rm -f "$D"/env/*
+	WANT=0 TREES=1 spair xearly -a "rsync://127.0.0.1:_PORT_/xearly/deep/" "$T/_DST_/"
+	hook_env early
+	hook_env pre
+	grep -qx 'RSYNC_REQUEST=(NONE)' "$D/env/oc.early"
+	WANT=5 spair xearlyf -a "rsync://127.0.0.1:_PORT_/xearlyf/deep/" "$T/_DST_/"
+	grep -q '^@ERROR: early exec failed$' "$T/oc.xearlyf.log"
 }
 
 # --- process ---------------------------------------------------------------------
