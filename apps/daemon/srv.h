@@ -66,8 +66,17 @@ int oce_open_trusted(const char *path, int flags, mode_t mode);
  * Before "@RSYNCD: OK": the failures of entering the module that can be
  * seen from the loop (unknown uid or gid, no path, a path that is not a
  * directory), as the @ERROR line upstream's rsync_module() sends for
- * them, or NULL. Name lookups here are local (NSS) and block.
+ * them, or NULL; "" when upstream just closes (an "include from" or
+ * "exclude from" file it cannot open). Name lookups here are local (NSS)
+ * and block.
  */
+/*
+ * Set the RSYNC_* variables upstream's rsync_module() gives the exec hooks
+ * (module name and path, the client's address and name, the user).
+ */
+void oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
+			const char *user);
+
 const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, char *buf,
 			       size_t cap);
 

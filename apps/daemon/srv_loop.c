@@ -67,6 +67,7 @@ enum cstate {
 	ST_GREET,  /* waiting for the client's @RSYNCD: line */
 	ST_MODULE, /* waiting for the module name (or #list) */
 	ST_AUTH,   /* challenge sent, waiting for "<user> <hash>" */
+	ST_EARLY,  /* the module's "early exec" runs; no deadline, no input expected */
 	ST_ARGS,   /* @RSYNCD: OK sent, reading the NUL-separated arguments */
 	ST_CLOSE,  /* flushing the last lines, then close */
 };
@@ -114,6 +115,7 @@ struct conn {
 	char *out;		       /* lines not yet written */
 	size_t olen, ooff, ocap;
 	uint32_t interest;	       /* what it is registered for (PB_IN / PB_OUT) */
+	pid_t early_pid;	       /* ST_EARLY: the process running "early exec" */
 	uint8_t *abuf;		       /* ST_ARGS: bytes of the arguments so far */
 	size_t alen, acap, arg_start;
 	struct ocp_linebuf lb;
@@ -621,7 +623,64 @@ refuse(struct daemon *d, struct conn *c, enum why why)
 }
 
 static void
-begin_args(struct conn *c)
+send_ok(struct conn *c)
+{
+	out_printf(c, "@RSYNCD: OK\n");
+	c->deadline_ms = now_ms() + 1000LL * handshake_s(c->mod->timeout);
+	c->st = ST_ARGS;
+}
+
+/*
+ * The module's "early exec", in a process of its own so that the loop
+ * goes on: reap() answers for it once it ends (upstream runs it in the
+ * session's process before "@RSYNCD: OK", and its time is not the
+ * client's). It gets RSYNC_REQUEST "(NONE)" and no arguments.
+ */
+static int
+start_early_exec(struct daemon *d, struct conn *c)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigset_t none;
+		char num[32];
+		int st, in;
+
+		close(d->lfd);
+		close(d->sfd);
+		d->pb.ops->fini(&d->pb);
+		for (struct conn *o = d->conns; o; o = o->next)
+			close(o->fd);
+		if (d->log)
+			fclose(d->log);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		oce_dsess_hook_env(c->mod, c->addr, c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
+				   c->user);
+		snprintf(num, sizeof(num), "%ld", (long)getpid());
+		setenv("RSYNC_PID", num, 1);
+		setenv("RSYNC_REQUEST", "(NONE)", 1);
+		in = open("/dev/null", O_RDONLY);
+		if (in > 0) {
+			dup2(in, 0);
+			close(in);
+		}
+		st = system(c->mod->early_exec);
+		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	c->early_pid = pid;
+	c->st = ST_EARLY;
+	c->deadline_ms = INT64_MAX;
+	return 0;
+}
+
+static void
+begin_args(struct daemon *d, struct conn *c)
 {
 	char buf[512];
 	const char *e = oce_dsess_precheck(c->cref->cfg, c->mod, buf, sizeof(buf));
@@ -631,9 +690,15 @@ begin_args(struct conn *c)
 		c->st = ST_CLOSE;
 		return;
 	}
-	out_printf(c, "@RSYNCD: OK\n");
-	c->deadline_ms = now_ms() + 1000LL * handshake_s(c->mod->timeout);
-	c->st = ST_ARGS;
+	if (c->mod->early_exec && *c->mod->early_exec && !getenv("RSYNC_NO_XFER_EXEC")) {
+		if (start_early_exec(d, c)) {
+			dlog(d, "early exec preparation failed: %s", strerror(errno));
+			out_printf(c, "@ERROR: early exec preparation failed\n");
+			c->st = ST_CLOSE;
+		}
+		return;
+	}
+	send_ok(c);
 }
 
 static void
@@ -733,7 +798,7 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		c->deadline_ms = now_ms() + 1000LL * handshake_s(m->timeout);
 	c->read_only = -1;
 	if (!m->auth_users || !*m->auth_users) {
-		begin_args(c);
+		begin_args(d, c);
 		return;
 	}
 	if (c->digest < 0) {
@@ -831,7 +896,7 @@ on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
 	}
 	snprintf(c->user, sizeof(c->user), "%s", res.user);
 	c->read_only = res.read_only;
-	begin_args(c);
+	begin_args(d, c);
 }
 
 /* Hand a ready session to a child process; the loop forgets the socket. */
@@ -984,6 +1049,17 @@ conn_read(struct daemon *d, struct conn *c)
 		}
 		if (n < 0)
 			return;
+		/*
+		 * Nothing is due before "@RSYNCD: OK", which waits for the early
+		 * exec; input now (left unread it would wake the loop again and
+		 * again) ends the connection.
+		 */
+		if (c->st == ST_EARLY) {
+			dlog(d, "input from %s before @RSYNCD: OK", c->addr);
+			c->olen = c->ooff = 0;
+			refuse(d, c, M_PROTOCOL);
+			return;
+		}
 		if (c->ofd >= 0)
 			d->m.bytes_in += (uint64_t)n; /* a pipe's byte is taken already */
 		while (used < (size_t)n && c->st != ST_CLOSE && !ready) {
@@ -1208,6 +1284,21 @@ reap(struct daemon *d)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		/* an "early exec" decides whether its connection goes on */
+		for (struct conn *c = d->conns; c; c = c->next) {
+			if (c->st != ST_EARLY || c->early_pid != pid)
+				continue;
+			c->early_pid = 0;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+				send_ok(c);
+			} else {
+				dlog(d, "early exec failed for %s (status %d)", c->addr, st);
+				out_printf(c, "@ERROR: early exec failed\n");
+				c->st = ST_CLOSE;
+			}
+			conn_service(d, c);
+			break;
+		}
 		for (size_t i = 0; i < d->nkids; i++) {
 			if (d->kids[i].pid != pid)
 				continue;

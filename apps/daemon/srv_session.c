@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apps/daemon/refuse.h"
@@ -255,6 +256,18 @@ oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, cha
 		snprintf(buf, cap, "@ERROR: no path setting.\n");
 		return buf;
 	}
+	/* an "include from" / "exclude from" that cannot be read: upstream ends without a word */
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? m->exclude_from : m->include_from;
+		int fd;
+
+		if (!f || !*f)
+			continue;
+		fd = open(f, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return "";
+		close(fd);
+	}
 	if (stat(m->path, &st) || !S_ISDIR(st.st_mode)) {
 		snprintf(buf, cap, "@ERROR: chdir failed\n");
 		return buf;
@@ -463,6 +476,168 @@ linger_close(int fd)
 	close(fd);
 }
 
+/* Open the module's "include from" / "exclude from" files; NULL or the message. */
+static const char *
+open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *buf, size_t cap)
+{
+	const struct {
+		const char *name;
+		FILE **fp;
+		const char *what;
+	} f[] = {
+	    {m->include_from, &dm->include_from_fp, "in"},
+	    {m->exclude_from, &dm->exclude_from_fp, "ex"},
+	};
+
+	dm->filter = m->filter;
+	dm->include = m->include;
+	dm->exclude = m->exclude;
+	dm->include_from = m->include_from;
+	dm->exclude_from = m->exclude_from;
+	dm->incoming_chmod = m->incoming_chmod;
+	dm->outgoing_chmod = m->outgoing_chmod;
+	for (size_t i = 0; i < 2; i++) {
+		if (!f[i].name || !*f[i].name)
+			continue;
+		*f[i].fp = fopen(f[i].name, "rb");
+		if (!*f[i].fp) {
+			int e = errno;
+
+			snprintf(buf, cap, "%s: [daemon] failed to open %sclude file %s: %s (%d)",
+				 OCE_PROG, f[i].what, f[i].name, strerror(e), e);
+			dm->fail_code = RERR_FILEIO;
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+void
+oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
+		   const char *user)
+{
+	char full[4096];
+	const char *path = m->path && *m->path ? m->path : ".";
+
+	setenv("RSYNC_MODULE_NAME", m->name, 1);
+	setenv("RSYNC_HOST_NAME", host ? host : "", 1);
+	setenv("RSYNC_HOST_ADDR", addr ? addr : "", 1);
+	setenv("RSYNC_USER_NAME", user ? user : "", 1);
+	/* the whole path, a "/./" in it too, cleaned as upstream's normalize_path() */
+	setenv("RSYNC_MODULE_PATH", oce_abs_dir(full, sizeof(full), NULL, path), 1);
+}
+
+/*
+ * "post-xfer exec": this process waits for the session, which goes on in
+ * a child, then runs the command with its exit status, as upstream's
+ * rsync_module() does before it enters the module. Returns only in the
+ * child (0), or -1 when it cannot fork.
+ */
+static int
+post_xfer_fork(const struct oce_dsess *d)
+{
+	pid_t pid = fork();
+	int st, status;
+	char num[32];
+
+	if (pid <= 0)
+		return pid < 0 ? -1 : 0;
+	close(d->fd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(num, sizeof(num), "%d", st);
+	setenv("RSYNC_RAW_STATUS", num, 1);
+	status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(num, sizeof(num), "%d", status);
+	setenv("RSYNC_EXIT_STATUS", num, 1);
+	if (system(d->mod->post_xfer_exec) < 0)
+		status = -1;
+	_exit(status);
+}
+
+/*
+ * "pre-xfer exec": run the command with the request and the arguments in
+ * RSYNC_REQUEST and RSYNC_ARG<n> and its output caught. NULL when it
+ * succeeds, else upstream's message (in buf): the wait status and, after
+ * a ':', what the command printed.
+ */
+static const char *
+pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, size_t cap)
+{
+	char req[1100] = "";
+	size_t rlen = 0, off;
+	int out[2], st = -1, in;
+	bool after_dot = false;
+	pid_t pid;
+
+	/* RSYNC_REQUEST: the client's words after ".", joined (upstream stops past 1024) */
+	for (size_t i = 0; i < d->argc; i++) {
+		if (!after_dot) {
+			after_dot = !strcmp(d->argv[i], ".");
+			continue;
+		}
+		if (rlen >= 1024)
+			break;
+		rlen += (size_t)snprintf(req + rlen, sizeof(req) - rlen, "%s%s", rlen ? " " : "",
+					 d->argv[i]);
+		if (rlen >= sizeof(req))
+			rlen = sizeof(req) - 1;
+	}
+	if (pipe2(out, O_CLOEXEC))
+		goto failed;
+	pid = fork();
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		goto failed;
+	}
+	if (pid == 0) {
+		char name[32];
+
+		setenv("RSYNC_REQUEST", rlen ? req : "(NONE)", 1);
+		/* the arguments as the session parses them, "rsyncd" first; an empty one ends them */
+		for (size_t i = 0; i < argc && *argv[i]; i++) {
+			snprintf(name, sizeof(name), "RSYNC_ARG%zu", i);
+			setenv(name, argv[i], 1);
+		}
+		in = open("/dev/null", O_RDONLY);
+		if (in >= 0 && in != 0) {
+			dup2(in, 0);
+			close(in);
+		}
+		dup2(out[1], 1);
+		st = system(d->mod->pre_xfer_exec);
+		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(out[1]);
+	off = (size_t)snprintf(buf, cap, "pre-xfer exec returned failure (");
+	{
+		char text[4096];
+		size_t n = 0;
+		ssize_t got;
+
+		while (n < sizeof(text) - 1 &&
+		       ((got = read(out[0], text + n, sizeof(text) - 1 - n)) > 0 ||
+			(got < 0 && errno == EINTR)))
+			if (got > 0)
+				n += (size_t)got;
+		close(out[0]);
+		text[n] = '\0';
+		/* CR LF becomes LF, as upstream reads it */
+		for (char *cr = text; (cr = strstr(cr, "\r\n")) != NULL;)
+			memmove(cr, cr + 1, strlen(cr));
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return NULL;
+		snprintf(buf + off, cap - off, "%d)%s\n%s", st, *text ? ":" : "", text);
+	}
+	return buf;
+failed:
+	snprintf(buf, cap, "pre-xfer exec returned failure (-1): %s\n", strerror(errno));
+	return buf;
+}
+
 /* The first module parameter set that sessions cannot honour yet, or NULL. */
 static const char *
 unsupported_param(const struct oce_dmodule *m)
@@ -471,16 +646,6 @@ unsupported_param(const struct oce_dmodule *m)
 		const char *name;
 		const char *val;
 	} p[] = {
-	    {"filter", m->filter},
-	    {"exclude", m->exclude},
-	    {"include", m->include},
-	    {"exclude from", m->exclude_from},
-	    {"include from", m->include_from},
-	    {"incoming chmod", m->incoming_chmod},
-	    {"outgoing chmod", m->outgoing_chmod},
-	    {"pre-xfer exec", m->pre_xfer_exec},
-	    {"post-xfer exec", m->post_xfer_exec},
-	    {"early exec", m->early_exec},
 	    {"name converter", m->name_converter},
 	};
 
@@ -497,7 +662,8 @@ oce_dsess_run(const struct oce_dsess *d)
 	struct oce_daemon_mod dm = {0};
 	struct oce_opts o;
 	struct oce_dref ref;
-	char errbuf[512], refmsg[512], fail[1024];
+	char errbuf[512], refmsg[512], fail[1024], prebuf[5120];
+	const char *what, *pre_err = NULL;
 	char **argv;
 	char *ptext = NULL;
 	size_t argc = 0;
@@ -513,28 +679,7 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
-	e = enter_module(d, &dm, errbuf, sizeof(errbuf));
-	if (e) {
-		/* upstream says this before its OK; ours is out, so it is a protocol error line */
-		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
-		dm.fail_msg = fail;
-		dm.fail_code = RERR_FILESELECT;
-	}
-	/*
-	 * Module settings not carried out yet fail closed: serving a module
-	 * without its exclude rules or its pre-xfer check would hand out
-	 * what the operator meant to keep back.
-	 */
-	if (!dm.fail_msg) {
-		const char *what = unsupported_param(m);
-
-		if (what) {
-			snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet",
-				 OCE_PROG, m->name, what);
-			dm.fail_msg = fail;
-			dm.fail_code = RERR_SYNTAX;
-		}
-	}
+	what = unsupported_param(m);
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));
 	if (!argv)
@@ -551,6 +696,53 @@ oce_dsess_run(const struct oce_dsess *d)
 			if (!strcmp(d->argv[i], "."))
 				dot = true;
 		}
+	}
+	/*
+	 * The exec hooks run as the daemon runs, before the module is
+	 * entered (upstream rsync_module()); not for a module refused below.
+	 */
+	oce_dsess_hook_env(m, d->addr, d->host, d->user);
+	if (!what && ((m->pre_xfer_exec && *m->pre_xfer_exec) ||
+		      (m->post_xfer_exec && *m->post_xfer_exec)) &&
+	    !getenv("RSYNC_NO_XFER_EXEC")) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%ld", (long)getpid());
+		setenv("RSYNC_PID", num, 1);
+		if (m->post_xfer_exec && *m->post_xfer_exec && post_xfer_fork(d) < 0)
+			pre_err = "@ERROR: fork failed";
+		if (!pre_err && m->pre_xfer_exec && *m->pre_xfer_exec)
+			pre_err = pre_xfer_run(d, argv, argc, prebuf, sizeof(prebuf));
+	}
+	/*
+	 * The module's filter files are read where the daemon stands, before
+	 * the chroot, as upstream's rsync_module() parses them; a missing one
+	 * ends the session (upstream: a fatal error before "@RSYNCD: OK").
+	 */
+	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
+	if (!e)
+		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+	if (e) {
+		/* upstream says this before its OK; ours is out, so it is a protocol error line */
+		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);
+		dm.fail_msg = fail;
+		dm.fail_code = dm.fail_code ? dm.fail_code : RERR_FILESELECT;
+	}
+	/*
+	 * Module settings not carried out yet fail closed: serving a module
+	 * without its name converter would hand out what the operator meant
+	 * to be mapped.
+	 */
+	if (!dm.fail_msg && what) {
+		snprintf(fail, sizeof(fail), "%s: module %s: \"%s\" is not supported yet", OCE_PROG,
+			 m->name, what);
+		dm.fail_msg = fail;
+		dm.fail_code = RERR_SYNTAX;
+	}
+	/* A failed pre-xfer exec is told before a bad option (upstream's err_msg). */
+	if (!dm.fail_msg && pre_err) {
+		dm.fail_msg = pre_err;
+		dm.fail_code = RERR_UNSUPPORTED;
 	}
 	oce_dref_init(&ref, m->refuse_options, m->charset && *m->charset, ref_log, NULL);
 	if (!dm.fail_msg &&

@@ -7,16 +7,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apps/engine/chmod.h"
 #include "apps/engine/client.h"
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/local/local.h"
 #include "apps/engine/progress.h"
@@ -276,7 +280,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	/* "--files-from=-" names the socket; a path is a list on this machine. */
 	if (o->files_from && !strcmp(o->files_from, "-")) {
 		s.ff_from_peer = s.am_sender;
-	} else if (o->files_from) {
+	} else if (o->files_from && !d) {
 		s.ff_fd = oce_ff_open(o);
 		if (s.ff_fd < 0) {
 			oce_session_free(&s);
@@ -315,6 +319,64 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		oce_rerror(&s, "ERROR: module is %s", s.am_sender ? "write only" : "read only");
 		s.exit_code = RERR_SYNTAX;
 		r = -EACCES;
+	}
+	/* The module's own rules, before the client's (upstream rsync_module()). */
+	if (!r && d)
+		r = oce_filter_daemon(&s, d);
+	/*
+	 * Paths the client's options name on this side may not lead into what
+	 * the module excludes (upstream parse_arguments() and do_server_recv()).
+	 */
+	if (!r && d) {
+		bool rej = false, syn = false;
+
+		if (o->files_from && strcmp(o->files_from, "-"))
+			rej = !*o->files_from || oce_filter_daemon_hides(&s, o->files_from, false);
+		if (!s.am_sender && o->temp_dir)
+			rej = rej || !*o->temp_dir || oce_filter_daemon_hides(&s, o->temp_dir, true);
+		for (size_t i = 0; !rej && !s.am_sender && i < o->alt_dest.n; i++) {
+			char path[PATH_MAX];
+			const char *a = o->alt_dest.v[i];
+
+			/* a relative one is found from the destination */
+			if (*a != '/' && argc > 1 &&
+			    snprintf(path, sizeof(path), "%s/%s", args[1], a) < (int)sizeof(path))
+				a = path;
+			syn = syn || oce_filter_daemon_hides(&s, a, true);
+		}
+		if (!rej && !s.am_sender && o->partial_dir && *o->partial_dir == '/')
+			syn = syn || oce_filter_daemon_hides(&s, o->partial_dir, true);
+		if (rej || syn) {
+			/* parse_arguments()'s refusal is an option error, do_server_recv()'s not */
+			oce_rerror(&s, "%s%sYour options have been rejected by the server.",
+				   rej ? OCE_PROG : "", rej ? ": " : "");
+			s.exit_code = rej ? RERR_UNSUPPORTED : RERR_SYNTAX;
+			r = -EACCES;
+		}
+		/* the list on this side is opened once it is known to be allowed */
+		if (!r && o->files_from && strcmp(o->files_from, "-")) {
+			s.ff_fd = open(o->files_from, O_RDONLY | O_CLOEXEC);
+			if (s.ff_fd < 0) {
+				oce_rerror(&s, "%s: failed to open files-from file %s: %s", OCE_PROG,
+					   o->files_from, strerror(errno));
+				s.exit_code = RERR_UNSUPPORTED;
+				r = -EACCES;
+			}
+		}
+	}
+	/*
+	 * Its "outgoing chmod" when sending, "incoming chmod" when receiving;
+	 * one that does not parse is left out (upstream only logs it).
+	 */
+	if (!r && d) {
+		const char *cm = s.am_sender ? d->outgoing_chmod : d->incoming_chmod;
+
+		if (cm && *cm) {
+			mode_t um = umask(0);
+
+			umask(um);
+			s.dchmod = oce_chmod_parse(cm, um);
+		}
 	}
 	if (!r)
 		r = ocp_io_start_mux_in(s.io, 0);

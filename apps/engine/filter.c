@@ -135,12 +135,14 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 	 int xflags)
 {
 	const struct oce_session *s = fs->s;
-	size_t pre = 0, total, slashes = 0;
+	/* upstream parses a module's rules before the client's options set am_sender */
+	bool sender = s->am_sender && !fs->daemon_parse;
+	size_t pre = 0, total, slashes = 0, suf = 0;
 	struct frule *e;
 	char *p;
 
-	if ((xflags & XF_ANCHORED2ABS) &&
-	    (f & FR_SIDES) == (s->am_sender ? OCP_FRF_RECV_SIDE : OCP_FRF_SENDER_SIDE))
+	if ((xflags & (XF_ANCHORED2ABS | XF_ABS_IF_SLASH)) &&
+	    (f & FR_SIDES) == (sender ? OCP_FRF_RECV_SIDE : OCP_FRF_SENDER_SIDE))
 		return 0; /* a rule for the other side only, read from a file here */
 	if (plen > 1 && pat[plen - 1] == '/') {
 		plen--;
@@ -152,8 +154,17 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 		/* anchored in a per-directory file: anchored to that directory */
 		f |= OCP_FRF_ABS_PATH;
 		pre = fs->dirbuf_len - 1;
+	} else if (!(f & (OCP_FRF_ABS_PATH | FR_MERGE)) && (xflags & XF_ABS_IF_SLASH) &&
+		   (*pat == '/' || slashes)) {
+		/* a module's rule with a '/' is matched from the module's root */
+		f |= OCP_FRF_ABS_PATH;
 	}
-	total = pre + plen;
+	if ((xflags & XF_DIR2WILD3) && (f & OCP_FRF_DIRECTORY) && !(f & FR_INCLUDE)) {
+		/* "dir/" in a module: the directory and all below it ("dir/" "***") */
+		f &= ~OCP_FRF_DIRECTORY;
+		suf = 4;
+	}
+	total = pre + plen + suf;
 	if (total > OCP_FILTER_LINE_MAX)
 		return rule_err(fs, "discarding over-long filter", "");
 	e = calloc(1, offsetof(struct frule, r) + offsetof(struct ocp_filter_rule, pattern) +
@@ -163,6 +174,10 @@ add_rule(struct oce_filters *fs, struct rlist *lp, const char *pat, size_t plen,
 	p = e->r.pattern;
 	memcpy(p, fs->dirbuf, pre);
 	memcpy(p + pre, pat, plen);
+	if (suf) {
+		memcpy(p + pre + plen, "/***", 4);
+		slashes++;
+	}
 	p[total] = '\0';
 	for (size_t i = 0; i < pre; i++)
 		slashes += p[i] == '/';
@@ -428,7 +443,7 @@ parse_tok(struct oce_filters *fs, const char **sp, uint32_t tf, int xflags, uint
 		return rule_err(fs, "unexpected end of filter rule", start);
 	}
 	/* --delete-excluded: a plain rule is for the sending side only. */
-	if (fs->s->o->delete_excluded && !(f & (FR_SIDES | FR_MERGE)))
+	if (fs->s->o->delete_excluded && !fs->daemon_parse && !(f & (FR_SIDES | FR_MERGE)))
 		f |= OCP_FRF_SENDER_SIDE;
 	*fl = f;
 	*pat = (const char *)s;
@@ -544,6 +559,39 @@ oce__flt_parse_str(struct oce_filters *fs, struct rlist *lp, const char *text, u
 	}
 }
 
+static int check_list(const struct oce_filters *fs, const struct rlist *lp, const char *cur,
+		      const char *name, bool is_dir, bool no_perishable);
+
+/* Does the module exclude path? It is taken from the module's root. */
+static bool
+daemon_hides(const struct oce_filters *fs, const char *path, bool is_dir)
+{
+	char buf[PATH_MAX];
+	size_t rl = strlen(fs->droot);
+	const char *name = path;
+
+	if (!fs->daemon.head || fs->daemon_parse)
+		return false;
+	if (*path == '/' && rl > 1 && !strncmp(path, fs->droot, rl) &&
+	    (path[rl] == '/' || !path[rl]))
+		name = path + rl;
+	snprintf(buf, sizeof(buf), "%s", name);
+	oce__clean_dir(buf);
+	return check_list(fs, &fs->daemon, "/", buf, is_dir, false) < 0;
+}
+
+static bool
+hidden_by_daemon(const struct oce_filters *fs, const char *fname)
+{
+	return daemon_hides(fs, fname, false);
+}
+
+bool
+oce_filter_daemon_hides(const struct oce_session *s, const char *path, bool is_dir)
+{
+	return s->flt && daemon_hides(s->flt, path, is_dir);
+}
+
 /* The rules of file fname under template tf (upstream parse_filter_file()). */
 int
 oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname, uint32_t tf,
@@ -559,6 +607,8 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 
 	if (!fname || !*fname)
 		return 0;
+	if (!fs->given_fp && hidden_by_daemon(fs, fname))
+		return 0; /* not there, not even an error (upstream parse_filter_file()) */
 	if (fs->merge_depth >= MERGE_DEPTH_MAX) {
 		char buf[PATH_MAX + 64];
 
@@ -571,10 +621,13 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 		}
 		return 0;
 	}
-	if (!strcmp(fname, "-") && !fs->s->am_server)
+	if (fs->given_fp)
+		fp = fs->given_fp;
+	else if (!strcmp(fname, "-") && !fs->s->am_server)
 		fp = stdin;
 	else
 		fp = fopen(fname, "rb");
+	fs->given_fp = NULL;
 	if (!fp) {
 		if (xflags & XF_FATAL) {
 			int e = errno;
@@ -615,7 +668,7 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 		while ((ch = getc(fp)) != EOF) {
 			if (word_split && isspace(ch))
 				break;
-			if (o->from0 ? ch == '\0' : ch == '\n' || ch == '\r') {
+			if (o->from0 && !fs->daemon_parse ? ch == '\0' : ch == '\n' || ch == '\r') {
 				if (ch == '\r') {
 					int nx = getc(fp);
 
@@ -693,9 +746,10 @@ report(const struct oce_filters *fs, const struct rlist *lp, const struct frule 
 				: "");
 }
 
+/* cur: the directory names are relative to, as absolute rules see it. */
 static int
-check_list(const struct oce_filters *fs, const struct rlist *lp, const char *name, bool is_dir,
-	   bool no_perishable)
+check_list(const struct oce_filters *fs, const struct rlist *lp, const char *cur, const char *name,
+	   bool is_dir, bool no_perishable)
 {
 	for (const struct frule *e = lp->head; e; e = e->next) {
 		uint32_t f = e->r.flags;
@@ -704,13 +758,13 @@ check_list(const struct oce_filters *fs, const struct rlist *lp, const char *nam
 		if (no_perishable && (f & OCP_FRF_PERISHABLE))
 			continue;
 		if (f & FR_PERDIR) {
-			rc = check_list(fs, e->ml, name, is_dir, no_perishable);
+			rc = check_list(fs, e->ml, cur, name, is_dir, no_perishable);
 			if (rc)
 				return rc;
 			continue;
 		}
 		if (f & OCP_FRF_CVS_IGNORE) {
-			rc = check_list(fs, &fs->cvs, name, is_dir, no_perishable);
+			rc = check_list(fs, &fs->cvs, cur, name, is_dir, no_perishable);
 			if (rc)
 				return rc;
 			continue;
@@ -718,13 +772,57 @@ check_list(const struct oce_filters *fs, const struct rlist *lp, const char *nam
 		/* Sides are settled by elide (send_rules()) and by what is sent: as upstream. */
 		if (e->elide == fs->cur_elide)
 			continue;
-		if (ocp_filter_match_in(&e->r, fs->curdir, name, is_dir)) {
-			if (fs->s->o->debug[OCE_DEBUG_FILTER] >= 1)
+		if (ocp_filter_match_in(&e->r, cur, name, is_dir)) {
+			/* the module's rules go to upstream's daemon log only */
+			if (fs->s->o->debug[OCE_DEBUG_FILTER] >= 1 && cur != fs->dcur)
 				report(fs, lp, e, name, is_dir);
 			return f & FR_INCLUDE ? 1 : -1;
 		}
 	}
 	return 0;
+}
+
+int
+oce_filter_daemon_check(const struct oce_session *s, const char *name, bool is_dir)
+{
+	const struct oce_filters *fs = s->flt;
+
+	if (!fs || !fs->daemon.head || !*name)
+		return 0;
+	return check_list(fs, &fs->daemon, fs->dcur, name, is_dir, false) < 0 ? -1 : 0;
+}
+
+bool
+oce_filter_daemon_path(const struct oce_session *s, const char *path, bool skip_last)
+{
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (!s->flt || !s->flt->daemon.head)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (slash = buf; (slash = strchr(slash + 1, '/')) != NULL;) {
+		*slash = '\0';
+		if (oce_filter_daemon_check(s, buf, true) < 0)
+			return true;
+		*slash = '/';
+	}
+	return !skip_last && oce_filter_daemon_check(s, buf, true) < 0;
+}
+
+void
+oce_filter_daemon_dir(struct oce_session *s, const char *root)
+{
+	struct oce_filters *fs = s->flt;
+	char buf[PATH_MAX];
+
+	if (!fs || !fs->daemon.head)
+		return;
+	snprintf(buf, sizeof(buf), "/%s", root ? root : ".");
+	oce__clean_dir(buf);
+	if (!strcmp(buf, "/.") || !*buf)
+		snprintf(buf, sizeof(buf), "/");
+	snprintf(fs->dcur, sizeof(fs->dcur), "%s", buf);
 }
 
 int
@@ -738,9 +836,14 @@ oce_filter_check_ex(const struct oce_session *s, const char *name, bool is_dir, 
 {
 	const struct oce_filters *fs = s->flt;
 
-	if (!fs || !fs->main.head || !*name)
+	if (!fs || !*name)
 		return 0;
-	return check_list(fs, &fs->main, name, is_dir, no_perishable);
+	/* The module's rules first, and only their excludes count (upstream name_is_excluded()). */
+	if (fs->daemon.head && check_list(fs, &fs->daemon, fs->dcur, name, is_dir, no_perishable) < 0)
+		return -1;
+	if (!fs->main.head)
+		return 0;
+	return check_list(fs, &fs->main, fs->curdir, name, is_dir, no_perishable);
 }
 
 int
@@ -769,6 +872,7 @@ oce_filter_init(struct oce_session *s, bool with_cmdline)
 		fs->s = s;
 		fs->cur_elide = ELIDE_REMOTE;
 		fs->cur_depth = -1;
+		snprintf(fs->dcur, sizeof(fs->dcur), "/");
 		s->flt = fs;
 		if (!getcwd(fs->curdir, sizeof(fs->curdir)))
 			snprintf(fs->curdir, sizeof(fs->curdir), "/");
@@ -782,6 +886,47 @@ oce_filter_init(struct oce_session *s, bool with_cmdline)
 			return r;
 	}
 	return 0;
+}
+
+int
+oce_filter_daemon(struct oce_session *s, const struct oce_daemon_mod *d)
+{
+	struct oce_filters *fs;
+	const int xf = XF_ABS_IF_SLASH | XF_DIR2WILD3;
+	int r = oce_filter_init(s, false);
+
+	if (r)
+		goto out;
+	fs = s->flt;
+	if (!getcwd(fs->droot, sizeof(fs->droot)))
+		snprintf(fs->droot, sizeof(fs->droot), "/");
+	fs->daemon_parse = true;
+	r = oce__flt_parse_str(fs, &fs->daemon, d->filter, OCP_FRF_WORD_SPLIT, xf);
+	if (!r && d->include_from_fp) {
+		fs->given_fp = d->include_from_fp;
+		r = oce__flt_parse_file(fs, &fs->daemon, d->include_from, FR_INCLUDE,
+					xf | XF_OLD_PREFIXES | XF_FATAL);
+	}
+	if (!r)
+		r = oce__flt_parse_str(fs, &fs->daemon, d->include, FR_INCLUDE | OCP_FRF_WORD_SPLIT,
+				       xf | XF_OLD_PREFIXES);
+	if (!r && d->exclude_from_fp) {
+		fs->given_fp = d->exclude_from_fp;
+		r = oce__flt_parse_file(fs, &fs->daemon, d->exclude_from, 0,
+					xf | XF_OLD_PREFIXES | XF_FATAL);
+	}
+	if (!r)
+		r = oce__flt_parse_str(fs, &fs->daemon, d->exclude, OCP_FRF_WORD_SPLIT,
+				       xf | XF_OLD_PREFIXES);
+	fs->daemon_parse = false;
+	fs->given_fp = NULL;
+	return r;
+out:
+	if (d->include_from_fp)
+		fclose(d->include_from_fp);
+	if (d->exclude_from_fp)
+		fclose(d->exclude_from_fp);
+	return r;
 }
 
 int
@@ -802,6 +947,7 @@ oce_filter_free(struct oce_session *s)
 	oce_filter_chdir(s, NULL, NULL, 0);
 	oce__flt_free_rules(fs, fs->main.head);
 	oce__flt_free_rules(fs, fs->cvs.head);
+	oce__flt_free_rules(fs, fs->daemon.head);
 	free(fs->mp);
 	free(fs);
 	s->flt = NULL;

@@ -71,6 +71,25 @@ int oce_filter_check(const struct oce_session *s, const char *name, bool is_dir)
 int oce_filter_check_ex(const struct oce_session *s, const char *name, bool is_dir,
 			bool no_perishable);
 
+/*
+ * A daemon module's rules (upstream daemon_filter_list), parsed into their
+ * own list as upstream's rsync_module() does: filter, include from,
+ * include, exclude from, exclude. A '/' anywhere anchors a rule at the
+ * module's root and an excluded "dir/" hides all below it. The files are
+ * read from fps (closed here). Returns 0 or a negative error (printed).
+ */
+struct oce_daemon_mod;
+int oce_filter_daemon(struct oce_session *s, const struct oce_daemon_mod *d);
+/* The transfer root names are relative to, as a path below the module's root. */
+void oce_filter_daemon_dir(struct oce_session *s, const char *root);
+/* -1 when the module's rules exclude name, else 0. */
+int oce_filter_daemon_check(const struct oce_session *s, const char *name, bool is_dir);
+/* Is a directory of path (all but its last part when skip_last) excluded by the module? */
+bool oce_filter_daemon_path(const struct oce_session *s, const char *path, bool skip_last);
+
+/* Does the module exclude path (absolute below its root, or relative to it)? */
+bool oce_filter_daemon_hides(const struct oce_session *s, const char *path, bool is_dir);
+
 /* Does the session have any rule at all? */
 bool oce_filter_any(const struct oce_session *s);
 

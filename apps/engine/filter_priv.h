@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "apps/engine/filter.h"
 #include "ocproto/filter.h"
@@ -32,6 +33,8 @@
 #define XF_FATAL	1
 #define XF_OLD_PREFIXES 2
 #define XF_ANCHORED2ABS 4
+#define XF_ABS_IF_SLASH 8  /* a daemon module's rule: any '/' anchors it at the module */
+#define XF_DIR2WILD3	16 /* a daemon module's "dir/" exclude also hides what is below */
 
 #define ELIDE_LOCAL  1
 #define ELIDE_REMOTE 2
@@ -67,6 +70,16 @@ struct saved_lists {
 struct oce_filters {
 	struct oce_session *s;
 	struct rlist main, cvs;
+	/*
+	 * A daemon module's own rules (upstream daemon_filter_list): checked
+	 * before the client's, by name from the module's root; dcur is the
+	 * transfer root below the module ("/" for the module itself).
+	 */
+	struct rlist daemon;
+	char dcur[PATH_MAX];
+	char droot[PATH_MAX]; /* the module's root as this process names it */
+	bool daemon_parse; /* parsing them: as upstream, before the client's options count */
+	FILE *given_fp; /* the next oce__flt_parse_file() reads this, already open */
 	bool cvs_loaded;
 	struct frule **mp; /* active per-dir merge rules (upstream mergelist_parents) */
 	size_t nmp, capmp;

@@ -24,6 +24,7 @@
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
+#include "apps/engine/chmod.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
@@ -569,6 +570,9 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (!f)
 		return -ENOMEM;
 	f->mode = st->st_mode;
+	/* a module's "outgoing chmod" changes the modes it sends (upstream send_file_name()) */
+	if (s->dchmod && !S_ISLNK(f->mode) && f->mode)
+		f->mode = oce_chmod_apply(s->dchmod, f->mode);
 	/* Upstream make_file() keeps st_size for all but devices and specials. */
 	f->size = S_ISLNK(st->st_mode)					      ? (int64_t)strlen(link)
 		  : S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? st->st_size
@@ -976,7 +980,12 @@ walk_arg(struct walk *w, const char *arg)
 	if (a.dot_prefix && !w->implied_dot)
 		w->implied_dot = -1;
 	dir = ff_dir(w, a.dir, dbuf, sizeof(dbuf));
-	r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
+	/* A directory the module excludes is not there (upstream change_pathname()). */
+	oce_filter_daemon_dir(s, ".");
+	if (dir && oce_filter_daemon_path(s, dir, false))
+		r = -ENOENT;
+	else
+		r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		oce_rsyserr(s, -r, "change_dir %s failed",
@@ -986,6 +995,7 @@ walk_arg(struct walk *w, const char *arg)
 		return 0;
 	}
 	w->rootfd = s->root_fds[w->root];
+	oce_filter_daemon_dir(s, dir);
 	/* Upstream names a failed name from the directory it changed into (its curr_dir). */
 	oce_abs_dir(cdir, sizeof(cdir), NULL, dir);
 	if (w->implied_dot < 0) {
@@ -997,6 +1007,11 @@ walk_arg(struct walk *w, const char *arg)
 	/* The name to send, moved to the front of fbuf where it may be cut at slashes. */
 	memmove(fbuf, a.fn, strlen(a.fn) + 1);
 	r = walk_stat(w, fn, &st, link, sizeof(link), o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
+	/* A name the module excludes, or one below a directory it excludes, is not there. */
+	if (!r && ((a.type != OCE_NAME_DOTDIR &&
+		    oce_filter_daemon_check(s, fn, S_ISDIR(st.st_mode)) < 0) ||
+		   (o->relative && oce_filter_daemon_path(s, fn, true))))
+		r = -ENOENT;
 	if (r) {
 		__atomic_fetch_or(&s->io_error, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (-r == ENOENT)
@@ -1336,6 +1351,9 @@ oce_flist_recv(struct oce_session *s)
 			break;
 		}
 		f->mode = c->e.mode;
+		/* "incoming chmod": the modes received (upstream receive_file_entry()) */
+		if (s->dchmod && !S_ISLNK(f->mode) && f->mode)
+			f->mode = oce_chmod_apply(s->dchmod, f->mode);
 		f->size = c->e.size;
 		f->mtime = c->e.mtime;
 		f->mtime_nsec = c->e.mtime_nsec;

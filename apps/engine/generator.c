@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/chmod.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
@@ -73,6 +74,11 @@ oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct
 	memset(m, 0, sizeof(*m));
 	m->mode = o->perms ? f->mode : dest_mode(s, f->mode, cur ? cur->st_mode : 0, cur != NULL);
 	m->set_perms = !is_link && (o->perms || o->executability || !cur);
+	/* "incoming chmod" again on the mode set, -p or not (upstream set_file_attrs()) */
+	if (s->dchmod && !is_link) {
+		m->mode = oce_chmod_apply(s->dchmod, m->mode);
+		m->set_perms = true;
+	}
 	m->uid = f->uid;
 	m->gid = f->gid;
 	m->set_owner = o->owner && s->am_root;
@@ -1216,6 +1222,19 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 		return 0;
 	if (!redo && (r = check_parent(rs, f)) != 0)
 		return r;
+	/* The module's rules: what they exclude is not written (upstream recv_generator()). */
+	if (strcmp(name, ".") && oce_filter_daemon_check(s, name, S_ISDIR(f->mode)) < 0) {
+		oce_rerror_xfer(s, "ERROR: daemon refused to receive %s \"%s\"",
+			   S_ISDIR(f->mode) ? "directory" : "file", name);
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		if (S_ISDIR(f->mode)) {
+			oce_rerror(s, "*** Skipping any contents from this failed directory ***");
+			f->skip_contents = true;
+			/* nor are its times touched up at the end (upstream FLAG_MISSING_DIR) */
+			f->parent_skipped = true;
+		}
+		return 0;
+	}
 	if (s->o->relative && !s->o->implied_dirs && !rs->solo) {
 		/* --no-implied-dirs: missing parents are made plainly (upstream make_path()). */
 		int e = s->o->dry_run ? 0 : oce_mkpath_beneath(&rs->root, f->name);

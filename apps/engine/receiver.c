@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/recvside.h"
 #include "apps/engine/util.h"
@@ -948,6 +949,14 @@ recv_step(struct oce_recvside *rs)
 			oce_count_created(&s->st, f->mode);
 		return 0;
 	}
+	/* the module's excludes hold whatever a sender asks (upstream recv_files()) */
+	if (s->flt && strcmp(rs->solo ? rs->solo : f->name, ".") &&
+	    oce_filter_daemon_check(s, rs->solo ? rs->solo : f->name, S_ISDIR(f->mode)) < 0) {
+		oce_rerror(s, "ERROR: rejecting file transfer request for daemon excluded file: %s",
+			   rs->solo ? rs->solo : f->name);
+		s->exit_code = RERR_PROTOCOL;
+		return OCP_EPROTO;
+	}
 	if (!__atomic_load_n(&f->requested, __ATOMIC_ACQUIRE)) {
 		/* a hostile sender choosing what we write (CVE-2024-12087's family) */
 		oce_error(s, "sender sent data for %s, which was not asked for [receiver]", f->name);
@@ -1202,6 +1211,23 @@ open_dest(struct oce_recvside *rs)
 
 	if (!dest)
 		return -ENOMEM;
+	/* The module's rules name the destination too (upstream get_local_name()). */
+	if (s->flt && strcmp(dest, ".")) {
+		char clean[PATH_MAX], *sl;
+
+		snprintf(clean, sizeof(clean), "%s", dest);
+		sl = strrchr(clean, '/');
+		if (sl && (!sl[1] || (sl[1] == '.' && !sl[2])))
+			*sl = '\0';
+		oce_filter_daemon_dir(s, ".");
+		if (strcmp(clean, ".") && (oce_filter_daemon_check(s, clean, false) < 0 ||
+					   oce_filter_daemon_check(s, clean, true) < 0)) {
+			oce_rerror(s, "ERROR: daemon has excluded destination \"%s\"", dest);
+			s->exit_code = RERR_FILESELECT;
+			free(dest);
+			return OCP_EFILTER;
+		}
+	}
 	r = stat(dest, &st) ? -errno : 0;
 	if (s->o->mkpath && r < 0 && (strchr(dest, '/') || s->fl.n > 1)) {
 		int made = make_dest_path(dest, !(s->fl.n > 1 && !trailing), s->o->dry_run);
@@ -1302,6 +1328,8 @@ open_dest(struct oce_recvside *rs)
 		s->exit_code = RERR_FILESELECT;
 	}
 out:
+	if (!r)
+		oce_filter_daemon_dir(s, rs->solo && !strcmp(dest, rs->solo) ? "." : dest);
 	free(dest);
 	return r;
 }

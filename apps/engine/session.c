@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/engine/chmod.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/util.h"
@@ -36,6 +37,8 @@ oce_session_free(struct oce_session *s)
 {
 	oce_flist_free(&s->fl);
 	oce_filter_free(s);
+	oce_chmod_free(s->dchmod);
+	s->dchmod = NULL;
 	free(s->prog);
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i]);
@@ -198,6 +201,16 @@ oce_rerror(struct oce_session *s, const char *fmt, ...)
 }
 
 void
+oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, OCP_MSG_ERROR_XFER, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
 {
 	char msg[3072], prefix[64];
@@ -302,10 +315,13 @@ oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
 		/* upstream: a daemon shows names from the module's root, then " (in MODULE)" */
 		if (dmod.name && dmod.dirlen && !strncmp(dir, dmod.dir, dmod.dirlen) &&
 		    (dir[dmod.dirlen] == '/' || !dir[dmod.dirlen])) {
+			const char *p;
+
+			/* what is left keeps its leading '/', as upstream's curr_dir + module_dirlen */
 			dir += dmod.dirlen;
-			while (*dir == '/')
-				dir++;
-			sep = *dir ? "/" : "";
+			for (p = dir; *p == '/'; p++)
+				;
+			sep = *p ? "/" : "";
 		}
 		snprintf(out, cap, "\"%s%s%s\"", dir, sep, name);
 	}

@@ -123,6 +123,8 @@ struct oce_session {
 
 	struct oce_flist fl;
 	struct oce_filters *flt; /* filter rules (filter.c), NULL: none yet */
+	/* a daemon module's "outgoing chmod" (sender) or "incoming chmod" (receiver) */
+	struct oce_chmod *dchmod;
 	struct oce_progress *prog; /* --progress state (progress.c), NULL: none yet */
 	int needs_nl;		/* client: a progress line is open; end it before the next line (log_lock) */
 
@@ -188,6 +190,9 @@ void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, s
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line without our name, as upstream's rprintf(FERROR, ...). */
 void oce_rerror(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same as a transfer error (upstream FERROR_XFER: the client ends with code 23). */
+void oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* "oc-rsync: [role] <text>: <strerror> (errnum)", as upstream's rsyserr(). */
 void oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -323,6 +328,16 @@ struct oce_daemon_mod {
 	bool write_only; /* refuse to send */
 	bool sanitize;	 /* not chrooted: keep received symlink targets inside */
 	bool munge;	 /* "munge symlinks" */
+	/*
+	 * The module's own filter rules (upstream rsync_module()): "filter",
+	 * "include" and "exclude" texts, and the "include from" / "exclude
+	 * from" files opened before the chroot (the session closes them).
+	 */
+	const char *filter, *include, *exclude;
+	const char *include_from, *exclude_from;
+	FILE *include_from_fp, *exclude_from_fp;
+	/* "incoming chmod" / "outgoing chmod" (upstream daemon_chmod_modes) */
+	const char *incoming_chmod, *outgoing_chmod;
 	/*
 	 * Set when the session cannot run (the module could not be entered,
 	 * an option was refused): once the protocol is up, these lines go to

@@ -13,9 +13,17 @@
 #   sec   read-write, auth users = alice (secrets file, mode 600)
 #   hid   the sample tree, not listed     deny  hosts deny = 127.0.0.1
 #   one   max connections = 1             nodel refuse options = delete
-#   mg    read-write, munge symlinks = yes   filt  exclude = mid
+#   mg    read-write, munge symlinks = yes   later name converter (refused)
 #   allow hosts allow = 10.0.0.0/8            hdeny unlisted, hosts deny = 127/8
 #   gone  a path that does not exist
+#   xpull the sample tree behind module filter/include/exclude rules
+#   xpush read-write, with include from/exclude from files and excludes
+#   xmiss an "exclude from" file that is missing   xmrg  excludes the .rules merge files
+#   cout  the sample tree with "outgoing chmod"   cin  read-write, "incoming chmod"
+#   cbad  an "outgoing chmod" that does not parse
+#   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
+#   xew   read-write, the same hooks     xefail  a pre-xfer exec that fails
+#   xearly an early exec and a pre-xfer exec   xearlyf  an early exec that fails
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
@@ -93,23 +101,102 @@ setup_file() {
 		[gone]
 		 path = $T/nosuchdir
 		 timeout = 0
-		[filt]
+		[later]
 		 path = $T/src
-		 exclude = mid
+		 name converter = /bin/cat
 		 timeout = 0
 		[nodel]
 		 path = $D/rw
 		 read only = false
 		 refuse options = delete
 		 timeout = 0
+		[xpull]
+		 path = $T/src
+		 filter = - zero
+		 include = small
+		 exclude = mid sub/big deep/a/b/c/ *mall
+		 timeout = 0
+		[xpush]
+		 path = $D/xp
+		 read only = false
+		 include from = $D/xinc
+		 exclude from = $D/xexc
+		 exclude = mid secret/
+		 timeout = 0
+		[xmiss]
+		 path = $T/src
+		 exclude from = $D/nosuch
+		 timeout = 0
+		[xmrg]
+		 path = $D/mrg
+		 exclude = .rules
+		 timeout = 0
+		[cout]
+		 path = $T/src
+		 outgoing chmod = Fgo-w,Do=,F+X,g=u,a+t
+		 timeout = 0
+		[cin]
+		 path = $D/ci
+		 read only = false
+		 incoming chmod = Dg+s,Fu+x,go-w,o=g,-X
+		 timeout = 0
+		[cbad]
+		 path = $T/src
+		 outgoing chmod = Fq+w
+		 timeout = 0
+		[xe]
+		 path = $T/src
+		 auth users = alice
+		 secrets file = $D/secrets
+		 pre-xfer exec = $D/hook.sh pre
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
+		[xew]
+		 path = $D/xp
+		 read only = false
+		 pre-xfer exec = $D/hook.sh pre
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
+		[xearly]
+		 path = $T/src
+		 early exec = $D/hook.sh early
+		 pre-xfer exec = $D/hook.sh pre
+		 timeout = 0
+		[xearlyf]
+		 path = $T/src
+		 early exec = exit 1
+		 timeout = 0
+		[xefail]
+		 path = $T/src
+		 pre-xfer exec = echo "not today:"; echo "\$RSYNC_REQUEST"; exit 3
+		 post-xfer exec = $D/hook.sh post
+		 timeout = 0
 	EOF
+	# the hooks' RSYNC_* variables, the pid's value left out, for each daemon apart
+	mkdir -p "$D/env"
+	cat >"$D/hook.sh" <<-'EOF'
+		#!/bin/sh
+		env | grep '^RSYNC_' | sed 's/^RSYNC_PID=[0-9]*$/RSYNC_PID=N/' | sort >"$(dirname "$0")/env/$OCTAG.$1.tmp"
+		mv "$(dirname "$0")/env/$OCTAG.$1.tmp" "$(dirname "$0")/env/$OCTAG.$1"
+		echo "hook $1 said this"
+	EOF
+	chmod +x "$D/hook.sh"
+	mkdir -p "$D/xp/secret" "$D/ci"
+	printf 'keep.tmp\n' >"$D/xinc"
+	mkdir -p "$D/mrg/sub"
+	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
+	echo h >"$D/mrg/sub/hidden"
+	echo s >"$D/mrg/sub/shown"
+	find "$D/mrg" -exec touch -d '2024-03-04 05:06:07' {} +
+	printf '# module excludes\n*.tmp\n- /*.xpush/sub/hard2\n' >"$D/xexc"
 	export RPORT OPORT
 	RPORT=$(free_port)
 	OPORT=$(free_port)
-	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
+	# OCTAG tells the exec hooks of the two daemons apart
+	OCTAG=ref timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
 		--config="$D/rsyncd.conf" >"$D/rsyncd.out" 2>&1 3>&- &
 	echo $! >"$D/rsyncd.pid"
-	env $SERVER_ENV timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
+	OCTAG=oc env $SERVER_ENV timeout -k 10 900 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
 		--config="$D/rsyncd.conf" --log-file="$D/ocd.log" >"$D/ocd.out" 2>&1 3>&- &
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
@@ -383,12 +470,13 @@ alt_daemon() {
 
 @test "daemon server: module settings not carried out yet are refused, not ignored" {
 	local rc
-	# rsync --daemon leaves "mid" out; oc-rsyncd has no module filters yet and must not send it
-	rsync --no-i-r -a "rsync://127.0.0.1:$OPORT/filt/" "$T/oc.filt/" >"$T/oc.filt.log" 2>&1 && rc=0 || rc=$?
-	cat "$T/oc.filt.log"
+	# oc-rsyncd has no "name converter" yet: it must not serve the module without it
+	rsync --no-i-r -a "rsync://127.0.0.1:$OPORT/later/" "$T/oc.later/" >"$T/oc.later.log" 2>&1 &&
+		rc=0 || rc=$?
+	cat "$T/oc.later.log"
 	[ "$rc" != 0 ]
-	grep -q 'module filt: "exclude" is not supported yet' "$T/oc.filt.log"
-	[ ! -e "$T/oc.filt/mid" ]
+	grep -q 'module later: "name converter" is not supported yet' "$T/oc.later.log"
+	[ ! -e "$T/oc.later/mid" ]
 }
 
 # A client holds the only slot of "one" (module chosen, then silent).
@@ -566,6 +654,134 @@ hold_slot() {
 		"rsync://alice@127.0.0.1:_PORT_/sec/_DST_/"
 	WANT=5 OCCLIENT="$OC" spair ocauthbad -a --password-file="$D/badpw" \
 		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
+}
+
+# --- module filters, chmod and exec ---------------------------------------------------
+
+@test "daemon server: module excludes in a pull: not sent, not named, not overridden" {
+	WANT=0 TREES=1 spair xpull -ai "rsync://127.0.0.1:_PORT_/xpull/" "$T/_DST_/"
+	[ ! -e "$T/oc.xpull/mid" ] && [ ! -e "$T/oc.xpull/sub/big" ] && [ ! -e "$T/oc.xpull/zero" ]
+	[ -e "$T/oc.xpull/small" ] && [ -e "$T/oc.xpull/deep/a/b" ] && [ ! -e "$T/oc.xpull/deep/a/b/c" ]
+	# the client's own rules come after the module's
+	WANT=0 TREES=1 spair xpullinc -ai --include=mid --include='c/***' "rsync://127.0.0.1:_PORT_/xpull/" \
+		"$T/_DST_/"
+	[ ! -e "$T/oc.xpullinc/mid" ]
+	WANT=0 TREES=1 spair xpullexc -a --exclude=deep "rsync://127.0.0.1:_PORT_/xpull/" "$T/_DST_/"
+	# named directly: not there
+	WANT=23 spair xpullname -a "rsync://127.0.0.1:_PORT_/xpull/mid" "$T/_DST_/"
+	WANT=23 spair xpullsub -a "rsync://127.0.0.1:_PORT_/xpull/sub/big" "$T/_DST_/"
+	WANT=23 spair xpulldir -a "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/e/f/leaf" "$T/_DST_/"
+	WANT=23 spair xpullrel -aR "rsync://127.0.0.1:_PORT_/xpull/deep/a/b/c/d/" "$T/_DST_/"
+	WANT=0 TREES=1 spair xpullsubdir -a "rsync://127.0.0.1:_PORT_/xpull/sub/" "$T/_DST_/"
+	# a merge file the module excludes is not read: "hidden" comes too
+	WANT=0 TREES=1 spair xmrg -ai --filter=': .rules' "rsync://127.0.0.1:_PORT_/xmrg/" "$T/_DST_/"
+	[ -e "$T/oc.xmrg/sub/hidden" ]
+	# a missing "exclude from": upstream closes before "@RSYNCD: OK"
+	WANT=5 spair xmiss -a "rsync://127.0.0.1:_PORT_/xmiss/" "$T/_DST_/"
+}
+
+@test "daemon server: module excludes in a push: refused, and kept by --delete" {
+	WANT=23 DROOT="$D/xp" spair xpush -ai "$T/src/" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	[ ! -e "$D/xp/oc.xpush/mid" ] && [ ! -e "$D/xp/oc.xpush/sub/hard2" ]
+	[ -e "$D/xp/oc.xpush/sub/big" ]
+	# a source with excluded names, and destinations holding them already
+	local n p rrc orc
+	rm -rf "$T/xsrc"
+	mkdir -p "$T/xsrc/secret" "$T/xsrc/d"
+	echo a >"$T/xsrc/a.tmp"
+	echo k >"$T/xsrc/keep.tmp"
+	echo s >"$T/xsrc/secret/s"
+	echo m >"$T/xsrc/d/mid"
+	echo f >"$T/xsrc/d/f"
+	for n in ref.xdel oc.xdel; do
+		rm -rf "${D:?}/xp/$n"
+		mkdir -p "$D/xp/$n/secret/in" "$D/xp/$n/d" "$D/xp/$n/gone"
+		echo old >"$D/xp/$n/mid"
+		echo old >"$D/xp/$n/d/mid"
+		echo old >"$D/xp/$n/old.tmp"
+		echo old >"$D/xp/$n/secret/in/x"
+		echo old >"$D/xp/$n/gone/y"
+		echo old >"$D/xp/$n/extra"
+		find "$D/xp/$n" -exec touch -d '2024-03-04 05:06:07' {} +
+	done
+	find "$T/xsrc" -exec touch -d '2024-05-06 07:08:09' {} +
+	for p in "$RPORT" "$OPORT"; do
+		[ "$p" = "$RPORT" ] && n=ref.xdel || n=oc.xdel
+		rsync --no-i-r -ai --delete "$T/xsrc/" "rsync://127.0.0.1:$p/xpush/$n/" \
+			>"$T/$n.log" 2>&1 && echo 0 >"$T/$n.rc" || echo $? >"$T/$n.rc"
+	done
+	rrc=$(cat "$T/ref.xdel.rc")
+	orc=$(cat "$T/oc.xdel.rc")
+	cat "$T/oc.xdel.log"
+	[ "$rrc" = 23 ] && [ "$orc" = "$rrc" ]
+	diff <("$SIG" "$D/xp/ref.xdel") <("$SIG" "$D/xp/oc.xdel")
+	diff <(grep -v "$MASK" "$T/ref.xdel.log" | sed -e "$ERRLINE" -e 's|ref.xdel|DEST|g') \
+		<(grep -v "$MASK" "$T/oc.xdel.log" | sed -e "$ERRLINE" -e 's|oc.xdel|DEST|g')
+	[ -e "$D/xp/oc.xdel/secret/in/x" ] && [ -e "$D/xp/oc.xdel/old.tmp" ] && [ ! -e "$D/xp/oc.xdel/extra" ]
+	# a destination the module excludes
+	WANT=3 spair xdest -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/secret/"
+	WANT=3 spair xdest2 -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/x.tmp"
+	# options naming excluded places on the daemon's side
+	WANT=1 spair xlink -a --link-dest=/secret "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	WANT=1 spair xlinkrel -a --link-dest=../secret "$T/src/small" \
+		"rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+	WANT=4 spair xtmp -a -T /secret "$T/src/small" "rsync://127.0.0.1:_PORT_/xpush/_DST_/"
+}
+
+@test "daemon server: incoming and outgoing chmod" {
+	WANT=0 TREES=1 spair cout -ai "rsync://127.0.0.1:_PORT_/cout/" "$T/_DST_/"
+	WANT=0 TREES=1 spair coutr -rtlDi "rsync://127.0.0.1:_PORT_/cout/" "$T/_DST_/"
+	WANT=0 TREES=1 spair cbad -ai "rsync://127.0.0.1:_PORT_/cbad/" "$T/_DST_/"
+	WANT=0 DROOT="$D/ci" spair cin -ai "$T/src/" "rsync://127.0.0.1:_PORT_/cin/_DST_/"
+	WANT=0 DROOT="$D/ci" spair cinr -rtlDi "$T/src/" "rsync://127.0.0.1:_PORT_/cin/_DST_/"
+	# the rules did change something (the trees above equal rsync's)
+	[ "$(stat -c %a "$D/ci/oc.cin/sub")" != 751 ]
+	[ "$(stat -c %a "$T/oc.cout/mid")" != 600 ]
+}
+
+# hook_env NAME: wait for both daemons' NAME ("pre", "post") variables and compare them.
+hook_env() {
+	local i
+	for i in $(seq 100); do
+		[ -e "$D/env/ref.$1" ] && [ -e "$D/env/oc.$1" ] && break
+		sleep 0.1
+	done
+	cat "$D/env/oc.$1"
+	diff <(sed 's/ref\.xe/DEST/' "$D/env/ref.$1") <(sed 's/oc\.xe/DEST/' "$D/env/oc.$1")
+}
+
+@test "daemon server: pre-xfer and post-xfer exec with upstream's RSYNC_* variables" {
+	rm -f "$D"/env/*
+	WANT=0 TREES=1 spair xe -a --password-file="$D/pw" "rsync://alice@127.0.0.1:_PORT_/xe/sub/" \
+		"$T/_DST_/"
+	hook_env pre
+	hook_env post
+	grep -qx 'RSYNC_EXIT_STATUS=0' "$D/env/oc.post"
+	grep -qx 'RSYNC_USER_NAME=alice' "$D/env/oc.pre"
+	grep -qx 'RSYNC_ARG0=rsyncd' "$D/env/oc.pre"
+	# a push that fails: the exit status the post-xfer hook sees
+	rm -f "$D"/env/*
+	WANT=11 spair xew -a --exclude=mid "$T/src/" "rsync://127.0.0.1:_PORT_/xew/no/such/dir/x/"
+	hook_env pre
+	hook_env post
+	grep -qx 'RSYNC_EXIT_STATUS=11' "$D/env/oc.post"
+	rm -f "$D"/env/*
+	WANT=0 DROOT="$D/xp" spair xewok -a "$T/src/deep" "rsync://127.0.0.1:_PORT_/xew/_DST_/"
+	hook_env pre
+	hook_env post
+	# a failing pre-xfer exec refuses the session with its output
+	rm -f "$D"/env/*
+	WANT=4 spair xefail -a "$T/src/small" "rsync://127.0.0.1:_PORT_/xefail/x"
+	grep -q '^pre-xfer exec returned failure (768):$' "$T/oc.xefail.log"
+	hook_env post
+	# early exec: before "@RSYNCD: OK", with no request yet
+	rm -f "$D"/env/*
+	WANT=0 TREES=1 spair xearly -a "rsync://127.0.0.1:_PORT_/xearly/deep/" "$T/_DST_/"
+	hook_env early
+	hook_env pre
+	grep -qx 'RSYNC_REQUEST=(NONE)' "$D/env/oc.early"
+	WANT=5 spair xearlyf -a "rsync://127.0.0.1:_PORT_/xearlyf/deep/" "$T/_DST_/"
+	grep -q '^@ERROR: early exec failed$' "$T/oc.xearlyf.log"
 }
 
 # --- process ---------------------------------------------------------------------
