@@ -122,7 +122,7 @@ stop_servers() {
 		t=$(cat "$f")
 		# the server is the timeout's child; its children go too
 		for k in $(pgrep -P "$t"); do
-			pids+=($(pgrep -P "$k") "$k")
+			pids+=($(pgrep -P "$k" || true) "$k")
 		done
 		pids+=("$t")
 	done

@@ -265,6 +265,8 @@ dpair() {
 			rsync -a "alice@x::mod/" "$T/fdr/" >"$T/fd.ref.log" 2>&1 && rrc=0 || rrc=$?
 		[ "$rrc" = 5 ] || { echo "setup: rsync gave $rrc for '$g'"; cat "$T/fd.ref.log"; false; }
 		[ "$orc" = "$rrc" ] || { echo "'$g': exit $orc, rsync $rrc"; cat "$T/fd.oc.log"; false; }
+		# the fake daemon may still be writing its record when the client is done
+		for _ in $(seq 50); do [ -s "$T/fd.ref" ] && [ -s "$T/fd.oc" ] && break; sleep 0.1; done
 		cmp "$T/fd.ref" "$T/fd.oc" || { echo "'$g':"; cat "$T/fd.ref" "$T/fd.oc"; false; }
 		diff <(sed -e "$ERRLINE" "$T/fd.ref.log") <(sed -e "$ERRLINE" "$T/fd.oc.log")
 	done

@@ -45,11 +45,14 @@ def main():
         line = read_line(rd)
         if line is not None:
             got.append(line)
+    # the record first: the client may be gone (and the test reading it)
+    # as soon as it has the refusal
+    with open(path, "wb") as f:
+        f.write(b"\n".join(got) + b"\n")
+    if len(got) >= 2:
         mod = got[1].decode(errors="replace")
         wr.write(b"@ERROR: auth failed on module " + mod.encode() + b"\n")
         wr.flush()
-    with open(path, "wb") as f:
-        f.write(b"\n".join(got) + b"\n")
 
 
 if __name__ == "__main__":
