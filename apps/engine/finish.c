@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -705,10 +706,92 @@ oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, con
 	inflight_publish(r);
 }
 
+/*
+ * Worker slots: FREE, OWNED (a thread's, no file), CREATING (its thread is
+ * naming and creating a temp file), NAMED (a temp file by that name
+ * exists), DYING (the handler has it). The handler waits out CREATING, so
+ * a file made while it runs is not missed; a worker that finds its slot
+ * DYING removes what it made and stops.
+ */
+enum { SLOT_FREE, SLOT_OWNED, SLOT_CREATING, SLOT_NAMED, SLOT_DYING };
+#define INFLIGHT_SLOTS 64
+
+static struct {
+	_Atomic int state;
+	int dirfd;
+	char name[NAME_MAX + 2];
+} inflight_slots[INFLIGHT_SLOTS];
+static _Thread_local int my_slot = -1;
+
+bool
+oce_inflight_worker(void)
+{
+	if (my_slot >= 0)
+		return true;
+	for (int i = 0; i < INFLIGHT_SLOTS; i++) {
+		int want = SLOT_FREE;
+
+		if (atomic_compare_exchange_strong(&inflight_slots[i].state, &want, SLOT_OWNED)) {
+			my_slot = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Set our slot's state; a handler holding it ends the process. */
+static void
+slot_move(int to)
+{
+	_Atomic int *st = &inflight_slots[my_slot].state;
+	int cur = atomic_load(st);
+
+	for (;;) {
+		if (cur == SLOT_DYING)
+			for (;;)
+				pause(); /* the handler is ending the process */
+		if (atomic_compare_exchange_weak(st, &cur, to))
+			return;
+	}
+}
+
+void
+oce_inflight_worker_clear(void)
+{
+	if (my_slot >= 0)
+		slot_move(SLOT_OWNED);
+}
+
+/* After the attempt to create the temp file named in our slot. */
+static void
+oce_inflight_made(bool made)
+{
+	int cur = SLOT_CREATING;
+
+	if (my_slot < 0)
+		return;
+	if (atomic_compare_exchange_strong(&inflight_slots[my_slot].state, &cur,
+					   made ? SLOT_NAMED : SLOT_OWNED))
+		return;
+	/* DYING: the handler did not see this file; it is ours to remove */
+	if (made)
+		unlinkat(inflight_slots[my_slot].dirfd, inflight_slots[my_slot].name, 0);
+	for (;;)
+		pause();
+}
+
 /* A temp file is about to be created under this name: a signal from now on removes it. */
 static void
 oce_inflight_naming(int tmp_dirfd, const char *tmpname)
 {
+	if (my_slot >= 0) {
+		/* the name is written while the slot says OWNED, which the handler does not read */
+		inflight_slots[my_slot].dirfd = tmp_dirfd;
+		snprintf(inflight_slots[my_slot].name, sizeof(inflight_slots[my_slot].name), "%s",
+			 tmpname);
+		slot_move(SLOT_CREATING);
+		return;
+	}
 	oce_inflight_set(tmp_dirfd, -1, tmpname, -1, NULL, 0, false);
 }
 
@@ -737,6 +820,25 @@ inflight_cleanup(void)
 {
 	struct inflight_rec *r = atomic_exchange(&inflight_cur, INFLIGHT_DYING);
 
+	/* the workers' temp files first: each slot that names one */
+	for (int i = 0; i < INFLIGHT_SLOTS; i++) {
+		int cur = atomic_load(&inflight_slots[i].state);
+
+		/* a file being made: wait (boundedly) until it is there or not */
+		for (int spin = 0; cur == SLOT_CREATING && spin < 1000; spin++) {
+			sched_yield();
+			cur = atomic_load(&inflight_slots[i].state);
+		}
+		while (cur != SLOT_FREE && cur != SLOT_DYING &&
+		       !atomic_compare_exchange_weak(&inflight_slots[i].state, &cur, SLOT_DYING))
+			;
+		/*
+		 * Still CREATING: this very thread may have been stopped between
+		 * its openat() and saying so; the name (O_EXCL, random) is its.
+		 */
+		if (cur == SLOT_NAMED || cur == SLOT_CREATING)
+			unlinkat(inflight_slots[i].dirfd, inflight_slots[i].name, 0);
+	}
 	if (!r || r == INFLIGHT_DYING)
 		return;
 	if (r->keep_dirfd >= 0 && r->fd >= 0) {
@@ -780,4 +882,5 @@ oce_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	oce_fs_tmp_hook = oce_inflight_naming;
+	oce_fs_tmp_done_hook = oce_inflight_made;
 }

@@ -723,6 +723,7 @@ tmpname_fill(char *x, unsigned attempt)
 }
 
 void (*oce_fs_tmp_hook)(int dirfd, const char *name);
+void (*oce_fs_tmp_done_hook)(bool made);
 static _Thread_local bool track_tmp;
 
 void
@@ -779,6 +780,12 @@ oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd
 			oce_fs_tmp_hook(dfd, tmpname);
 		f = sys->openat(sys->ctx, dfd, tmpname,
 				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (track_tmp && oce_fs_tmp_done_hook) {
+			int e = errno;
+
+			oce_fs_tmp_done_hook(f >= 0);
+			errno = e;
+		}
 		if (f >= 0 || errno != EEXIST)
 			break;
 	}

@@ -147,6 +147,8 @@ ssize_t oce_readlink_beneath(const struct oce_root *r, const char *rel, char *bu
  * receiver's signal handler record; set by oce_catch_signals()).
  */
 extern void (*oce_fs_tmp_hook)(int dirfd, const char *name);
+/* ... and right after the attempt to create it (made: it exists now). */
+extern void (*oce_fs_tmp_done_hook)(bool made);
 void oce_fs_track_tmp(bool on);
 int oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
 		char *tmpname);

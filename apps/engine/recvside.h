@@ -188,6 +188,16 @@ void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd
 void oce_inflight_clear(void);
 /* The in-flight temp file's descriptor is about to be closed: the handler must not use it. */
 void oce_inflight_forget_fd(void);
+/*
+ * Worker threads that write temp files of their own (the local-copy pool)
+ * each hold a slot: the temp file a thread creates while tracking
+ * (oce_fs_track_tmp()) is named in its slot, and a signal removes it. A
+ * thread takes a slot with oce_inflight_worker() (false: none left, its
+ * files are then not covered) and empties it once its file is in place
+ * or removed.
+ */
+bool oce_inflight_worker(void);
+void oce_inflight_worker_clear(void);
 void oce_catch_signals(void);
 
 void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,

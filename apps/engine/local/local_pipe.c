@@ -229,8 +229,21 @@ copy_one(struct lev *e)
 		}
 		return;
 	}
+	/*
+	 * The temp file's name is known to the signal handler from just before
+	 * it is created: in the one record on a single thread, in this worker's
+	 * slot on the pool (kill.bats SIGTERMs local copies at random points).
+	 */
+	if (!track)
+		oce_inflight_worker();
+	oce_fs_track_tmp(true);
 	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	oce_fs_track_tmp(false);
 	if (r) {
+		if (track)
+			oce_inflight_clear();
+		else
+			oce_inflight_worker_clear();
 		char full[PATH_MAX + 2];
 		const char *slash = strrchr(name, '/');
 		char tmp[PATH_MAX];
@@ -263,6 +276,8 @@ copy_one(struct lev *e)
 	}
 	if (track)
 		oce_inflight_clear();
+	else
+		oce_inflight_worker_clear();
 	close(dfd);
 }
 
