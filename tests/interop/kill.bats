@@ -133,6 +133,7 @@ wait_gone() {
 		cp -a "$T/old" "$d"
 		ms=$((1 + RANDOM % 60))
 		timeout -s KILL "0.$(printf %03d "$ms")" env OC_RSYNC_ASYNC=$((run % 2)) \
+			OC_RSYNC_LOCAL=$((run / 2 % 2)) \
 			"$OC" -a "$T/new/" "$d/" >"$T/local.log" 2>&1 || true
 		# nobody is left to remove a temp file: only torn files count
 		check_dest "$d" yes || { echo "run $run, SIGKILL after ${ms} ms"; false; }
@@ -142,6 +143,7 @@ wait_gone() {
 		cp -a "$T/old" "$d"
 		ms=$((1 + RANDOM % 60))
 		timeout --preserve-status -s TERM "0.$(printf %03d "$ms")" env OC_RSYNC_ASYNC=$((run % 2)) \
+			OC_RSYNC_LOCAL=$((run / 2 % 2)) \
 			"$OC" -a "$T/new/" "$d/" >"$T/local.log" 2>&1 && rc=0 || rc=$?
 		check_dest "$d" no || { echo "run $run, SIGTERM after ${ms} ms"; cat "$T/local.log"; false; }
 		case $rc in

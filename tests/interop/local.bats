@@ -127,8 +127,8 @@ OCMODES=${OCMODES:-"plain async0 local0"}
 
 oc_env() {
 	case $1 in
-	plain) echo "env -u OC_RSYNC_ASYNC -u OC_RSYNC_LOCAL" ;;
-	async0) echo "env -u OC_RSYNC_LOCAL OC_RSYNC_ASYNC=0" ;;
+	plain) echo "env -u OC_RSYNC_ASYNC OC_RSYNC_LOCAL=1" ;;
+	async0) echo "env OC_RSYNC_LOCAL=1 OC_RSYNC_ASYNC=0" ;;
 	local0) echo "env -u OC_RSYNC_ASYNC OC_RSYNC_LOCAL=0" ;;
 	esac
 }

@@ -49,7 +49,19 @@ oce_local_wanted(const struct oce_opts *o, const struct oce_session *s)
 {
 	const char *env = getenv("OC_RSYNC_LOCAL");
 
-	if (env && !strcmp(env, "0"))
+	/*
+	 * Opt-in for now (OC_RSYNC_LOCAL=1): on a write error (a full disk)
+	 * this path still finishes the other files where rsync's receiver
+	 * stops the run, and its error lines are not yet rsync's.
+	 */
+	if (!env || strcmp(env, "1"))
+		return false;
+	/*
+	 * Fault injection (tests only) reaches the receiving side's file-system
+	 * table, which this path's copies do not write through yet.
+	 */
+	env = getenv("OC_RSYNC_FAULT");
+	if (env && *env)
 		return false;
 	if (s->ff_fd >= 0 || s->ff_from_peer || o->files_from || o->filesfrom_host)
 		return false;
