@@ -329,7 +329,8 @@ flist_sort(struct oce_flist *fl)
 	fl->v = malloc(n * sizeof(*fl->v));
 	if (!fl->v)
 		return -ENOMEM;
-	memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
+	if (fl->n) /* an empty list may have no wire array at all */
+		memcpy(fl->v, fl->wire, fl->n * sizeof(*fl->v));
 	r = natural_sort(fl->v, fl->n);
 	if (r)
 		return r;
