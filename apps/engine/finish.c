@@ -814,6 +814,40 @@ oce_inflight_clear(void)
 	inflight_publish(NULL);
 }
 
+/* The table of oce_pending entries (recvside.h): set once, never freed. */
+static _Atomic(struct oce_pending *) pending_tab;
+static _Atomic size_t pending_n;
+
+void
+oce_pending_table(struct oce_pending *tab, size_t n)
+{
+	atomic_store(&pending_n, n);
+	atomic_store(&pending_tab, tab);
+}
+
+void
+oce_pending_put(struct oce_pending *p, int dirfd, const char *name)
+{
+	int cur = SLOT_FREE;
+
+	/* the fields are written while the entry says FREE, which the handler does not read */
+	p->dirfd = dirfd;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	if (!atomic_compare_exchange_strong(&p->state, &cur, SLOT_NAMED))
+		for (;;)
+			pause(); /* DYING: the handler is ending the process */
+}
+
+void
+oce_pending_take(struct oce_pending *p)
+{
+	int cur = SLOT_NAMED;
+
+	if (!atomic_compare_exchange_strong(&p->state, &cur, SLOT_FREE) && cur == SLOT_DYING)
+		for (;;)
+			pause(); /* the handler has removed the file and ends the process */
+}
+
 /* Async-signal-safe: keep (rename) or remove the temp file of the file in flight. */
 static void
 inflight_cleanup(void)
@@ -838,6 +872,20 @@ inflight_cleanup(void)
 		 */
 		if (cur == SLOT_NAMED || cur == SLOT_CREATING)
 			unlinkat(inflight_slots[i].dirfd, inflight_slots[i].name, 0);
+	}
+	/* then the whole temp files waiting for their turn */
+	{
+		struct oce_pending *tab = atomic_load(&pending_tab);
+		size_t n = tab ? atomic_load(&pending_n) : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			int cur = SLOT_NAMED;
+
+			if (atomic_compare_exchange_strong(&tab[i].state, &cur, SLOT_DYING))
+				unlinkat(tab[i].dirfd, tab[i].name, 0);
+			else if (cur == SLOT_FREE)
+				atomic_compare_exchange_strong(&tab[i].state, &cur, SLOT_DYING);
+		}
 	}
 	if (!r || r == INFLIGHT_DYING)
 		return;

@@ -198,6 +198,21 @@ void oce_inflight_forget_fd(void);
  */
 bool oce_inflight_worker(void);
 void oce_inflight_worker_clear(void);
+/*
+ * Whole temp files waiting their turn to be renamed into place (the local
+ * copy commits in list order): one table per process, walked by the
+ * signal handler, which removes every file an entry names. A worker puts
+ * its finished temp file in an entry (then clears its slot); the thread
+ * that commits or drops the file takes the entry back first.
+ */
+struct oce_pending {
+	_Atomic int state; /* free, named, or the handler's */
+	int dirfd;
+	char name[NAME_MAX + 2];
+};
+void oce_pending_table(struct oce_pending *tab, size_t n);
+void oce_pending_put(struct oce_pending *p, int dirfd, const char *name);
+void oce_pending_take(struct oce_pending *p);
 void oce_catch_signals(void);
 
 void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,

@@ -49,12 +49,8 @@ oce_local_wanted(const struct oce_opts *o, const struct oce_session *s)
 {
 	const char *env = getenv("OC_RSYNC_LOCAL");
 
-	/*
-	 * Opt-in for now (OC_RSYNC_LOCAL=1): on a write error (a full disk)
-	 * this path still finishes the other files where rsync's receiver
-	 * stops the run, and its error lines are not yet rsync's.
-	 */
-	if (!env || strcmp(env, "1"))
+	/* OC_RSYNC_LOCAL=0: the protocol path, as two processes of rsync would run it */
+	if (env && !strcmp(env, "0"))
 		return false;
 	/*
 	 * Fault injection (tests only) reaches the receiving side's file-system
@@ -228,9 +224,14 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 		if (!r)
 			r = fr;
 	}
-	/* The closing line is the sender's, unless the receiving side failed. */
+	/*
+	 * The closing line is the sender's, unless the receiving side failed;
+	 * a failed write stops upstream's receiver process, whose line it is.
+	 */
 	if (!r)
 		s->am_sender = true;
+	else if (s->exit_code == RERR_FILEIO)
+		oce_set_role("receiver");
 	/*
 	 * What the wire would have carried besides the list, near enough (the
 	 * interop suites mask these counts): per file sent, its index, item

@@ -14,6 +14,14 @@
  * in a ring indexed by number and prints from the lowest unprinted number
  * up as far as it can. The generator stays at most WINDOW numbers ahead of
  * the printing, so the ring and the copies in flight stay bounded.
+ *
+ * Commit order: a worker leaves its finished temp file for the reporter,
+ * which applies attributes and renames it when it prints the item, that is
+ * in list order. A write error (a full disk) therefore stops the run where
+ * upstream's receiver stops: the copies after the failing one that other
+ * workers already made are removed, not put in place, and the destination
+ * ends as rsync leaves it. At most STAGED copies are open at once (each
+ * holds its directory open until its turn).
  */
 #define OCPOOL_IMPLEMENTATION
 #include <errno.h>
@@ -33,6 +41,11 @@
 
 /* Events the generator may be ahead of the printing. */
 #define WINDOW 4096
+/* Copies handed to workers and not yet put in place (or dropped). */
+#define STAGED 256
+
+/* Whole temp files waiting for their turn, by sequence number % WINDOW (finish.c walks it). */
+static struct oce_pending staged_tab[WINDOW];
 
 enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY, LEV_CHECK };
 
@@ -51,6 +64,9 @@ struct lev {
 	bool logged;		/* the copy is made: its item line goes out */
 	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
+	bool staged;		/* a whole temp file waits in staged_tab for its turn */
+	int tmp_dirfd;		/* staged: its directory and name */
+	char tmpname[NAME_MAX + 2];
 	char *msgs;		/* error lines of the copy, printed before anything of it */
 	size_t msgs_len;
 	char text[];		/* xname, deleted name or message line */
@@ -72,6 +88,7 @@ struct oce_local {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint64_t printed;	/* (lock) events printed so far */
+	unsigned copies_open;	/* (lock) copies submitted, not yet committed or dropped */
 	int copy_err;		/* (lock) first copy failure, for the generator */
 	/* message lines caught on the generator thread, not sent yet (log_lock held then) */
 	struct lev **pend;
@@ -79,6 +96,7 @@ struct oce_local {
 
 	/* reporter: the reorder ring */
 	uint64_t rep_next;	/* the number to print next */
+	bool rep_stopped;	/* a copy failed: the later ones are dropped */
 	struct lev **ring;
 	size_t ring_cap;	/* power of two */
 };
@@ -250,7 +268,7 @@ copy_one(struct lev *e)
 
 		snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
 			 tmpname[0] ? tmpname : slash ? slash + 1 : name);
-		copy_msg(e, "mkstemp %s failed: %s (%d)", oce_dest_fname(rs, tmp, full, sizeof(full)),
+		copy_msg(e, "[receiver] mkstemp %s failed: %s (%d)", oce_dest_fname(rs, tmp, full, sizeof(full)),
 			 strerror(-r), -r);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		close(in);
@@ -265,11 +283,24 @@ copy_one(struct lev *e)
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (r) {
-		copy_msg(e, "write failed on \"%s\": %s (%d)", name, strerror(-r), -r);
+		char full[PATH_MAX + 2];
+
+		/* Upstream receive_data(): the destination's name, not the temp file's. */
+		copy_msg(e, "[receiver] write failed on %s: %s (%d)",
+			 oce_dest_fname(rs, name, full, sizeof(full)), strerror(-r), -r);
 		unlinkat(dfd, tmpname, 0);
 		e->err = RERR_FILEIO;
+	} else if (!track) {
+		/* Its turn comes in the reporter (commit_staged()); the handler sees it meanwhile. */
+		e->logged = true;
+		e->staged = true;
+		e->tmp_dirfd = dfd;
+		snprintf(e->tmpname, sizeof(e->tmpname), "%s", tmpname);
+		oce_pending_put(&staged_tab[e->seq % WINDOW], dfd, tmpname);
+		oce_inflight_worker_clear();
+		return;
 	} else {
-		/* Upstream logs before the rename; the line is printed in order later. */
+		/* Upstream logs before the rename. */
 		e->logged = true;
 		oce_finish_transfer_ex(rs, f, &dest, dfd, tmpname, NULL, true, true,
 				       e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL);
@@ -279,6 +310,30 @@ copy_one(struct lev *e)
 	else
 		oce_inflight_worker_clear();
 	close(dfd);
+}
+
+/*
+ * The reporter's part of a staged copy, in list order: after a failed copy
+ * the file is dropped; otherwise its item line, then attributes and the
+ * rename (finish.c), as upstream's receiver does them.
+ */
+static void
+commit_staged(struct oce_local *l, struct lev *e)
+{
+	struct oce_place dest = {.root = &e->rs->root};
+	const char *name = e->rs->solo ? e->rs->solo : e->f->name;
+
+	if (l->rep_stopped) {
+		unlinkat(e->tmp_dirfd, e->tmpname, 0);
+	} else {
+		print_event(l->s, e);
+		snprintf(dest.rel, sizeof(dest.rel), "%s", name);
+		oce_finish_transfer_ex(e->rs, e->f, &dest, e->tmp_dirfd, e->tmpname, NULL, true, true,
+				       e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL);
+	}
+	/* after the rename: a signal meanwhile removes a name that is gone, not a file */
+	oce_pending_take(&staged_tab[e->seq % WINDOW]);
+	close(e->tmp_dirfd);
 }
 
 void
@@ -337,27 +392,45 @@ reporter_main(void *arg)
 	struct oce_local *l = arg;
 	void *item;
 
+	/* what it prints of a copy (and finish.c's messages) is the receiver's */
+	oce_set_role("receiver");
 	while (ocq_recv(&l->rx, &item) == 0) {
 		struct lev *e = item;
 		uint64_t before = l->rep_next;
+		unsigned done = 0;
 		int err = 0;
 
 		if (ring_put(l, e)) {
 			/* no memory for the ring: out of order beats lost */
-			print_event(l->s, e);
+			if (e->staged)
+				commit_staged(l, e);
+			else
+				print_event(l->s, e);
+			pthread_mutex_lock(&l->lock);
+			if (e->kind == LEV_COPY || e->kind == LEV_CHECK)
+				l->copies_open--;
+			pthread_mutex_unlock(&l->lock);
 			lev_free(e);
 			continue;
 		}
 		while ((e = l->ring[l->rep_next & (l->ring_cap - 1)]) != NULL) {
 			l->ring[l->rep_next & (l->ring_cap - 1)] = NULL;
-			print_event(l->s, e);
+			if (e->staged)
+				commit_staged(l, e);
+			else if (!(l->rep_stopped && (e->kind == LEV_COPY || e->kind == LEV_CHECK)))
+				print_event(l->s, e);
+			if (e->kind == LEV_COPY || e->kind == LEV_CHECK)
+				done++;
 			if (e->err && !err)
 				err = e->err;
+			if (e->err)
+				l->rep_stopped = true;
 			lev_free(e);
 			l->rep_next++;
 		}
 		if (l->rep_next != before || err) {
 			pthread_mutex_lock(&l->lock);
+			l->copies_open -= done;
 			l->printed = l->rep_next;
 			if (err && !l->copy_err)
 				l->copy_err = err;
@@ -454,12 +527,19 @@ send_ev(struct oce_local *l, struct lev *e, bool copy)
 
 	send_pending(l);
 	pthread_mutex_lock(&l->lock);
-	while (l->next_seq - l->printed >= WINDOW)
+	while (l->next_seq - l->printed >= WINDOW || (copy && l->copies_open >= STAGED))
 		pthread_cond_wait(&l->cond, &l->lock);
+	if (copy)
+		l->copies_open++;
 	pthread_mutex_unlock(&l->lock);
 	e->seq = l->next_seq++;
 	r = copy ? ocpool_submit(l->pool, copy_job, e, NULL) : ocq_send(&l->tx, e);
 	if (r) {
+		if (copy) {
+			pthread_mutex_lock(&l->lock);
+			l->copies_open--;
+			pthread_mutex_unlock(&l->lock);
+		}
 		lev_free(e);
 		return r < 0 ? r : -EIO;
 	}
@@ -506,6 +586,7 @@ oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
 	       uint32_t iflags, const struct stat *basis)
 {
 	struct lev *e = lev_new(l, LEV_COPY, NULL, 0);
+	const char *old;
 
 	(void)ndx;
 	if (!e)
@@ -521,8 +602,10 @@ oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
 	if (l->async)
 		return send_ev(l, e, true);
 	l->next_seq++;
+	old = oce_set_role("receiver");
 	copy_one(e);
 	print_event(l->s, e);
+	oce_set_role(old);
 	if (e->err && !l->err)
 		l->err = e->err;
 	lev_free(e);
@@ -533,6 +616,7 @@ int
 oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, const struct stat *st)
 {
 	struct lev *e = lev_new(l, LEV_CHECK, NULL, 0);
+	const char *old;
 
 	if (!e)
 		return -ENOMEM;
@@ -543,8 +627,10 @@ oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f
 	if (l->async)
 		return send_ev(l, e, true);
 	l->next_seq++;
+	old = oce_set_role("receiver");
 	check_one(e);
 	print_event(l->s, e);
+	oce_set_role(old);
 	if (e->err && !l->err)
 		l->err = e->err;
 	lev_free(e);
@@ -581,6 +667,7 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	l->async = !env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
 	if (!l->async)
 		return 0;
+	oce_pending_table(staged_tab, WINDOW);
 	l->ring_cap = 2 * WINDOW;
 	l->ring = calloc(l->ring_cap, sizeof(*l->ring));
 	if (!l->ring)
