@@ -315,6 +315,53 @@ natural_sort(struct oce_file **v, size_t n)
 }
 
 /*
+ * An active non-directory in v[0..hi] (sorted) named like directory d, or
+ * -1. A directory sorts as "name/", far from a file of the same name, so
+ * adjacent names do not find this duplicate (a file d in one root, a
+ * directory d in another).
+ */
+static long
+find_nondir(struct oce_file *const *v, size_t hi, const struct oce_file *d)
+{
+	size_t a = 0, b = hi + 1, m = 0;
+	bool found = false;
+
+	while (a < b) {
+		int c;
+
+		m = a + (b - a) / 2;
+		c = ocp_flist_name_cmp(d->name, d->name_len, false, v[m]->name, v[m]->name_len,
+				       S_ISDIR(v[m]->mode));
+		if (!c) {
+			found = true;
+			break;
+		}
+		if (c < 0)
+			b = m;
+		else
+			a = m + 1;
+	}
+	if (!found)
+		return -1;
+	/* equal as files means a non-directory of that name; the kept one is active */
+	for (size_t k = m + 1; k-- > 0;) {
+		if (ocp_flist_name_cmp(d->name, d->name_len, false, v[k]->name, v[k]->name_len,
+				       S_ISDIR(v[k]->mode)))
+			break;
+		if (!v[k]->removed)
+			return (long)k;
+	}
+	for (size_t k = m + 1; k <= hi; k++) {
+		if (ocp_flist_name_cmp(d->name, d->name_len, false, v[k]->name, v[k]->name_len,
+				       S_ISDIR(v[k]->mode)))
+			break;
+		if (!v[k]->removed)
+			return (long)k;
+	}
+	return -1;
+}
+
+/*
  * Sort into fl->v and mark duplicate names removed (a directory wins over a
  * non-directory, else the first one, which takes a removed directory's
  * flags); mirrors flist_sort_and_clean().
@@ -338,6 +385,11 @@ flist_sort(struct oce_flist *fl)
 		struct oce_file *a = fl->v[kept], *b = fl->v[i];
 
 		if (a->name_len != b->name_len || memcmp(a->name, b->name, a->name_len)) {
+			long j = S_ISDIR(b->mode) ? find_nondir(fl->v, kept, b) : -1;
+
+			/* the directory wins over the file met earlier */
+			if (j >= 0)
+				fl->v[j]->removed = true;
 			kept = i;
 		} else if (S_ISDIR(b->mode) && !S_ISDIR(a->mode)) {
 			a->removed = true;
@@ -356,6 +408,33 @@ flist_sort(struct oce_flist *fl)
 	return 0;
 }
 
+/*
+ * A name in several roots is in the list several times, all but one
+ * removed (flist_sort()): of the entries equal to v[at], the one kept, or
+ * at itself when all are removed.
+ */
+static int32_t
+active_twin(const struct oce_flist *fl, size_t at, const char *name, size_t len, bool is_dir)
+{
+	for (size_t k = at + 1; k-- > 0;) {
+		const struct oce_file *f = fl->v[k];
+
+		if (ocp_flist_name_cmp(name, len, is_dir, f->name, strlen(f->name), S_ISDIR(f->mode)))
+			break;
+		if (!f->removed)
+			return (int32_t)k;
+	}
+	for (size_t k = at + 1; k < fl->n; k++) {
+		const struct oce_file *f = fl->v[k];
+
+		if (ocp_flist_name_cmp(name, len, is_dir, f->name, strlen(f->name), S_ISDIR(f->mode)))
+			break;
+		if (!f->removed)
+			return (int32_t)k;
+	}
+	return (int32_t)at;
+}
+
 int32_t
 oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir)
 {
@@ -368,7 +447,7 @@ oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir)
 					   S_ISDIR(f->mode));
 
 		if (!c)
-			return (int32_t)mid;
+			return active_twin(fl, mid, name, len, is_dir);
 		if (c < 0)
 			hi = mid;
 		else

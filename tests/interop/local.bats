@@ -74,10 +74,10 @@ EOF
 
 # mk_roots DIR: three roots a, b and c whose trees overlap (a directory
 # in all three, with other files in each), a hard link pair, a symlink out
-# of its root. And b2 and c2 for the known difference below: a file name
+# of its root. And b2 and c2: a file name
 # in several roots (rsync keeps the first root's), a directory in one root
 # where another has a file of the same name; e and f whose names appear in
-# no other root (with a, for --delete: see "known:" below).
+# no other root.
 mk_roots() {
 	local d=$1
 	mkdir -p "$d/a/shared/x" "$d/b/shared/y" "$d/c/shared" "$d/a/only_a" "$d/c/only_c/deep"
@@ -364,8 +364,7 @@ MANYMASK='^File list size'
 }
 
 @test "local: three roots fanned in, update with --delete (disjoint names)" {
-	# With a directory in several roots, oc-rsync --delete deletes it and
-	# makes it anew (see "known:" below): here no name is in two roots.
+	# No name in two roots here (that case is below).
 	prep_roots() {
 		rsync -a --no-i-r "$T/roots/a/" "$T/roots/e/" "$T/roots/f/" "$1/"
 		printf 'stale\n' >"$1/stale"
@@ -392,27 +391,31 @@ strict() {
 	[ -n "${OC_LOCAL_STRICT:-}" ] || skip "known difference: $1 (OC_LOCAL_STRICT=1 runs it)"
 }
 
-@test "known: a name in several roots is sent once, the first root's" {
-	# Smallest case: a/f, b/d/f, c/d (a file): rsync sends the directory d
-	# only; oc-rsync sends both and fails to rename the file over it (23).
-	strict "oc-rsync sends every root's entry of a duplicated name"
+@test "local: a name in several roots is sent once, the first root's" {
+	# Smallest case: a/f, b/d/f, c/d (a file): rsync keeps the directory d
+	# (a directory wins over a file of the same name), else the first
+	# root's entry of a name.
 	SRCS="$T/roots/a $T/roots/b2 $T/roots/c2" local_pair -ai --stats
 	SRCS="$T/roots/a $T/roots/b2 $T/roots/c2" ORDER=$SORTED local_pair -aHi --stats
 }
 
-@test "known: --delete with a directory in several roots keeps it" {
-	# Smallest case: a/s/x, b/s/y, c/s/z and a top-level file in one root:
-	# oc-rsync -ai --delete a/ b/ c/ DST/ into an up-to-date DST deletes s/
-	# with its files and copies it again (rsync does nothing).
-	strict "oc-rsync --delete deletes a directory that is in three roots, with its contents, and makes it anew"
-	prep_roots() {
-		rsync -a --no-i-r "$T/roots/a/" "$T/roots/b/" "$T/roots/c/" "$1/"
-		printf 'stale\n' >"$1/stale"
-		printf 'stale\n' >"$1/shared/x/stale"
-		touch -d 2020-01-01 "$1/shared/file"
-		touch -d '2019-02-03 04:05:06.7' "$1/stale" "$1/shared/x/stale" "$1/shared/x"
-	}
-	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_roots local_pair -ai --stats --delete
+prep_shared_roots() {
+	rsync -a --no-i-r "$T/roots/a/" "$T/roots/b/" "$T/roots/c/" "$1/"
+	printf 'stale\n' >"$1/stale"
+	printf 'stale\n' >"$1/shared/x/stale"
+	touch -d 2020-01-01 "$1/shared/file"
+	touch -d '2019-02-03 04:05:06.7' "$1/stale" "$1/shared/x/stale" "$1/shared/x"
+}
+
+@test "local: --delete with a directory in several roots keeps it" {
+	# a/s/x, b/s/y, c/s/z into an up-to-date DST: only the stale files go
+	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_shared_roots ORDER_async0=$SORTED \
+		ORDER_plain=$SORTED local_pair -ai --stats --delete
+}
+
+@test "local: --delete-delay, --delete-after with OC_RSYNC_ASYNC=0 do not hang" {
+	OCMODES=async0 RUN_TIMEOUT=30 PREP=prep_changed local_pair -ai --stats --delete-delay
+	OCMODES=async0 RUN_TIMEOUT=30 PREP=prep_changed local_pair -ai --stats --delete-after
 }
 
 @test "known: OC_RSYNC_ASYNC=0 prints deletions in rsync's order" {
@@ -421,10 +424,10 @@ strict() {
 	OCMODES=async0 PREP=prep_changed local_pair -ai --stats --delete-during
 }
 
-@test "known: --delete-delay, --delete-after with OC_RSYNC_ASYNC=0 do not hang" {
-	strict "oc-rsync receiving with OC_RSYNC_ASYNC=0 and --delete-delay or --delete-after hangs (both processes wait to read)"
-	OCMODES=async0 RUN_TIMEOUT=30 PREP=prep_changed local_pair -ai --stats --delete-delay
-	OCMODES=async0 RUN_TIMEOUT=30 PREP=prep_changed local_pair -ai --stats --delete-after
+@test "known: --delete across roots prints a directory's deletions where rsync does" {
+	strict "with incremental recursion and a directory in several roots, rsync deletes in shared/x before it updates shared/file (the sub-lists' order); the protocol-free path after"
+	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_shared_roots OCMODES="plain async0" \
+		local_pair -ai --stats --delete
 }
 
 @test "known: File list size of a long list" {
