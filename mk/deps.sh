@@ -8,7 +8,7 @@ pkgs="gcc clang make pkg-config
 libxxhash-dev zlib1g-dev libzstd-dev liblz4-dev libssl-dev
 liburing-dev liburcu-dev libpopt-dev libck-dev
 libcmocka-dev bats bats-assert bats-support
-hyperfine gcovr gnuplot-nox
+hyperfine gcovr gnuplot-nox xfsprogs
 rsync openssh-server openssh-client"
 
 missing=""

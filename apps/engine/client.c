@@ -705,6 +705,14 @@ oce_client_main(struct oce_opts *o)
 		code = oce_local_run(&s, n - 1, paths);
 		goto out;
 	}
+	/* Only the protocol-free local copy clones; saying "always" elsewhere is an error. */
+	if (o->reflink == OCE_REFLINK_ALWAYS) {
+		fprintf(stderr, "%s: --reflink=always is not supported %s\n", OCE_PROG,
+			local ? "with these options (only a local copy the protocol-free path takes clones; see README)"
+			      : "for a remote transfer");
+		code = RERR_SYNTAX;
+		goto out;
+	}
 	if (local) {
 		int sv[2];
 		struct oce_opts so = *o;

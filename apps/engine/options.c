@@ -493,6 +493,21 @@ handle_opt(struct pstate *ps, int id, const char *arg)
 	case OPT_COMPRESS_CHOICE:
 		rc = set_str(&o->compress_choice, arg);
 		break;
+	case OPT_REFLINK:
+		if (!arg || !*arg || !strcmp(arg, "auto")) {
+			o->reflink = OCE_REFLINK_AUTO;
+		} else if (!strcmp(arg, "always")) {
+			o->reflink = OCE_REFLINK_ALWAYS;
+		} else if (!strcmp(arg, "never")) {
+			o->reflink = OCE_REFLINK_NEVER;
+		} else {
+			fprintf(stderr, "--reflink: WHEN is auto, always or never, not \"%s\"\n", arg);
+			return FAIL(ps, RERR_SYNTAX);
+		}
+		break;
+	case OPT_NO_REFLINK:
+		o->reflink = OCE_REFLINK_NEVER;
+		break;
 	case OPT_COMPRESS_LEVEL:
 		if (get_int(ps, arg, &o->compress_level))
 			return OCE_PARSE_ERROR;
@@ -1052,6 +1067,14 @@ oce_opts_parse(struct oce_opts *o, int argc, char **argv, int *exit_code)
 		r = FAIL(&ps, RERR_SYNTAX);
 		goto out;
 	}
+	/*
+	 * popt gives an optional argument the next word when "=" is missing,
+	 * so `--reflink SRC DST` would read SRC as WHEN: a bare --reflink
+	 * (before any "--") means auto, as cp's does.
+	 */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--reflink"))
+			argv[i] = (char *)"--reflink=auto";
 	ps.pc = poptGetContext(OCE_PROG, argc, (const char **)argv, oce__long_options, 0);
 	if (!ps.pc) {
 		r = no_memory(&ps);

@@ -209,6 +209,9 @@ const struct poptOption oce__long_options[] = {
     N("no-8", 0, OPT_NOOP),
     N("mkpath", 0, OPT_MKPATH),
     N("fsync", 0, OPT_FSYNC),
+    /* ours, not rsync's: the local copy's data cloning (opts.h) */
+    {"reflink", 0, POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, OPT_REFLINK, NULL, NULL},
+    N("no-reflink", 0, OPT_NO_REFLINK),
     N("no-mkpath", 0, OPT_NO_MKPATH),
     S("address", 0, OPT_ADDRESS),
     S("port", 0, OPT_PORT),

@@ -213,6 +213,7 @@ static const char *const help_lines[][2] = {
     {"--suffix=SUFFIX", "backup suffix (default ~ w/o --backup-dir)"},
     {"--update, -u", "skip files that are newer on the receiver"},
     {"--inplace", "update destination files in-place"},
+    {"--reflink[=WHEN]", "local copies: clone data (auto, always, never)"},
     {"--append", "append data onto shorter files"},
     {"--append-verify", "--append w/old data in file checksum"},
     {"--dirs, -d", "transfer directories without recursing"},

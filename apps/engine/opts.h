@@ -125,6 +125,13 @@ struct oce_opts {
 	bool list_only;		 /* fewer than two paths, or --list-only: list instead of copy (upstream list_only) */
 	bool fsync;		 /* --fsync: each received file is fsync'ed before it is put in place */
 	bool mkpath;		 /* --mkpath: the destination's missing parents are made */
+	/*
+	 * --reflink[=WHEN] (ours; rsync has no such option): how a local copy
+	 * writes data. AUTO clones with FICLONE where the file system can,
+	 * else copies (copy_file_range, which may clone by itself); ALWAYS
+	 * clones or fails the file; NEVER copies the bytes (read and write).
+	 */
+	enum { OCE_REFLINK_AUTO, OCE_REFLINK_ALWAYS, OCE_REFLINK_NEVER } reflink;
 	bool list_only_opt;	 /* --list-only given (upstream list_only > 1): the server is told */
 	bool relative;		 /* -R */
 	bool implied_dirs;	 /* -R's parents created from the list (off: --no-implied-dirs, or no -R) */

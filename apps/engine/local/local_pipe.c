@@ -31,7 +31,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/fs.h"
@@ -185,15 +189,57 @@ copy_msg(struct lev *e, const char *fmt, ...)
 	e->msgs_len += (size_t)n;
 }
 
+/* size bytes (fewer if the file shrank) with read and write: a copy that shares no extent. */
+static int
+copy_bytes(int in, int out, off_t size)
+{
+	char buf[1 << 16];
+
+	while (size > 0) {
+		ssize_t n = read(in, buf, size < (off_t)sizeof(buf) ? (size_t)size : sizeof(buf));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		r = oce_write_all(&oce_fs_sys_default, out, buf, (size_t)n);
+		if (r)
+			return r;
+		size -= n;
+	}
+	return 0;
+}
+
 /*
  * The source's data as upstream's sender sends it: the size it found when
  * it opened the file (a file that grows since is cut there, one that
  * shrinks ends short). copy_file_range keeps the data in the kernel; the
- * length known, no call is spent finding the end.
+ * length known, no call is spent finding the end. --reflink (opts.h): a
+ * clone first (AUTO, ALWAYS), or the bytes themselves (NEVER).
+ * -EOPNOTSUPP from ALWAYS: this file system (or pair of them) cannot clone.
  */
 static int
-copy_data(int in, int out, off_t size)
+copy_data(int in, int out, off_t size, int reflink)
 {
+	/* copy_file_range clones by itself on XFS and Btrfs: the bytes by hand */
+	if (reflink == OCE_REFLINK_NEVER)
+		return copy_bytes(in, out, size);
+	if (size > 0 && ioctl(out, FICLONE, in) == 0) {
+		/* the whole file as it is now: cut what grew after the open */
+		struct stat st;
+
+		if (fstat(out, &st) == 0 && st.st_size > size && ftruncate(out, size) < 0)
+			return -errno;
+		return 0;
+	}
+	if (size > 0 && reflink == OCE_REFLINK_ALWAYS)
+		return errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == EOPNOTSUPP ||
+				       errno == ENOSYS
+			       ? -EOPNOTSUPP
+			       : -errno;
 	while (size > 0) {
 		size_t want = size < (1 << 30) ? (size_t)size : (size_t)1 << 30;
 		ssize_t n = copy_file_range(in, NULL, out, NULL, want, 0);
@@ -276,13 +322,21 @@ copy_one(struct lev *e)
 	}
 	if (track)
 		oce_inflight_set(dfd, fd, tmpname, -1, NULL, f->mode, true);
-	r = copy_data(in, fd, sst.st_size);
+	r = copy_data(in, fd, sst.st_size, s->o->reflink);
 	close(in);
 	if (track)
 		oce_inflight_forget_fd();
 	if (close(fd) < 0 && !r)
 		r = -errno;
-	if (r) {
+	if (r == -EOPNOTSUPP && s->o->reflink == OCE_REFLINK_ALWAYS) {
+		char full[PATH_MAX + 2];
+
+		/* Not a write error: this file fails (code 23), the run goes on. */
+		copy_msg(e, "[receiver] failed to clone %s (--reflink=always): %s (%d)",
+			 oce_dest_fname(rs, name, full, sizeof(full)), strerror(-r), -r);
+		unlinkat(dfd, tmpname, 0);
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+	} else if (r) {
 		char full[PATH_MAX + 2];
 
 		/* Upstream receive_data(): the destination's name, not the temp file's. */
