@@ -25,6 +25,7 @@
 #include "apps/engine/local/local.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/session.h"
+#include "apps/engine/util.h"
 #include "ocproto/err.h"
 
 #define OCE_OUR_CAPS (OCP_CF_ALL & ~OCP_CF_INC_RECURSE)
@@ -787,9 +788,8 @@ oce_client_main(struct oce_opts *o)
 		free(cmd.v[--cmd.n]);
 		cmd.v[cmd.n] = NULL;
 		if (o->debug[OCE_DEBUG_CMD] >= 1) {
-			for (size_t i = 0; i < cmd.n; i++)
-				fprintf(stderr, "%s%s", i ? " " : "opening connection using: ", cmd.v[i]);
-			fprintf(stderr, "\n");
+			fflush(stdout);
+			oce_print_argv("opening connection using:", cmd.v, cmd.n);
 		}
 		pid = spawn(cmd.v, &fd_in, &fd_out);
 		if (pid < 0) {

@@ -27,6 +27,7 @@
 #include "apps/engine/errcode.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/session.h"
+#include "apps/engine/util.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
 
@@ -281,19 +282,6 @@ plan(const struct oce_opts *o, struct dreq *rq)
 		rq->machine = rq->host;
 	}
 	return 0;
-}
-
-/* Upstream print_child_argv(): a debug line naming a command's words. */
-static void
-print_argv(const char *prefix, char *const *argv, size_t argc)
-{
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.-_=+@/";
-
-	printf("%s ", prefix);
-	for (size_t i = 0; i < argc; i++)
-		printf(strspn(argv[i], plain) == strlen(argv[i]) ? "%s " : "\"%s\" ", argv[i]);
-	printf(" (%zu args)\n", argc);
-	fflush(stdout);
 }
 
 /* --- connecting ----------------------------------------------------------- */
@@ -742,7 +730,7 @@ dconnect(const struct oce_opts *o, const struct dreq *rq, struct dconn *c)
 		snprintf(portbuf, sizeof(portbuf), "%d", rq->env_port);
 		setenv("RSYNC_PORT", portbuf, 1);
 		if (o->debug[OCE_DEBUG_CMD] >= 1)
-			print_argv("opening connection using:", cmd.v, cmd.n);
+			oce_print_argv("opening connection using:", cmd.v, cmd.n);
 		fflush(stdout);
 		c->pid = oce_spawn(cmd.v, &c->fd_in, &c->fd_out);
 		oce_strv_free(&cmd);
@@ -1132,7 +1120,7 @@ inband(const struct oce_opts *o, const struct dreq *rq, struct dconn *c)
 		return RERR_SYNTAX;
 	}
 	if (o->debug[OCE_DEBUG_CMD] >= 1)
-		print_argv("sending daemon args:", sa.v, sa.n);
+		oce_print_argv("sending daemon args:", sa.v, sa.n);
 
 	{
 		char mline[DAEMON_LINE_BUF + 2];

@@ -605,6 +605,27 @@ quick_check_ok(struct oce_recvside *rs, const struct oce_root *root, const char 
 	return same_mtime(s, st, f);
 }
 
+/*
+ * Upstream set_file_attrs() with ATTRS_REPORT, for an entry left as it is
+ * (a regular file the quick check passes, a link or device already right):
+ * at -vv with no %i in the output format, "NAME is uptodate", or the bare
+ * name when an attribute is about to change. A dry run says it too.
+ */
+static void
+report_uptodate(struct oce_recvside *rs, const struct oce_file *f, const char *name,
+		const struct stat *cur)
+{
+	struct oce_session *s = rs->s;
+
+	if (s->o->info[OCE_INFO_NAME] < 2 || oce_format_has_i(s->o))
+		return;
+	if (report_flags(s, f, cur, 0) & (OCE_ITEM_REPORT_TIME | OCE_ITEM_REPORT_PERMS |
+					  OCE_ITEM_REPORT_OWNER | OCE_ITEM_REPORT_GROUP))
+		oce_info(s, "%s", name);
+	else
+		oce_info(s, "%s is uptodate", name);
+}
+
 static int
 set_attrs(struct oce_recvside *rs, const struct oce_file *f, const char *name, const struct stat *cur)
 {
@@ -776,6 +797,7 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		if (n >= 0) {
 			cur[n] = '\0';
 			if (!strcmp(cur, f->link)) {
+				report_uptodate(rs, f, name, &st);
 				set_attrs(rs, f, name, &st);
 				return itemize(rs, f, ndx, &st, 0, 0, NULL);
 			}
@@ -816,6 +838,7 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 
 	if (exists && (st.st_mode & S_IFMT) == (f->mode & S_IFMT) &&
 	    (!(S_ISCHR(f->mode) || S_ISBLK(f->mode)) || st.st_rdev == rdev)) {
+		report_uptodate(rs, f, name, &st);
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
@@ -1078,6 +1101,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	    !pp)
 		return rs->lops->check(rs, f, ndx, &st);
 	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st)) {
+		report_uptodate(rs, f, name, &st);
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
@@ -1086,6 +1110,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 			oce_unlink_beneath(pp->root, pp->rel, false);
 			oce_partial_dir(rs, pp, false);
 		}
+		report_uptodate(rs, f, name, &st);
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
@@ -1511,6 +1536,10 @@ oce_generate_files(struct oce_recvside *rs)
 				r = delete_in_dir(rs, f);
 		}
 	}
+	/* after a --delete-before pass, as upstream's generate_files() */
+	if (o->debug[OCE_DEBUG_FLIST] >= 1 && !o->list_only)
+		oce_info(s, "delta-transmission %s",
+			 rs->whole_file ? "disabled for local transfer or --whole-file" : "enabled");
 	for (size_t i = 0; i < s->fl.n && !r && !o->list_only; i++) {
 		r = gen_one(rs, (int32_t)i, false);
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)

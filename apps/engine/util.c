@@ -193,3 +193,16 @@ oce_file_checksum(struct oce_session *s, int dirfd, const char *name, uint8_t *o
 	close(fd);
 	return r;
 }
+
+/* Upstream print_child_argv(): words that need it quoted, then the count. */
+void
+oce_print_argv(const char *prefix, char *const *argv, size_t argc)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.-_=+@/";
+
+	printf("%s ", prefix);
+	for (size_t i = 0; i < argc; i++)
+		printf(strspn(argv[i], plain) == strlen(argv[i]) ? "%s " : "\"%s\" ", argv[i]);
+	printf(" (%zu args)\n", argc);
+	fflush(stdout);
+}

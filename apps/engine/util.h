@@ -33,4 +33,7 @@ int oce_io_read_byte(struct ocp_io *io, uint8_t *v);
 /* "a" + "/" + "b" into out (cap bytes); "." or "" as a is dropped. -ENAMETOOLONG if it does not fit. */
 int oce_path_join(char *out, size_t cap, const char *a, const char *b);
 
+/* "PREFIX word \"a word\" ...  (N args)" on stdout, as upstream's -vv shows a command. */
+void oce_print_argv(const char *prefix, char *const *argv, size_t argc);
+
 #endif /* OCE_UTIL_H */
