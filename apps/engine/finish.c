@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
@@ -713,7 +714,7 @@ oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, con
  * a file made while it runs is not missed; a worker that finds its slot
  * DYING removes what it made and stops.
  */
-enum { SLOT_FREE, SLOT_OWNED, SLOT_CREATING, SLOT_NAMED, SLOT_DYING };
+enum { SLOT_FREE, SLOT_OWNED, SLOT_CREATING, SLOT_NAMED, SLOT_DYING, SLOT_GONE };
 #define INFLIGHT_SLOTS 64
 
 static struct {
@@ -773,9 +774,10 @@ oce_inflight_made(bool made)
 	if (atomic_compare_exchange_strong(&inflight_slots[my_slot].state, &cur,
 					   made ? SLOT_NAMED : SLOT_OWNED))
 		return;
-	/* DYING: the handler did not see this file; it is ours to remove */
+	/* DYING: the handler did not see this file; it is ours to remove, then say so */
 	if (made)
 		unlinkat(inflight_slots[my_slot].dirfd, inflight_slots[my_slot].name, 0);
+	atomic_store(&inflight_slots[my_slot].state, SLOT_GONE);
 	for (;;)
 		pause();
 }
@@ -858,20 +860,41 @@ inflight_cleanup(void)
 	for (int i = 0; i < INFLIGHT_SLOTS; i++) {
 		int cur = atomic_load(&inflight_slots[i].state);
 
-		/* a file being made: wait (boundedly) until it is there or not */
-		for (int spin = 0; cur == SLOT_CREATING && spin < 1000; spin++) {
-			sched_yield();
+		/*
+		 * A file being made: wait until it is there or not. Its thread
+		 * may be off the CPU for a while on a loaded machine (kill.bats
+		 * saw a 0-byte temp file left after 1000 yields), so the wait is
+		 * in time, up to 2 s, not in yields.
+		 */
+		for (int ms = 0; cur == SLOT_CREATING && i != my_slot && ms < 2000; ms++) {
+			struct timespec ts = {0, 1000000};
+
+			nanosleep(&ts, NULL);
 			cur = atomic_load(&inflight_slots[i].state);
 		}
 		while (cur != SLOT_FREE && cur != SLOT_DYING &&
 		       !atomic_compare_exchange_weak(&inflight_slots[i].state, &cur, SLOT_DYING))
 			;
-		/*
-		 * Still CREATING: this very thread may have been stopped between
-		 * its openat() and saying so; the name (O_EXCL, random) is its.
-		 */
-		if (cur == SLOT_NAMED || cur == SLOT_CREATING)
+		if (cur == SLOT_NAMED)
 			unlinkat(inflight_slots[i].dirfd, inflight_slots[i].name, 0);
+		/*
+		 * Still CREATING: its openat() may not have returned. When the
+		 * slot is this very thread's, the handler interrupted it there
+		 * and the name (O_EXCL, random) is removed now; another thread
+		 * removes what it made and says GONE, which is waited for
+		 * (bounded) before the process ends under it.
+		 */
+		if (cur == SLOT_CREATING) {
+			unlinkat(inflight_slots[i].dirfd, inflight_slots[i].name, 0);
+			for (int ms = 0; i != my_slot && ms < 2000 &&
+					 atomic_load(&inflight_slots[i].state) != SLOT_GONE;
+			     ms++) {
+				struct timespec ts = {0, 1000000};
+
+				nanosleep(&ts, NULL);
+			}
+			unlinkat(inflight_slots[i].dirfd, inflight_slots[i].name, 0);
+		}
 	}
 	/* then the whole temp files waiting for their turn */
 	{
