@@ -22,6 +22,7 @@ load common
 setup_file() {
 	common_setup_file
 	export PEER="$BATS_TEST_DIRNAME/hostilepeer.py"
+	export OCD="$BATS_TEST_DIRNAME/../../${OC_BUILD:-build}/bin/oc-rsyncd"
 	mkdir -p "$T/one"
 	printf 'hello\n' >"$T/one/x"
 	touch -d '2024-03-04 05:06:07' "$T/one/x" "$T/one"
@@ -31,6 +32,54 @@ setup() {
 	export OUT="$BATS_TEST_TMPDIR/outside"
 	export HOSTILE_OUTSIDE="$OUT"
 	mkdir -p "$OUT"
+}
+
+teardown() {
+	[ -z "${DPIDS:-}" ] || stop_servers $DPIDS
+}
+
+# start_daemons: rsync --daemon and oc-rsyncd on free ports ($RPORT,
+# $OPORT) with one module "ro" holding a file x; oc-rsyncd logs to $DLOG
+start_daemons() {
+	local d="$BATS_TEST_TMPDIR/dm"
+	mkdir -p "$d/ro"
+	echo hi >"$d/ro/x"
+	local ids=""
+	[ "$(id -u)" = 0 ] && ids=$'uid = 0\ngid = 0'
+	cat >"$d/rsyncd.conf" <<-EOF
+		$ids
+		use chroot = false
+		lock file = $d/rsyncd.lock
+		timeout = 3
+		[ro]
+		 path = $d/ro
+		 timeout = 0
+	EOF
+	RPORT=$(free_port)
+	OPORT=$(free_port)
+	DLOG="$d/ocd.log"
+	timeout -k 10 300 rsync --daemon --no-detach --address=127.0.0.1 --port="$RPORT" \
+		--config="$d/rsyncd.conf" >"$d/rsyncd.out" 2>&1 3>&- &
+	echo $! >"$d/rsyncd.pid"
+	env $SERVER_ENV timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 --port="$OPORT" \
+		--config="$d/rsyncd.conf" --log-file="$DLOG" >"$d/ocd.out" 2>&1 3>&- &
+	echo $! >"$d/ocd.pid"
+	DPIDS="$d/rsyncd.pid $d/ocd.pid"
+	wait_port "$RPORT"
+	wait_port "$OPORT"
+}
+
+# hostile_dclient SCENARIO: hostilepeer.py dclient against both daemons;
+# what each said (and whether the transfer began) must be the same
+hostile_dclient() {
+	local d="$BATS_TEST_TMPDIR"
+	timeout 60 "$PY" "$PEER" dclient "$RPORT" ro "$1" >"$d/dref.out" 2>&1
+	timeout 60 "$PY" "$PEER" dclient "$OPORT" ro "$1" >"$d/doc.out" 2>&1
+	if ! diff "$d/dref.out" "$d/doc.out"; then
+		echo "the daemons answered differently (< rsync, > oc-rsyncd)"
+		return 1
+	fi
+	cat "$d/doc.out"
 }
 
 # check RC_RSYNC RC_OC LOG_RSYNC LOG_OC DEST_RSYNC DEST_OC
@@ -398,4 +447,38 @@ check_good() {
 @test "hostile client, -z: one small unit that inflates to megabytes, to a receiving --server" {
 	GOOD=1 HOSTILE_BIG=$((4 << 20)) hostile_zclient z_big_unit
 	rm -rf "$BATS_TEST_TMPDIR/ref" "$BATS_TEST_TMPDIR/oc"
+}
+
+# --- daemon arguments (io.c read_args, MAX_DAEMON_ARGS = 16 * MAX_ARGS) ---
+# rsync 3.5.0's daemon takes 15998 argument lines after the module
+# (counting its own argv[0], refusing the line that would fill slot
+# 16000) and cuts a line past its 5120-byte buffer. A real rsync client
+# sends at most MAX_ARGS (1000), so only a hostile client gets here; its
+# answer is the connection closed without a word (the daemon child exits
+# with code 2, RERR_PROTOCOL, logging nothing; oc-rsyncd logs why).
+
+@test "hostile daemon client: 15998 argument lines are still taken" {
+	start_daemons
+	run hostile_dclient args_15994
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"<binary>"* ]]
+}
+
+@test "hostile daemon client: 15999 argument lines, one past upstream's limit" {
+	start_daemons
+	run hostile_dclient args_15995
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"<closed>" ]]
+	[[ "$output" != *"<binary>"* ]]
+	grep -q "too many daemon arguments" "$DLOG"
+}
+
+@test "hostile daemon client: an argument of 6000 bytes is cut, not refused" {
+	start_daemons
+	run hostile_dclient longarg_6000
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"<binary>"* ]]
 }

@@ -444,6 +444,65 @@ def client(scenario, cmd):
     sys.exit(p.wait())
 
 
+def dclient(port, module, scenario):
+    """A hostile daemon client (clientserver.c start_inband_exchange):
+    greet as protocol 30, pick module, then send the scenario's argument
+    list, NUL-terminated as protocol 30 does. Prints what the daemon says,
+    one line each: its text lines as they are, then "<N binary bytes>" if
+    the transfer began, and "<closed>" or "<open>" (still open after 3 s
+    of silence). Scenarios: args_N (N file arguments after ".") and
+    longarg_N (one file argument of N bytes)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", int(port)), 10)
+    s.settimeout(3)
+    f = s.makefile("rb")
+    s.sendall(b"@RSYNCD: 30.0\n")
+    line = f.readline()
+    out = [line.decode(errors="replace").rstrip("\n")]
+    s.sendall(module.encode() + b"\n")
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        out.append(line.decode(errors="replace").rstrip("\n"))
+        if line.startswith(b"@RSYNCD: OK") or line.startswith(b"@ERROR"):
+            break
+    kind, num = scenario.rsplit("_", 1)
+    args = [b"--server", b"--sender", b"-re.Lsfx", b"."]
+    if kind == "args":
+        args += [module.encode() + b"/x"] * int(num)
+    elif kind == "longarg":
+        args += [module.encode() + b"/" + b"a" * int(num)]
+    else:
+        sys.exit("hostilepeer: unknown scenario " + scenario)
+    try:
+        s.sendall(b"".join(a + b"\0" for a in args) + b"\0")
+    except OSError:
+        pass  # the daemon stopped reading: what it said comes next
+    rest = b""
+    state = "<closed>"
+    try:
+        while True:
+            chunk = f.read1(65536)
+            if not chunk:
+                break
+            rest += chunk
+    except socket.timeout:
+        state = "<open>"
+    except ConnectionResetError:
+        pass  # a daemon that leaves input unread resets: closed all the same
+    except OSError as e:
+        state = "<%s>" % e.strerror
+    text = rest.split(b"\n")
+    for t in text[:-1]:
+        if t.startswith(b"@ERROR") or t.isascii() and t.strip():
+            out.append(t.decode(errors="replace"))
+    if rest and not rest.startswith(b"@"):
+        out.append("<binary>")
+    out.append(state)
+    print("\n".join(out))
+
+
 def read_exact(n):
     buf = b""
     while len(buf) < n:
@@ -457,6 +516,9 @@ def read_exact(n):
 def main():
     if sys.argv[1] == "feed":
         feed(sys.argv[2])
+        return
+    if sys.argv[1] == "dclient":
+        dclient(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     if sys.argv[1] == "client":
         client(sys.argv[2], sys.argv[3:])
