@@ -297,6 +297,47 @@ check_good() {
 	EXPECT=30 hostile_pull msg_timeout_value --timeout=3
 }
 
+@test "hostile server: MSG_INFO of 6000 bytes, past upstream's 5120-byte buffer" {
+	hostile_pull msg_info_overflow
+}
+
+@test "hostile server: MSG_ERROR of 65535 bytes" {
+	hostile_pull msg_error_overflow
+}
+
+@test "hostile server: MSG_ERROR_EXIT with 3 bytes (0 or 4 allowed)" {
+	hostile_pull msg_error_exit_len
+}
+
+@test "hostile server: MSG_NOOP with a payload" {
+	hostile_pull msg_noop_len
+}
+
+@test "hostile server: MSG_IO_ERROR with 3 bytes" {
+	hostile_pull msg_io_error_len
+}
+
+@test "hostile server: MSG_SUCCESS with 2 bytes" {
+	hostile_pull msg_success_len
+}
+
+@test "hostile server: MSG_NO_SEND with 5 bytes" {
+	hostile_pull msg_no_send_len
+}
+
+@test "hostile server: MSG_REDO to the receiver (a generator's message)" {
+	hostile_pull msg_redo_receiver
+}
+
+@test "hostile server: MSG_STATS to the receiver (a generator's message)" {
+	hostile_pull msg_stats_receiver
+}
+
+@test "hostile server: empty MSG_DATA frames are skipped, as upstream does" {
+	# then an index past the list, so both stop the same known way
+	hostile_pull msg_data_empty
+}
+
 @test "hostile receiver: file index past the list, push" {
 	hostile_push push_ndx_range
 }
@@ -335,6 +376,26 @@ check_good() {
 
 @test "hostile client: sum head remainder larger than the block, to --server --sender" {
 	hostile_feed sumhead_remainder
+}
+
+@test "hostile client: MSG_INFO of 6000 bytes, to --server --sender" {
+	hostile_feed msg_info_overflow
+}
+
+@test "hostile client: MSG_ERROR_EXIT with 3 bytes, to --server --sender" {
+	hostile_feed msg_error_exit_len
+}
+
+@test "hostile client: MSG_NOOP with a payload, to --server --sender" {
+	hostile_feed msg_noop_len
+}
+
+@test "hostile client: MSG_SUCCESS with 2 bytes, to --server --sender" {
+	hostile_feed msg_success_len
+}
+
+@test "hostile client: MSG_REDO to a sender, to --server --sender" {
+	hostile_feed msg_redo_receiver
 }
 
 @test "--safe-links: links that climb out through a/../.. are dropped, as rsync 3.5.0 does (CVE-2024-12088)" {

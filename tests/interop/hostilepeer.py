@@ -364,6 +364,27 @@ def pull(scenario):
     if scenario == "msg_timeout_len":
         # MSG_IO_TIMEOUT must carry exactly 4 bytes
         return frame(MSG_IO_TIMEOUT, b"\1\0") + data(pull_list(x))
+    # out-of-band messages whose length does not fit their type (io.c
+    # read_a_msg), each before an otherwise good file list
+    bad = {
+        "msg_info_overflow": (MSG_INFO, b"i" * 6000),  # past BIGPATHBUFLEN
+        "msg_error_overflow": (MSG_ERROR, b"e" * 0xFFFF),
+        "msg_error_exit_len": (86, b"\1\2\3"),  # MSG_ERROR_EXIT: 0 or 4
+        "msg_noop_len": (42, b"\0\0"),  # MSG_NOOP: 0
+        "msg_io_error_len": (22, b"\1\0\0"),  # MSG_IO_ERROR: 4
+        "msg_success_len": (100, b"\1\0"),  # MSG_SUCCESS: 4
+        "msg_no_send_len": (102, b"\1\0\0\0\0"),  # MSG_NO_SEND: 4
+        "msg_redo_receiver": (9, int32(1)),  # MSG_REDO: to a generator only
+        "msg_stats_receiver": (10, b"\0" * 8),  # MSG_STATS: the same
+    }
+    if scenario in bad:
+        tag, payload = bad[scenario]
+        return frame(tag, payload) + data(pull_list(x))
+    if scenario == "msg_data_empty":
+        # MSG_DATA frames of length 0 are legal (and skipped), so this is
+        # ndx_range with empty frames between the real ones
+        return (frame(MSG_DATA, b"") + data(pull_list(x)) + frame(MSG_DATA, b"")
+                + data(n(7) + shortint(ITEM_TRANSFER)))
     if scenario == "msg_timeout_value":
         # a timeout of 0 or a negative one must not disable --timeout
         return frame(MSG_IO_TIMEOUT, int32(-1)) + data(pull_list(x))
@@ -393,7 +414,14 @@ def push(scenario):
 def feed(scenario):
     """A hostile client for `rsync --server --sender -re.Lsfx . DIR/`
     whose DIR holds one file: version, the filter list, then the
-    generator's request for index 1."""
+    generator's request for index 1. A msg_* scenario instead sends its
+    bad out-of-band message first (see pull())."""
+    if scenario.startswith("msg_"):
+        msg = pull(scenario)
+        body = msg[:len(msg) - len(data(pull_list(entry(
+            b"x", S_IFREG | 0o644, size=5))))]
+        sys.stdout.buffer.write(int32(30) + body + data(int32(0)))
+        return
     body = push("push_" + scenario)
     out = int32(30) + data(int32(0)) + body
     sys.stdout.buffer.write(out)
@@ -566,4 +594,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (BrokenPipeError, ConnectionResetError):
+        sys.exit(0)  # the other side gave up on us first: its answer counts
