@@ -177,6 +177,13 @@ build/fuzz/fuzz_oce_d%: fuzz/fuzz_oce_d%.c $(OCPROTO_SRCS) $(DAEMON_CORE_SRCS) $
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(DAEMON_CORE_SRCS) $(OCPROTO_SRCS) $(PROTO_LIBS) \
 		-pthread -lm
 
+# The option parser target links the whole engine (options pull in filters,
+# --chmod, the daemon table) with popt.
+build/fuzz/fuzz_oce_opts: fuzz/fuzz_oce_opts.c $(ENGINE_SRCS) $(OCPROTO_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(OCPROTO_SRCS) $(APP_LIBS) \
+		$(PROTO_LIBS) -pthread -lm
+
 fuzz: $(FUZZ_BINS)
 
 fuzz-run: fuzz

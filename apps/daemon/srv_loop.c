@@ -117,7 +117,7 @@ struct conn {
 	uint32_t interest;	       /* what it is registered for (PB_IN / PB_OUT) */
 	pid_t early_pid;	       /* ST_EARLY: the process running "early exec" */
 	uint8_t *abuf;		       /* ST_ARGS: bytes of the arguments so far */
-	size_t alen, acap, arg_start;
+	size_t alen, acap, arg_start, nargs;
 	struct ocp_linebuf lb;
 };
 
@@ -903,13 +903,15 @@ on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
 static void
 start_session(struct daemon *d, struct conn *c)
 {
-	const char *argv[OCP_DAEMON_ARGS_MAX];
+	/* as many as upstream's daemon takes (a real client sends < 1000) */
+	const char **argv = malloc(OCP_DAEMON_SERVER_ARGS_MAX * sizeof(*argv));
 	size_t argc = 0;
 	struct oce_dsess s = {0};
 	struct child *k;
 	pid_t pid;
 
-	if (ocp_dec_args(c->abuf, c->alen, argv, OCP_DAEMON_ARGS_MAX, &argc) <= 0) {
+	if (!argv || ocp_dec_args(c->abuf, c->alen, argv, OCP_DAEMON_SERVER_ARGS_MAX, &argc) <= 0) {
+		free(argv);
 		fail(c);
 		return;
 	}
@@ -918,6 +920,7 @@ start_session(struct daemon *d, struct conn *c)
 		struct child *p = realloc(d->kids, cap * sizeof(*p));
 
 		if (!p) {
+			free(argv);
 			fail(c);
 			return;
 		}
@@ -929,6 +932,7 @@ start_session(struct daemon *d, struct conn *c)
 	if (pid < 0) {
 		out_printf(c, "@ERROR: fork failed\n");
 		refuse(d, c, M_OTHER);
+		free(argv);
 		return;
 	}
 	if (pid == 0) {
@@ -982,6 +986,7 @@ start_session(struct daemon *d, struct conn *c)
 	dlog(d, "session for module %s from %s (%s) in process %d", c->mod->name,
 	     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr, (int)pid);
 	conn_free(d, c);
+	free(argv);
 }
 
 /* Take argument bytes from in[0..n); how many were used, and whether the list ended. */
@@ -1009,7 +1014,19 @@ take_args(struct conn *c, const uint8_t *in, size_t n, bool *done, int *err)
 		c->acap = cap;
 	}
 	for (i = 0; i < n; i++) {
+		/*
+		 * Upstream read_line() keeps what its 5120-byte buffer holds
+		 * and drops the rest of a longer line: such an argument is
+		 * cut, not refused (rsync 3.5.0 then runs with it).
+		 */
+		if (in[i] != 0 && c->alen - c->arg_start >= OCP_DAEMON_LINE_MAX)
+			continue;
 		if (c->alen >= c->acap || c->alen >= ARGS_MAX_BYTES) {
+			*err = OCP_ETOOLONG;
+			return i;
+		}
+		/* upstream read_args(): "too many daemon arguments" past MAX_DAEMON_ARGS */
+		if (in[i] != 0 && c->alen == c->arg_start && c->nargs >= OCP_DAEMON_SERVER_ARGS_MAX) {
 			*err = OCP_ETOOLONG;
 			return i;
 		}
@@ -1020,6 +1037,7 @@ take_args(struct conn *c, const uint8_t *in, size_t n, bool *done, int *err)
 				return i + 1;
 			}
 			c->arg_start = c->alen;
+			c->nargs++;
 		}
 	}
 	return i;

@@ -1519,7 +1519,8 @@ oce_flist_recv(struct oce_session *s)
 		oce_rerror(s, "invalid file mode 0%o for %s [%s]", (unsigned)c->fst.bad_mode,
 			   c->fst.lastname, oce_who(s));
 		s->exit_code = RERR_PROTOCOL;
-	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED && r != OCP_EMSGCODE) {
+	} else if (r && ocp_is_proto_err(r) && r != OCP_ECLOSED && r != OCP_EMSGCODE &&
+		   !(r == OCP_ETOOLONG && s->io && ocp_demux_overflowed(&s->io->dmx, &(size_t){0}))) {
 		/* A bad multiplex header is the stream's fault: the caller's to report. */
 		oce_error(s, "received a bad file list: %s", ocp_strerror(r));
 		s->exit_code = r == OCP_EMSGLEN || r == OCP_EMSGCODE ? RERR_STREAMIO : RERR_PROTOCOL;

@@ -1394,7 +1394,16 @@ oce_receiving_run(struct oce_session *s)
 		r = oce_finish_open(rs);
 	if (r)
 		goto out;
-	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, 0);
+	/*
+	 * No cap on what one compressed unit expands to: upstream has none
+	 * (recv_zstd_token() hands out any amount in buffer-sized pieces), so
+	 * a legal zstd unit of 16 KiB that holds more than the codec's
+	 * default 64 MiB (RLE blocks reach about 512 MiB) must be taken, as
+	 * rsync 3.5.0 takes it (hostile.bats z_big_unit). Memory stays
+	 * bounded: the decoder streams its output to the file in DBUF-sized
+	 * pieces, and the sender could send the same bytes uncompressed.
+	 */
+	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, SIZE_MAX);
 	if (r)
 		goto out;
 	/* Here upstream forks its generator and receiver. */

@@ -347,6 +347,7 @@ void
 oce_report_failure(struct oce_session *s, int r)
 {
 	const char *who = oce_who(s);
+	size_t len;
 
 	if (!r || s->exit_code || s->exit_shown)
 		return;
@@ -376,6 +377,10 @@ oce_report_failure(struct oce_session *s, int r)
 			   s->io ? ocp_io_timeout(s->io) : 0);
 	} else if (r == OCP_EMSGCODE && s->io) {
 		oce_rerror(s, "unexpected tag %d [%s]", ocp_demux_bad_tag(&s->io->dmx), who);
+	} else if (r == OCP_ETOOLONG && s->io && ocp_demux_overflowed(&s->io->dmx, &len)) {
+		/* a message longer than any of its kind may be: upstream's words, code 12 */
+		oce_rerror(s, "multiplexing overflow %d:%zu [%s]", ocp_demux_bad_tag(&s->io->dmx),
+			   len, who);
 	} else {
 		oce_error(s, "%s [%s]", ocp_is_proto_err(r) ? ocp_strerror(r) : strerror(-r), who);
 	}

@@ -373,7 +373,7 @@ ocp_dec_args(const uint8_t *buf, size_t len, const char **argv, size_t max_args,
 {
 	size_t i = 0, n = 0;
 
-	if (max_args > OCP_DAEMON_ARGS_MAX)
+	if (max_args > OCP_DAEMON_SERVER_ARGS_MAX)
 		return -EINVAL;
 	while (i < len) {
 		const uint8_t *z =

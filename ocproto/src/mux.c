@@ -258,6 +258,15 @@ ocp_demux_idle(const struct ocp_demux *d)
 	return d->err == 0 && d->state == ST_HDR && d->have == 0;
 }
 
+bool
+ocp_demux_overflowed(const struct ocp_demux *d, size_t *len)
+{
+	if (d->err != OCP_ETOOLONG)
+		return false;
+	*len = d->want;
+	return true;
+}
+
 int
 ocp_demux_bad_tag(const struct ocp_demux *d)
 {

@@ -62,9 +62,16 @@ def varint(v):
 
 
 def varlong(v, min_bytes):
-    """io.c write_varlong for values that fit in min_bytes - 1 bytes."""
-    assert 0 <= v < 1 << (8 * (min_bytes - 1))
-    return b"\0" + v.to_bytes(min_bytes - 1, "little")
+    """io.c write_varlong for values below 2**56: min_bytes - 1 low
+    bytes, then as many more as the value needs, counted by the leading
+    one bits of the first byte (which holds no value bits here)."""
+    assert 0 <= v < 1 << 56
+    b = v.to_bytes(8, "little")
+    cnt = 8
+    while cnt > min_bytes - 1 and b[cnt - 1] == 0:
+        cnt -= 1
+    extra = cnt - (min_bytes - 1)
+    return bytes([(0xFF00 >> extra) & 0xFF]) + b[:cnt]
 
 
 class Ndx:
@@ -131,6 +138,146 @@ def whole_file(content):
     if content:
         out += int32(len(content)) + content
     return out + int32(0) + hashlib.md5(content).digest()
+
+
+# -- compressed token streams (token.c send_deflated_token,
+#    send_zstd_token, send_compressed_token) -----------------------------
+
+END_FLAG, TOKEN_LONG, TOKENRUN_LONG = 0x00, 0x20, 0x21
+DEFLATED_DATA, TOKEN_REL, TOKENRUN_REL = 0x40, 0x80, 0xC0
+MAX_DATA_COUNT = 16383
+
+
+def codec_of(cmd):
+    """The codec the client asked for in its server arguments (options.c
+    server_options: --old-compress for an explicit zlib, --new-compress
+    for zlibx, --compress-choice=NAME otherwise); plain -z is zlib here,
+    since a protocol-30 peer without negotiated strings gets no list."""
+    for a in cmd:
+        if a.startswith("--compress-choice="):
+            return a.split("=", 1)[1]
+        if a == "--new-compress":
+            return "zlibx"
+    return "zlib"
+
+
+def _lib(name):
+    import ctypes
+    import ctypes.util
+    return ctypes.CDLL(ctypes.util.find_library(name) or "lib%s.so.1" % name)
+
+
+def compressed(codec, content):
+    """content as one compressor's output: raw deflate flushed with
+    Z_SYNC_FLUSH minus its 00 00 ff ff trailer (the receiver puts it back),
+    one zstd frame, or lz4 blocks of at most MAX_DATA_COUNT input bytes
+    (each lz4 block is its own unit; returned as a list then)."""
+    import ctypes
+    if codec in ("zlib", "zlibx"):
+        import zlib
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        out = c.compress(content) + c.flush(zlib.Z_SYNC_FLUSH)
+        assert out.endswith(b"\0\0\xff\xff")
+        return out[:-4]
+    if codec == "zstd":
+        z = _lib("zstd")
+        z.ZSTD_compressBound.restype = ctypes.c_size_t
+        cap = z.ZSTD_compressBound(ctypes.c_size_t(len(content)))
+        buf = ctypes.create_string_buffer(cap)
+        z.ZSTD_compress.restype = ctypes.c_size_t
+        n = z.ZSTD_compress(buf, ctypes.c_size_t(cap), content,
+                            ctypes.c_size_t(len(content)), 3)
+        return buf.raw[:n]
+    if codec in ("lz4", "lz4-one"):
+        # "lz4-one": all of content in one block, past what a unit may be
+        z = _lib("lz4")
+        units = []
+        step = MAX_DATA_COUNT if codec == "lz4" else max(len(content), 1)
+        for i in range(0, len(content), step):
+            piece = content[i:i + step]
+            cap = z.LZ4_compressBound(len(piece))
+            buf = ctypes.create_string_buffer(cap)
+            n = z.LZ4_compress_default(piece, buf, len(piece), cap)
+            units.append(buf.raw[:n])
+        return units
+    sys.exit("hostilepeer: unknown codec " + codec)
+
+
+def deflated(payload):
+    """payload as DEFLATED_DATA units of at most MAX_DATA_COUNT bytes (a
+    list: each element is one unit, as lz4 needs)."""
+    if isinstance(payload, list):
+        return b"".join(deflated(p) for p in payload)
+    out = b""
+    for i in range(0, max(len(payload), 1), MAX_DATA_COUNT):
+        p = payload[i:i + MAX_DATA_COUNT]
+        out += bytes([DEFLATED_DATA | (len(p) >> 8), len(p) & 0xFF]) + p
+    return out
+
+
+def run16(n):
+    return bytes([n & 0xFF, (n >> 8) & 0xFF])
+
+
+def z_tokens(scenario, codec):
+    """The token stream of a compressed scenario, after the sum head it
+    returns too: (sum head, tokens, whole content or None, eof)."""
+    import hashlib
+    lit = deflated(compressed(codec, b"hello"))
+    none = sum_head()
+    if scenario == "z_token_negative":
+        return none, lit + bytes([TOKEN_LONG]) + int32(-5), None, False
+    if scenario == "z_token_past_count":
+        return none, lit + bytes([TOKEN_LONG]) + int32(3), None, False
+    if scenario == "z_token_int_max":
+        # one past upstream's MAX_TOKEN_INDEX (0x7ffffffe)
+        return none, lit + bytes([TOKEN_LONG]) + int32(0x7FFFFFFF), None, False
+    if scenario == "z_run_overflow":
+        # a run whose last token would pass INT32_MAX
+        return (none, lit + bytes([TOKENRUN_LONG]) + int32(0x7FFFFFF0)
+                + run16(0xFFFF), None, False)
+    if scenario == "z_run_past_count":
+        # block 0 exists (one 5-byte block), the run's next 3 do not
+        return (sum_head(1, 700, 16, 5), lit + bytes([TOKENRUN_LONG])
+                + int32(0) + run16(3), None, False)
+    if scenario == "z_rel_past_count":
+        # TOKEN_REL: a relative step of 9 from block 0
+        return (sum_head(1, 700, 16, 5), lit + bytes([TOKEN_LONG]) + int32(0)
+                + bytes([TOKEN_REL | 9]), None, False)
+    if scenario == "z_corrupt":
+        # a unit that no decompressor takes
+        return none, deflated(b"\xff" * 64) + bytes([END_FLAG]), None, False
+    if scenario == "z_no_end_eof":
+        # literal data, then the stream ends without END_FLAG
+        return none, lit, None, True
+    if scenario == "z_big_unit":
+        # one small unit that inflates far past CHUNK_SIZE (32 KiB) and
+        # past AVAIL_OUT_SIZE(CHUNK_SIZE): a legal stream, both sides must
+        # take it (lz4's units are bounded by the format and split)
+        content = b"\0" * int(os.environ.get("HOSTILE_BIG", 4 << 20))
+        body = deflated(compressed(codec, content)) + bytes([END_FLAG])
+        return none, body + hashlib.md5(content).digest(), content, False
+    if scenario == "z_lz4_bomb":
+        # an lz4 unit that decompresses to 1 MiB, past the block size
+        # both sides decompress into (LZ4_compressBound(CHUNK_SIZE))
+        big = compressed("lz4-one", b"\0" * (1 << 20))
+        return none, deflated(big[0]) + bytes([END_FLAG]), None, False
+    sys.exit("hostilepeer: unknown scenario " + scenario)
+
+
+def z_pull(scenario, codec):
+    """A pull of "x" whose data comes as a compressed token stream, and
+    for a legal stream the rest of a good run (the three NDX_DONE of the
+    phases and the sender's stats, sender.c send_files, main.c report)."""
+    n = Ndx()
+    x = entry(b"x", S_IFREG | 0o644, size=5)
+    head, toks, content, eof = z_tokens(scenario, codec)
+    if content is not None:
+        x = entry(b"x", S_IFREG | 0o644, size=len(content))
+    out = n(1) + shortint(ITEM_TRANSFER) + head + toks
+    if content is not None:
+        out += n(-1) * 3 + varlong(0, 3) * 5
+    return data(pull_list(x)), data(out), eof, content is not None
 
 
 # -- scenarios: the peer as a sender (the client pulls, with -rlt) --------
@@ -217,6 +364,27 @@ def pull(scenario):
     if scenario == "msg_timeout_len":
         # MSG_IO_TIMEOUT must carry exactly 4 bytes
         return frame(MSG_IO_TIMEOUT, b"\1\0") + data(pull_list(x))
+    # out-of-band messages whose length does not fit their type (io.c
+    # read_a_msg), each before an otherwise good file list
+    bad = {
+        "msg_info_overflow": (MSG_INFO, b"i" * 6000),  # past BIGPATHBUFLEN
+        "msg_error_overflow": (MSG_ERROR, b"e" * 0xFFFF),
+        "msg_error_exit_len": (86, b"\1\2\3"),  # MSG_ERROR_EXIT: 0 or 4
+        "msg_noop_len": (42, b"\0\0"),  # MSG_NOOP: 0
+        "msg_io_error_len": (22, b"\1\0\0"),  # MSG_IO_ERROR: 4
+        "msg_success_len": (100, b"\1\0"),  # MSG_SUCCESS: 4
+        "msg_no_send_len": (102, b"\1\0\0\0\0"),  # MSG_NO_SEND: 4
+        "msg_redo_receiver": (9, int32(1)),  # MSG_REDO: to a generator only
+        "msg_stats_receiver": (10, b"\0" * 8),  # MSG_STATS: the same
+    }
+    if scenario in bad:
+        tag, payload = bad[scenario]
+        return frame(tag, payload) + data(pull_list(x))
+    if scenario == "msg_data_empty":
+        # MSG_DATA frames of length 0 are legal (and skipped), so this is
+        # ndx_range with empty frames between the real ones
+        return (frame(MSG_DATA, b"") + data(pull_list(x)) + frame(MSG_DATA, b"")
+                + data(n(7) + shortint(ITEM_TRANSFER)))
     if scenario == "msg_timeout_value":
         # a timeout of 0 or a negative one must not disable --timeout
         return frame(MSG_IO_TIMEOUT, int32(-1)) + data(pull_list(x))
@@ -246,10 +414,121 @@ def push(scenario):
 def feed(scenario):
     """A hostile client for `rsync --server --sender -re.Lsfx . DIR/`
     whose DIR holds one file: version, the filter list, then the
-    generator's request for index 1."""
+    generator's request for index 1. A msg_* scenario instead sends its
+    bad out-of-band message first (see pull())."""
+    if scenario.startswith("msg_"):
+        msg = pull(scenario)
+        body = msg[:len(msg) - len(data(pull_list(entry(
+            b"x", S_IFREG | 0o644, size=5))))]
+        sys.stdout.buffer.write(int32(30) + body + data(int32(0)))
+        return
     body = push("push_" + scenario)
     out = int32(30) + data(int32(0)) + body
     sys.stdout.buffer.write(out)
+
+
+def client(scenario, cmd):
+    """A hostile client pushing "x" to a receiving server it starts
+    (cmd, e.g. `rsync --server -rlze.Lsfx . DIR/`), with a compressed
+    token stream: the version exchange, the file list, then, once the
+    server's generator asked for "x", the scenario's tokens. Exits with
+    the server's exit code; the server's stderr passes through."""
+    import select
+    import subprocess
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    fin, fout = p.stdin.fileno(), p.stdout.fileno()
+    n = Ndx()
+    head, toks, content, eof = z_tokens(scenario, codec_of(cmd))
+    x = entry(b"x", S_IFREG | 0o644,
+              size=len(content) if content is not None else 5)
+    body = n(1) + shortint(ITEM_TRANSFER) + head + toks
+    if content is not None:
+        body += n(-1) * 3  # the sender's phase ends (no stats to a server)
+
+    def write(b):
+        try:
+            while b:
+                b = b[os.write(fin, b):]
+        except BrokenPipeError:
+            pass
+
+    # a receiver with neither --delete nor -m reads no filter list
+    write(int32(30) + data(pull_list(x)))
+    got = b""
+    # the server's version, compat flags (one varint byte) and seed,
+    # then any byte of its generator's first request
+    while len(got) <= 9:
+        if not select.select([fout], [], [], 30)[0]:
+            break
+        chunk = os.read(fout, 65536)
+        if not chunk:
+            break
+        got += chunk
+    write(data(body))
+    if eof:
+        p.stdin.close()
+    while os.read(fout, 65536):
+        pass
+    sys.exit(p.wait())
+
+
+def dclient(port, module, scenario):
+    """A hostile daemon client (clientserver.c start_inband_exchange):
+    greet as protocol 30, pick module, then send the scenario's argument
+    list, NUL-terminated as protocol 30 does. Prints what the daemon says,
+    one line each: its text lines as they are, then "<N binary bytes>" if
+    the transfer began, and "<closed>" or "<open>" (still open after 3 s
+    of silence). Scenarios: args_N (N file arguments after ".") and
+    longarg_N (one file argument of N bytes)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", int(port)), 10)
+    s.settimeout(3)
+    f = s.makefile("rb")
+    s.sendall(b"@RSYNCD: 30.0\n")
+    line = f.readline()
+    out = [line.decode(errors="replace").rstrip("\n")]
+    s.sendall(module.encode() + b"\n")
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        out.append(line.decode(errors="replace").rstrip("\n"))
+        if line.startswith(b"@RSYNCD: OK") or line.startswith(b"@ERROR"):
+            break
+    kind, num = scenario.rsplit("_", 1)
+    args = [b"--server", b"--sender", b"-re.Lsfx", b"."]
+    if kind == "args":
+        args += [module.encode() + b"/x"] * int(num)
+    elif kind == "longarg":
+        args += [module.encode() + b"/" + b"a" * int(num)]
+    else:
+        sys.exit("hostilepeer: unknown scenario " + scenario)
+    try:
+        s.sendall(b"".join(a + b"\0" for a in args) + b"\0")
+    except OSError:
+        pass  # the daemon stopped reading: what it said comes next
+    rest = b""
+    state = "<closed>"
+    try:
+        while True:
+            chunk = f.read1(65536)
+            if not chunk:
+                break
+            rest += chunk
+    except socket.timeout:
+        state = "<open>"
+    except ConnectionResetError:
+        pass  # a daemon that leaves input unread resets: closed all the same
+    except OSError as e:
+        state = "<%s>" % e.strerror
+    text = rest.split(b"\n")
+    for t in text[:-1]:
+        if t.startswith(b"@ERROR") or t.isascii() and t.strip():
+            out.append(t.decode(errors="replace"))
+    if rest and not rest.startswith(b"@"):
+        out.append("<binary>")
+    out.append(state)
+    print("\n".join(out))
 
 
 def read_exact(n):
@@ -266,17 +545,56 @@ def main():
     if sys.argv[1] == "feed":
         feed(sys.argv[2])
         return
+    if sys.argv[1] == "dclient":
+        dclient(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
+    if sys.argv[1] == "client":
+        client(sys.argv[2], sys.argv[3:])
+        return
     scenario = sys.argv[1]
     cmd = " ".join(sys.argv[3:]).split()
     read_exact(4)  # the client's protocol version
     out = int32(30) + b"\0" + int32(0x5EED)
-    out += push(scenario) if "--sender" not in cmd else pull(scenario)
+    eof = good = False
+    if "--sender" not in cmd:
+        out += push(scenario)
+    elif scenario.startswith("z_"):
+        head, body, eof, good = z_pull(scenario, codec_of(cmd))
+        out += head
+        while out:
+            out = out[os.write(1, out):]
+        # only once the client's generator asked for the file (its filter
+        # list, at most 12 bytes framed, then any byte of the request):
+        # a sender that answers early is refused by oc-rsync as
+        # unrequested, and the scenario would test that instead
+        got = 0
+        while got <= 12:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                sys.exit(0)
+            got += len(chunk)
+        out = body
+    else:
+        out += pull(scenario)
     while out:
         out = out[os.write(1, out):]
+    if eof:
+        os.close(1)  # the stream just ends
+    if good:
+        # a whole good run: the client's last word is its goodbye, then
+        # it waits for us to exit; a second of silence means it is done
+        import select
+        while select.select([0], [], [], 1.0)[0]:
+            if not os.read(0, 65536):
+                break
+        return
     # keep the pipe open until the client is done with us
     while os.read(0, 65536):
         pass
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (BrokenPipeError, ConnectionResetError):
+        sys.exit(0)  # the other side gave up on us first: its answer counts

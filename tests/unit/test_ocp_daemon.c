@@ -330,7 +330,7 @@ test_args(void **state)
 	memset(big, 'x', 8000);
 	assert_int_equal(ocp_dec_args(big, OCP_DAEMON_LINE_MAX, argv, 10, &argc), 0);
 	assert_int_equal(ocp_dec_args(big, OCP_DAEMON_LINE_MAX + 1, argv, 10, &argc), OCP_ETOOLONG);
-	assert_int_equal(ocp_dec_args(big, 10, argv, OCP_DAEMON_ARGS_MAX + 1, &argc), -EINVAL);
+	assert_int_equal(ocp_dec_args(big, 10, argv, OCP_DAEMON_SERVER_ARGS_MAX + 1, &argc), -EINVAL);
 	free(big);
 }
 

@@ -488,6 +488,24 @@ test_demux_limits(void **state)
 	t = run(stream, 4, (const size_t[]){4}, 1, 0);
 	assert_int_equal(t->err, OCP_ETOOLONG);
 	free(t);
+	/* ... and the caller learns its tag and length (upstream's "multiplexing overflow 3:5120") */
+	{
+		struct ocp_demux d;
+		struct ocp_demux_event ev;
+		size_t blen = 0;
+
+		assert_int_equal(ocp_demux_init(&d, 0), 0);
+		assert_false(ocp_demux_overflowed(&d, &blen));
+		assert_int_equal(ocp_demux_next(&d, stream, 4, &ev), OCP_ETOOLONG);
+		assert_true(ocp_demux_overflowed(&d, &blen));
+		assert_int_equal(blen, OCP_MUX_MSG_MAX + 1);
+		assert_int_equal(ocp_demux_bad_tag(&d), OCP_MSG_ERROR);
+		/* a bad header is not an overflow */
+		stream[3] = 0;
+		assert_int_equal(ocp_demux_init(&d, 0), 0);
+		assert_true(ocp_demux_next(&d, stream, 4, &ev) < 0);
+		assert_false(ocp_demux_overflowed(&d, &blen));
+	}
 }
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;

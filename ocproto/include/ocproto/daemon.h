@@ -28,6 +28,12 @@
 #define OCP_DAEMON_LINE_MAX 5119
 /* Most server arguments a client sends (upstream MAX_ARGS). */
 #define OCP_DAEMON_ARGS_MAX 1000
+/*
+ * Most argument lines a daemon takes after the module (upstream read_args():
+ * MAX_DAEMON_ARGS, 16 * MAX_ARGS, counting its own argv[0] "rsyncd" and
+ * refusing the line that would fill the last slot).
+ */
+#define OCP_DAEMON_SERVER_ARGS_MAX (16 * OCP_DAEMON_ARGS_MAX - 2)
 /* Longest base64 text of a digest: sha512, 64 bytes, unpadded. */
 #define OCP_B64_DIGEST_MAX 86
 
@@ -144,7 +150,7 @@ int ocp_auth_verify(const char *line, size_t len, enum ocp_csum digest, const ch
 int ocp_enc_args(uint8_t *out, size_t cap, const char *const *argv, size_t argc);
 /*
  * Read server arguments; the strings are NUL-terminated in buf and argv[i]
- * points at them. At most max_args (<= OCP_DAEMON_ARGS_MAX, argv's size)
+ * points at them. At most max_args (<= OCP_DAEMON_SERVER_ARGS_MAX, argv's size)
  * arguments, each at most OCP_DAEMON_LINE_MAX bytes, else OCP_ETOOLONG.
  * Returns bytes consumed with the final empty argument, or 0 for need more.
  */

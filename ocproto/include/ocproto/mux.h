@@ -137,6 +137,13 @@ int ocp_demux_init(struct ocp_demux *d, size_t msg_cap);
 int ocp_demux_bad_tag(const struct ocp_demux *d);
 
 /*
+ * Did the stream fail on a control payload above msg_cap (upstream's
+ * "multiplexing overflow TAG:LEN", code 12)? Then *len is the length its
+ * header announced, and ocp_demux_bad_tag() gives its tag.
+ */
+bool ocp_demux_overflowed(const struct ocp_demux *d, size_t *len);
+
+/*
  * Consume bytes from buf until one event completes or buf is used up, and
  * describe it in *ev (kind OCP_DEMUX_NONE if nothing completed). Returns the
  * bytes consumed: > 0 whenever len > 0, 0 when len is 0. Zero-length DATA
