@@ -81,6 +81,9 @@ struct oce_local {
 	bool async;
 	uint64_t next_seq;	/* generator: the next number to give */
 	int err;		/* generator: first copy failure seen */
+	/* (atomic) a clone from this source device was refused: auto skips it (copy_data()) */
+	uint64_t noclone_dev;
+	bool noclone;
 
 	/* async */
 	struct ocpool *pool;
@@ -222,12 +225,22 @@ copy_bytes(int in, int out, off_t size)
  * -EOPNOTSUPP from ALWAYS: this file system (or pair of them) cannot clone.
  */
 static int
-copy_data(int in, int out, off_t size, int reflink)
+copy_data(struct oce_local *l, int in, const struct stat *sst, int out, int reflink)
 {
+	off_t size = sst->st_size;
+	/*
+	 * auto: once a clone from this source device was refused, the rest
+	 * go straight to copy_file_range (which clones by itself where it
+	 * can): no failing ioctl per file on tmpfs or ext4.
+	 */
+	bool try_clone = size > 0 && (reflink == OCE_REFLINK_ALWAYS ||
+				      !__atomic_load_n(&l->noclone, __ATOMIC_RELAXED) ||
+				      __atomic_load_n(&l->noclone_dev, __ATOMIC_RELAXED) != (uint64_t)sst->st_dev);
+
 	/* copy_file_range clones by itself on XFS and Btrfs: the bytes by hand */
 	if (reflink == OCE_REFLINK_NEVER)
 		return copy_bytes(in, out, size);
-	if (size > 0 && ioctl(out, FICLONE, in) == 0) {
+	if (try_clone && ioctl(out, FICLONE, in) == 0) {
 		/* the whole file as it is now: cut what grew after the open */
 		struct stat st;
 
@@ -235,11 +248,17 @@ copy_data(int in, int out, off_t size, int reflink)
 			return -errno;
 		return 0;
 	}
-	if (size > 0 && reflink == OCE_REFLINK_ALWAYS)
-		return errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == EOPNOTSUPP ||
-				       errno == ENOSYS
-			       ? -EOPNOTSUPP
-			       : -errno;
+	if (try_clone) {
+		bool unsupported = errno == EXDEV || errno == EINVAL || errno == ENOTTY ||
+				   errno == EOPNOTSUPP || errno == ENOSYS;
+
+		if (reflink == OCE_REFLINK_ALWAYS)
+			return unsupported ? -EOPNOTSUPP : -errno;
+		if (unsupported) {
+			__atomic_store_n(&l->noclone_dev, (uint64_t)sst->st_dev, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->noclone, true, __ATOMIC_RELAXED);
+		}
+	}
 	while (size > 0) {
 		size_t want = size < (1 << 30) ? (size_t)size : (size_t)1 << 30;
 		ssize_t n = copy_file_range(in, NULL, out, NULL, want, 0);
@@ -322,7 +341,7 @@ copy_one(struct lev *e)
 	}
 	if (track)
 		oce_inflight_set(dfd, fd, tmpname, -1, NULL, f->mode, true);
-	r = copy_data(in, fd, sst.st_size, s->o->reflink);
+	r = copy_data(e->l, in, &sst, fd, s->o->reflink);
 	close(in);
 	if (track)
 		oce_inflight_forget_fd();
