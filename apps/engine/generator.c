@@ -905,7 +905,7 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	in = oce_open_beneath(from, name, O_RDONLY, 0);
 	if (in < 0)
 		return in;
-	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
 	if (r) {
 		close(in);
 		return r;

@@ -508,7 +508,7 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		return 0;
 	}
 	d->tmpname[0] = '\0';
-	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
+	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
 	if (r) {
 		/* Upstream names the temp file it tried: in --temp-dir, else beside the file. */
 		char tmp[PATH_MAX], full[PATH_MAX + 2];
