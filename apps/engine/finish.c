@@ -817,6 +817,7 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 	if (s->o->backup && overwriting_basis && dest->root == &rs->root &&
 	    !oce_make_backup(rs, dest->rel, false)) {
 		s->exit_code = RERR_FILEIO;
+		rs->backup_failed = true;
 		return 0;
 	}
 	/* Upstream puts the file in place even when an attribute would not take. */
