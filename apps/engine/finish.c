@@ -288,6 +288,14 @@ oce_finish_open(struct oce_recvside *rs)
 			oce_info(rs->s, "(new) backup_dir is %.*s", len, bd);
 		}
 	}
+	/* An absolute partial-dir that is there already may hold partial files to go on from. */
+	if (o->partial_dir && *o->partial_dir == '/') {
+		struct oce_root pr = {.fd = -1};
+
+		if ((confined(rs) ? user_root(rs, &pr, o->partial_dir, false)
+				  : oce_root_open(&pr, o->partial_dir, false, rs->root.sys)) == 0)
+			rs->pdir_root = pr;
+	}
 	for (size_t i = 0; i < o->alt_dest.n && i < OCE_MAX_ALT_DEST; i++) {
 		/* A missing one is never a match; upstream warns about it. */
 		int r = user_root(rs, &rs->alt[rs->nalt], o->alt_dest.v[i], false);
