@@ -766,7 +766,8 @@ oce_dsess_run(const struct oce_dsess *d)
 		oce_opts_free(&o);
 		return RERR_PROTOCOL;
 	}
-	if (sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
+	/* upstream sanitize_paths: not in a module that is the chroot's root itself */
+	if (dm.sanitize && sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
 		oce_opts_free(&o);
 		return RERR_MALLOC;
 	}

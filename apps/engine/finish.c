@@ -274,14 +274,15 @@ oce_finish_open(struct oce_recvside *rs)
 			len--;
 		if (fstatat(rs->root.fd, o->backup_dir, &st, 0) == 0) {
 			if (!S_ISDIR(st.st_mode)) {
-				oce_error(rs->s, "The backup-dir is not a directory: %.*s", len, bd);
+				/* upstream's rprintf(FERROR): no program name */
+				oce_rerror(rs->s, "The backup-dir is not a directory: %.*s", len, bd);
 				rs->s->exit_code = RERR_SYNTAX;
 				return -ENOTDIR;
 			}
 			if (o->info[OCE_INFO_BACKUP] >= 1)
 				oce_info(rs->s, "backup_dir is %.*s", len, bd);
 		} else if (errno != ENOENT) {
-			oce_error(rs->s, "Failed to stat %.*s: %s", len, bd, strerror(errno));
+			oce_rerror(rs->s, "Failed to stat %.*s: %s", len, bd, strerror(errno));
 			rs->s->exit_code = RERR_FILEIO;
 			return -errno;
 		} else if (o->info[OCE_INFO_BACKUP] >= 1) {
@@ -300,12 +301,16 @@ oce_finish_open(struct oce_recvside *rs)
 		/* A missing one is never a match; upstream warns about it. */
 		int r = user_root(rs, &rs->alt[rs->nalt], o->alt_dest.v[i], false);
 
-		if (r && confined(rs)) {
-			/* upstream warns after a plain stat(); one that leads out is just never used */
+		if (r) {
+			/*
+			 * upstream warns after a plain stat(): "is not a dir" only for
+			 * something there; in a module one that leads out is just
+			 * never used
+			 */
 			struct stat st;
 
 			rs->alt[rs->nalt].fd = -1;
-			r = fstatat(rs->root.fd, o->alt_dest.v[i], &st, 0) ? -errno
+			r = fstatat(rs->root.fd, o->alt_dest.v[i], &st, 0) ? -ENOENT
 			    : S_ISDIR(st.st_mode)			      ? 0
 									      : -ENOTDIR;
 		}
@@ -322,6 +327,9 @@ oce_finish_open(struct oce_recvside *rs)
 			/* in a module upstream's names stay as the session made them */
 			n = o->alt_dest.v[i][0] == '/' || confined(rs) ? -1 : readlink(fdpath, here, sizeof(here) - 1);
 			here[n > 0 ? n : 0] = '\0';
+			/* no /proc (a chroot): the destination as we named it */
+			if (n < 0 && o->alt_dest.v[i][0] != '/' && !confined(rs) && rs->curr_dir)
+				snprintf(here, sizeof(here), "%s", rs->curr_dir);
 			oce_warning(rs->s, "%s arg %s: %s%s%s", opt, r == -ENOTDIR ? "is not a dir" : "does not exist",
 				    here, *here ? "/" : "", o->alt_dest.v[i]);
 		}

@@ -168,14 +168,12 @@ opair() {
 			cmd+=(-ai "$@" "$opt=$v" "$T/src/" "$r/m/dst/") ;;
 		esac
 		outside "$r" >"$T/out0.$s"
-		local t0=$(date +%s.%N)
 		timeout -k 5 60 "${cmd[@]}" >"$T/log.$s" 2>&1 && rc=0 || rc=$?
-		echo "# $s $mode $opt $(echo "$(date +%s.%N) - $t0" | bc)" >&3
 		echo "$rc" >"$T/rc.$s"
 		outside "$r" >"$T/out1.$s"
 		wsig "$r" >"$T/sig.$s"
 	done
-	local what="$mode $opt=$val $*"
+	local what="$mode $opt=$val $*" known="" unsafe="" sigf=cat logf=cat
 	case $mode in
 	d?|o?)
 		if ! diff -q "$T/out0.oc" "$T/out1.oc" >/dev/null; then
@@ -183,17 +181,26 @@ opair() {
 			diff "$T/out0.oc" "$T/out1.oc"
 			bad=1
 		fi
-		if ! diff -q "$T/out0.ref" "$T/out1.ref" >/dev/null; then
-			echo "rsync changed the outside directory: $what"
-			bad=1
-		fi ;;
+		# rsync itself writing outside the module: we may not follow it there
+		diff -q "$T/out0.ref" "$T/out1.ref" >/dev/null || unsafe=1
+		[ "${mode#?}" = c ] || known=${KNOWN["s:$opt=$val"]:-} ;;
 	esac
-	diff "$T/sig.ref" "$T/sig.oc" >"$T/sig.diff" || {
+	if [ -n "$unsafe" ]; then
+		echo "# $what: rsync 3.5.0 wrote outside the module; compared: the module, exit code, other lines" >&3
+		sigf=unsafe_sig
+		logf=unsafe_log
+	fi
+	if [ -n "$known" ] && [ -z "${OC_PATHOPTS_STRICT:-}" ]; then
+		echo "# $what: known difference ($known), compared: the outside directory" >&3
+		return $bad
+	fi
+	diff <($sigf <"$T/sig.ref") <($sigf <"$T/sig.oc") >"$T/sig.diff" || {
 		echo "world differs (< rsync, > oc): $what"
 		cat "$T/sig.diff"
 		bad=1
 	}
-	diff <(grep -v "$MASK" "$T/log.ref" | unworld) <(grep -v "$MASK" "$T/log.oc" | unworld) || {
+	diff <(grep -v "$MASK" "$T/log.ref" | unworld | $logf) \
+		<(grep -v "$MASK" "$T/log.oc" | unworld | $logf) || {
 		echo "output differs (< rsync, > oc): $what"
 		bad=1
 	}
@@ -209,6 +216,29 @@ opair() {
 	fi
 	return $bad
 }
+
+# Where rsync 3.5.0 wrote outside the module: the outside directory is not
+# compared, and the receiver's lines about the files it failed on name
+# other steps (rsync fails after writing, we before).
+unsafe_sig() {
+	grep -v '^out/'
+}
+unsafe_log() {
+	grep -v '^rsync: \[receiver\] \(stat\|rename\|mkstemp\) '
+}
+
+# Known differences where a daemon sanitizes paths (s: modules m and i), by
+# OPT=VALUE; OC_PATHOPTS_STRICT=1 compares them all the same.
+declare -gA KNOWN=(
+	# rsync's generator finds the partial file through "..", its receiver
+	# then refuses to open it (code 23, the file not updated); oc-rsync
+	# does not look above the file's directory, and updates the file
+	["s:--partial-dir=../x"]="partial-dir above the file's directory"
+	["s:--partial-dir=a/../../x"]="partial-dir above the file's directory"
+	# a receiver that stops in a daemon session: its closing "rsync error:"
+	# line (and the generator's) reach rsync's client, not ours (same code)
+	["s:--backup-dir=lnk/t"]="closing lines of a failed daemon receiver"
+)
 
 VALUES=(../x a/../../x ../../out/t ROOT/out/t lnk/t)
 
