@@ -183,7 +183,7 @@ opair() {
 		fi
 		# rsync itself writing outside the module: we may not follow it there
 		diff -q "$T/out0.ref" "$T/out1.ref" >/dev/null || unsafe=1
-		[ "${mode#?}" = c ] || known=${KNOWN["s:$opt=$val"]:-} ;;
+		known=${KNOWN["d:$opt=$val"]:-} ;;
 	esac
 	if [ -n "$unsafe" ]; then
 		echo "# $what: rsync 3.5.0 wrote outside the module; compared: the module, exit code, other lines" >&3
@@ -227,17 +227,17 @@ unsafe_log() {
 	grep -v '^rsync: \[receiver\] \(stat\|rename\|mkstemp\) '
 }
 
-# Known differences where a daemon sanitizes paths (s: modules m and i), by
+# Known differences in the daemon modes (d: every module and client), by
 # OPT=VALUE; OC_PATHOPTS_STRICT=1 compares them all the same.
 declare -gA KNOWN=(
 	# rsync's generator finds the partial file through "..", its receiver
 	# then refuses to open it (code 23, the file not updated); oc-rsync
 	# does not look above the file's directory, and updates the file
-	["s:--partial-dir=../x"]="partial-dir above the file's directory"
-	["s:--partial-dir=a/../../x"]="partial-dir above the file's directory"
+	["d:--partial-dir=../x"]="partial-dir above the file's directory"
+	["d:--partial-dir=a/../../x"]="partial-dir above the file's directory"
 	# a receiver that stops in a daemon session: its closing "rsync error:"
 	# line (and the generator's) reach rsync's client, not ours (same code)
-	["s:--backup-dir=lnk/t"]="closing lines of a failed daemon receiver"
+	["d:--backup-dir=lnk/t"]="closing lines of a failed daemon receiver"
 )
 
 VALUES=(../x a/../../x ../../out/t ROOT/out/t lnk/t)
