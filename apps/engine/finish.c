@@ -251,6 +251,22 @@ oce_finish_open(struct oce_recvside *rs)
 		}
 		if (!r)
 			r = user_root(rs, &rs->tmp_root, o->temp_dir, false);
+		if (!r && !oce_daemon_module_dir() && *o->temp_dir != '/') {
+			/*
+			 * Upstream 3.5.0 makes its temp files in a relative --temp-dir
+			 * with a resolver that refuses ".." (every file fails with
+			 * EINVAL) and symlinks (it writes the temp file through one,
+			 * then fails to rename it with ELOOP). We fail as it does,
+			 * before writing anything. Not in a chrooted module, where it
+			 * uses a plain mkstemp(); the other modules are confined().
+			 */
+			int fd = oce_open_beneath(&rs->root, o->temp_dir, O_PATH | O_DIRECTORY, 0);
+
+			if (fd >= 0)
+				close(fd);
+			else
+				rs->tmp_err = fd == -EXDEV ? EINVAL : ELOOP;
+		}
 		if (r && confined(rs) && (r == -EXDEV || r == -ELOOP)) {
 			/* a way out of the module: each temp file fails, nothing is written there */
 			rs->tmp_err = ELOOP;
