@@ -91,13 +91,16 @@ module_rel(const struct oce_recvside *rs, const char *path, char *out, size_t ca
 	return 0;
 }
 
-/* A directory below the module's descriptor, through symlinks that stay inside. */
+/*
+ * A directory below the module's descriptor, through no symlink at all:
+ * upstream 3.5.0 refuses one that stays inside the module too.
+ */
 static int
 beneath_dir(int mfd, const char *rel)
 {
 	struct open_how how = {
 	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = -1;
 
@@ -113,7 +116,7 @@ beneath_dir(int mfd, const char *rel)
 		return -errno;
 #endif
 	{
-		/* no openat2: no symlink at all, the walk of fs.c */
+		/* no openat2: the walk of fs.c, which refuses symlinks too */
 		struct oce_root m = {.fd = mfd, .use_openat2 = false, .sys = &oce_fs_sys_default};
 
 		(void)how;

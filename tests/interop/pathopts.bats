@@ -20,7 +20,8 @@
 #   M/ROOT/out/t/    a, sub/b as "mabs": where the absolute value lands
 #                    when it is taken from the module's root
 #   M/dst/           the destination: a (older, other bytes), x/ with a,
-#                    sub/b as "dstx", lnk -> ../../out
+#                    sub/b as "dstx", lnk -> ../../out, up -> .. (a symlink
+#                    that stays inside: "up/x", the daemon without chroot only)
 # The source has a, sub/b (both also in every basis candidate) and c.
 #
 # The daemons run with "uid = 0" as root; the modes:
@@ -112,6 +113,7 @@ world() {
 		content old a >"$r/$m/dst/a"
 		touch -d '2020-01-01' "$r/$m/dst/a"
 		ln -s ../../out "$r/$m/dst/lnk"
+		ln -s .. "$r/$m/dst/up"
 	done
 	find "$r" -exec touch -h -d '2024-03-04 05:06:07' {} +
 	touch -d '2020-01-01' "$r"/?/dst/a
@@ -253,6 +255,11 @@ declare -gA KNOWN=(
 	# a receiver that stops in a daemon session: its closing "rsync error:"
 	# line (and the generator's) reach rsync's client, not ours (same code)
 	["d:--backup-dir=lnk/t"]="closing lines of a failed daemon receiver"
+	["d:--backup-dir=up/x"]="closing lines of a failed daemon receiver"
+	# rsync writes its temp files through the symlink that stays inside,
+	# then fails to rename them (code 23) and leaves them in x/; oc-rsync
+	# fails the same files before writing
+	["d:--temp-dir=up/x"]="temp files left in the module"
 )
 
 # Over a remote shell and locally, rsync 3.5.0 writes its temp files
@@ -279,7 +286,7 @@ each() {
 }
 
 @test "path options: rsync pushing to a module without chroot" {
-	each dm
+	each dm "${VALUES[@]}" up/x
 }
 
 @test "path options: rsync pushing to a chrooted module" {
