@@ -146,8 +146,9 @@ sanitize_opts(struct oce_opts *o, int depth)
 		return -1;
 	if (o->files_from && strcmp(o->files_from, "-") && resanitize(&o->files_from, 0, root))
 		return -1;
-	if (resanitize(&o->partial_dir, depth, root) || resanitize(&o->temp_dir, depth, root) ||
-	    resanitize(&o->backup_dir, depth, root))
+	/* upstream: --temp-dir and --backup-dir at parse time (no ".." kept), the others later */
+	if (resanitize(&o->partial_dir, depth, root) || resanitize(&o->temp_dir, 0, root) ||
+	    resanitize(&o->backup_dir, 0, root))
 		return -1;
 	for (size_t i = 0; i < o->alt_dest.n; i++)
 		if (resanitize(&o->alt_dest.v[i], depth, root))
@@ -765,7 +766,8 @@ oce_dsess_run(const struct oce_dsess *d)
 		oce_opts_free(&o);
 		return RERR_PROTOCOL;
 	}
-	if (sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
+	/* upstream sanitize_paths: not in a module that is the chroot's root itself */
+	if (dm.sanitize && sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
 		oce_opts_free(&o);
 		return RERR_MALLOC;
 	}

@@ -12,6 +12,8 @@
  * directory upstream runs in) and may be reached through symlinks, since the
  * user chose them; names below them come from the file list and are resolved
  * without following any symlink, as everything below the destination is.
+ * In a daemon module that is not its own chroot the client chose them, not
+ * the operator: there they are resolved inside the module (confined_open()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +24,176 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
 #include "apps/engine/recvside.h"
 
+/*
+ * A daemon module that is not a chroot of its own (upstream sanitize_paths):
+ * the session has already made these paths name places inside the module
+ * (srv_session.c), but a symlink on the way -- one the module holds,
+ * pointing out -- would still lead elsewhere, and the daemon may be root.
+ * Upstream 3.5.0 refuses such a way out for --backup-dir, --partial-dir and
+ * the basis directories; for --temp-dir it writes its temp files through
+ * the symlink before it fails, which we do not.
+ */
+static bool
+confined(const struct oce_recvside *rs)
+{
+	return rs->s->sanitize_links && oce_daemon_module_dir() && rs->curr_dir;
+}
+
+/*
+ * path (absolute, or relative to the destination) as a name relative to the
+ * module's directory, ".." taken away by name; -EXDEV when it is not inside.
+ */
+static int
+module_rel(const struct oce_recvside *rs, const char *path, char *out, size_t cap)
+{
+	const char *mod = oce_daemon_module_dir();
+	char full[PATH_MAX];
+	size_t ml = strlen(mod), n = 0;
+	const char *p;
+
+	if (snprintf(full, sizeof(full), "%s%s%s", *path == '/' ? "" : rs->curr_dir, *path == '/' ? "" : "/",
+		     path) >= (int)sizeof(full))
+		return -ENAMETOOLONG;
+	/* a lexical clean: "." goes, ".." takes the name before it (none above "/") */
+	for (p = full; *p;) {
+		const char *q = strchrnul(p, '/');
+		size_t len = (size_t)(q - p);
+
+		if (!len || (len == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (n && out[n - 1] != '/')
+				n--;
+			if (n)
+				n--;
+		} else {
+			if (n + 1 + len + 1 > cap)
+				return -ENAMETOOLONG;
+			out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p = *q ? q + 1 : q;
+	}
+	out[n] = '\0';
+	if (strncmp(out, mod, ml) || (out[ml] && out[ml] != '/'))
+		return -EXDEV;
+	p = out + ml + (out[ml] == '/');
+	memmove(out, *p ? p : ".", strlen(*p ? p : ".") + 1);
+	return 0;
+}
+
+/*
+ * A directory below the module's descriptor, through no symlink at all:
+ * upstream 3.5.0 refuses one that stays inside the module too.
+ */
+static int
+beneath_dir(int mfd, const char *rel)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = -1;
+
+#ifdef SYS_openat2
+	for (int i = 0; i < 8; i++) {
+		fd = syscall(SYS_openat2, mfd, rel, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS)
+		return -errno;
+#endif
+	{
+		/* no openat2: the walk of fs.c, which refuses symlinks too */
+		struct oce_root m = {.fd = mfd, .use_openat2 = false, .sys = &oce_fs_sys_default};
+
+		(void)how;
+		(void)fd;
+		return oce_open_beneath(&m, rel, O_PATH | O_DIRECTORY, 0);
+	}
+}
+
+/*
+ * Open path as confined() wants it; with mode, missing directories are
+ * made (all of them with all, else the last one only). An O_PATH
+ * descriptor or -errno (-EXDEV, -ELOOP: the way leads out).
+ */
+static int
+confined_open(const struct oce_recvside *rs, const char *path, mode_t mode, bool all)
+{
+	const char *mod = oce_daemon_module_dir();
+	char rel[PATH_MAX];
+	int mfd, fd, r = module_rel(rs, path, rel, sizeof(rel));
+
+	if (r)
+		return r;
+	mfd = open(*mod ? mod : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	fd = beneath_dir(mfd, rel);
+	if (fd == -ENOENT && mode && strcmp(rel, ".")) {
+		char *end = rel + strlen(rel);
+
+		r = 0;
+		for (char *p = all ? strchr(rel, '/') : NULL;; p = strchr(p + 1, '/')) {
+			char *cut = p ? p : end, *slash;
+			int pfd, e;
+
+			*cut = '\0';
+			slash = strrchr(rel, '/');
+			if (slash)
+				*slash = '\0';
+			pfd = beneath_dir(mfd, slash ? rel : ".");
+			if (slash)
+				*slash = '/';
+			if (pfd < 0) {
+				r = pfd;
+			} else {
+				e = mkdirat(pfd, slash ? slash + 1 : rel, mode);
+				if (e < 0 && errno != EEXIST)
+					r = -errno;
+				close(pfd);
+			}
+			if (p)
+				*p = '/';
+			if (r || !p)
+				break;
+		}
+		fd = r ? r : beneath_dir(mfd, rel);
+	}
+	close(mfd);
+	return fd;
+}
+
 /* Open path (relative to the destination, or absolute) as a root. */
 static int
 user_root(struct oce_recvside *rs, struct oce_root *r, const char *path, bool create)
 {
-	int fd = openat(rs->root.fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (confined(rs)) {
+		fd = confined_open(rs, path, create ? 0700 : 0, false);
+		if (fd < 0)
+			return fd;
+		r->fd = fd;
+		r->use_openat2 = rs->root.use_openat2;
+		r->sys = rs->root.sys;
+		return 0;
+	}
+	fd = openat(rs->root.fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT && create) {
 		if (mkdirat(rs->root.fd, path, 0700) < 0 && errno != EEXIST)
@@ -79,10 +239,46 @@ oce_finish_open(struct oce_recvside *rs)
 	rs->tmp_root.fd = rs->pdir_root.fd = rs->bak_root.fd = -1;
 	pthread_mutex_init(&rs->bak_lock, NULL);
 	if (o->temp_dir) {
-		r = user_root(rs, &rs->tmp_root, o->temp_dir, false);
+		struct stat st;
+
+		/* upstream do_recv(): the temp-dir is stat()ed (followed) before the transfer */
+		r = fstatat(rs->root.fd, o->temp_dir, &st, 0) ? -errno : 0;
+		if (!r && !S_ISDIR(st.st_mode)) {
+			oce_rerror(rs->s, "The temp-dir is not a directory: %s", o->temp_dir);
+			rs->s->exit_code = RERR_SYNTAX;
+			return -ENOTDIR;
+		}
+		if (r == -ENOENT) {
+			oce_rerror(rs->s, "The temp-dir does not exist: %s", o->temp_dir);
+			rs->s->exit_code = RERR_SYNTAX;
+			return r;
+		}
+		if (!r)
+			r = user_root(rs, &rs->tmp_root, o->temp_dir, false);
+		if (!r && !oce_daemon_module_dir() && *o->temp_dir != '/') {
+			/*
+			 * Upstream 3.5.0 makes its temp files in a relative --temp-dir
+			 * with a resolver that refuses ".." (every file fails with
+			 * EINVAL) and symlinks (it writes the temp file through one,
+			 * then fails to rename it with ELOOP). We fail as it does,
+			 * before writing anything. Not in a chrooted module, where it
+			 * uses a plain mkstemp(); the other modules are confined().
+			 */
+			int fd = oce_open_beneath(&rs->root, o->temp_dir, O_PATH | O_DIRECTORY, 0);
+
+			if (fd >= 0)
+				close(fd);
+			else
+				rs->tmp_err = fd == -EXDEV ? EINVAL : ELOOP;
+		}
+		if (r && confined(rs) && (r == -EXDEV || r == -ELOOP)) {
+			/* a way out of the module: each temp file fails, nothing is written there */
+			rs->tmp_err = ELOOP;
+			r = 0;
+		}
 		if (r) {
-			oce_error(rs->s, "cannot use temp-dir \"%s\": %s (%d)", o->temp_dir, strerror(-r), -r);
-			rs->s->exit_code = RERR_FILESELECT;
+			oce_rerror(rs->s, "Failed to stat temp-dir %s: %s", o->temp_dir, strerror(-r));
+			rs->s->exit_code = RERR_FILEIO;
 			return r;
 		}
 	}
@@ -98,24 +294,46 @@ oce_finish_open(struct oce_recvside *rs)
 			len--;
 		if (fstatat(rs->root.fd, o->backup_dir, &st, 0) == 0) {
 			if (!S_ISDIR(st.st_mode)) {
-				oce_error(rs->s, "The backup-dir is not a directory: %.*s", len, bd);
+				/* upstream's rprintf(FERROR): no program name */
+				oce_rerror(rs->s, "The backup-dir is not a directory: %.*s", len, bd);
 				rs->s->exit_code = RERR_SYNTAX;
 				return -ENOTDIR;
 			}
 			if (o->info[OCE_INFO_BACKUP] >= 1)
 				oce_info(rs->s, "backup_dir is %.*s", len, bd);
 		} else if (errno != ENOENT) {
-			oce_error(rs->s, "Failed to stat %.*s: %s", len, bd, strerror(errno));
+			oce_rerror(rs->s, "Failed to stat %.*s: %s", len, bd, strerror(errno));
 			rs->s->exit_code = RERR_FILEIO;
 			return -errno;
 		} else if (o->info[OCE_INFO_BACKUP] >= 1) {
 			oce_info(rs->s, "(new) backup_dir is %.*s", len, bd);
 		}
 	}
+	/* An absolute partial-dir that is there already may hold partial files to go on from. */
+	if (o->partial_dir && *o->partial_dir == '/') {
+		struct oce_root pr = {.fd = -1};
+
+		if ((confined(rs) ? user_root(rs, &pr, o->partial_dir, false)
+				  : oce_root_open(&pr, o->partial_dir, false, rs->root.sys)) == 0)
+			rs->pdir_root = pr;
+	}
 	for (size_t i = 0; i < o->alt_dest.n && i < OCE_MAX_ALT_DEST; i++) {
 		/* A missing one is never a match; upstream warns about it. */
 		int r = user_root(rs, &rs->alt[rs->nalt], o->alt_dest.v[i], false);
 
+		if (r) {
+			/*
+			 * upstream warns after a plain stat(): "is not a dir" only for
+			 * something there; in a module one that leads out is just
+			 * never used
+			 */
+			struct stat st;
+
+			rs->alt[rs->nalt].fd = -1;
+			r = fstatat(rs->root.fd, o->alt_dest.v[i], &st, 0) ? -ENOENT
+			    : S_ISDIR(st.st_mode)			      ? 0
+									      : -ENOTDIR;
+		}
 		if (r) {
 			const char *opt = o->alt_dest_type == OCE_ALT_LINK   ? "--link-dest"
 					  : o->alt_dest_type == OCE_ALT_COPY ? "--copy-dest"
@@ -126,8 +344,12 @@ oce_finish_open(struct oce_recvside *rs)
 			rs->alt[rs->nalt].fd = -1;
 			/* Shown as upstream shows it: a relative one joined to the destination. */
 			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", rs->root.fd);
-			n = o->alt_dest.v[i][0] == '/' ? -1 : readlink(fdpath, here, sizeof(here) - 1);
+			/* in a module upstream's names stay as the session made them */
+			n = o->alt_dest.v[i][0] == '/' || confined(rs) ? -1 : readlink(fdpath, here, sizeof(here) - 1);
 			here[n > 0 ? n : 0] = '\0';
+			/* no /proc (a chroot): the destination as we named it */
+			if (n < 0 && o->alt_dest.v[i][0] != '/' && !confined(rs) && rs->curr_dir)
+				snprintf(here, sizeof(here), "%s", rs->curr_dir);
 			oce_warning(rs->s, "%s arg %s: %s%s%s", opt, r == -ENOTDIR ? "is not a dir" : "does not exist",
 				    here, *here ? "/" : "", o->alt_dest.v[i]);
 		}
@@ -180,6 +402,8 @@ oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create)
 		/* One absolute directory for every partial file; never removed. */
 		if (!create || rs->pdir_root.fd >= 0)
 			return 0;
+		if (confined(rs))
+			return user_root(rs, &rs->pdir_root, pd, true);
 		if (mkdir(pd, 0700) < 0 && errno != EEXIST)
 			return -errno;
 		r = oce_root_open(&rs->pdir_root, pd, false, rs->root.sys);
@@ -348,7 +572,18 @@ backup_root(struct oce_recvside *rs)
 	if (!bd)
 		return 0;
 	pthread_mutex_lock(&rs->bak_lock);
-	if (rs->bak_root.fd < 0) {
+	if (rs->bak_root.fd < 0 && confined(rs)) {
+		r = confined_open(rs, bd, 0777, true);
+		if (r >= 0) {
+			rs->bak_root.fd = r;
+			rs->bak_root.use_openat2 = rs->root.use_openat2;
+			rs->bak_root.sys = rs->root.sys;
+			r = 0;
+		} else if (r != -EXDEV && r != -ELOOP) {
+			/* a way out fails silently, as upstream's make_backup() does */
+			oce_error(rs->s, "backup mkdir %s failed: %s (%d)", bd, strerror(-r), -r);
+		}
+	} else if (rs->bak_root.fd < 0) {
 		r = make_path(rs, bd);
 		if (!r)
 			r = user_root(rs, &rs->bak_root, bd, false);
@@ -618,6 +853,7 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 	if (s->o->backup && overwriting_basis && dest->root == &rs->root &&
 	    !oce_make_backup(rs, dest->rel, false)) {
 		s->exit_code = RERR_FILEIO;
+		rs->backup_failed = true;
 		return 0;
 	}
 	/* Upstream puts the file in place even when an attribute would not take. */

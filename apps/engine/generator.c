@@ -928,7 +928,7 @@ copy_altdest(struct oce_recvside *rs, const struct oce_root *from, const struct 
 	in = oce_open_beneath(from, name, O_RDONLY, 0);
 	if (in < 0)
 		return in;
-	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
 	if (r) {
 		close(in);
 		return r;
@@ -1091,7 +1091,9 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	/* Reported against the basis found, as upstream's real_sx. */
 	real_exists = exists;
 	real_st = st;
+	/* an absolute partial-dir not there yet (nor made by the receiver) holds nothing */
 	if (o->partial_dir && oce_partial_name(rs, name, &partial) &&
+	    __atomic_load_n(&partial.root->fd, __ATOMIC_ACQUIRE) >= 0 &&
 	    !oce_lstat_beneath(partial.root, partial.rel, &pst) && S_ISREG(pst.st_mode))
 		pp = &partial;
 	if (!exists && !pp)

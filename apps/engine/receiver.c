@@ -508,21 +508,25 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		return 0;
 	}
 	d->tmpname[0] = '\0';
-	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
+	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
 	if (r) {
 		/* Upstream names the temp file it tried: in --temp-dir, else beside the file. */
 		char tmp[PATH_MAX], full[PATH_MAX + 2];
 		const char *slash = strrchr(name, '/');
 
-		if (!d->tmpname[0])
+		if (!d->tmpname[0] && rs->tmp_err)
+			snprintf(tmp, sizeof(tmp), "%s/%s.XXXXXX", s->o->temp_dir,
+				 strrchr(name, '/') ? strrchr(name, '/') + 1 : name);
+		else if (!d->tmpname[0])
 			snprintf(tmp, sizeof(tmp), "%s", name);
 		else if (s->o->temp_dir)
 			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, d->tmpname);
 		else
 			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0,
 				 name, d->tmpname);
-		oce_rsyserr(s, -r, "mkstemp %s failed",
-			    oce_dest_fname(rs, tmp, full, sizeof(full)));
+		/* FERROR_XFER upstream: the client's run ends with code 23 */
+		oce_rerror_xfer(s, "%s: [%s] mkstemp %s failed: %s (%d)", OCE_PROG, oce_who(s),
+				oce_dest_fname(rs, tmp, full, sizeof(full)), strerror(-r), -r);
 	}
 	return r;
 }
@@ -775,9 +779,14 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		/* nothing was written */
 	} else if (recv_ok || d.inplace) {
 		if (!oce_finish_transfer_ex(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true,
-					    o.basis_fd >= 0 ? &bst : NULL))
+					    o.basis_fd >= 0 ? &bst : NULL)) {
 			recv_ok = -1;
-		else if (basis == OCE_BASIS_PARTIAL_DIR && partial) {
+			/* no backup, no update: the run ends (upstream exit_cleanup(RERR_FILEIO)) */
+			if (rs->backup_failed) {
+				r = -EIO;
+				goto out;
+			}
+		} else if (basis == OCE_BASIS_PARTIAL_DIR && partial) {
 			oce_unlink_beneath(partial->root, partial->rel, false);
 			oce_partial_dir(rs, partial, false);
 		}

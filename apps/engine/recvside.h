@@ -75,6 +75,8 @@ struct oce_recvside {
 	struct oce_root root;
 	/* the user's directories beside the destination (fd -1 when unused) */
 	struct oce_root tmp_root;  /* --temp-dir */
+	bool backup_failed;	   /* a backup could not be made: the run ends */
+	int tmp_err;		   /* --temp-dir leads out of the module: every temp file fails so */
 	struct oce_root pdir_root; /* an absolute --partial-dir, made on first use */
 	struct oce_root bak_root;  /* --backup-dir, made on first use */
 	pthread_mutex_t bak_lock;

@@ -299,6 +299,12 @@ oce_set_daemon_module(const char *name, const char *dir)
 }
 
 const char *
+oce_daemon_module_dir(void)
+{
+	return dmod.name ? dmod.dir : NULL;
+}
+
+const char *
 oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
 {
 	char cwd[PATH_MAX];

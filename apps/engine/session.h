@@ -216,6 +216,8 @@ const char *oce_full_fname(char *out, size_t cap, const char *dir, const char *n
  * module's root dir (as the process sees it) and followed by " (in name)".
  */
 void oce_set_daemon_module(const char *name, const char *dir);
+/* The module's directory as this process sees it ("" for "/"), NULL outside a daemon. */
+const char *oce_daemon_module_dir(void);
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);

@@ -320,7 +320,8 @@ copy_one(struct lev *e)
 	if (!track)
 		oce_inflight_worker();
 	oce_fs_track_tmp(true);
-	r = oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
+	tmpname[0] = '\0';
+	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &dfd, &fd, tmpname);
 	oce_fs_track_tmp(false);
 	if (r) {
 		if (track)
@@ -331,8 +332,13 @@ copy_one(struct lev *e)
 		const char *slash = strrchr(name, '/');
 		char tmp[PATH_MAX];
 
-		snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
-			 tmpname[0] ? tmpname : slash ? slash + 1 : name);
+		if (s->o->temp_dir && tmpname[0])
+			snprintf(tmp, sizeof(tmp), "%s/%s", s->o->temp_dir, tmpname);
+		else if (s->o->temp_dir)
+			snprintf(tmp, sizeof(tmp), "%s/%s.XXXXXX", s->o->temp_dir, slash ? slash + 1 : name);
+		else
+			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0, name,
+				 tmpname[0] ? tmpname : slash ? slash + 1 : name);
 		copy_msg(e, "[receiver] mkstemp %s failed: %s (%d)", oce_dest_fname(rs, tmp, full, sizeof(full)),
 			 strerror(-r), -r);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
