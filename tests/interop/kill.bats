@@ -7,7 +7,8 @@
 # process survived to clean up; and the exit code must say what happened
 # (success only when the kill came too late to matter; killrsh itself
 # exits 255 as ssh does, so that is 124 then; where both ends survive a
-# cut, the code must be the one rsync 3.5.0 gives at the same cut).
+# cut, the code and the messages must be the ones rsync 3.5.0 gives at the
+# same cut).
 # Each run starts from the same old destination; the random
 # points come from $KILL_SEED (printed on failure) so a failure can be
 # replayed.
@@ -31,7 +32,8 @@
 #
 #   dpull     oc-rsync pulls from rsync --daemon, cut after N bytes of
 #             the daemon's output (exit 5 before its greeting is whole,
-#             12 after, 0 past the end: the same as rsync's)
+#             12 after, 0 past the end: the same as rsync's, and the same
+#             messages, "N bytes received so far" included)
 #   ocpull    the same from oc-rsyncd, whose sending session must end
 #   dpush     an rsync client, and an oc-rsync client, push into a module
 #             of oc-rsyncd and are SIGKILLed after a random delay (within
@@ -39,7 +41,9 @@
 #             session must remove its temp file and end, leaving old or
 #             new files, and the client exits 0 only when not killed
 #   cpush     oc-rsync pushes to oc-rsyncd, cut after N bytes of the
-#             client's output: both ends survive; exit code as rsync's
+#             client's output: both ends survive; exit code and messages
+#             as rsync's (the byte count left out: how much of the
+#             daemon's output came before the cut is timing)
 
 load common
 
@@ -296,6 +300,12 @@ pull_cut() {
 			show_logs "$d.ref" "$d"
 			return 1
 		}
+		# the messages too: a cut in the daemon's output is the same
+		# place in both streams, even the byte count
+		diff <(sed -e "$ERRLINE" "$d.ref.log") <(sed -e "$ERRLINE" "$d.log") || {
+			echo "run $run, cut at $n (seed $KILL_SEED): output differs (< rsync, > oc-rsync)"
+			return 1
+		}
 		codes="$codes $rc"
 	done
 	# most cuts come before the end: the failure must have been seen
@@ -375,6 +385,8 @@ push_kill() {
 	push_kill "$OC"
 }
 
+COUNT='s/([0-9,]* bytes received so far)/(N bytes received so far)/'
+
 @test "kill: the connection to oc-rsyncd dies mid-push, $KILL_RUNS times" {
 	local run n rc rrc ref rport total=$((12 * 100000 + 4000)) d="$T/dd" codes=""
 	RANDOM=$((KILL_SEED + 8))
@@ -397,6 +409,12 @@ push_kill() {
 		[ "$rc" = "$rrc" ] || {
 			echo "run $run, cut at $n (seed $KILL_SEED): oc-rsync $rc, rsync $rrc"
 			show_logs "$T/cpush.ref" "$T/cpush"
+			return 1
+		}
+		# how much of the daemon's output came before the cut is timing
+		diff <(sed -e "$ERRLINE" -e "$COUNT" "$T/cpush.ref.log") \
+			<(sed -e "$ERRLINE" -e "$COUNT" "$T/cpush.log") || {
+			echo "run $run, cut at $n (seed $KILL_SEED): output differs (< rsync, > oc-rsync)"
 			return 1
 		}
 		codes="$codes $rc"
