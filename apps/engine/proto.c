@@ -188,7 +188,7 @@ oce_setup_protocol(struct oce_session *s)
 	s->compress = zwant ? (enum ocp_compress)cz : OCP_COMPRESS_NONE;
 	s->seed_fix = s->compat & OCP_CF_CHKSUM_SEED_FIX;
 
-	/* Upstream's byte counts include the seed but nothing before it. */
+	/* Upstream's byte counts include the seed written but nothing before it. */
 	s->setup_in = s->io->bytes_in - (s->io->in_len - s->io->in_pos);
 	s->setup_out = s->io->bytes_out + s->io->out_len;
 	if (s->am_server) {
@@ -201,6 +201,12 @@ oce_setup_protocol(struct oce_session *s)
 			r = ocp_io_flush(s->io);
 	} else {
 		r = ocp_io_read_int32(s->io, &s->seed);
+		/*
+		 * Upstream's client reads the seed before it buffers its
+		 * input, and counts only buffered reads: not the seed here
+		 * ("N bytes received so far", a pushing client's --stats).
+		 */
+		s->setup_in = s->io->bytes_in - (s->io->in_len - s->io->in_pos);
 	}
 	return r;
 }
