@@ -29,6 +29,25 @@
 
 load common
 
+# The mode this file runs oc-rsyncd in comes from its name: the other two
+# suites are links to this file, so every case runs in all three.
+#   daemon_server.bats        the default: one event loop on io_uring
+#   daemon_server_epoll.bats  OC_RSYNC_IO_BACKEND=epoll
+#   daemon_server_fork.bats   OC_RSYNC_DAEMON_ASYNC=0: a process per connection
+# MODE_ENV goes into SERVER_ENV, which every oc-rsyncd here is started with
+# (the inetd and remote-shell wrappers too).
+daemon_mode() {
+	case $(basename "$BATS_TEST_FILENAME" .bats) in
+	*_epoll) DMODE=epoll MODE_ENV=OC_RSYNC_IO_BACKEND=epoll ;;
+	*_fork) DMODE=fork MODE_ENV=OC_RSYNC_DAEMON_ASYNC=0 ;;
+	*) DMODE=uring MODE_ENV= ;;
+	esac
+	export DMODE MODE_ENV
+	SERVER_ENV="$SERVER_ENV $MODE_ENV"
+}
+# (at the top: common.bash sets SERVER_ENV again for each case)
+daemon_mode
+
 setup_file() {
 	common_setup_file
 	export OCD="$BATS_TEST_DIRNAME/../../${OC_BUILD:-build}/bin/oc-rsyncd"
@@ -352,55 +371,41 @@ spair() {
 	[ -f "$D/rw/oc.bk.saved/small" ]
 }
 
-# --- event-loop backends ----------------------------------------------------------
+# --- the mode of this file ------------------------------------------------------------
 
-# alt_daemon NAME ENV...: a second oc-rsyncd started with ENV (VAR=value
-# words) on its own port, then a listing, pull, push, auth failure, hosts
-# deny and max connections against rsync --daemon; stopped after.
-alt_daemon() {
-	local name=$1 port rrc orc
-	shift
-	port=$(free_port)
-	env $SERVER_ENV "$@" timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
-		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.$name.log" \
-		>"$D/ocd.$name.out" 2>&1 3>&- &
-	echo $! >"$D/ocd.$name.pid"
-	wait_port "$port"
-	OPORT=$port WANT=0 spair "${name}list" "rsync://127.0.0.1:_PORT_/"
-	OPORT=$port WANT=0 TREES=1 spair "${name}pull" -ai --stats "rsync://127.0.0.1:_PORT_/ro/" \
-		"$T/_DST_/"
-	OPORT=$port WANT=0 DROOT="$D/rw" spair "${name}push" -ai --stats "$T/src/" \
-		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
-	OPORT=$port WANT=5 spair "${name}authbad" -a --password-file="$D/badpw" \
-		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
-	OPORT=$port WANT=5 spair "${name}deny" --port=_PORT_ "127.0.0.1::deny"
-	hold_slot "$port"
-	rsync --no-motd "rsync://127.0.0.1:$port/one/" >"$T/oc.${name}maxc.log" 2>&1 && orc=0 || orc=$?
-	wait "$HOLDER"
-	[ "$orc" = 5 ]
-	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/oc.${name}maxc.log"
-	stop_servers "$D/ocd.$name.pid"
-}
-
-@test "daemon server: io_uring is the default backend; epoll serves the same" {
-	# io_uring unless this kernel has it switched off
-	if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
-		grep -q 'event loop: io_uring$' "$D/ocd.log"
-	fi
-	alt_daemon epoll OC_RSYNC_IO_BACKEND=epoll
-	grep -q 'event loop: epoll$' "$D/ocd.epoll.log"
-}
-
-@test "daemon server: OC_RSYNC_DAEMON_ASYNC=0, a process per connection, serves the same" {
-	alt_daemon blk OC_RSYNC_DAEMON_ASYNC=0
-	grep -q 'connection from 127.0.0.1 in process' "$D/ocd.blk.log"
+# The rest of the file runs in whichever mode daemon_mode() chose; this
+# proves the daemon is in it (the log of the shared daemon, and of a
+# session served already by the cases before, whose order bats keeps).
+@test "daemon server: the daemon runs in this file's mode (io_uring, epoll, a process per connection)" {
+	WANT=0 TREES=1 spair modepull -a "rsync://127.0.0.1:_PORT_/ro/deep/" "$T/_DST_/"
+	echo "mode $DMODE"
+	grep 'event loop:\|in process' "$D/ocd.log" | head -5
+	case $DMODE in
+	uring)
+		# io_uring unless this kernel has it switched off
+		if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
+			grep -q 'event loop: io_uring$' "$D/ocd.log"
+		fi
+		! grep -q 'connection from .* in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	epoll)
+		grep -q 'event loop: epoll$' "$D/ocd.log"
+		! grep -q 'connection from .* in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	fork)
+		# the listener forks at accept; the handshake and session are the child's
+		grep -q 'connection from 127.0.0.1 in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	*)
+		false ;;
+	esac
 }
 
 # --- inetd mode ---------------------------------------------------------------------
 
 @test "daemon server: inetd mode, through the client's RSYNC_CONNECT_PROG" {
 	printf '#!/bin/sh\nexec rsync --daemon --config=%s\n' "$D/rsyncd.conf" >"$D/cp-rsync"
-	printf '#!/bin/sh\nexec %s --config=%s\n' "$OCD" "$D/rsyncd.conf" >"$D/cp-oc"
+	printf '#!/bin/sh\nexec env %s %s --config=%s\n' "$SERVER_ENV" "$OCD" "$D/rsyncd.conf" >"$D/cp-oc"
 	chmod +x "$D/cp-rsync" "$D/cp-oc"
 	local CLIENT="env RSYNC_CONNECT_PROG=$D/cp-rsync rsync --no-i-r"
 	local OCCLIENT="env RSYNC_CONNECT_PROG=$D/cp-oc rsync --no-i-r"
@@ -419,7 +424,7 @@ alt_daemon() {
 
 @test "daemon server: --server --daemon over a remote shell (host::module with -e)" {
 	printf '#!/bin/sh\nexec rsync --config=%s "$@"\n' "$D/rsyncd.conf" >"$D/rp-rsync"
-	printf '#!/bin/sh\nexec %s --config=%s "$@"\n' "$OC" "$D/rsyncd.conf" >"$D/rp-oc"
+	printf '#!/bin/sh\nexec env %s %s --config=%s "$@"\n' "$SERVER_ENV" "$OC" "$D/rsyncd.conf" >"$D/rp-oc"
 	chmod +x "$D/rp-rsync" "$D/rp-oc"
 	local CLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-rsync"
 	local OCCLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-oc"
