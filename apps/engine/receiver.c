@@ -521,7 +521,7 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		else
 			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0,
 				 name, d->tmpname);
-		oce_rsyserr(s, -r, "mkstemp %s failed",
+		oce_rsyserr_xfer(s, -r, "mkstemp %s failed",
 			    oce_dest_fname(rs, tmp, full, sizeof(full)));
 	}
 	return r;
@@ -746,7 +746,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		char full[PATH_MAX + 2];
 		int e = errno;
 
-		oce_rsyserr(s, e, "ftruncate failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+		oce_rsyserr_xfer(s, e, "ftruncate failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 	if (r) {
@@ -755,7 +755,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			char full[PATH_MAX + 2];
 
 			/* Upstream receive_data(): the destination's name, not the temp file's. */
-			oce_rsyserr(s, -r, "write failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+			oce_rsyserr_xfer(s, -r, "write failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
 			s->exit_code = RERR_FILEIO;
 		}
 		if (!o.discard)
@@ -1254,8 +1254,14 @@ open_dest(struct oce_recvside *rs)
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			r = oce_root_open(&rs->root, dest, false, oce_fs_sys_active());
-			if (!r)
-				r = set_curr_dir(rs, dest);
+			if (r) {
+				/* upstream's change_dir#1 (a daemon's confined root refuses a way out) */
+				oce_rsyserr(s, -r, "change_dir#1 %s failed",
+					    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+				s->exit_code = RERR_FILESELECT;
+				goto out;
+			}
+			r = set_curr_dir(rs, dest);
 			goto out;
 		}
 		if (s->fl.n > 1) {

@@ -196,6 +196,13 @@ void oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
 /* "oc-rsync: [role] <text>: <strerror> (errnum)", as upstream's rsyserr(). */
 void oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The same as a transfer error, upstream's rsyserr(FERROR_XFER, ...): over
+ * a daemon connection, where errors travel as messages, the client ends
+ * with code 23 for it (over a remote shell the server's exit code says so).
+ */
+void oce_rsyserr_xfer(struct oce_session *s, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* The calling thread's role tag (upstream who_am_i()); see session.c. */
 const char *oce_who(const struct oce_session *s);
 /* Set the calling thread's role ("generator", "receiver", NULL); returns the old one. */
