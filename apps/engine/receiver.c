@@ -1068,12 +1068,17 @@ oce_catch_up(struct oce_recvside *rs)
 {
 	int r = 0;
 
-	if (rs->items_read >= rs->items_written)
+	/* a MSG_NO_SEND answers a request too (the sender could not open the file) */
+	if (rs->items_read + rs->s->no_sends >= rs->items_written)
 		return 0;
 	r = ocp_io_flush(rs->wio);
-	while (!r && rs->items_read < rs->items_written && !rs->recv_done) {
+	while (!r && rs->items_read + rs->s->no_sends < rs->items_written && !rs->recv_done) {
+		rs->s->seq_wait = true;
 		r = oce_recv_step(rs);
-		if (r)
+		rs->s->seq_wait = false;
+		if (r == OCP_IO_BREAK)
+			r = 0; /* it was that answer: count again */
+		else if (r)
 			recv_failed(rs, r);
 	}
 	if (r) {

@@ -147,6 +147,14 @@ struct oce_session {
 	mode_t umask;		/* the process umask, read once at start */
 	bool am_root;		/* may set owners and make devices */
 	int exit_code;		/* RERR_* to exit with */
+	/*
+	 * Sequential receiving side: MSG_NO_SEND answers a request as an item
+	 * would (no_sends counts them), and while oce_catch_up() waits for an
+	 * answer (seq_wait) it breaks that wait (OCP_IO_BREAK), for no item
+	 * follows it.
+	 */
+	uint64_t no_sends;
+	bool seq_wait;
 	bool peer_exit;		/* the peer sent MSG_ERROR_EXIT: end quietly with its code */
 	bool exit_shown;	/* the closing error line is out (the receiver thread's) */
 	uint64_t split_in;	/* bytes read when the receiving side split (upstream's fork) */
