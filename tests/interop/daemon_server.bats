@@ -59,6 +59,9 @@ setup_file() {
 	printf 's3cret\n' >"$D/pw"
 	printf 'wrong\n' >"$D/badpw"
 	chmod 600 "$D/secrets" "$D/pw" "$D/badpw"
+	# chr and nochr change to these ids (as root; see "uid" below): nobody
+	# by name, and a throwaway uid and gid by number that no file has yet
+	export XUID=4242 XGID=4343
 	# As root the daemons would become nobody; others cannot change ids at all.
 	local ids=""
 	[ "$(id -u)" = 0 ] && ids=$'uid = 0\ngid = 0'
@@ -185,6 +188,22 @@ setup_file() {
 		 path = $T/src
 		 early exec = exit 1
 		 timeout = 0
+		[chr]
+		 path = $D/chr
+		 use chroot = yes
+		 uid = nobody
+		 gid = nogroup
+		 read only = false
+		 pre-xfer exec = $D/idhook.sh chr
+		 timeout = 0
+		[nochr]
+		 path = $D/nochr
+		 use chroot = no
+		 uid = $XUID
+		 gid = $XGID
+		 read only = false
+		 pre-xfer exec = $D/idhook.sh nochr
+		 timeout = 0
 		[xefail]
 		 path = $T/src
 		 pre-xfer exec = echo "not today:"; echo "\$RSYNC_REQUEST"; exit 3
@@ -201,6 +220,13 @@ setup_file() {
 	EOF
 	chmod +x "$D/hook.sh"
 	mkdir -p "$D/xp/secret" "$D/ci"
+	[ "$(id -u)" = 0 ] && mk_uidmod "$D/chr" nobody:nogroup && mk_uidmod "$D/nochr" "$XUID:$XGID"
+	# the ids a pre-xfer exec runs with (as root, before the chroot: upstream's order)
+	cat >"$D/idhook.sh" <<-'EOF'
+		#!/bin/sh
+		echo "$(id -u):$(id -g) $(pwd)" >"$(dirname "$0")/env/$OCTAG.id.$1"
+	EOF
+	chmod +x "$D/idhook.sh"
 	printf 'keep.tmp\n' >"$D/xinc"
 	mkdir -p "$D/mrg/sub"
 	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
@@ -220,6 +246,32 @@ setup_file() {
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
 	wait_port "$OPORT"
+}
+
+# mk_uidmod DIR OWNER: a module for a session that changes its ids: DIR
+# and "up" (where a push lands) belong to OWNER; "locked" (root's, 755)
+# and "secret" (root's, 600) are for what OWNER may not do; "pub" is a
+# readable tree; "absdir", "absf" and "updir" are symlinks that point
+# outside the module (absolute, and climbing with ..), and beside DIR lies
+# "outside", which none of them may reach through a chroot.
+mk_uidmod() {
+	local d=$1
+	mkdir -p "$d/locked" "$d/pub/sub" "$d/up"
+	printf 'pub\n' >"$d/pub/a"
+	printf 'pub sub\n' >"$d/pub/sub/b"
+	printf 'only root\n' >"$d/secret"
+	chmod 600 "$d/secret"
+	printf 'old\n' >"$d/locked/old"
+	ln -s /etc "$d/absdir"
+	ln -s /etc/hostname "$d/absf"
+	ln -s ../.. "$d/updir"
+	ln -s pub "$d/inl"
+	ln -s pub/sub/../a "$d/inf"
+	printf 'outside the module\n' >"$d/../outside"
+	chmod 755 "$d/locked" "$d/pub" "$d/pub/sub"
+	chmod 644 "$d/pub/a" "$d/pub/sub/b" "$d/../outside"
+	find "$d" -exec touch -h -d '2024-03-04 05:06:07' {} +
+	chown "$2" "$d" "$d/up"
 }
 
 teardown_file() {
@@ -787,6 +839,67 @@ hook_env() {
 	grep -qx 'RSYNC_REQUEST=(NONE)' "$D/env/oc.early"
 	WANT=5 spair xearlyf -a "rsync://127.0.0.1:_PORT_/xearlyf/deep/" "$T/_DST_/"
 	grep -q '^@ERROR: early exec failed$' "$T/oc.xearlyf.log"
+}
+
+# --- sessions under other ids (root only) -----------------------------------------------
+
+# uidmod M IDS: module M (mk_uidmod) changes the session's ids to IDS
+# (uid:gid, numbers): pulls and pushes by rsync and by oc-rsync, what
+# those ids may not do, and symlinks pointing out of the module, each
+# compared with rsync --daemon under the same config.
+uidmod() {
+	local m=$1 ids=$2 u="rsync://127.0.0.1:_PORT_/$1" bad=0
+	# mkstemp's random part
+	local FILTER='s/\(\.[a-z]*\.\)[A-Za-z0-9]\{6\}"/\1XXXXXX"/'
+	rm -f "$D"/env/*.id."$m"
+	WANT=0 TREES=1 spair "${m}pull" -ai "$u/pub/" "$T/_DST_/" || bad=1
+	WANT=0 TREES=1 OCCLIENT="$OC" spair "${m}ocpull" -ai "$u/pub/" "$T/_DST_/" || bad=1
+	# the pre-xfer exec: the daemon's ids, as upstream's (it starts before the ids change)
+	cat "$D/env/oc.id.$m"
+	diff "$D/env/ref.id.$m" "$D/env/oc.id.$m"
+	# what a push creates belongs to the module's ids: the session runs as them
+	WANT=0 DROOT="$D/$m/up" spair "${m}push" -ai "$T/src/deep" "$T/src/small" "$u/up/_DST_/" || bad=1
+	WANT=0 DROOT="$D/$m/up" OCCLIENT="$OC" spair "${m}ocpush" -ai "$T/src/deep" "$T/src/small" \
+		"$u/up/_DST_/" || bad=1
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}push/small")" = "$ids" ]
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}push/deep/a/b")" = "$ids" ]
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}ocpush/small")" = "$ids" ]
+	# and nothing those ids may not do: write into root's 755 directory, read root's 600 file
+	WANT=23 spair "${m}locked" -a "$T/src/small" "$u/locked/" || bad=1
+	WANT=23 OCCLIENT="$OC" spair "${m}oclocked" -a "$T/src/small" "$u/locked/" || bad=1
+	[ ! -e "$D/$m/locked/small" ]
+	WANT=23 spair "${m}secret" -a "$u/secret" "$T/_DST_" || bad=1
+	WANT=23 OCCLIENT="$OC" spair "${m}ocsecret" -a "$u/secret" "$T/_DST_" || bad=1
+	[ ! -e "$T/oc.${m}secret" ]
+	# symlinks pointing out, followed (-L) in a pull and as a push's destination
+	WANT=0 TREES=1 spair "${m}links" -ai "$u/" "$T/_DST_/" --exclude=secret --exclude=locked || bad=1
+	spair "${m}absf" -aL "$u/absf" "$T/_DST_" || bad=1
+	spair "${m}absdir" -aL "$u/absdir/hostname" "$T/_DST_" || bad=1
+	spair "${m}updir" -aL "$u/updir/d/outside" "$T/_DST_" || bad=1
+	spair "${m}updirs" -aL "$u/updir/" "$T/_DST_/" --exclude=d --exclude='/*/' || bad=1
+	# in-module links followed; without chroot the ones leading out are refused
+	WANT=0 TREES=1 spair "${m}inl" -aL "$u/inl/" "$T/_DST_/" || bad=1
+	WANT=0 TREES=1 spair "${m}inf" -aL "$u/inf" "$T/_DST_" || bad=1
+	if [ "$m" = nochr ]; then
+		# (chrooted, updir is the module root: -L would recurse without end in both)
+		spair "${m}rl" -aL "$u/" "$T/_DST_/" --exclude=/secret --exclude=/locked --exclude=/up || bad=1
+	fi
+	spair "${m}pabs" -a "$T/src/small" "$u/absdir/" || bad=1
+	spair "${m}pup" -a "$T/src/small" "$u/updir/d/" || bad=1
+	spair "${m}pupf" -a "$T/src/small" "$u/updir/d/outside" || bad=1
+	[ ! -e /etc/small ] && [ ! -e "$D/small" ]
+	[ "$(cat "$D/outside")" = 'outside the module' ]
+	return $bad
+}
+
+@test "daemon server: a chrooted module with uid and gid: pulls, pushes, limits, symlinks" {
+	[ "$(id -u)" = 0 ] || skip "changing ids needs root"
+	uidmod chr "$(id -u nobody):$(getent group nogroup | cut -d: -f3)"
+}
+
+@test "daemon server: uid and gid without chroot (use chroot = no): pulls, pushes, limits, symlinks" {
+	[ "$(id -u)" = 0 ] || skip "changing ids needs root"
+	uidmod nochr "$XUID:$XGID"
 }
 
 # --- process ---------------------------------------------------------------------
