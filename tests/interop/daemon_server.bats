@@ -24,6 +24,8 @@
 #   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
 #   xew   read-write, the same hooks     xefail  a pre-xfer exec that fails
 #   xearly an early exec and a pre-xfer exec   xearlyf  an early exec that fails
+#   chr   (root) use chroot = yes, uid nobody, gid nogroup, read-write (mk_uidmod)
+#   nochr (root) use chroot = no, a throwaway uid and gid, read-write (mk_uidmod)
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
