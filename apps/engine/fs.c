@@ -579,9 +579,8 @@ oce_open_confined(const char *path, int flags)
 	return errno == EXDEV ? -ELOOP : neg_errno();
 }
 
-/* mkdir path's last component, its parent opened beneath the module root. */
-static int
-mkdir_confined(const char *path)
+int
+oce_mkdir_confined(const char *path)
 {
 	char parent[PATH_MAX];
 	const char *slash = strrchr(path, '/'), *leaf = slash ? slash + 1 : path;
@@ -611,7 +610,7 @@ oce_root_open(struct oce_root *r, const char *path, bool create, const struct oc
 		/* a daemon session outside a chroot: the module root bounds the root too */
 		fd = oce_open_confined(path, O_PATH | O_DIRECTORY);
 		if (fd == -ENOENT && create) {
-			mk = mkdir_confined(path);
+			mk = oce_mkdir_confined(path);
 			if (mk < 0 && mk != -EEXIST)
 				return mk;
 			fd = oce_open_confined(path, O_PATH | O_DIRECTORY);

@@ -110,6 +110,8 @@ void oce_fs_confine(int modfd);
 int oce_open_confined(const char *path, int flags);
 /* Whether oce_fs_confine() is in force (a "mkdir" of a root goes through it too). */
 bool oce_fs_confined(void);
+/* mkdir(path, 0777) with its parent opened as oce_open_confined() does. 0 or -errno. */
+int oce_mkdir_confined(const char *path);
 /* Close the root's descriptor (idempotent). */
 void oce_root_close(struct oce_root *r);
 

@@ -1131,6 +1131,22 @@ phantom_root(struct oce_recvside *rs)
  * all of it or all but its last name. How many were made, or -(made + 1)
  * on a failure (errno set). A dry run makes none but counts them.
  */
+/* mkdir(2), beneath the module root in a daemon session without chroot (fs.h). */
+static int
+dest_mkdir(const char *path)
+{
+	int r;
+
+	if (!oce_fs_confined())
+		return mkdir(path, 0777);
+	r = oce_mkdir_confined(path);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 make_dest_path(char *path, bool drop_name, bool dry_run)
 {
@@ -1151,7 +1167,7 @@ make_dest_path(char *path, bool drop_name, bool dry_run)
 	for (p = end;;) {
 		struct stat st;
 
-		if (dry_run ? !stat(path, &st) : !mkdir(path, 0777)) {
+		if (dry_run ? !stat(path, &st) : !dest_mkdir(path)) {
 			if (dry_run)
 				errno = S_ISDIR(st.st_mode) ? EEXIST : ENOTDIR;
 			else {

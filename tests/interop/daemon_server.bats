@@ -889,6 +889,9 @@ uidmod() {
 	spair "${m}pabs" -a "$T/src/small" "$u/absdir/" || bad=1
 	spair "${m}pup" -a "$T/src/small" "$u/updir/d/" || bad=1
 	spair "${m}pupf" -a "$T/src/small" "$u/updir/d/outside" || bad=1
+	spair "${m}pmk" -a --mkpath "$T/src/small" "$u/updir/d/made/here/" || bad=1
+	[ ! -e "$D/made" ]
+	rm -rf "$D/$m/d"
 	[ ! -e /etc/small ] && [ ! -e "$D/small" ]
 	[ "$(cat "$D/outside")" = 'outside the module' ]
 	return $bad
