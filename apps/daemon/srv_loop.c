@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -176,6 +177,12 @@ struct daemon {
 	FILE *log;
 	struct lockfile *locks;	/* lock files opened so far, by path */
 	struct metrics m;
+	/*
+	 * OC_RSYNC_DAEMON_ASYNC=0: what the connection processes counted,
+	 * added at their exit (metrics_merge()) to a shared mapping the
+	 * listener reports with its own. NULL otherwise.
+	 */
+	struct metrics *shared;
 	const char *metrics_path; /* --metrics-file, or NULL */
 	bool single;		/* inetd or remote shell: one connection, no listener */
 	bool fork_each;		/* OC_RSYNC_DAEMON_ASYNC=0: a process per connection */
@@ -1213,6 +1220,27 @@ static int loop_setup(struct daemon *d);
 static int run_loop(struct daemon *d);
 
 /*
+ * A connection process's counts, into the listener's shared mapping. The
+ * listener counted the accept; the loop's own time is its own.
+ */
+static void
+metrics_merge(struct daemon *d)
+{
+	struct metrics *sh = d->shared;
+
+	if (!sh)
+		return;
+	__atomic_fetch_add(&sh->listings, d->m.listings, __ATOMIC_RELAXED);
+	for (int i = 0; i < M_NWHY; i++)
+		__atomic_fetch_add(&sh->refused[i], d->m.refused[i], __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->sessions, d->m.sessions, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->completed, d->m.completed, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->failed, d->m.failed, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->bytes_in, d->m.bytes_in, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->bytes_out, d->m.bytes_out, __ATOMIC_RELAXED);
+}
+
+/*
  * OC_RSYNC_DAEMON_ASYNC=0: each connection gets a process of its own from
  * accept on, as upstream's daemon does, which runs its handshake and then
  * its session; the listener only accepts and reaps. The child drops the
@@ -1253,10 +1281,31 @@ fork_conn(struct daemon *d, int fd, const char *addr)
 		d->nkids = 0;
 		d->single = true;
 		d->fork_each = false;
+		/*
+		 * One connection needs no more descriptors than upstream's
+		 * per-connection child has: its limit, which the session and an
+		 * early exec inherit (raise_nofile()).
+		 */
+		if (d->nofile_session) {
+			struct rlimit rl;
+
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
+				rl.rlim_cur = d->nofile_session;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+		/* count afresh: the listener's counts so far are its own */
+		memset(&d->m, 0, sizeof(d->m));
+		d->m.started_ms = now_ms();
 		if (loop_setup(d))
 			_exit(RERR_IPC);
 		conn_add(d, fd, -1, addr);
-		_exit(run_loop(d));
+		{
+			int code = run_loop(d);
+
+			metrics_merge(d);
+			_exit(code);
+		}
 	}
 	close(fd);
 	k = &d->kids[d->nkids++];
@@ -1323,10 +1372,13 @@ reap(struct daemon *d)
 			slot_release(&d->kids[i].slot);
 			d->kids[i] = d->kids[--d->nkids];
 			d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
-			if (d->status)
-				d->m.failed++;
-			else
-				d->m.completed++;
+			/* a connection process (ASYNC=0) counts its own session's end */
+			if (!d->fork_each) {
+				if (d->status)
+					d->m.failed++;
+				else
+					d->m.completed++;
+			}
 			break;
 		}
 	}
@@ -1363,10 +1415,24 @@ static void
 metrics_write(struct daemon *d)
 {
 	char buf[4096], tmp[PATH_MAX];
-	const struct metrics *m = &d->m;
+	struct metrics all = d->m;
+	const struct metrics *m = &all;
 	int64_t up = now_ms() - m->started_ms;
 	size_t n = 0;
 	int fd;
+
+	if (d->shared) {
+		const struct metrics *sh = d->shared;
+
+		all.listings += __atomic_load_n(&sh->listings, __ATOMIC_RELAXED);
+		for (int i = 0; i < M_NWHY; i++)
+			all.refused[i] += __atomic_load_n(&sh->refused[i], __ATOMIC_RELAXED);
+		all.sessions += __atomic_load_n(&sh->sessions, __ATOMIC_RELAXED);
+		all.completed += __atomic_load_n(&sh->completed, __ATOMIC_RELAXED);
+		all.failed += __atomic_load_n(&sh->failed, __ATOMIC_RELAXED);
+		all.bytes_in += __atomic_load_n(&sh->bytes_in, __ATOMIC_RELAXED);
+		all.bytes_out += __atomic_load_n(&sh->bytes_out, __ATOMIC_RELAXED);
+	}
 
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
@@ -1776,6 +1842,15 @@ oce_daemon_main(const struct oce_opts *o)
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
 	d.metrics_path = o->metrics_file;
 	d.fork_each = getenv("OC_RSYNC_DAEMON_ASYNC") && !strcmp(getenv("OC_RSYNC_DAEMON_ASYNC"), "0");
+	if (d.fork_each) {
+		/* what the connection processes count comes back through this */
+		void *p = mmap(NULL, sizeof(struct metrics), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		d.shared = p == MAP_FAILED ? NULL : p;
+		if (d.shared)
+			memset(d.shared, 0, sizeof(*d.shared));
+	}
 	d.config_path = o->config	       ? o->config
 			: o->server && geteuid() ? "rsyncd.conf"
 						 : DEFAULT_CONFIG;
@@ -1857,6 +1932,8 @@ out:
 		close(d.lfd);
 	if (d.log)
 		fclose(d.log);
+	if (d.shared)
+		munmap(d.shared, sizeof(*d.shared));
 	cref_put(d.cref);
 	return code;
 }

@@ -29,6 +29,7 @@
 
 #include "apps/daemon/refuse.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fs.h"
 #include "apps/engine/session.h"
 
 /* How long a finished session waits for its client to hang up. */
@@ -87,13 +88,40 @@ oce_dsess_path(const char *module, const char *arg)
 	return sanitize(arg, 0);
 }
 
+/*
+ * A path argument for a session chrooted at the module root, where
+ * upstream leaves sanitize_paths off: the module name is stripped and the
+ * path only cleaned (".." collapsed), so "mod/x" stays "/x", which the
+ * chroot makes the module's x, and messages name it so ("created
+ * directory /x"). A relative path (the bare module name) is sanitized as
+ * elsewhere.
+ */
+static char *
+chroot_path(const char *module, const char *arg)
+{
+	size_t ml = strlen(module);
+	char *t, *a;
+
+	if (!strncmp(arg, module, ml))
+		arg += ml;
+	t = sanitize(arg, 0);
+	if (!t || *arg != '/')
+		return t;
+	if (asprintf(&a, "/%s", strcmp(t, ".") ? t : "") < 0)
+		a = NULL;
+	free(t);
+	return a;
+}
+
 /* How many directory levels a sanitized path goes down. */
 static int
 path_depth(const char *p)
 {
 	int n = 0;
 
-	if (!strcmp(p, "."))
+	while (*p == '/')
+		p++;
+	if (!*p || !strcmp(p, "."))
 		return 0;
 	for (; *p; p++)
 		if (*p == '/' && p[1])
@@ -375,6 +403,21 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	}
 	/* upstream: sanitize_paths when the module is not the root; munging then by default */
 	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
+	/*
+	 * No chroot at the module root: the module root bounds what the
+	 * session's path arguments reach through symlinks (rsync 3.5.0's
+	 * secure_relpath_active(); fs.h). Opened here, as root, before the
+	 * ids change; the cwd is that root.
+	 */
+	if (dm->sanitize) {
+		int mfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (mfd < 0) {
+			snprintf(errbuf, cap, "@ERROR: chdir failed\n");
+			return errbuf;
+		}
+		oce_fs_confine(mfd);
+	}
 	dm->munge = m->munge_symlinks < 0 ? dm->sanitize : m->munge_symlinks;
 	if (dm->munge) {
 		struct stat st;
@@ -723,6 +766,20 @@ oce_dsess_run(const struct oce_dsess *d)
 	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
 	if (!e)
 		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+	if (!e && !dm.sanitize) {
+		/* chrooted at the module root: the paths as upstream keeps them there */
+		for (size_t i = 1, at = 0; i < argc; i++) {
+			if (!at) {
+				if (!strcmp(argv[i], "."))
+					at = i;
+				continue;
+			}
+			free(argv[i]);
+			argv[i] = chroot_path(m->name, d->argv[i - 1]);
+			if (!argv[i])
+				return RERR_MALLOC;
+		}
+	}
 	if (e) {
 		/* upstream says this before its OK; ours is out, so it is a protocol error line */
 		snprintf(fail, sizeof(fail), "%.*s", (int)strcspn(e, "\n"), e);

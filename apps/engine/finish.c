@@ -783,18 +783,18 @@ oce_meta_failed(struct oce_session *s, enum oce_meta_step step, int err, const c
 {
 	switch (step) {
 	case OCE_META_STAT:
-		oce_rsyserr(s, err, "stat %s failed", full);
+		oce_rsyserr_xfer(s, err, "stat %s failed", full);
 		break;
 	case OCE_META_CHOWN:
 	case OCE_META_CHGRP:
-		oce_rsyserr(s, err, "%s %s failed", step == OCE_META_CHOWN ? "chown" : "chgrp", full);
+		oce_rsyserr_xfer(s, err, "%s %s failed", step == OCE_META_CHOWN ? "chown" : "chgrp", full);
 		break;
 	case OCE_META_TIMES:
-		oce_rsyserr(s, err, "failed to set times on %s", full);
+		oce_rsyserr_xfer(s, err, "failed to set times on %s", full);
 		break;
 	case OCE_META_PERMS:
 	case OCE_META_NONE:
-		oce_rsyserr(s, err, "failed to set permissions on %s", full);
+		oce_rsyserr_xfer(s, err, "failed to set permissions on %s", full);
 		break;
 	}
 	__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
@@ -871,7 +871,7 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 	if (r) {
 		char full[PATH_MAX + 2];
 
-		oce_rsyserr(s, -r, "rename %s -> \"%s\"", tmp_shown(rs, f, tmpname, full, sizeof(full)),
+		oce_rsyserr_xfer(s, -r, "rename %s -> \"%s\"", tmp_shown(rs, f, tmpname, full, sizeof(full)),
 			    dest->rel);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (!partial || oce_commit(partial->root, tmp_dirfd, tmpname, partial->rel))

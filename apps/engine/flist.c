@@ -26,6 +26,7 @@
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/chmod.h"
 #include "apps/engine/filter.h"
+#include "apps/engine/fs.h"
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
@@ -746,12 +747,18 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
 {
 	struct oce_session *s = w->s;
 
+	char dir[PATH_MAX], full[PATH_MAX + 64];
+
 	__atomic_fetch_or(&s->io_error, err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+	/* named as upstream's full_fname() does: from the module root in a daemon, "(in MODULE)" */
+	oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[w->root]),
+		       name);
 	if (err == ENOENT && !strcmp(what, "open"))
-		oce_error(s, "file has vanished: \"%s/%s\"", s->roots[w->root], name);
+		oce_warning(s, "file has vanished: %s", full);
+	else if (!strcmp(what, "readlink_stat"))
+		oce_rsyserr_xfer(s, err, "readlink_stat(%s) failed", full); /* upstream's words */
 	else
-		oce_error(s, "[sender] %s \"%s/%s\" failed: %s (%d)", what, s->roots[w->root], name,
-			  strerror(err), err);
+		oce_rsyserr_xfer(s, err, "%s %s failed", what, full);
 }
 
 /*
@@ -869,15 +876,36 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 	struct oce_session *s = w->s;
 	size_t start = s->fl.n, end;
 	bool dot = !strcmp(dname, ".");
-	int fd = openat(w->rootfd, dname,
-			O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int fd, r = 0;
 
-	if (fd < 0 && errno == ELOOP &&
-	    (s->o->copy_links || oce_follow_unsafe_link(s, w->rootfd, dname)))
-		fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (oce_fs_confined()) {
+		/*
+		 * A daemon without chroot opens it beneath the module root, so
+		 * that a followed link leading out of the module is "opendir
+		 * ... failed: ELOOP", as in rsync 3.5.0 (fs.h).
+		 */
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", s->roots[w->root], dname) >=
+		    (int)sizeof(path)) {
+			fd = -ENAMETOOLONG;
+		} else {
+			fd = oce_open_confined(path, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW));
+			/* (openat2 says ENOTDIR for a symlink leaf with O_NOFOLLOW|O_DIRECTORY) */
+			if ((fd == -ELOOP || fd == -ENOTDIR) &&
+			    (s->o->copy_links || oce_follow_unsafe_link(s, w->rootfd, dname)))
+				fd = oce_open_confined(path, O_RDONLY | O_DIRECTORY);
+		}
+		errno = fd < 0 ? -fd : 0;
+	} else {
+		fd = openat(w->rootfd, dname,
+			    O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC);
+		if (fd < 0 && errno == ELOOP &&
+		    (s->o->copy_links || oce_follow_unsafe_link(s, w->rootfd, dname)))
+			fd = openat(w->rootfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		int e = errno;
 
@@ -929,9 +957,10 @@ open_root(struct oce_session *s, const char *dir, uint16_t *idx)
 	}
 	if (s->nroots >= UINT16_MAX)
 		return -E2BIG;
-	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* beneath the module root in a daemon session without chroot (fs.h) */
+	fd = oce_open_confined(d, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	nr = realloc(s->roots, (s->nroots + 1) * sizeof(*nr));
 	if (nr)
 		s->roots = nr;
@@ -1068,7 +1097,7 @@ walk_arg(struct walk *w, const char *arg)
 		r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
-		oce_rsyserr(s, -r, "change_dir %s failed",
+		oce_rsyserr_xfer(s, -r, "change_dir %s failed",
 			    oce_full_fname(link, sizeof(link), NULL, dir ? dir : "."));
 		if (w->implied_dot < 0)
 			w->implied_dot = 0;
@@ -1096,7 +1125,7 @@ walk_arg(struct walk *w, const char *arg)
 		__atomic_fetch_or(&s->io_error, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 		if (-r == ENOENT)
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
-		oce_rsyserr(s, -r, "link_stat %s failed",
+		oce_rsyserr_xfer(s, -r, "link_stat %s failed",
 			    oce_full_fname(link, sizeof(link), cdir, fn));
 		return 0;
 	}

@@ -530,23 +530,111 @@ openat2_works(const struct oce_fs_sys *sys, int dirfd)
 	return true;
 }
 
+/* The module root of a confined daemon session (oce_fs_confine()), or -1. */
+static int confine_fd = -1;
+
+void
+oce_fs_confine(int modfd)
+{
+	if (confine_fd >= 0)
+		close(confine_fd);
+	confine_fd = modfd;
+}
+
+bool
+oce_fs_confined(void)
+{
+	return confine_fd >= 0;
+}
+
+int
+oce_open_confined(const char *path, int flags)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = -1;
+
+	if (confine_fd < 0 || *path == '/') {
+		/* a session's path arguments are relative (sanitized); others are not confined */
+		fd = openat(AT_FDCWD, path, flags | O_CLOEXEC);
+		return fd >= 0 ? (int)fd : neg_errno();
+	}
+#ifdef SYS_openat2
+	for (int i = 0; i < OCE_OPENAT2_RETRIES; i++) {
+		fd = syscall(SYS_openat2, confine_fd, *path ? path : ".", &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(AT_FDCWD, path, flags | O_CLOEXEC); /* pre-5.6 kernel: as before */
+#else
+	(void)how;
+	fd = openat(AT_FDCWD, path, flags | O_CLOEXEC);
+#endif
+	if (fd >= 0)
+		return (int)fd;
+	/* openat2 says EXDEV for a way out; upstream's walk refuses it with ELOOP */
+	return errno == EXDEV ? -ELOOP : neg_errno();
+}
+
+int
+oce_mkdir_confined(const char *path)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *leaf = slash ? slash + 1 : path;
+	int pfd, rc;
+
+	if (snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1,
+		     slash ? path : ".") >= (int)sizeof(parent))
+		return -ENAMETOOLONG;
+	pfd = oce_open_confined(parent, O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return pfd;
+	rc = mkdirat(pfd, leaf, 0777) < 0 ? neg_errno() : 0;
+	close(pfd);
+	return rc;
+}
+
 int
 oce_root_open(struct oce_root *r, const char *path, bool create, const struct oce_fs_sys *sys)
 {
-	int fd;
+	int fd, mk = 0;
 
 	r->fd = -1;
 	r->use_openat2 = false;
 	r->sys = sys ? sys : &oce_fs_sys_default;
 	sys = r->sys;
-	fd = sys->openat(sys->ctx, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (sys->mkdirat(sys->ctx, AT_FDCWD, path, 0777) < 0 && errno != EEXIST)
-			return neg_errno();
+	if (oce_fs_confined()) {
+		/* a daemon session outside a chroot: the module root bounds the root too */
+		fd = oce_open_confined(path, O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT && create) {
+			mk = oce_mkdir_confined(path);
+			if (mk < 0 && mk != -EEXIST)
+				return mk;
+			fd = oce_open_confined(path, O_PATH | O_DIRECTORY);
+		}
+		if (fd < 0)
+			return mk ? mk : fd;
+	} else {
 		fd = sys->openat(sys->ctx, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd < 0 && errno == ENOENT && create) {
+			if (sys->mkdirat(sys->ctx, AT_FDCWD, path, 0777) < 0) {
+				if (errno != EEXIST)
+					return neg_errno();
+				mk = -EEXIST;
+			}
+			fd = sys->openat(sys->ctx, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
+					 0);
+		}
+		/*
+		 * mkdir found something there that is no directory to open (a
+		 * dangling symlink): upstream reports the mkdir's EEXIST.
+		 */
+		if (fd < 0)
+			return mk ? mk : neg_errno();
 	}
-	if (fd < 0)
-		return neg_errno();
 	r->fd = fd;
 	r->use_openat2 = openat2_works(sys, fd);
 	/* A root may reuse the address and descriptor number of one closed

@@ -90,6 +90,28 @@ struct oce_root {
  * -errno; on failure r->fd is -1.
  */
 int oce_root_open(struct oce_root *r, const char *path, bool create, const struct oce_fs_sys *sys);
+
+/*
+ * A daemon session that is not chrooted at its module's root (use chroot =
+ * no, or a "/./" inner module) keeps the module root as its boundary, as
+ * rsync 3.5.0 does (secure_relpath_active()): the roots a session opens from
+ * its path arguments -- a sender's source directories and files, a
+ * receiver's destination -- resolve beneath it. modfd is the module root
+ * (O_PATH), owned from then on; per process, as a session is one.
+ */
+void oce_fs_confine(int modfd);
+/*
+ * Open path (relative to the working directory, the module root in a
+ * session) as openat(AT_FDCWD, path, flags) would, but, once confined,
+ * beneath the module root: symlinks inside it are followed, one that leads
+ * out of it (absolute, or climbing above it) gives -ELOOP, the errno
+ * rsync 3.5.0's confined walk reports. Returns an owned fd or -errno.
+ */
+int oce_open_confined(const char *path, int flags);
+/* Whether oce_fs_confine() is in force (a "mkdir" of a root goes through it too). */
+bool oce_fs_confined(void);
+/* mkdir(path, 0777) with its parent opened as oce_open_confined() does. 0 or -errno. */
+int oce_mkdir_confined(const char *path);
 /* Close the root's descriptor (idempotent). */
 void oce_root_close(struct oce_root *r);
 

@@ -701,7 +701,7 @@ tweak_dir_perms(struct oce_recvside *rs, struct oce_file *f, const char *name,
 	t.set_perms = true;
 	r = oce_set_meta(&rs->root, name, NULL, &t);
 	if (r) {
-		oce_rsyserr(s, -r, "failed to modify permissions on %s",
+		oce_rsyserr_xfer(s, -r, "failed to modify permissions on %s",
 			    oce_dest_fname(rs, name, full, sizeof(full)));
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
@@ -751,7 +751,7 @@ gen_dir(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *na
 	if (!exists && !s->o->dry_run) {
 		r = oce_mkdir_beneath(&rs->root, name, (f->mode & CHMOD_BITS) | 0700);
 		if (r && r != -EEXIST) {
-			oce_rsyserr(s, -r, "recv_generator: mkdir %s failed",
+			oce_rsyserr_xfer(s, -r, "recv_generator: mkdir %s failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)));
 			oce_rerror(s, "*** Skipping any contents from this failed directory ***");
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
@@ -816,7 +816,7 @@ gen_symlink(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		if (r) {
 			char full[PATH_MAX + 2];
 
-			oce_rsyserr(s, -r, "symlink %s -> \"%s\" failed",
+			oce_rsyserr_xfer(s, -r, "symlink %s -> \"%s\" failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)), f->link);
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			return 0;
@@ -855,7 +855,7 @@ gen_special(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char
 		if (r) {
 			char full[PATH_MAX + 2];
 
-			oce_rsyserr(s, -r, "mknod %s failed",
+			oce_rsyserr_xfer(s, -r, "mknod %s failed",
 				    oce_dest_fname(rs, name, full, sizeof(full)));
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 			return 0;

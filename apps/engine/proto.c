@@ -414,6 +414,9 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 		}
 		return 0;
 	case OCP_MSG_NO_SEND:
+		/* a request answered without an item: oce_catch_up() must not wait for one */
+		s->no_sends++;
+		return s->seq_wait ? OCP_IO_BREAK : 0;
 	case OCP_MSG_SUCCESS:
 	case OCP_MSG_IO_TIMEOUT:
 		return 0;

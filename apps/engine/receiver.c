@@ -524,9 +524,8 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		else
 			snprintf(tmp, sizeof(tmp), "%.*s%s", slash ? (int)(slash - name + 1) : 0,
 				 name, d->tmpname);
-		/* FERROR_XFER upstream: the client's run ends with code 23 */
-		oce_rerror_xfer(s, "%s: [%s] mkstemp %s failed: %s (%d)", OCE_PROG, oce_who(s),
-				oce_dest_fname(rs, tmp, full, sizeof(full)), strerror(-r), -r);
+		oce_rsyserr_xfer(s, -r, "mkstemp %s failed",
+			    oce_dest_fname(rs, tmp, full, sizeof(full)));
 	}
 	return r;
 }
@@ -750,7 +749,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		char full[PATH_MAX + 2];
 		int e = errno;
 
-		oce_rsyserr(s, e, "ftruncate failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+		oce_rsyserr_xfer(s, e, "ftruncate failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
 	}
 	if (r) {
@@ -759,7 +758,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 			char full[PATH_MAX + 2];
 
 			/* Upstream receive_data(): the destination's name, not the temp file's. */
-			oce_rsyserr(s, -r, "write failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
+			oce_rsyserr_xfer(s, -r, "write failed on %s", oce_dest_fname(rs, name, full, sizeof(full)));
 			s->exit_code = RERR_FILEIO;
 		}
 		if (!o.discard)
@@ -1077,12 +1076,17 @@ oce_catch_up(struct oce_recvside *rs)
 {
 	int r = 0;
 
-	if (rs->items_read >= rs->items_written)
+	/* a MSG_NO_SEND answers a request too (the sender could not open the file) */
+	if (rs->items_read + rs->s->no_sends >= rs->items_written)
 		return 0;
 	r = ocp_io_flush(rs->wio);
-	while (!r && rs->items_read < rs->items_written && !rs->recv_done) {
+	while (!r && rs->items_read + rs->s->no_sends < rs->items_written && !rs->recv_done) {
+		rs->s->seq_wait = true;
 		r = oce_recv_step(rs);
-		if (r)
+		rs->s->seq_wait = false;
+		if (r == OCP_IO_BREAK)
+			r = 0; /* it was that answer: count again */
+		else if (r)
 			recv_failed(rs, r);
 	}
 	if (r) {
@@ -1135,6 +1139,22 @@ phantom_root(struct oce_recvside *rs)
  * all of it or all but its last name. How many were made, or -(made + 1)
  * on a failure (errno set). A dry run makes none but counts them.
  */
+/* mkdir(2), beneath the module root in a daemon session without chroot (fs.h). */
+static int
+dest_mkdir(const char *path)
+{
+	int r;
+
+	if (!oce_fs_confined())
+		return mkdir(path, 0777);
+	r = oce_mkdir_confined(path);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 make_dest_path(char *path, bool drop_name, bool dry_run)
 {
@@ -1155,7 +1175,7 @@ make_dest_path(char *path, bool drop_name, bool dry_run)
 	for (p = end;;) {
 		struct stat st;
 
-		if (dry_run ? !stat(path, &st) : !mkdir(path, 0777)) {
+		if (dry_run ? !stat(path, &st) : !dest_mkdir(path)) {
 			if (dry_run)
 				errno = S_ISDIR(st.st_mode) ? EEXIST : ENOTDIR;
 			else {
@@ -1263,8 +1283,14 @@ open_dest(struct oce_recvside *rs)
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			r = oce_root_open(&rs->root, dest, false, oce_fs_sys_active());
-			if (!r)
-				r = set_curr_dir(rs, dest);
+			if (r) {
+				/* upstream's change_dir#1 (a daemon's confined root refuses a way out) */
+				oce_rsyserr(s, -r, "change_dir#1 %s failed",
+					    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+				s->exit_code = RERR_FILESELECT;
+				goto out;
+			}
+			r = set_curr_dir(rs, dest);
 			goto out;
 		}
 		if (s->fl.n > 1) {

@@ -17,6 +17,7 @@
 #include "apps/engine/errcode.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/recvside.h" /* OCE_BASIS_* */
+#include "apps/engine/fs.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
@@ -339,18 +340,40 @@ read_small(struct read_buf *rb, int fd, size_t size)
 	return 0;
 }
 
-/* Open the source safely: below its root, no symlink, still a regular file. */
+/*
+ * Open the source safely: below its root, no symlink, still a regular file.
+ * A daemon session without chroot opens it beneath the module root instead
+ * (fs.h, oce_fs_confine()), as rsync 3.5.0's sender_open_confined(): a
+ * directory symlink on the way that leads out of the module, or with -L a
+ * link that does (absolute, or climbing out), is ELOOP.
+ */
 static int
 open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 {
-	int fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd;
 
+	if (oce_fs_confined()) {
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", s->roots[f->root], f->name) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = oce_open_confined(path, O_RDONLY | O_NOFOLLOW);
+		if (fd == -ELOOP &&
+		    (s->o->copy_links || oce_follow_unsafe_link(s, s->root_fds[f->root], f->name)))
+			fd = oce_open_confined(path, O_RDONLY);
+		if (fd < 0)
+			return fd;
+		goto opened;
+	}
+	fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	/* -L, or a link --copy-unsafe-links listed as its referent. */
 	if (fd < 0 && errno == ELOOP &&
 	    (s->o->copy_links || oce_follow_unsafe_link(s, s->root_fds[f->root], f->name)))
 		fd = openat(s->root_fds[f->root], f->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+opened:
 	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return -EINVAL;
@@ -429,13 +452,21 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		mo.append_len = ocp_sum_head_flength(&sig.head);
 	fd = open_source(s, f, &st);
 	if (fd < 0) {
+		char dir[PATH_MAX], full[PATH_MAX + 64];
+
+		/*
+		 * Named as upstream's full_fname() names it (from the module
+		 * root and " (in MODULE)" in a daemon), a warning and a
+		 * transfer error (code 23 at a daemon's client) as upstream's.
+		 */
+		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+			       f->name);
 		if (fd == -ENOENT) {
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
-			oce_error(s, "file has vanished: \"%s/%s\"", s->roots[f->root], f->name);
+			oce_warning(s, "file has vanished: %s", full);
 		} else {
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
-			oce_error(s, "send_files failed to open \"%s/%s\": %s (%d)", s->roots[f->root],
-				  f->name, strerror(-fd), -fd);
+			oce_rsyserr_xfer(s, -fd, "send_files failed to open %s", full);
 		}
 		ocp_sig_free(&sig);
 		return ocp_io_write_msg(s->io, OCP_MSG_NO_SEND,

@@ -170,6 +170,16 @@ vlog(struct oce_session *s, enum ocp_msg code, const char *prefix, const char *f
 	oce_emit_line(s, code, line, (size_t)n);
 }
 
+static void __attribute__((format(printf, 3, 4)))
+syserr_line(struct oce_session *s, enum ocp_msg code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
 void
 oce_info(struct oce_session *s, const char *fmt, ...)
 {
@@ -210,17 +220,35 @@ oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void
+vsyserr(struct oce_session *s, enum ocp_msg code, int errnum, const char *fmt, va_list ap)
+{
+	char msg[3072];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* vlog() takes a va_list: go through a small variadic step */
+	syserr_line(s, code, "%s: [%s] %s: %s (%d)", OCE_PROG, oce_who(s), msg, strerror(errnum),
+		    errnum);
+}
+
 void
 oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
 {
-	char msg[3072], prefix[64];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsyserr(s, OCP_MSG_ERROR, errnum, fmt, ap);
 	va_end(ap);
-	snprintf(prefix, sizeof(prefix), "%s: [%s] ", OCE_PROG, oce_who(s));
-	oce_rerror(s, "%s%s: %s (%d)", prefix, msg, strerror(errnum), errnum);
+}
+
+void
+oce_rsyserr_xfer(struct oce_session *s, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyserr(s, OCP_MSG_ERROR_XFER, errnum, fmt, ap);
+	va_end(ap);
 }
 
 /* Append the lexically cleaned form of path to out[*n..cap), as upstream's clean_fname(). */

@@ -147,6 +147,14 @@ struct oce_session {
 	mode_t umask;		/* the process umask, read once at start */
 	bool am_root;		/* may set owners and make devices */
 	int exit_code;		/* RERR_* to exit with */
+	/*
+	 * Sequential receiving side: MSG_NO_SEND answers a request as an item
+	 * would (no_sends counts them), and while oce_catch_up() waits for an
+	 * answer (seq_wait) it breaks that wait (OCP_IO_BREAK), for no item
+	 * follows it.
+	 */
+	uint64_t no_sends;
+	bool seq_wait;
 	bool peer_exit;		/* the peer sent MSG_ERROR_EXIT: end quietly with its code */
 	bool exit_shown;	/* the closing error line is out (the receiver thread's) */
 	uint64_t split_in;	/* bytes read when the receiving side split (upstream's fork) */
@@ -195,6 +203,13 @@ void oce_rerror_xfer(struct oce_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "oc-rsync: [role] <text>: <strerror> (errnum)", as upstream's rsyserr(). */
 void oce_rsyserr(struct oce_session *s, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * The same as a transfer error, upstream's rsyserr(FERROR_XFER, ...): over
+ * a daemon connection, where errors travel as messages, the client ends
+ * with code 23 for it (over a remote shell the server's exit code says so).
+ */
+void oce_rsyserr_xfer(struct oce_session *s, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The calling thread's role tag (upstream who_am_i()); see session.c. */
 const char *oce_who(const struct oce_session *s);

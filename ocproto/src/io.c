@@ -616,6 +616,8 @@ ocp_io_peek(struct ocp_io *io, const uint8_t **p)
 					break;
 			} else if (ev.kind == OCP_DEMUX_MSG) {
 				r = handle_msg(io, &ev);
+				if (r == OCP_IO_BREAK)
+					return r; /* the handler's wish, not an error */
 				if (r) {
 					io->rerr = r;
 					return r;

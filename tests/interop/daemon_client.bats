@@ -14,6 +14,7 @@
 #   rw   read-write, listed          ro   the sample tree, read-only
 #   sec  read-write, auth users = alice (secrets file, mode 600)
 #   hid  the sample tree, not listed (list = false)
+#   chr  (as root) chrooted, uid nobody, gid nogroup, read-write
 # and a two-line motd.
 
 load common
@@ -59,6 +60,20 @@ setup_file() {
 		 path = $T/src
 		 list = false
 	EOF
+	# as root: a chrooted module whose sessions run as nobody:nogroup
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -p "$D/chr/pub/sub" "$D/chr/locked" "$D/chr/up"
+		printf 'pub\n' >"$D/chr/pub/a"
+		printf 'pub sub\n' >"$D/chr/pub/sub/b"
+		printf 'only root\n' >"$D/chr/secret"
+		chmod 600 "$D/chr/secret"
+		chmod 755 "$D/chr/locked"
+		ln -s /etc/hostname "$D/chr/absf"
+		find "$D/chr" -exec touch -h -d '2024-03-04 05:06:07' {} +
+		chown nobody:nogroup "$D/chr/up"
+		printf '[chr]\n path = %s\n use chroot = yes\n uid = nobody\n gid = nogroup\n read only = false\n' \
+			"$D/chr" >>"$D/rsyncd.conf"
+	fi
 	export DPORT
 	DPORT=$(free_port)
 	timeout -k 10 900 rsync --daemon --no-detach --address=127.0.0.1 --port="$DPORT" \
@@ -133,6 +148,23 @@ dpair() {
 }
 
 # --- transfers over TCP --------------------------------------------------------
+
+@test "daemon client: a chrooted module whose sessions run as nobody (root only)" {
+	[ "$(id -u)" = 0 ] || skip "the daemon changes ids only as root"
+	local u="rsync://$H:$DPORT/chr" ids
+	ids="$(id -u nobody):$(getent group nogroup | cut -d: -f3)"
+	WANT=0 TREES=1 dpair chrpull -ai "$u/pub/" "$T/_DST_/"
+	WANT=0 DROOT="$D/chr/up" dpair chrpush -ai "$T/src/deep" "$T/src/small" "$u/up/_DST_/"
+	[ "$(stat -c %u:%g "$D/chr/up/oc.chrpush.1/small")" = "$ids" ]
+	# what nobody may not do; mkstemp's random part masked
+	WANT=23 FILTER='s/\(\.[a-z]*\.\)[A-Za-z0-9]\{6\}"/\1XXXXXX"/' \
+		dpair chrlocked -a "$T/src/small" "$u/locked/"
+	[ ! -e "$D/chr/locked/small" ]
+	WANT=23 dpair chrsecret -a "$u/secret" "$T/_DST_"
+	# an absolute link has no referent inside the chroot (whether the client
+	# sees the daemon's socket reset after the error depends on timing)
+	WANT=23 MODES=1 FILTER='/read error: Connection reset by peer/d' dpair chrabsf -aL "$u/absf" "$T/_DST_"
+}
 
 @test "daemon client: pull -a of the sample tree, with -i and --stats" {
 	WANT=0 TREES=1 dpair pull -ai --stats --port="$DPORT" "$H::ro/" "$T/_DST_/"

@@ -24,10 +24,31 @@
 #   xe    the sample tree, auth alice, pre-/post-xfer exec writing their RSYNC_* to $D/env
 #   xew   read-write, the same hooks     xefail  a pre-xfer exec that fails
 #   xearly an early exec and a pre-xfer exec   xearlyf  an early exec that fails
+#   chr   (root) use chroot = yes, uid nobody, gid nogroup, read-write (mk_uidmod)
+#   nochr (root) use chroot = no, a throwaway uid and gid, read-write (mk_uidmod)
 # and a two-line motd. The global "timeout = 3" bounds the handshake of a
 # client that has not chosen a module yet; modules set "timeout = 0".
 
 load common
+
+# The mode this file runs oc-rsyncd in comes from its name: the other two
+# suites are links to this file, so every case runs in all three.
+#   daemon_server.bats        the default: one event loop on io_uring
+#   daemon_server_epoll.bats  OC_RSYNC_IO_BACKEND=epoll
+#   daemon_server_fork.bats   OC_RSYNC_DAEMON_ASYNC=0: a process per connection
+# MODE_ENV goes into SERVER_ENV, which every oc-rsyncd here is started with
+# (the inetd and remote-shell wrappers too).
+daemon_mode() {
+	case $(basename "$BATS_TEST_FILENAME" .bats) in
+	*_epoll) DMODE=epoll MODE_ENV=OC_RSYNC_IO_BACKEND=epoll ;;
+	*_fork) DMODE=fork MODE_ENV=OC_RSYNC_DAEMON_ASYNC=0 ;;
+	*) DMODE=uring MODE_ENV= ;;
+	esac
+	export DMODE MODE_ENV
+	SERVER_ENV="$SERVER_ENV $MODE_ENV"
+}
+# (at the top: common.bash sets SERVER_ENV again for each case)
+daemon_mode
 
 setup_file() {
 	common_setup_file
@@ -40,6 +61,9 @@ setup_file() {
 	printf 's3cret\n' >"$D/pw"
 	printf 'wrong\n' >"$D/badpw"
 	chmod 600 "$D/secrets" "$D/pw" "$D/badpw"
+	# chr and nochr change to these ids (as root; see "uid" below): nobody
+	# by name, and a throwaway uid and gid by number that no file has yet
+	export XUID=4242 XGID=4343
 	# As root the daemons would become nobody; others cannot change ids at all.
 	local ids=""
 	[ "$(id -u)" = 0 ] && ids=$'uid = 0\ngid = 0'
@@ -166,6 +190,22 @@ setup_file() {
 		 path = $T/src
 		 early exec = exit 1
 		 timeout = 0
+		[chr]
+		 path = $D/chr
+		 use chroot = yes
+		 uid = nobody
+		 gid = nogroup
+		 read only = false
+		 pre-xfer exec = $D/idhook.sh chr
+		 timeout = 0
+		[nochr]
+		 path = $D/nochr
+		 use chroot = no
+		 uid = $XUID
+		 gid = $XGID
+		 read only = false
+		 pre-xfer exec = $D/idhook.sh nochr
+		 timeout = 0
 		[xefail]
 		 path = $T/src
 		 pre-xfer exec = echo "not today:"; echo "\$RSYNC_REQUEST"; exit 3
@@ -182,6 +222,13 @@ setup_file() {
 	EOF
 	chmod +x "$D/hook.sh"
 	mkdir -p "$D/xp/secret" "$D/ci"
+	[ "$(id -u)" = 0 ] && mk_uidmod "$D/chr" nobody:nogroup && mk_uidmod "$D/nochr" "$XUID:$XGID"
+	# the ids a pre-xfer exec runs with (as root, before the chroot: upstream's order)
+	cat >"$D/idhook.sh" <<-'EOF'
+		#!/bin/sh
+		echo "$(id -u):$(id -g) $(pwd)" >"$(dirname "$0")/env/$OCTAG.id.$1"
+	EOF
+	chmod +x "$D/idhook.sh"
 	printf 'keep.tmp\n' >"$D/xinc"
 	mkdir -p "$D/mrg/sub"
 	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
@@ -201,6 +248,32 @@ setup_file() {
 	echo $! >"$D/ocd.pid"
 	wait_port "$RPORT"
 	wait_port "$OPORT"
+}
+
+# mk_uidmod DIR OWNER: a module for a session that changes its ids: DIR
+# and "up" (where a push lands) belong to OWNER; "locked" (root's, 755)
+# and "secret" (root's, 600) are for what OWNER may not do; "pub" is a
+# readable tree; "absdir", "absf" and "updir" are symlinks that point
+# outside the module (absolute, and climbing with ..), and beside DIR lies
+# "outside", which none of them may reach through a chroot.
+mk_uidmod() {
+	local d=$1
+	mkdir -p "$d/locked" "$d/pub/sub" "$d/up"
+	printf 'pub\n' >"$d/pub/a"
+	printf 'pub sub\n' >"$d/pub/sub/b"
+	printf 'only root\n' >"$d/secret"
+	chmod 600 "$d/secret"
+	printf 'old\n' >"$d/locked/old"
+	ln -s /etc "$d/absdir"
+	ln -s /etc/hostname "$d/absf"
+	ln -s ../.. "$d/updir"
+	ln -s pub "$d/inl"
+	ln -s pub/sub/../a "$d/inf"
+	printf 'outside the module\n' >"$d/../outside"
+	chmod 755 "$d/locked" "$d/pub" "$d/pub/sub"
+	chmod 644 "$d/pub/a" "$d/pub/sub/b" "$d/../outside"
+	find "$d" -exec touch -h -d '2024-03-04 05:06:07' {} +
+	chown "$2" "$d" "$d/up"
 }
 
 teardown_file() {
@@ -352,55 +425,41 @@ spair() {
 	[ -f "$D/rw/oc.bk.saved/small" ]
 }
 
-# --- event-loop backends ----------------------------------------------------------
+# --- the mode of this file ------------------------------------------------------------
 
-# alt_daemon NAME ENV...: a second oc-rsyncd started with ENV (VAR=value
-# words) on its own port, then a listing, pull, push, auth failure, hosts
-# deny and max connections against rsync --daemon; stopped after.
-alt_daemon() {
-	local name=$1 port rrc orc
-	shift
-	port=$(free_port)
-	env $SERVER_ENV "$@" timeout -k 10 300 "$OCD" --no-detach --address=127.0.0.1 \
-		--port="$port" --config="$D/rsyncd.conf" --log-file="$D/ocd.$name.log" \
-		>"$D/ocd.$name.out" 2>&1 3>&- &
-	echo $! >"$D/ocd.$name.pid"
-	wait_port "$port"
-	OPORT=$port WANT=0 spair "${name}list" "rsync://127.0.0.1:_PORT_/"
-	OPORT=$port WANT=0 TREES=1 spair "${name}pull" -ai --stats "rsync://127.0.0.1:_PORT_/ro/" \
-		"$T/_DST_/"
-	OPORT=$port WANT=0 DROOT="$D/rw" spair "${name}push" -ai --stats "$T/src/" \
-		"rsync://127.0.0.1:_PORT_/rw/_DST_/"
-	OPORT=$port WANT=5 spair "${name}authbad" -a --password-file="$D/badpw" \
-		"rsync://alice@127.0.0.1:_PORT_/sec/" "$T/_DST_/"
-	OPORT=$port WANT=5 spair "${name}deny" --port=_PORT_ "127.0.0.1::deny"
-	hold_slot "$port"
-	rsync --no-motd "rsync://127.0.0.1:$port/one/" >"$T/oc.${name}maxc.log" 2>&1 && orc=0 || orc=$?
-	wait "$HOLDER"
-	[ "$orc" = 5 ]
-	grep -q '^@ERROR: max connections (1) reached -- try again later$' "$T/oc.${name}maxc.log"
-	stop_servers "$D/ocd.$name.pid"
-}
-
-@test "daemon server: io_uring is the default backend; epoll serves the same" {
-	# io_uring unless this kernel has it switched off
-	if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
-		grep -q 'event loop: io_uring$' "$D/ocd.log"
-	fi
-	alt_daemon epoll OC_RSYNC_IO_BACKEND=epoll
-	grep -q 'event loop: epoll$' "$D/ocd.epoll.log"
-}
-
-@test "daemon server: OC_RSYNC_DAEMON_ASYNC=0, a process per connection, serves the same" {
-	alt_daemon blk OC_RSYNC_DAEMON_ASYNC=0
-	grep -q 'connection from 127.0.0.1 in process' "$D/ocd.blk.log"
+# The rest of the file runs in whichever mode daemon_mode() chose; this
+# proves the daemon is in it (the log of the shared daemon, and of a
+# session served already by the cases before, whose order bats keeps).
+@test "daemon server: the daemon runs in this file's mode (io_uring, epoll, a process per connection)" {
+	WANT=0 TREES=1 spair modepull -a "rsync://127.0.0.1:_PORT_/ro/deep/" "$T/_DST_/"
+	echo "mode $DMODE"
+	grep 'event loop:\|in process' "$D/ocd.log" | head -5
+	case $DMODE in
+	uring)
+		# io_uring unless this kernel has it switched off
+		if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
+			grep -q 'event loop: io_uring$' "$D/ocd.log"
+		fi
+		! grep -q 'connection from .* in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	epoll)
+		grep -q 'event loop: epoll$' "$D/ocd.log"
+		! grep -q 'connection from .* in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	fork)
+		# the listener forks at accept; the handshake and session are the child's
+		grep -q 'connection from 127.0.0.1 in process' "$D/ocd.log"
+		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+	*)
+		false ;;
+	esac
 }
 
 # --- inetd mode ---------------------------------------------------------------------
 
 @test "daemon server: inetd mode, through the client's RSYNC_CONNECT_PROG" {
 	printf '#!/bin/sh\nexec rsync --daemon --config=%s\n' "$D/rsyncd.conf" >"$D/cp-rsync"
-	printf '#!/bin/sh\nexec %s --config=%s\n' "$OCD" "$D/rsyncd.conf" >"$D/cp-oc"
+	printf '#!/bin/sh\nexec env %s %s --config=%s\n' "$SERVER_ENV" "$OCD" "$D/rsyncd.conf" >"$D/cp-oc"
 	chmod +x "$D/cp-rsync" "$D/cp-oc"
 	local CLIENT="env RSYNC_CONNECT_PROG=$D/cp-rsync rsync --no-i-r"
 	local OCCLIENT="env RSYNC_CONNECT_PROG=$D/cp-oc rsync --no-i-r"
@@ -419,7 +478,7 @@ alt_daemon() {
 
 @test "daemon server: --server --daemon over a remote shell (host::module with -e)" {
 	printf '#!/bin/sh\nexec rsync --config=%s "$@"\n' "$D/rsyncd.conf" >"$D/rp-rsync"
-	printf '#!/bin/sh\nexec %s --config=%s "$@"\n' "$OC" "$D/rsyncd.conf" >"$D/rp-oc"
+	printf '#!/bin/sh\nexec env %s %s --config=%s "$@"\n' "$SERVER_ENV" "$OC" "$D/rsyncd.conf" >"$D/rp-oc"
 	chmod +x "$D/rp-rsync" "$D/rp-oc"
 	local CLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-rsync"
 	local OCCLIENT="rsync --no-i-r -e $RSH --rsync-path=$D/rp-oc"
@@ -782,6 +841,70 @@ hook_env() {
 	grep -qx 'RSYNC_REQUEST=(NONE)' "$D/env/oc.early"
 	WANT=5 spair xearlyf -a "rsync://127.0.0.1:_PORT_/xearlyf/deep/" "$T/_DST_/"
 	grep -q '^@ERROR: early exec failed$' "$T/oc.xearlyf.log"
+}
+
+# --- sessions under other ids (root only) -----------------------------------------------
+
+# uidmod M IDS: module M (mk_uidmod) changes the session's ids to IDS
+# (uid:gid, numbers): pulls and pushes by rsync and by oc-rsync, what
+# those ids may not do, and symlinks pointing out of the module, each
+# compared with rsync --daemon under the same config.
+uidmod() {
+	local m=$1 ids=$2 u="rsync://127.0.0.1:_PORT_/$1" bad=0
+	# mkstemp's random part
+	local FILTER='s/\(\.[a-z]*\.\)[A-Za-z0-9]\{6\}"/\1XXXXXX"/'
+	rm -f "$D"/env/*.id."$m"
+	WANT=0 TREES=1 spair "${m}pull" -ai "$u/pub/" "$T/_DST_/" || bad=1
+	WANT=0 TREES=1 OCCLIENT="$OC" spair "${m}ocpull" -ai "$u/pub/" "$T/_DST_/" || bad=1
+	# the pre-xfer exec: the daemon's ids, as upstream's (it starts before the ids change)
+	cat "$D/env/oc.id.$m"
+	diff "$D/env/ref.id.$m" "$D/env/oc.id.$m"
+	# what a push creates belongs to the module's ids: the session runs as them
+	WANT=0 DROOT="$D/$m/up" spair "${m}push" -ai "$T/src/deep" "$T/src/small" "$u/up/_DST_/" || bad=1
+	WANT=0 DROOT="$D/$m/up" OCCLIENT="$OC" spair "${m}ocpush" -ai "$T/src/deep" "$T/src/small" \
+		"$u/up/_DST_/" || bad=1
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}push/small")" = "$ids" ]
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}push/deep/a/b")" = "$ids" ]
+	[ "$(stat -c %u:%g "$D/$m/up/oc.${m}ocpush/small")" = "$ids" ]
+	# and nothing those ids may not do: write into root's 755 directory, read root's 600 file
+	WANT=23 spair "${m}locked" -a "$T/src/small" "$u/locked/" || bad=1
+	WANT=23 OCCLIENT="$OC" spair "${m}oclocked" -a "$T/src/small" "$u/locked/" || bad=1
+	[ ! -e "$D/$m/locked/small" ]
+	WANT=23 spair "${m}secret" -a "$u/secret" "$T/_DST_" || bad=1
+	WANT=23 OCCLIENT="$OC" spair "${m}ocsecret" -a "$u/secret" "$T/_DST_" || bad=1
+	[ ! -e "$T/oc.${m}secret" ]
+	# symlinks pointing out, followed (-L) in a pull and as a push's destination
+	WANT=0 TREES=1 spair "${m}links" -ai "$u/" "$T/_DST_/" --exclude=secret --exclude=locked || bad=1
+	spair "${m}absf" -aL "$u/absf" "$T/_DST_" || bad=1
+	spair "${m}absdir" -aL "$u/absdir/hostname" "$T/_DST_" || bad=1
+	spair "${m}updir" -aL "$u/updir/d/outside" "$T/_DST_" || bad=1
+	spair "${m}updirs" -aL "$u/updir/" "$T/_DST_/" --exclude=d --exclude='/*/' || bad=1
+	# in-module links followed; without chroot the ones leading out are refused
+	WANT=0 TREES=1 spair "${m}inl" -aL "$u/inl/" "$T/_DST_/" || bad=1
+	WANT=0 TREES=1 spair "${m}inf" -aL "$u/inf" "$T/_DST_" || bad=1
+	if [ "$m" = nochr ]; then
+		# (chrooted, updir is the module root: -L would recurse without end in both)
+		spair "${m}rl" -aL "$u/" "$T/_DST_/" --exclude=/secret --exclude=/locked --exclude=/up || bad=1
+	fi
+	spair "${m}pabs" -a "$T/src/small" "$u/absdir/" || bad=1
+	spair "${m}pup" -a "$T/src/small" "$u/updir/d/" || bad=1
+	spair "${m}pupf" -a "$T/src/small" "$u/updir/d/outside" || bad=1
+	spair "${m}pmk" -a --mkpath "$T/src/small" "$u/updir/d/made/here/" || bad=1
+	[ ! -e "$D/made" ]
+	rm -rf "$D/$m/d"
+	[ ! -e /etc/small ] && [ ! -e "$D/small" ]
+	[ "$(cat "$D/outside")" = 'outside the module' ]
+	return $bad
+}
+
+@test "daemon server: a chrooted module with uid and gid: pulls, pushes, limits, symlinks" {
+	[ "$(id -u)" = 0 ] || skip "changing ids needs root"
+	uidmod chr "$(id -u nobody):$(getent group nogroup | cut -d: -f3)"
+}
+
+@test "daemon server: uid and gid without chroot (use chroot = no): pulls, pushes, limits, symlinks" {
+	[ "$(id -u)" = 0 ] || skip "changing ids needs root"
+	uidmod nochr "$XUID:$XGID"
 }
 
 # --- process ---------------------------------------------------------------------

@@ -120,6 +120,12 @@ int ocp_io_timeout(const struct ocp_io *io);
 
 /* Route incoming control messages to fn(arg, ...); fn NULL refuses them. */
 void ocp_io_set_msg_handler(struct ocp_io *io, ocp_io_msg_fn fn, void *arg);
+/*
+ * What a handler returns for "handled, and stop the read that is waiting":
+ * the read returns it (not a sticky error) with the message consumed and
+ * no data byte taken; the caller decides whether to read again.
+ */
+#define OCP_IO_BREAK (-4199)
 
 /*
  * Flush raw output, then frame everything written from now on. Returns 0

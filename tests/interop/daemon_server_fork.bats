@@ -1,0 +1,1 @@
+daemon_server.bats
