@@ -169,18 +169,18 @@ print_event(struct oce_session *s, struct lev *e)
 	}
 }
 
-/* An error line of a copy ("oc-rsync: ..."), kept with it until it is printed. */
-static void __attribute__((format(printf, 2, 3)))
-copy_msg(struct lev *e, const char *fmt, ...)
+/*
+ * An error line of a copy ("oc-rsync: ..."), kept with it until it is
+ * printed; copy_warn() a warning line, which upstream prints bare.
+ */
+static void __attribute__((format(printf, 3, 0)))
+copy_vmsg(struct lev *e, bool prefix, const char *fmt, va_list ap)
 {
 	char line[PATH_MAX * 2 + 256];
-	int n = snprintf(line, sizeof(line), "%s: ", OCE_PROG);
-	va_list ap;
+	int n = prefix ? snprintf(line, sizeof(line), "%s: ", OCE_PROG) : 0;
 	char *m;
 
-	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
@@ -190,6 +190,26 @@ copy_msg(struct lev *e, const char *fmt, ...)
 	memcpy(m + e->msgs_len, line, (size_t)n);
 	e->msgs = m;
 	e->msgs_len += (size_t)n;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+copy_warn(struct lev *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	copy_vmsg(e, false, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+copy_msg(struct lev *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	copy_vmsg(e, true, fmt, ap);
+	va_end(ap);
 }
 
 /* size bytes (fewer if the file shrank) with read and write: a copy that shares no extent. */
@@ -302,13 +322,17 @@ copy_one(struct lev *e)
 	expect.st_ino = (ino_t)f->ino;
 	in = oce_open_source_st(&oce_fs_sys_default, s->root_fds[f->root], f->name, &expect, &sst);
 	if (in < 0) {
+		char dir[PATH_MAX], full[PATH_MAX + 64];
+
+		/* the sender's lines, as sender.c words them */
+		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+			       f->name);
 		if (in == -ENOENT) {
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
-			copy_msg(e, "file has vanished: \"%s/%s\"", s->roots[f->root], f->name);
+			copy_warn(e, "file has vanished: %s", full);
 		} else {
 			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
-			copy_msg(e, "send_files failed to open \"%s/%s\": %s (%d)", s->roots[f->root],
-				 f->name, strerror(-in), -in);
+			copy_msg(e, "[sender] send_files failed to open %s: %s (%d)", full, strerror(-in), -in);
 		}
 		return;
 	}
