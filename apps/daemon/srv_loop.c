@@ -42,6 +42,7 @@
 #include "apps/daemon/auth.h"
 #include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fastexit.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
 
@@ -671,7 +672,7 @@ start_early_exec(struct daemon *d, struct conn *c)
 			close(in);
 		}
 		st = system(c->mod->early_exec);
-		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+		oce_fast_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	c->early_pid = pid;
 	c->st = ST_EARLY;
@@ -972,7 +973,7 @@ start_session(struct daemon *d, struct conn *c)
 		s.user = c->user;
 		s.argv = (char **)argv;
 		s.argc = argc;
-		_exit(oce_dsess_run(&s));
+		oce_fast_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;
 	d->m.sessions++;
@@ -1236,9 +1237,9 @@ fork_conn(struct daemon *d, int fd, const char *addr)
 		d->single = true;
 		d->fork_each = false;
 		if (loop_setup(d))
-			_exit(RERR_IPC);
+			oce_fast_exit(RERR_IPC);
 		conn_add(d, fd, -1, addr);
-		_exit(run_loop(d));
+		oce_fast_exit(run_loop(d));
 	}
 	close(fd);
 	k = &d->kids[d->nkids++];
@@ -1466,7 +1467,7 @@ detach(void)
 		exit(RERR_IPC);
 	}
 	if (pid > 0)
-		_exit(0);
+		oce_fast_exit(0);
 	setsid();
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
