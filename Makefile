@@ -192,11 +192,15 @@ fuzz-run: fuzz
 # keeps gcov's own complaints out of the output the tests compare with rsync's.
 # -fkeep-inline-functions emits the header-only ocq/ and ocpool/ functions
 # that no test or program calls, so they count as lines not run.
+# Objects built with other flags (an older coverage target's) are rebuilt:
+# make would otherwise take them for up to date.
 COV_B := build/coverage-obj
-COV_MAKE = $(MAKE) CC=gcc B=$(COV_B) COVFLAGS="--coverage -fkeep-inline-functions -DOC_COVERAGE" \
-	OPT=-O0 SAN=
+COV_FLAGS := --coverage -fkeep-inline-functions -DOC_COVERAGE
+COV_MAKE = $(MAKE) CC=gcc B=$(COV_B) COVFLAGS="$(COV_FLAGS)" OPT=-O0 SAN=
 coverage:
+	@[ "$$(cat $(COV_B)/.flags 2>/dev/null)" = "$(COV_FLAGS) -O0" ] || rm -rf $(COV_B)
 	$(COV_MAKE) deps all
+	@echo "$(COV_FLAGS) -O0" >$(COV_B)/.flags
 	@bash mk/coverage.sh reset $(COV_B)
 	@rm -rf build/coverage && mkdir -p build/coverage
 	@: >build/coverage/gcov-errors.log && chmod 666 build/coverage/gcov-errors.log
