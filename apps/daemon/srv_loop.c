@@ -43,6 +43,7 @@
 #include "apps/daemon/auth.h"
 #include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fastexit.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
 
@@ -678,7 +679,7 @@ start_early_exec(struct daemon *d, struct conn *c)
 			close(in);
 		}
 		st = system(c->mod->early_exec);
-		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+		oce_fast_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	c->early_pid = pid;
 	c->st = ST_EARLY;
@@ -983,7 +984,7 @@ start_session(struct daemon *d, struct conn *c)
 		s.user = c->user;
 		s.argv = (char **)argv;
 		s.argc = argc;
-		_exit(oce_dsess_run(&s));
+		oce_fast_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;
 	d->m.sessions++;
@@ -1298,13 +1299,13 @@ fork_conn(struct daemon *d, int fd, const char *addr)
 		memset(&d->m, 0, sizeof(d->m));
 		d->m.started_ms = now_ms();
 		if (loop_setup(d))
-			_exit(RERR_IPC);
+			oce_fast_exit(RERR_IPC);
 		conn_add(d, fd, -1, addr);
 		{
 			int code = run_loop(d);
 
 			metrics_merge(d);
-			_exit(code);
+			oce_fast_exit(code);
 		}
 	}
 	close(fd);
@@ -1550,7 +1551,7 @@ detach(void)
 		exit(RERR_IPC);
 	}
 	if (pid > 0)
-		_exit(0);
+		oce_fast_exit(0);
 	setsid();
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {

@@ -29,6 +29,7 @@
 
 #include "apps/daemon/refuse.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fastexit.h"
 #include "apps/engine/fs.h"
 #include "apps/engine/session.h"
 
@@ -596,7 +597,7 @@ post_xfer_fork(const struct oce_dsess *d)
 	setenv("RSYNC_EXIT_STATUS", num, 1);
 	if (system(d->mod->post_xfer_exec) < 0)
 		status = -1;
-	_exit(status);
+	oce_fast_exit(status);
 }
 
 /*
@@ -651,7 +652,7 @@ pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, siz
 		}
 		dup2(out[1], 1);
 		st = system(d->mod->pre_xfer_exec);
-		_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+		oce_fast_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	close(out[1]);
 	off = (size_t)snprintf(buf, cap, "pre-xfer exec returned failure (");

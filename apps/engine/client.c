@@ -20,6 +20,7 @@
 #include "apps/engine/client.h"
 #include "apps/engine/dclient.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fastexit.h"
 #include "apps/engine/filter.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/local/local.h"
@@ -602,7 +603,7 @@ spawn(char **argv, int *fd_in, int *fd_out)
 		dup2(from[1], STDOUT_FILENO);
 		execvp(argv[0], argv);
 		fprintf(stderr, "%s: Failed to exec %s: %s (%d)\n", OCE_PROG, argv[0], strerror(errno), errno);
-		_exit(RERR_CMD_NOTFOUND);
+		oce_fast_exit(RERR_CMD_NOTFOUND);
 	}
 	close(to[0]);
 	close(from[1]);
@@ -735,7 +736,7 @@ oce_client_main(struct oce_opts *o)
 			so.caps_seen = true;
 			so.args.v = sargs;
 			so.args.n = 2;
-			_exit(oce_server_main(&so, sv[1], sv[1]));
+			oce_fast_exit(oce_server_main(&so, sv[1], sv[1]));
 		}
 		close(sv[1]);
 		fd_in = fd_out = sv[0];

@@ -25,6 +25,7 @@
 
 #include "apps/engine/client.h"
 #include "apps/engine/errcode.h"
+#include "apps/engine/fastexit.h"
 #include "apps/engine/filesfrom.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
@@ -680,13 +681,13 @@ sock_exec(const char *prog)
 	if (pid == 0) {
 		if (dup2(sv[1], STDIN_FILENO) < 0 || dup2(sv[1], STDOUT_FILENO) < 0) {
 			fprintf(stderr, "Failed to run \"%s\"\n", prog);
-			_exit(1);
+			oce_fast_exit(1);
 		}
 		if (sh)
 			execlp(sh, sh, "-c", prog, (char *)NULL);
 		else
 			execl("/bin/sh", "sh", "-c", prog, (char *)NULL);
-		_exit(1);
+		oce_fast_exit(1);
 	}
 	close(sv[1]);
 	return sv[0];
