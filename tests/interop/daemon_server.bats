@@ -687,13 +687,20 @@ hold_slot() {
 		soft = None
 		for _ in range(100):
 		    kids = open("/proc/%s/task/%s/children" % (pid, pid)).read().split()
-		    if kids:
-		        for line in open("/proc/%s/limits" % kids[0]):
-		            if line.startswith("Max open files"):
-		                soft = line.split()[3]
-		        # the child may be read before it has set its limit
+		    # with a process per connection, the greeted ones may still be
+		    # ending: a child gone before its limits are read is skipped
+		    for kid in kids:
+		        try:
+		            for line in open("/proc/%s/limits" % kid):
+		                if line.startswith("Max open files"):
+		                    soft = line.split()[3]
+		        except FileNotFoundError:
+		            continue
 		        if soft == "4096":
 		            break
+		    # the child may be read before it has set its limit
+		    if soft == "4096":
+		        break
 		    time.sleep(0.05)
 		s.close()
 		assert soft == "4096", "session child's soft limit: %s" % soft
