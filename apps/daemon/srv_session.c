@@ -324,6 +324,8 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	const char *inner = NULL;
 
 	/* The daemon's own chroot and ids first, as upstream's start_daemon() does. */
+	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot)
+		oce_cov_chroot();
 	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot &&
 	    (chroot(cfg->g.daemon_chroot) || chdir("/"))) {
 		snprintf(errbuf, cap, "@ERROR: daemon chroot failed\n");
@@ -387,6 +389,7 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 		} else {
 			inner = "/";
 		}
+		oce_cov_chroot();
 		if (chroot(outer) || chdir(inner)) {
 			free(outer);
 			snprintf(errbuf, cap, "@ERROR: chroot failed\n");

@@ -15,15 +15,33 @@
 
 #ifdef OC_COVERAGE
 void __gcov_dump(void);
+/* set once the counters were written before a chroot (oce_cov_chroot()) */
+__attribute__((weak)) int oce_cov_dumped;
 #endif
 
 static inline _Noreturn void
 oce_fast_exit(int status)
 {
 #ifdef OC_COVERAGE
-	__gcov_dump();
+	if (!oce_cov_dumped)
+		__gcov_dump();
 #endif
 	_exit(status);
+}
+
+/*
+ * Just before a chroot: gcov would write its counters to the same absolute
+ * paths inside the new root, that is into the module. A coverage build
+ * writes them now and not again; what runs inside the chroot is not
+ * counted.
+ */
+static inline void
+oce_cov_chroot(void)
+{
+#ifdef OC_COVERAGE
+	__gcov_dump();
+	oce_cov_dumped = 1;
+#endif
 }
 
 #endif
