@@ -323,8 +323,9 @@ dpair() {
 	WANT=5 MODES=1 dpair nomodrsh -a -e "$RSH" --rsync-path="$DRSH" "$H::nosuch/" "$T/_DST_/"
 	# The client stops the far rsync with SIGUSR1 before any greeting; what
 	# that rsync says then depends on how far it got (in rsync's runs too),
-	# so only the client's own two lines are compared.
-	FILTER='3,$d' WANT=5 MODES=1 dpair abspathrsh -a -e "$RSH" \
+	# and its "received SIGUSR1 (code 19)" may come before the client's
+	# lines: only the client's own two lines (@ERROR, code 5) are compared.
+	FILTER='/^@ERROR\|(code 5)/!d' WANT=5 MODES=1 dpair abspathrsh -a -e "$RSH" \
 		--rsync-path="$DRSH" "$H::/etc/" "$T/_DST_/"
 }
 
