@@ -446,6 +446,34 @@ only_totals() {
 	[ "$rc" = 0 ]
 }
 
+# -vv without %i: upstream's generator says "NAME is uptodate" for an entry
+# left as it is, the bare name when only its attributes change, and which
+# delta mode it uses (a server's generator sends these to the client).
+vv_lines() {
+	grep -E 'is uptodate$|^delta-transmission|^d/b$'
+}
+
+prep_vv() {
+	rsync -a "$T/vv_src/" "$1/"
+	printf 'changed\n' >"$1/a"
+	chmod 600 "$1/d/b"
+}
+
+@test "options: -vv says what is up to date and whether deltas are used" {
+	mkdir -p "$T/vv_src/d"
+	printf 'a\n' >"$T/vv_src/a"
+	printf 'b\n' >"$T/vv_src/d/b"
+	printf 'c\n' >"$T/vv_src/c"
+	ln -sfn c "$T/vv_src/l"
+	touch -h -d '2024-01-02 03:04:05' "$T/vv_src/a" "$T/vv_src/c" "$T/vv_src/l" "$T/vv_src/d/b" \
+		"$T/vv_src/d"
+	SRC="$T/vv_src" PREP=prep_vv ORDER=vv_lines run_pair -avv
+	# the reference runs say them, so the comparison is not of nothing
+	grep -q '^c is uptodate$' "$T/ref.pull.1.log"
+	grep -q '^delta-transmission enabled$' "$T/ref.pull.1.log"
+	grep -q '^d/b$' "$T/ref.pull.1.log"
+}
+
 # --- programs that transfer nothing --------------------------------------------
 
 @test "options: --version names protocol version 32" {
