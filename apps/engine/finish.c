@@ -823,24 +823,38 @@ oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const str
 				      overwriting_basis, NULL);
 }
 
+/* The attributes a just-written temp file gets (oce_finish_transfer_ex()). */
+static void
+finish_meta(struct oce_session *s, const struct oce_file *f, const struct stat *basis, bool ok_to_set_time,
+	    struct oce_meta *m)
+{
+	struct oce_meta fresh;
+
+	/* Without -p an existing basis keeps its permissions (upstream recv_files()' dest_mode()). */
+	oce_meta_for(s, f, basis, m);
+	/* The data was just written, so its mtime is new whatever the basis's
+	 * was: no same-time shortcut (upstream stats the written file). */
+	oce_meta_for(s, f, NULL, &fresh);
+	m->set_mtime = fresh.set_mtime;
+	m->set_perms = true;
+	if (!ok_to_set_time)
+		m->set_mtime = false;
+}
+
+static int commit_tmp(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		      int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
+		      const struct oce_meta *m, int meta_err, enum oce_meta_step step);
+
 int
 oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 		       int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
 		       bool ok_to_set_time, bool overwriting_basis, const struct stat *basis)
 {
 	struct oce_session *s = rs->s;
-	struct oce_meta m, fresh;
+	struct oce_meta m;
 	int r;
 
-	/* Without -p an existing basis keeps its permissions (upstream recv_files()' dest_mode()). */
-	oce_meta_for(s, f, basis, &m);
-	/* The data was just written, so its mtime is new whatever the basis's
-	 * was: no same-time shortcut (upstream stats the written file). */
-	oce_meta_for(s, f, NULL, &fresh);
-	m.set_mtime = fresh.set_mtime;
-	m.set_perms = true;
-	if (!ok_to_set_time)
-		m.set_mtime = false;
+	finish_meta(s, f, basis, ok_to_set_time, &m);
 	if (s->o->inplace) {
 		enum oce_meta_step step;
 		char full[PATH_MAX + 2];
@@ -856,18 +870,55 @@ oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const 
 		rs->backup_failed = true;
 		return 0;
 	}
-	/* Upstream puts the file in place even when an attribute would not take. */
 	{
 		enum oce_meta_step step;
-		char full[PATH_MAX + 2];
 
 		r = oce_set_meta_at_ex(rs->root.sys, tmp_dirfd, tmpname, NULL, &m, &step);
-		if (r)
-			oce_meta_failed(s, step, -r, tmp_shown(rs, f, tmpname, full, sizeof(full)));
+		return commit_tmp(rs, f, dest, tmp_dirfd, tmpname, partial, &m, r, step);
+	}
+}
+
+int
+oce_finish_meta_fd(struct oce_recvside *rs, const struct oce_file *f, int fd, const struct stat *basis,
+		   enum oce_meta_step *step)
+{
+	struct oce_meta m;
+
+	finish_meta(rs->s, f, basis, true, &m);
+	return oce_set_meta_fd(fd, NULL, &m, step);
+}
+
+int
+oce_finish_commit(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		  int tmp_dirfd, const char *tmpname, const struct stat *basis, int meta_err,
+		  enum oce_meta_step step)
+{
+	struct oce_meta m;
+
+	finish_meta(rs->s, f, basis, true, &m);
+	return commit_tmp(rs, f, dest, tmp_dirfd, tmpname, NULL, &m, meta_err, step);
+}
+
+/*
+ * The end of oce_finish_transfer_ex(): report a failed attribute (meta_err,
+ * at step) and put the temp file in place all the same, as upstream does.
+ */
+static int
+commit_tmp(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest, int tmp_dirfd,
+	   const char *tmpname, const struct oce_place *partial, const struct oce_meta *m, int meta_err,
+	   enum oce_meta_step step)
+{
+	struct oce_session *s = rs->s;
+	int r;
+
+	if (meta_err) {
+		char full[PATH_MAX + 2];
+
+		oce_meta_failed(s, step, -meta_err, tmp_shown(rs, f, tmpname, full, sizeof(full)));
 	}
 	r = oce_commit(dest->root, tmp_dirfd, tmpname, dest->rel);
 	if (r == -EXDEV)
-		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, &m);
+		r = commit_by_copy(rs, tmp_dirfd, tmpname, dest, m);
 	if (r) {
 		char full[PATH_MAX + 2];
 

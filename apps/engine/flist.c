@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +31,7 @@
 #include "apps/engine/relpath.h"
 #include "apps/engine/session.h"
 #include "apps/engine/util.h"
+#include "ocpool/ocpool.h"
 #include "ocproto/err.h"
 
 #define IDS_MAX 65536 /* distinct ids we accept in one list */
@@ -770,13 +772,15 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
  * the kernel to resolve instead of all of them).
  */
 static int
-walk_stat_at(struct walk *w, int at_fd, const char *at_name, const char *name, struct stat *st,
-	     char *link, size_t cap, bool follow)
+walk_stat_pre(struct walk *w, int at_fd, const char *at_name, const char *name, struct stat *st,
+	      char *link, size_t cap, bool follow, const struct stat *pre)
 {
 	const struct oce_opts *o = w->s->o;
 	ssize_t n;
 
-	if (fstatat(at_fd, at_name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
+	if (pre)
+		*st = *pre;
+	else if (fstatat(at_fd, at_name, st, follow || o->copy_links ? 0 : AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (!S_ISLNK(st->st_mode))
 		return 0;
@@ -792,6 +796,13 @@ walk_stat_at(struct walk *w, int at_fd, const char *at_name, const char *name, s
 }
 
 static int
+walk_stat_at(struct walk *w, int at_fd, const char *at_name, const char *name, struct stat *st,
+	     char *link, size_t cap, bool follow)
+{
+	return walk_stat_pre(w, at_fd, at_name, name, st, link, cap, follow, NULL);
+}
+
+static int
 walk_stat(struct walk *w, const char *name, struct stat *st, char *link, size_t cap, bool follow)
 {
 	return walk_stat_at(w, w->rootfd, name, name, st, link, cap, follow);
@@ -801,7 +812,8 @@ static int send_dir(struct walk *w, const char *dname, bool follow);
 
 /* One directory entry (upstream send_file_name() via make_file()). */
 static int
-walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct oce_file **out)
+walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, const struct stat *pre,
+	   struct oce_file **out)
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
@@ -811,7 +823,7 @@ walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, struct o
 	int r;
 
 	*out = NULL;
-	r = walk_stat_at(w, dfd, leaf, name, &st, link, sizeof(link), false);
+	r = walk_stat_pre(w, dfd, leaf, name, &st, link, sizeof(link), false, pre);
 	if (r) {
 		struct stat lst;
 
@@ -870,6 +882,121 @@ send_dir(struct walk *w, const char *dname, bool follow)
 	return r;
 }
 
+/* One entry of directory dname (open as fd) read by the walk; pre: its lstat taken already, or NULL. */
+static int
+scan_one(struct walk *w, int fd, const char *dname, bool dot, const char *leaf, const struct stat *pre)
+{
+	struct oce_session *s = w->s;
+	char name[PATH_MAX];
+	struct oce_file *f;
+
+	if (oce_path_join(name, sizeof(name), dot ? NULL : dname, leaf)) {
+		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		oce_error(s, "filename overflows max-path len: %s/%s", dname, leaf);
+		return 0;
+	}
+	return walk_entry(w, fd, leaf, name, pre, &f);
+}
+
+/* The lstats of a directory's entries from..n, taken on the pool (scan_split()). */
+struct scan_job {
+	int fd;
+	char *names;
+	const size_t *off;
+	size_t from, n;
+	struct stat *st;
+	bool *ok;
+	int done; /* (atomic) */
+};
+
+static int
+scan_job_run(void *arg)
+{
+	struct scan_job *j = arg;
+
+	for (size_t i = j->from; i < j->n; i++)
+		j->ok[i] = !fstatat(j->fd, j->names + j->off[i], &j->st[i], AT_SYMLINK_NOFOLLOW);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Below this many entries a directory is read on the walk's thread alone. */
+#define SCAN_SPLIT_MIN 32
+
+/*
+ * The same as the plain readdir loop, with the lstats of the entries'
+ * second half taken on s->walk_pool while this thread takes the first
+ * half's: the names are read first, then each entry goes through
+ * walk_entry() in readdir order as before, with its lstat at hand. An
+ * lstat that failed here is simply taken again there.
+ */
+static int
+scan_split(struct walk *w, DIR *d, int fd, const char *dname, bool dot)
+{
+	struct scan_job j = {.fd = fd};
+	size_t n = 0, cap = 0, len = 0, lcap = 0, *off = NULL;
+	struct dirent *de;
+	bool queued = false;
+	int r = 0;
+
+	while ((errno = 0, de = readdir(d))) {
+		size_t l = strlen(de->d_name) + 1;
+
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (n == cap) {
+			size_t *no = realloc(off, (cap = cap ? 2 * cap : 64) * sizeof(*off));
+
+			if (!no)
+				goto nomem;
+			off = no;
+		}
+		if (len + l > lcap) {
+			char *nn = realloc(j.names, lcap = 2 * (len + l) + 1024);
+
+			if (!nn)
+				goto nomem;
+			j.names = nn;
+		}
+		memcpy(j.names + len, de->d_name, l);
+		off[n++] = len;
+		len += l;
+	}
+	j.off = off;
+	j.n = n;
+	if (n >= SCAN_SPLIT_MIN) {
+		j.st = malloc(n * sizeof(*j.st));
+		j.ok = malloc(n * sizeof(*j.ok));
+		if (j.st && j.ok) {
+			j.from = n / 2;
+			queued = !ocpool_submit(w->s->walk_pool, scan_job_run, &j, NULL);
+		}
+	}
+	for (size_t i = 0; i < n && !r; i++) {
+		const struct stat *pre = NULL;
+
+		if (queued && i == j.from)
+			while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+				sched_yield();
+		if (queued && i >= j.from && j.ok[i])
+			pre = &j.st[i];
+		r = scan_one(w, fd, dname, dot, j.names + off[i], pre);
+	}
+	if (queued)
+		while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+			sched_yield();
+	free(j.st);
+	free(j.ok);
+	free(j.names);
+	free(off);
+	return r;
+nomem:
+	free(j.names);
+	free(off);
+	return -ENOMEM;
+}
+
 static int
 send_dir_in(struct walk *w, const char *dname, bool follow)
 {
@@ -914,20 +1041,17 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 		walk_error(w, e, "opendir", dname);
 		return 0;
 	}
+	if (s->walk_pool && !s->o->copy_links) {
+		r = scan_split(w, d, fd, dname, dot);
+		goto scanned;
+	}
 	while (!r && (errno = 0, de = readdir(d))) {
-		char name[PATH_MAX];
-		struct oce_file *f;
-
 		if (de->d_name[0] == '.' &&
 		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
-		if (oce_path_join(name, sizeof(name), dot ? NULL : dname, de->d_name)) {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
-			oce_error(s, "filename overflows max-path len: %s/%s", dname, de->d_name);
-			continue;
-		}
-		r = walk_entry(w, fd, de->d_name, name, &f);
+		r = scan_one(w, fd, dname, dot, de->d_name, NULL);
 	}
+scanned:
 	closedir(d);
 	if (r || !s->o->recursive)
 		return r;

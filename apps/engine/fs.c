@@ -1147,9 +1147,14 @@ oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const
 	return oce_set_meta_at_ex(sys, dirfd, name, cur, m, NULL);
 }
 
-int
-oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
-		   const struct oce_meta *m, enum oce_meta_step *step)
+/*
+ * oce_set_meta_at_ex() on name in dirfd, or with name NULL on the open
+ * file dirfd itself (real calls: fstat, fchown, futimens, fchmod; no
+ * lookup, and never a symlink, as only regular files are opened).
+ */
+static int
+set_meta(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
+	 const struct oce_meta *m, enum oce_meta_step *step)
 {
 	struct stat st;
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
@@ -1163,20 +1168,22 @@ oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, co
 		sys = &oce_fs_sys_default;
 	if (cur)
 		st = *cur;
-	else if (sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	else if ((name ? sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) : fstat(dirfd, &st)) < 0)
 		return neg_errno();
 
 	new_uid = m->set_owner && st.st_uid != m->uid;
 	new_gid = m->set_group && st.st_gid != m->gid;
 	if (new_uid || new_gid) {
+		uid_t u = new_uid ? m->uid : (uid_t)-1;
+		gid_t g = new_gid ? m->gid : (gid_t)-1;
+
 		*step = new_uid ? OCE_META_CHOWN : OCE_META_CHGRP;
-		if (sys->fchownat(sys->ctx, dirfd, name, new_uid ? m->uid : (uid_t)-1,
-				  new_gid ? m->gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+		if ((name ? sys->fchownat(sys->ctx, dirfd, name, u, g, AT_SYMLINK_NOFOLLOW) : fchown(dirfd, u, g)) < 0)
 			return neg_errno();
 		/* The kernel clears setuid/setgid on chown; re-read so the mode
 		 * comparison below sees that and puts them back. */
 		if ((st.st_mode & (S_ISUID | S_ISGID)) &&
-		    sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		    (name ? sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) : fstat(dirfd, &st)) < 0)
 			return neg_errno();
 	}
 
@@ -1186,24 +1193,38 @@ oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, co
 		ts[0] = m->atime;
 	*step = OCE_META_TIMES;
 	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
-	    sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	    (name ? sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) : futimens(dirfd, ts)) < 0)
 		return neg_errno();
 
 	/* A symlink's own mode means nothing on Linux, and chmod on its path
 	 * would change the target. */
 	*step = OCE_META_PERMS;
 	if (m->set_perms && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (m->mode & 07777)) {
-		int rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW);
+		int rc = name ? sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW)
+			      : fchmod(dirfd, m->mode & 07777);
 
 		/* Only without both fchmodat2 and /proc: the leaf was a
 		 * non-link when stat'ed, so take the plain call. */
-		if (rc < 0 && (errno == EOPNOTSUPP || errno == ENOTSUP))
+		if (rc < 0 && name && (errno == EOPNOTSUPP || errno == ENOTSUP))
 			rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, 0);
 		if (rc < 0)
 			return neg_errno();
 	}
 	*step = OCE_META_NONE;
 	return 0;
+}
+
+int
+oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
+		   const struct oce_meta *m, enum oce_meta_step *step)
+{
+	return set_meta(sys, dirfd, name, cur, m, step);
+}
+
+int
+oce_set_meta_fd(int fd, const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step)
+{
+	return set_meta(NULL, fd, NULL, cur, m, step);
 }
 
 int

@@ -259,6 +259,8 @@ int oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name
 		       const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step);
 int oce_set_meta_ex(const struct oce_root *r, const char *rel, const struct stat *cur,
 		    const struct oce_meta *m, enum oce_meta_step *step);
+/* The same on the open regular file fd (a temp file still being finished): no lookup. */
+int oce_set_meta_fd(int fd, const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step);
 
 /*
  * Create below the root: a directory (mode & 07777, the kernel applies the

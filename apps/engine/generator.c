@@ -164,6 +164,11 @@ itemize(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, const st
 static int
 dest_lstat(struct oce_recvside *rs, const char *name, struct stat *st)
 {
+	if (rs->pf_name && name == rs->pf_name) {
+		rs->pf_name = NULL;
+		*st = *rs->pf_st;
+		return 0;
+	}
 	return oce_lstat_beneath(&rs->root, name, st);
 }
 
@@ -1543,7 +1548,10 @@ oce_generate_files(struct oce_recvside *rs)
 		oce_info(s, "delta-transmission %s",
 			 rs->whole_file ? "disabled for local transfer or --whole-file" : "enabled");
 	for (size_t i = 0; i < s->fl.n && !r && !o->list_only; i++) {
+		if (rs->lops && rs->lops->prefetch)
+			rs->lops->prefetch(rs, i);
 		r = gen_one(rs, (int32_t)i, false);
+		rs->pf_name = NULL;
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
 			mark_skipped(s);
 		/* Without --timeout upstream's generator pushes out what it

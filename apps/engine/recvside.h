@@ -66,12 +66,27 @@ struct oce_local_ops {
 	void (*deleted)(struct oce_recvside *rs, const char *name, mode_t mode);
 	/* every copy handed over so far is in place (before links and directory times) */
 	int (*flush)(struct oce_recvside *rs);
+	/*
+	 * (optional) the generator is about to take entry ndx: the hook may
+	 * set pf_name/pf_st to that entry's destination lstat, taken ahead on
+	 * another thread, which dest_lstat() then uses once
+	 */
+	void (*prefetch)(struct oce_recvside *rs, size_t ndx);
 };
 
 struct oce_recvside {
 	struct oce_session *s;
 	const struct oce_local_ops *lops; /* NULL: the protocol */
 	void *larg;			  /* the local copy's own state */
+	/*
+	 * A successful lstat of pf_name's destination taken ahead (lops->
+	 * prefetch): it stays true while the generator reaches it, since what
+	 * the generator does to earlier entries never touches a later entry's
+	 * existing destination (a type change removes only the entry itself
+	 * and names not in the list). Failures are never taken ahead.
+	 */
+	const char *pf_name;
+	const struct stat *pf_st;
 	struct oce_root root;
 	/* the user's directories beside the destination (fd -1 when unused) */
 	struct oce_root tmp_root;  /* --temp-dir */
@@ -185,6 +200,18 @@ int oce_finish_transfer(struct oce_recvside *rs, const struct oce_file *f, const
 int oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
 			   int tmp_dirfd, const char *tmpname, const struct oce_place *partial,
 			   bool ok_to_set_time, bool overwriting_basis, const struct stat *basis);
+/*
+ * oce_finish_transfer_ex() in two steps for a temp file finished on one
+ * thread and put in place on another (the local copy): the attributes
+ * through its open fd (0 or -errno, *step the failing one), then the rest,
+ * given that result to report (0: nothing to report). No --inplace,
+ * --backup or --partial-dir.
+ */
+int oce_finish_meta_fd(struct oce_recvside *rs, const struct oce_file *f, int fd, const struct stat *basis,
+		       enum oce_meta_step *step);
+int oce_finish_commit(struct oce_recvside *rs, const struct oce_file *f, const struct oce_place *dest,
+		      int tmp_dirfd, const char *tmpname, const struct stat *basis, int meta_err,
+		      enum oce_meta_step step);
 void oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		      mode_t mode, bool zero_mtime);
 void oce_inflight_clear(void);

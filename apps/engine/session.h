@@ -94,10 +94,14 @@ struct oce_counters {
 	int64_t matches, hash_hits, false_alarms;
 };
 
+struct ocpool;
+
 struct oce_session {
 	const struct oce_opts *o;
 	bool am_server, am_sender;
 	bool local;		/* both ends in this process (local copy) */
+	/* (optional) a pool the walk may lstat a directory's entries on (flist.c) */
+	struct ocpool *walk_pool;
 	bool local_inc;		/* protocol-free local copy that rsync would run with
 				 * incremental recursion: its -v list line is rsync's */
 	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */

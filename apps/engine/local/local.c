@@ -161,12 +161,19 @@ l_flush(struct oce_recvside *rs)
 	return oce_local_flush(rs->larg);
 }
 
+static void
+l_prefetch(struct oce_recvside *rs, size_t ndx)
+{
+	oce_local_prefetch(rs->larg, rs, ndx);
+}
+
 static const struct oce_local_ops local_ops = {
 	.item = l_item,
 	.xfer = l_xfer,
 	.check = l_check,
 	.deleted = l_deleted,
 	.flush = l_flush,
+	.prefetch = l_prefetch,
 };
 
 /* What negotiation between two of us would pick (proto.c recv_choice()). */

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,24 @@
 #define WINDOW 4096
 /* Copies handed to workers and not yet put in place (or dropped). */
 #define STAGED 256
+
+/*
+ * Destination lstats taken ahead of the generator (oce_local_prefetch()):
+ * batches of PF_B entries, up to PF_AHEAD batches ahead, in PF_NBUF buffers.
+ */
+#define PF_B 128
+#define PF_AHEAD 8
+#define PF_NBUF (PF_AHEAD + 2)
+enum { PF_FREE, PF_QUEUED, PF_DONE };
+
+struct pf_batch {
+	struct oce_recvside *rs;
+	size_t batch;	/* entries batch * PF_B on (generator's) */
+	int state;	/* (atomic) PF_* */
+	unsigned hits;	/* entries found */
+	bool ok[PF_B];
+	struct stat st[PF_B];
+};
 
 /* Whole temp files waiting for their turn, by sequence number % WINDOW (finish.c walks it). */
 static struct oce_pending staged_tab[WINDOW];
@@ -69,6 +88,8 @@ struct lev {
 	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
 	bool staged;		/* a whole temp file waits in staged_tab for its turn */
+	int meta_err;		/* staged: its attributes failed to set (-errno) at meta_step */
+	enum oce_meta_step meta_step;
 	int tmp_dirfd;		/* staged: its directory and name */
 	char tmpname[NAME_MAX + 2];
 	char *msgs;		/* error lines of the copy, printed before anything of it */
@@ -96,10 +117,24 @@ struct oce_local {
 	pthread_cond_t cond;
 	uint64_t printed;	/* (lock) events printed so far */
 	unsigned copies_open;	/* (lock) copies submitted, not yet committed or dropped */
+	/*
+	 * (lock) The generator waits (cond) until printed >= wake_printed and
+	 * copies_open <= wake_copies; the reporter signals only then, so a full
+	 * window drains by a quarter before the generator runs again instead of
+	 * waking it for every printed line.
+	 */
+	bool waiting;
+	uint64_t wake_printed;
+	unsigned wake_copies;
 	int copy_err;		/* (lock) first copy failure, for the generator */
 	/* message lines caught on the generator thread, not sent yet (log_lock held then) */
 	struct lev **pend;
 	size_t npend, pend_cap;
+
+	/* destination lstats taken ahead (generator's; batches' state atomic) */
+	struct pf_batch *pf;	/* PF_NBUF buffers */
+	size_t pf_next;		/* the next batch to ask for */
+	unsigned pf_misses;	/* batches in a row that found nothing (a new tree) */
 
 	/* reporter: the reorder ring */
 	uint64_t rep_next;	/* the number to print next */
@@ -375,6 +410,10 @@ copy_one(struct lev *e)
 	close(in);
 	if (track)
 		oce_inflight_forget_fd();
+	else if (!r)
+		/* through the fd, here in parallel; the reporter only renames */
+		e->meta_err = oce_finish_meta_fd(rs, f, fd, e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL,
+						 &e->meta_step);
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (r == -EOPNOTSUPP && s->o->reflink == OCE_REFLINK_ALWAYS) {
@@ -431,8 +470,8 @@ commit_staged(struct oce_local *l, struct lev *e)
 	} else {
 		print_event(l->s, e);
 		snprintf(dest.rel, sizeof(dest.rel), "%s", name);
-		oce_finish_transfer_ex(e->rs, e->f, &dest, e->tmp_dirfd, e->tmpname, NULL, true, true,
-				       e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL);
+		oce_finish_commit(e->rs, e->f, &dest, e->tmp_dirfd, e->tmpname,
+				  e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL, e->meta_err, e->meta_step);
 	}
 	/* after the rename: a signal meanwhile removes a name that is gone, not a file */
 	oce_pending_take(&staged_tab[e->seq % WINDOW]);
@@ -489,6 +528,32 @@ ring_put(struct oce_local *l, struct lev *e)
 	return 0;
 }
 
+/* (lock held) Wake the generator if what it waits for has come (or always). */
+static void
+wake_generator(struct oce_local *l, bool always)
+{
+	if (l->waiting && (always || (l->printed >= l->wake_printed && l->copies_open <= l->wake_copies))) {
+		l->waiting = false;
+		pthread_cond_signal(&l->cond);
+	}
+}
+
+/*
+ * (lock held) Sleep until printed >= printed_at and copies_open <= copies_at,
+ * or (stop_on_err) a copy failed.
+ */
+static void
+wait_reporter(struct oce_local *l, uint64_t printed_at, unsigned copies_at, bool stop_on_err)
+{
+	while (!(l->printed >= printed_at && l->copies_open <= copies_at) && !(stop_on_err && l->copy_err)) {
+		l->waiting = true;
+		l->wake_printed = printed_at;
+		l->wake_copies = copies_at;
+		pthread_cond_wait(&l->cond, &l->lock);
+	}
+	l->waiting = false;
+}
+
 static void *
 reporter_main(void *arg)
 {
@@ -512,6 +577,7 @@ reporter_main(void *arg)
 			pthread_mutex_lock(&l->lock);
 			if (e->kind == LEV_COPY || e->kind == LEV_CHECK)
 				l->copies_open--;
+			wake_generator(l, false);
 			pthread_mutex_unlock(&l->lock);
 			lev_free(e);
 			continue;
@@ -537,7 +603,7 @@ reporter_main(void *arg)
 			l->printed = l->rep_next;
 			if (err && !l->copy_err)
 				l->copy_err = err;
-			pthread_cond_broadcast(&l->cond);
+			wake_generator(l, err != 0);
 			pthread_mutex_unlock(&l->lock);
 		}
 	}
@@ -630,8 +696,9 @@ send_ev(struct oce_local *l, struct lev *e, bool copy)
 
 	send_pending(l);
 	pthread_mutex_lock(&l->lock);
-	while (l->next_seq - l->printed >= WINDOW || (copy && l->copies_open >= STAGED))
-		pthread_cond_wait(&l->cond, &l->lock);
+	if (l->next_seq - l->printed >= WINDOW || (copy && l->copies_open >= STAGED))
+		wait_reporter(l, l->next_seq > WINDOW * 3 / 4 ? l->next_seq - WINDOW * 3 / 4 : 0,
+			      copy ? STAGED - STAGED / 4 : UINT_MAX, true);
 	if (copy)
 		l->copies_open++;
 	pthread_mutex_unlock(&l->lock);
@@ -740,6 +807,85 @@ oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f
 	return check_copy_err(l);
 }
 
+static int
+pf_job(void *arg)
+{
+	struct pf_batch *b = arg;
+	const struct oce_flist *fl = &b->rs->s->fl;
+	size_t first = b->batch * PF_B, n = fl->n - first < PF_B ? fl->n - first : PF_B;
+
+	b->hits = 0;
+	for (size_t k = 0; k < n; k++) {
+		b->ok[k] = oce_lstat_beneath(&b->rs->root, fl->v[first + k]->name, &b->st[k]) == 0;
+		b->hits += b->ok[k];
+	}
+	__atomic_store_n(&b->state, PF_DONE, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * A no-change run spends its time in two lstats per entry, the walk's of
+ * the source and the generator's of the destination, one after the other.
+ * Here the pool takes the destination's ahead, in batches: the generator
+ * finds most entries already looked at. Only successes are used (see
+ * struct oce_recvside); a tree that is new (batches that find nothing) is
+ * probed only every 16th batch.
+ */
+void
+oce_local_prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
+{
+	const struct oce_flist *fl = &l->s->fl;
+	size_t k = ndx / PF_B;
+	struct pf_batch *b;
+
+	if (!l->async || rs->solo)
+		return;
+	if (ndx % PF_B == 0) {
+		if (!l->pf && !(l->pf = calloc(PF_NBUF, sizeof(*l->pf))))
+			return;
+		b = &l->pf[(k + PF_NBUF - 1) % PF_NBUF];
+		if (k && b->batch == k - 1 && __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == PF_DONE)
+			l->pf_misses = b->hits ? 0 : l->pf_misses + 1;
+		if (l->pf_next <= k)
+			l->pf_next = k + 1;
+		while (l->pf_next <= k + PF_AHEAD && l->pf_next * PF_B < fl->n) {
+			b = &l->pf[l->pf_next % PF_NBUF];
+			if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == PF_QUEUED)
+				break; /* still at an older batch: try again later */
+			b->batch = l->pf_next++;
+			if (l->pf_misses >= 2 && b->batch % 16) {
+				b->state = PF_FREE;
+				continue;
+			}
+			b->rs = rs;
+			__atomic_store_n(&b->state, PF_QUEUED, __ATOMIC_RELAXED);
+			if (ocpool_submit(l->pool, pf_job, b, NULL)) {
+				b->state = PF_FREE;
+				break;
+			}
+		}
+	}
+	if (!l->pf)
+		return;
+	b = &l->pf[k % PF_NBUF];
+	if (b->batch != k)
+		return;
+	if (ndx % PF_B == 0 && __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == PF_QUEUED) {
+		unsigned open;
+
+		/* Being taken, or queued behind copies: wait only in the first case. */
+		pthread_mutex_lock(&l->lock);
+		open = l->copies_open;
+		pthread_mutex_unlock(&l->lock);
+		while (!open && __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == PF_QUEUED)
+			sched_yield();
+	}
+	if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != PF_DONE || !b->ok[ndx % PF_B])
+		return;
+	rs->pf_name = fl->v[ndx]->name;
+	rs->pf_st = &b->st[ndx % PF_B];
+}
+
 int
 oce_local_flush(struct oce_local *l)
 {
@@ -747,8 +893,7 @@ oce_local_flush(struct oce_local *l)
 		return check_copy_err(l);
 	send_pending(l);
 	pthread_mutex_lock(&l->lock);
-	while (l->printed != l->next_seq)
-		pthread_cond_wait(&l->cond, &l->lock);
+	wait_reporter(l, l->next_seq, UINT_MAX, false);
 	pthread_mutex_unlock(&l->lock);
 	return check_copy_err(l);
 }
@@ -785,6 +930,8 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	if (!r)
 		r = ocq_rx_open(&l->rx, l->ch);
 	if (!r)
+		s->walk_pool = l->pool; /* the walk lstats wide directories on it too (flist.c) */
+	if (!r)
 		r = -pthread_create(&l->reporter, NULL, reporter_main, l);
 	if (!r)
 		l->reporter_up = true;
@@ -813,6 +960,7 @@ oce_local_free(struct oce_local *l)
 			send_pending(l);
 		}
 		if (l->pool) {
+			l->s->walk_pool = NULL;
 			ocpool_shutdown(l->pool, OCPOOL_DRAIN, NULL);
 			ocpool_destroy(l->pool);
 		}
@@ -830,6 +978,7 @@ oce_local_free(struct oce_local *l)
 	}
 	free(l->ring);
 	free(l->pend);
+	free(l->pf);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);
