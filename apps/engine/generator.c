@@ -1548,8 +1548,8 @@ oce_generate_files(struct oce_recvside *rs)
 		oce_info(s, "delta-transmission %s",
 			 rs->whole_file ? "disabled for local transfer or --whole-file" : "enabled");
 	for (size_t i = 0; i < s->fl.n && !r && !o->list_only; i++) {
-		if (rs->lops && rs->lops->prefetch)
-			rs->lops->prefetch(rs, i);
+		if (rs->lops && rs->lops->before_entry)
+			rs->lops->before_entry(rs, i);
 		r = gen_one(rs, (int32_t)i, false);
 		rs->pf_name = NULL;
 		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)

@@ -30,6 +30,7 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 		const struct oce_logctx *ctx)
 {
 	char line[8192];
+	FILE *cap;
 	int n;
 
 	if (s->o->quiet)
@@ -37,6 +38,11 @@ print_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem
 	n = oce_out_format(line, sizeof(line), fmt, it, ctx);
 	if (n < 0)
 		n = (int)strlen(line);
+	if (!s->am_server && (cap = oce_capture_file())) {
+		/* held back (session.h); the capture is this thread's own */
+		oce_log_write(cap, line, (size_t)n, false);
+		return;
+	}
 	pthread_mutex_lock(&s->log_lock);
 	if (s->needs_nl) {
 		fputc('\n', s->out);

@@ -67,11 +67,12 @@ struct oce_local_ops {
 	/* every copy handed over so far is in place (before links and directory times) */
 	int (*flush)(struct oce_recvside *rs);
 	/*
-	 * (optional) the generator is about to take entry ndx: the hook may
-	 * set pf_name/pf_st to that entry's destination lstat, taken ahead on
-	 * another thread, which dest_lstat() then uses once
+	 * (optional) the generator is about to take entry ndx (the one before
+	 * is done): the hook may set pf_name/pf_st to that entry's destination
+	 * lstat, taken ahead on another thread, which dest_lstat() then uses
+	 * once
 	 */
-	void (*prefetch)(struct oce_recvside *rs, size_t ndx);
+	void (*before_entry)(struct oce_recvside *rs, size_t ndx);
 };
 
 struct oce_recvside {

@@ -110,11 +110,58 @@ is_error_code(enum ocp_msg code)
 	return code == OCP_MSG_ERROR || code == OCP_MSG_ERROR_XFER || code == OCP_MSG_WARNING;
 }
 
+static _Thread_local struct oce_capture *tls_capture;
+
+struct oce_capture *
+oce_capture_set(struct oce_capture *c)
+{
+	struct oce_capture *old = tls_capture;
+
+	tls_capture = c;
+	return old;
+}
+
+FILE *
+oce_capture_file(void)
+{
+	struct oce_capture *c = tls_capture;
+
+	if (c && !c->f)
+		c->f = open_memstream(&c->buf, &c->len);
+	return c ? c->f : NULL;
+}
+
+void
+oce_capture_release(struct oce_session *s, struct oce_capture *c)
+{
+	if (!c->f)
+		return;
+	fclose(c->f);
+	c->f = NULL;
+	if (c->len) {
+		pthread_mutex_lock(&s->log_lock);
+		fwrite(c->buf, 1, c->len, s->out);
+		fflush(s->out);
+		pthread_mutex_unlock(&s->log_lock);
+	}
+	free(c->buf);
+	c->buf = NULL;
+	c->len = 0;
+}
+
 void
 oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
 	if (code == OCP_MSG_INFO && s->o->quiet)
 		return; /* upstream's rwrite() drops FINFO under -q, on either side */
+	if (code == OCP_MSG_INFO && !s->am_server && tls_capture) {
+		FILE *f = oce_capture_file();
+
+		if (f) {
+			fwrite(line, 1, len, f);
+			return;
+		}
+	}
 	pthread_mutex_lock(&s->log_lock);
 	/*
 	 * A server writes errors and warnings to its own stderr, which the

@@ -198,6 +198,21 @@ void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format
  * oce_error().
  */
 void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
+
+/*
+ * Info lines held back instead of printed: while a thread has a capture
+ * set (oce_capture_set(), returns the one it replaces), its stdout lines
+ * go into it; oce_capture_release() prints what it holds.
+ */
+struct oce_capture {
+	FILE *f;	/* open_memstream() over buf, opened on first use */
+	char *buf;
+	size_t len;
+};
+struct oce_capture *oce_capture_set(struct oce_capture *c);
+/* The capture set on this thread, opened, or NULL (none, or no memory). */
+FILE *oce_capture_file(void);
+void oce_capture_release(struct oce_session *s, struct oce_capture *c);
 /* Print an error line ("oc-rsync: ..." on stderr, or MSG_ERROR to the client). */
 void oce_error(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line without our name, as upstream's rprintf(FERROR, ...). */

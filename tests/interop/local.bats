@@ -247,29 +247,29 @@ prep_old_dir() {
 	PREP=prep_changed local_pair -ai --stats --no-whole-file
 }
 
-# Known difference (see "known:" below): with OC_RSYNC_ASYNC=0, oc-rsync
-# prints a received file's line before the deletions the generator makes
-# in the next directory; rsync's generator runs ahead of its receiver. Those
-# cases compare that mode's output sorted. The local-copy path (mode
-# "plain") has the same difference, and also prints a directory's line
-# where the generator meets it, ahead of rsync's: sorted too (issue 7 open).
+# Known difference (see "known:" below): on the protocol path with
+# OC_RSYNC_ASYNC=0 oc-rsync prints a received file's line before the
+# deletions the generator makes in the next directory; rsync's generator
+# runs ahead of its receiver. The cases whose options take the protocol
+# path compare that mode's output sorted. The local-copy path holds item
+# lines back and lets deletions overtake them where rsync's generator does
+# (local_pipe.c hold_item()), in both modes: compared as they are.
 SORTED="env LC_ALL=C sort"
 
 @test "local: --delete and its timings" {
 	local o
 	for o in --delete --delete-before --delete-during; do
-		PREP=prep_changed ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats "$o"
+		PREP=prep_changed local_pair -ai --stats "$o"
 	done
-	# With OC_RSYNC_ASYNC=0, --delete-delay and --delete-after hang (see
-	# "known:" below).
 	for o in --delete-delay --delete-after; do
-		PREP=prep_changed OCMODES="plain local0" local_pair -ai --stats "$o"
+		PREP=prep_changed local_pair -ai --stats "$o"
 	done
 }
 
 @test "local: --delete-excluded and --delete with an exclude" {
-	PREP=prep_changed ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats --delete-excluded --exclude=mid --exclude='olddir/'
-	PREP=prep_changed ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats --delete --exclude=mid --exclude='olddir/'
+	# --delete-excluded takes the protocol path (see "known:" below for ASYNC=0)
+	PREP=prep_changed ORDER_async0=$SORTED local_pair -ai --stats --delete-excluded --exclude=mid --exclude='olddir/'
+	PREP=prep_changed local_pair -ai --stats --delete --exclude=mid --exclude='olddir/'
 }
 
 @test "local: --inplace update (the files keep their inodes)" {
@@ -295,14 +295,15 @@ SORTED="env LC_ALL=C sort"
 	local_pair -ai --stats --include='*/' --include='s*' --exclude='*'
 	local_pair -ai --stats -f '- mid' -f '+ sub/' -f '+ sub/**' -f '- /*'
 	local_pair -ai --stats -f 'P sub/' -f '- *' --delete
-	PREP=prep_changed ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats -f 'P extra' -f '- olddir/' --delete
+	# a P rule takes the protocol path (see "known:" below for ASYNC=0)
+	PREP=prep_changed ORDER_async0=$SORTED local_pair -ai --stats -f 'P extra' -f '- olddir/' --delete
 }
 
 @test "local: --files-from" {
 	printf '%s\n' small sub/big 'with space/file name' deep/a/b rel_link >"$T/list"
 	local_pair -ai --stats --files-from="$T/list"
 	local_pair -ai --stats -r --files-from="$T/list"
-	PREP=prep_changed ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats --files-from="$T/list" --delete
+	PREP=prep_changed local_pair -ai --stats --files-from="$T/list" --delete
 }
 
 @test "local: -S sparse files (holes kept as rsync keeps them)" {
@@ -349,7 +350,7 @@ MANYMASK='^File list size'
 		mkdir -p "$1/stale_dir/x"
 		touch -d '2019-02-03 04:05:06.7' "$1"/d00[0-4]/stale "$1/stale_dir/x" "$1/stale_dir"
 	}
-	SRCS=$T/many XMASK=$MANYMASK PREP=prep_many ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats --delete
+	SRCS=$T/many XMASK=$MANYMASK PREP=prep_many local_pair -ai --stats --delete
 }
 
 # --- several roots into one destination ---------------------------------------------
@@ -374,7 +375,7 @@ MANYMASK='^File list size'
 		touch -d '2019-02-03 04:05:06.7' "$1/stale" "$1/shared/x/stale" "$1/shared/x" \
 			"$1/only_f/stale" "$1/only_f"
 	}
-	SRCS="$T/roots/a $T/roots/e $T/roots/f" PREP=prep_roots ORDER_async0=$SORTED ORDER_plain=$SORTED local_pair -ai --stats --delete
+	SRCS="$T/roots/a $T/roots/e $T/roots/f" PREP=prep_roots local_pair -ai --stats --delete
 	SRCS="$T/roots/a $T/roots/e $T/roots/f" PREP=prep_roots OCMODES="plain local0" local_pair -ai --stats --delete-after
 }
 
@@ -409,8 +410,8 @@ prep_shared_roots() {
 
 @test "local: --delete with a directory in several roots keeps it" {
 	# a/s/x, b/s/y, c/s/z into an up-to-date DST: only the stale files go
-	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_shared_roots ORDER_async0=$SORTED \
-		ORDER_plain=$SORTED local_pair -ai --stats --delete
+	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_shared_roots \
+		local_pair -ai --stats --delete
 }
 
 @test "local: --delete-delay, --delete-after with OC_RSYNC_ASYNC=0 do not hang" {
@@ -418,14 +419,16 @@ prep_shared_roots() {
 	OCMODES=async0 RUN_TIMEOUT=30 PREP=prep_changed local_pair -ai --stats --delete-after
 }
 
-@test "known: OC_RSYNC_ASYNC=0 prints deletions in rsync's order" {
+@test "known: OC_RSYNC_ASYNC=0 on the protocol path prints deletions in rsync's order" {
 	strict "with OC_RSYNC_ASYNC=0 a received file's line comes before the next directory's deletions"
-	OCMODES=async0 PREP=prep_changed local_pair -ai --stats --delete
-	OCMODES=async0 PREP=prep_changed local_pair -ai --stats --delete-during
+	# --delete-excluded and a P rule take the protocol path
+	OCMODES=async0 PREP=prep_changed local_pair -ai --stats --delete-excluded --exclude=mid --exclude='olddir/'
+	OCMODES=async0 PREP=prep_changed local_pair -ai --stats -f 'P extra' -f '- olddir/' --delete
 }
 
-@test "known: --delete across roots prints a directory's deletions where rsync does" {
-	strict "with incremental recursion and a directory in several roots, rsync deletes in shared/x before it updates shared/file (the sub-lists' order); the protocol-free path after"
+@test "local: --delete across roots prints a directory's deletions where rsync does" {
+	# a directory in several roots: its deletions print where rsync's
+	# generator makes them, ahead of the item lines queued before them
 	SRCS="$T/roots/a $T/roots/b $T/roots/c" PREP=prep_shared_roots OCMODES="plain async0" \
 		local_pair -ai --stats --delete
 }

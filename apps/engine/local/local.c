@@ -162,9 +162,9 @@ l_flush(struct oce_recvside *rs)
 }
 
 static void
-l_prefetch(struct oce_recvside *rs, size_t ndx)
+l_before_entry(struct oce_recvside *rs, size_t ndx)
 {
-	oce_local_prefetch(rs->larg, rs, ndx);
+	oce_local_before_entry(rs->larg, rs, ndx);
 }
 
 static const struct oce_local_ops local_ops = {
@@ -173,7 +173,7 @@ static const struct oce_local_ops local_ops = {
 	.check = l_check,
 	.deleted = l_deleted,
 	.flush = l_flush,
-	.prefetch = l_prefetch,
+	.before_entry = l_before_entry,
 };
 
 /* What negotiation between two of us would pick (proto.c recv_choice()). */

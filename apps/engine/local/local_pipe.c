@@ -50,7 +50,7 @@
 #define STAGED 256
 
 /*
- * Destination lstats taken ahead of the generator (oce_local_prefetch()):
+ * Destination lstats taken ahead of the generator (oce_local_before_entry()):
  * batches of PF_B entries, up to PF_AHEAD batches ahead, in PF_NBUF buffers.
  */
 #define PF_B 128
@@ -70,7 +70,13 @@ struct pf_batch {
 /* Whole temp files waiting for their turn, by sequence number % WINDOW (finish.c walks it). */
 static struct oce_pending staged_tab[WINDOW];
 
-enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY, LEV_CHECK };
+/*
+ * LEV_ITEM, LEV_COPY and LEV_CHECK print item lines, which upstream's
+ * generator queues as data for the sender to log; LEV_DELETE and LEV_TEXT
+ * are its messages, which go out ahead of queued data. LEV_FLUSH: the
+ * point where the queued data goes out (see hold_item()).
+ */
+enum lev_kind { LEV_ITEM, LEV_DELETE, LEV_TEXT, LEV_COPY, LEV_CHECK, LEV_FLUSH };
 
 struct lev {
 	uint64_t seq;
@@ -131,6 +137,16 @@ struct oce_local {
 	struct lev **pend;
 	size_t npend, pend_cap;
 
+	/*
+	 * Without incremental recursion the item lines wait in held (the
+	 * printer's: the reporter's, or the generator's with one thread) for a
+	 * LEV_FLUSH, and messages overtake them (hold_item()); wire_bytes is
+	 * the generator's.
+	 */
+	bool hold;
+	struct oce_capture held;
+	size_t wire_bytes;	/* what the items since the last flush would take on the wire */
+
 	/* destination lstats taken ahead (generator's; batches' state atomic) */
 	struct pf_batch *pf;	/* PF_NBUF buffers */
 	size_t pf_next;		/* the next batch to ask for */
@@ -174,10 +190,27 @@ lev_free(struct lev *e)
 }
 
 /* Print one event (the reporter, or the generator itself when not async). */
+static void print_event_now(struct oce_session *s, struct lev *e);
+
 static void
 print_event(struct oce_session *s, struct lev *e)
 {
+	struct oce_local *l = e->l;
+	bool item = l->hold && (e->kind == LEV_ITEM || e->kind == LEV_COPY || e->kind == LEV_CHECK);
+	struct oce_capture *old = item ? oce_capture_set(&l->held) : NULL;
+
+	print_event_now(s, e);
+	if (item)
+		oce_capture_set(old);
+}
+
+static void
+print_event_now(struct oce_session *s, struct lev *e)
+{
 	switch (e->kind) {
+	case LEV_FLUSH:
+		oce_capture_release(s, &e->l->held);
+		break;
 	case LEV_ITEM:
 		if (e->iflags & OCE_LOCAL_ALWAYS)
 			oce_log_item(s, e->f, e->iflags & ~OCE_LOCAL_ALWAYS, NULL);
@@ -716,6 +749,8 @@ send_ev(struct oce_local *l, struct lev *e, bool copy)
 	return check_copy_err(l);
 }
 
+static int hold_item(struct oce_local *l, size_t bytes);
+
 static int
 emit(struct oce_local *l, struct lev *e)
 {
@@ -732,7 +767,11 @@ emit(struct oce_local *l, struct lev *e)
 int
 oce_local_emit_item(struct oce_local *l, struct oce_file *f, uint32_t iflags, const char *xname)
 {
-	struct lev *e = lev_new(l, LEV_ITEM, xname, xname ? strlen(xname) : 0);
+	int r = hold_item(l, 3 + (xname ? strlen(xname) + 1 : 0));
+	struct lev *e = r ? NULL : lev_new(l, LEV_ITEM, xname, xname ? strlen(xname) : 0);
+
+	if (r)
+		return r;
 
 	if (e) {
 		e->f = f;
@@ -755,10 +794,13 @@ int
 oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, int32_t ndx,
 	       uint32_t iflags, const struct stat *basis)
 {
-	struct lev *e = lev_new(l, LEV_COPY, NULL, 0);
+	int r = hold_item(l, 19);
+	struct lev *e = r ? NULL : lev_new(l, LEV_COPY, NULL, 0);
 	const char *old;
 
 	(void)ndx;
+	if (r)
+		return r;
 	if (!e)
 		return -ENOMEM;
 	e->f = f;
@@ -785,9 +827,12 @@ oce_local_copy(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f,
 int
 oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_file *f, const struct stat *st)
 {
-	struct lev *e = lev_new(l, LEV_CHECK, NULL, 0);
+	int r = hold_item(l, 19);
+	struct lev *e = r ? NULL : lev_new(l, LEV_CHECK, NULL, 0);
 	const char *old;
 
+	if (r)
+		return r;
 	if (!e)
 		return -ENOMEM;
 	e->f = f;
@@ -831,8 +876,8 @@ pf_job(void *arg)
  * struct oce_recvside); a tree that is new (batches that find nothing) is
  * probed only every 16th batch.
  */
-void
-oce_local_prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
+static void
+prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 {
 	const struct oce_flist *fl = &l->s->fl;
 	size_t k = ndx / PF_B;
@@ -886,9 +931,53 @@ oce_local_prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 	rs->pf_st = &b->st[ndx % PF_B];
 }
 
+/* The items held so far go out now (a LEV_FLUSH in sequence). */
+static int
+push_items(struct oce_local *l)
+{
+	l->wire_bytes = 0;
+	return emit(l, lev_new(l, LEV_FLUSH, NULL, 0));
+}
+
+/*
+ * Without incremental recursion upstream's generator queues each item (an
+ * index, the flags, and for a file it asks for a checksum header) as data
+ * for the sender, which logs it when it reads it, while the generator's
+ * messages (deletions, infos) go out ahead of queued data. So a message
+ * prints before the items queued since the data last went out: when the
+ * 32 KiB buffer filled, after every 200th entry (where, without --timeout,
+ * its loop pushes out whatever is queued), and at the end. This models
+ * those points with the bytes each item would take; call it before the
+ * item's event.
+ */
+#define PUSH_BUF (32 * 1024 - 4)
+
+static int
+hold_item(struct oce_local *l, size_t bytes)
+{
+	int r = 0;
+
+	if (!l->hold)
+		return 0;
+	if (l->wire_bytes && l->wire_bytes + bytes > PUSH_BUF)
+		r = push_items(l);
+	l->wire_bytes += bytes;
+	return r;
+}
+
+void
+oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
+{
+	if (l->hold && ndx && (ndx - 1) % 200 == 0 && l->wire_bytes)
+		push_items(l);
+	prefetch(l, rs, ndx);
+}
+
 int
 oce_local_flush(struct oce_local *l)
 {
+	if (l->hold && l->wire_bytes)
+		push_items(l);
 	if (!l->async)
 		return check_copy_err(l);
 	send_pending(l);
@@ -941,6 +1030,7 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 int
 oce_local_start(struct oce_local *l)
 {
+	l->hold = !l->s->local_inc;
 	if (l->async)
 		oce_set_msg_hook(l->s, msg_hook, l);
 	return 0;
@@ -976,6 +1066,8 @@ oce_local_free(struct oce_local *l)
 			if (l->ring[i])
 				lev_free(l->ring[i]);
 	}
+	/* what an error left held goes out, as upstream flushes at exit */
+	oce_capture_release(l->s, &l->held);
 	free(l->ring);
 	free(l->pend);
 	free(l->pf);

@@ -44,8 +44,12 @@ int oce_local_check(struct oce_local *l, struct oce_recvside *rs, struct oce_fil
 		    const struct stat *st);
 /* Count f as transferred (any thread). */
 void oce_local_count_xfer(struct oce_session *s, const struct oce_file *f);
-/* The generator is at entry ndx: take later entries' destination lstats ahead on the pool. */
-void oce_local_prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx);
+/*
+ * The generator is at entry ndx: take later entries' destination lstats
+ * ahead on the pool, and pass the point where upstream's generator first
+ * pushes out its queued items.
+ */
+void oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t ndx);
 /* Every copy so far is in place and every line so far printed. */
 int oce_local_flush(struct oce_local *l);
 
