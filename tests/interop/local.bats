@@ -353,6 +353,22 @@ MANYMASK='^File list size'
 	SRCS=$T/many XMASK=$MANYMASK PREP=prep_many local_pair -ai --stats --delete
 }
 
+@test "local: many files all sent, deletions spread over the tree (rsync's push points)" {
+	# Every file goes again and every tenth directory has a stale file:
+	# each deletion line must come where rsync's generator pushes its
+	# queued items (every 200th entry), not in the generator's order.
+	prep_spread() {
+		copy_of "$T/many" "$1"
+		find "$1" -name 'f*' -exec touch -d 2020-01-01 {} +
+		local d
+		for d in "$1"/d*0; do
+			printf 'stale\n' >"$d/stale"
+			touch -d '2019-02-03 04:05:06.7' "$d/stale" "$d"
+		done
+	}
+	SRCS=$T/many XMASK=$MANYMASK PREP=prep_spread local_pair -ai --stats --delete
+}
+
 # --- several roots into one destination ---------------------------------------------
 
 @test "local: three roots fanned in, -ai --stats" {

@@ -767,7 +767,8 @@ emit(struct oce_local *l, struct lev *e)
 int
 oce_local_emit_item(struct oce_local *l, struct oce_file *f, uint32_t iflags, const char *xname)
 {
-	int r = hold_item(l, 3 + (xname ? strlen(xname) + 1 : 0));
+	/* a transfer (OCE_LOCAL_ALWAYS, -n) asks for a checksum header too */
+	int r = hold_item(l, (iflags & OCE_LOCAL_ALWAYS ? 19 : 3) + (xname ? strlen(xname) + 1 : 0));
 	struct lev *e = r ? NULL : lev_new(l, LEV_ITEM, xname, xname ? strlen(xname) : 0);
 
 	if (r)
