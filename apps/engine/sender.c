@@ -266,8 +266,8 @@ struct emit_sum {
  * size. The matcher still reads the last byte of a matched block when it
  * restarts its rolling sum there; DROP_SLACK keeps well clear of that.
  */
-#define DROP_STEP  (8u << 20)
-#define DROP_SLACK (1u << 20)
+#define DROP_STEP  (1u << 20)
+#define DROP_SLACK (256u << 10) /* twice the largest block (128 KiB) */
 
 static void
 drop_behind(struct emit_sum *e, const uint8_t *done)
