@@ -1053,6 +1053,8 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 	}
 scanned:
 	closedir(d);
+	if (!r && s->walk_dir_fn && s->fl.n > start)
+		s->walk_dir_fn(s->walk_dir_arg, s->fl.wire + start, s->fl.n - start);
 	if (r || !s->o->recursive)
 		return r;
 	end = s->fl.n;
@@ -1501,9 +1503,10 @@ in_our_groups(gid_t gid, const gid_t *groups, int ngroups)
  * match_uid()/match_gid() and FLAG_SKIP_GROUP). Each distinct id is
  * looked up once.
  */
-void
+bool
 oce_flist_map_ids(struct oce_session *s)
 {
+	bool changed = false;
 	const struct oce_opts *o = s->o;
 	struct oce_flist *fl = &s->fl;
 	uint32_t from[2] = {0, 0}, to[2] = {0, 0};
@@ -1523,6 +1526,7 @@ oce_flist_map_ids(struct oce_session *s)
 				to[0] = local_id(fl->uids, fl->nuids, f->uid, true);
 				have[0] = true;
 			}
+			changed |= f->uid != to[0];
 			f->uid = to[0];
 		}
 		if (o->group) {
@@ -1531,11 +1535,13 @@ oce_flist_map_ids(struct oce_session *s)
 				to[1] = fl->ngids ? local_id(fl->gids, fl->ngids, f->gid, false) : f->gid;
 				have[1] = true;
 			}
+			changed |= f->gid != to[1];
 			f->gid = to[1];
 			f->skip_group = !root && !in_our_groups(f->gid, groups, ngroups);
 		}
 	}
 	free(groups);
+	return changed;
 }
 
 int

@@ -51,6 +51,7 @@ struct oce_file {
 	int32_t wire_ndx;    /* position in wire order */
 	uint16_t root;	     /* sender: index of the source root it came from */
 	bool top_dir, no_content_dir, hlinked, removed;
+	bool dest_same;	     /* local copy: the destination was found identical during the walk */
 	bool implied;	     /* receiver: a -R parent sent only for its attributes (upstream FLAG_IMPLIED_DIR) */
 	bool sent;	     /* sender: delta sent once (a second request is a redo) */
 	bool redo;	     /* receiver: whole-file sum mismatched, asked again */
@@ -102,6 +103,9 @@ struct oce_session {
 	bool local;		/* both ends in this process (local copy) */
 	/* (optional) a pool the walk may lstat a directory's entries on (flist.c) */
 	struct ocpool *walk_pool;
+	/* (optional) called with each directory's entries once the walk has read them */
+	void (*walk_dir_fn)(void *arg, struct oce_file *const *v, size_t n);
+	void *walk_dir_arg;
 	bool local_inc;		/* protocol-free local copy that rsync would run with
 				 * incremental recursion: its -v list line is rsync's */
 	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
@@ -306,8 +310,9 @@ void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
  * The list's owners and groups as this side is to set them (by the id
  * lists' names, FLAG_SKIP_GROUP for groups we are not in); a local copy
  * without the protocol has no id lists and gets only the skip marks.
+ * True when an owner or group changed.
  */
-void oce_flist_map_ids(struct oce_session *s);
+bool oce_flist_map_ids(struct oce_session *s);
 /* Index of the entry named name (sorted search), or -1. */
 int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir);
 

@@ -213,10 +213,13 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 	if (r)
 		goto out;
 	oce_set_role("sender");
+	oce_local_walk_begin(l, paths[nsrc]);
 	r = oce_flist_send(s, nsrc, paths);
 	oce_set_role(NULL);
-	if (!r)
-		oce_flist_map_ids(s);
+	/* the comparisons are done before the owners and groups are mapped */
+	oce_local_walk_end(l);
+	if (!r && oce_flist_map_ids(s))
+		oce_local_walk_forget(l);
 	if (!r)
 		r = oce_local_start(l);
 	if (!r && s->fl.n) {

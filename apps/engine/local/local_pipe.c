@@ -147,6 +147,18 @@ struct oce_local {
 	struct oce_capture held;
 	size_t wire_bytes;	/* what the items since the last flush would take on the wire */
 
+	/*
+	 * The destination compared during the walk (oce_local_walk_dir()):
+	 * droot is it, opened read-only if it exists; dchk_open (lock) the
+	 * jobs not done; dchk_used that the generator may take dest_same.
+	 */
+	struct oce_root droot;
+	bool droot_open;
+	unsigned dchk_open;
+	pthread_cond_t dchk_cond;
+	bool dchk_used;
+	struct stat synth;	/* generator's: the stat a dest_same entry stands for */
+
 	/* destination lstats taken ahead (generator's; batches' state atomic) */
 	struct pf_batch *pf;	/* PF_NBUF buffers */
 	size_t pf_next;		/* the next batch to ask for */
@@ -932,6 +944,127 @@ prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 	rs->pf_st = &b->st[ndx % PF_B];
 }
 
+/* A directory's regular files, their destinations to compare (walk_dir_job()). */
+struct dchk {
+	struct oce_local *l;
+	size_t n;
+	struct oce_file *v[];
+};
+
+/*
+ * What the generator would find unchanged, with nothing to set: a regular
+ * file of the same size, mtime to the ns, permissions, owner and group.
+ */
+static bool
+dest_same(const struct stat *st, const struct oce_file *f)
+{
+	return S_ISREG(st->st_mode) && st->st_size == f->size && st->st_mtim.tv_sec == f->mtime &&
+	       st->st_mtim.tv_nsec == (long)f->mtime_nsec && (st->st_mode & 07777) == (f->mode & 07777) &&
+	       st->st_uid == f->uid && st->st_gid == f->gid;
+}
+
+static int
+walk_dir_job(void *arg)
+{
+	struct dchk *j = arg;
+	struct oce_local *l = j->l;
+	struct stat st;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(j->v[0]->name, '/');
+
+	/* a directory the destination does not have costs one lstat */
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - j->v[0]->name) : 1,
+		 slash ? j->v[0]->name : ".");
+	if (!oce_lstat_beneath(&l->droot, dir, &st) && S_ISDIR(st.st_mode)) {
+		for (size_t i = 0; i < j->n; i++) {
+			struct oce_file *f = j->v[i];
+
+			if (!oce_lstat_beneath(&l->droot, f->name, &st) && dest_same(&st, f))
+				f->dest_same = true;
+		}
+	}
+	free(j);
+	pthread_mutex_lock(&l->lock);
+	if (!--l->dchk_open)
+		pthread_cond_signal(&l->dchk_cond);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+/*
+ * A no-change run is two lstats an entry, the walk's of the source and
+ * the generator's of the destination, one phase after the other. When
+ * the destination exists, each directory's regular files are compared
+ * with their destinations on the pool as soon as the walk has read them,
+ * while it goes on; the generator then takes an identical one as it is
+ * (oce_local_before_entry()) instead of an lstat. Only "identical" is
+ * kept, so what the generator does to earlier entries cannot make it
+ * wrong (see struct oce_recvside's pf_name).
+ */
+static void
+walk_dir(void *arg, struct oce_file *const *v, size_t n)
+{
+	struct oce_local *l = arg;
+	struct dchk *j = malloc(sizeof(*j) + n * sizeof(j->v[0]));
+
+	if (!j)
+		return;
+	j->l = l;
+	j->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (S_ISREG(v[i]->mode))
+			j->v[j->n++] = v[i];
+	if (!j->n) {
+		free(j);
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->dchk_open++;
+	pthread_mutex_unlock(&l->lock);
+	if (ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
+		pthread_mutex_lock(&l->lock);
+		l->dchk_open--;
+		pthread_mutex_unlock(&l->lock);
+		free(j);
+	}
+}
+
+void
+oce_local_walk_begin(struct oce_local *l, const char *dest)
+{
+	const struct oce_opts *o = l->s->o;
+
+	/* only where the generator's view of an entry is its lstat alone */
+	if (!l->async || o->checksum || o->hard_links || o->ignore_times || o->size_only || o->update ||
+	    o->dry_run || o->delete_mode == OCE_DEL_BEFORE)
+		return;
+	if (oce_root_open(&l->droot, dest, false, NULL))
+		return;
+	l->droot_open = true;
+	l->s->walk_dir_fn = walk_dir;
+	l->s->walk_dir_arg = l;
+}
+
+void
+oce_local_walk_end(struct oce_local *l)
+{
+	l->s->walk_dir_fn = NULL;
+	if (!l->droot_open)
+		return;
+	pthread_mutex_lock(&l->lock);
+	while (l->dchk_open)
+		pthread_cond_wait(&l->dchk_cond, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+	l->dchk_used = true;
+}
+
+void
+oce_local_walk_forget(struct oce_local *l)
+{
+	/* the comparison was with the walk's owners and groups */
+	l->dchk_used = false;
+}
+
 /* The items held so far go out now (a LEV_FLUSH in sequence). */
 static int
 push_items(struct oce_local *l)
@@ -969,8 +1102,27 @@ hold_item(struct oce_local *l, size_t bytes)
 void
 oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 {
+	struct oce_file *f = l->s->fl.v[ndx];
+
 	if (l->hold && ndx && (ndx - 1) % 200 == 0 && l->wire_bytes)
 		push_items(l);
+	if (l->dchk_used) {
+		/* compared during the walk: nothing is taken ahead here */
+		if (f->dest_same && !rs->solo) {
+			memset(&l->synth, 0, sizeof(l->synth));
+			l->synth.st_mode = f->mode;
+			l->synth.st_size = f->size;
+			l->synth.st_mtim.tv_sec = f->mtime;
+			l->synth.st_mtim.tv_nsec = (long)f->mtime_nsec;
+			l->synth.st_atim = l->synth.st_mtim;
+			l->synth.st_uid = f->uid;
+			l->synth.st_gid = f->gid;
+			l->synth.st_nlink = 1;
+			rs->pf_name = f->name;
+			rs->pf_st = &l->synth;
+		}
+		return;
+	}
 	prefetch(l, rs, ndx);
 }
 
@@ -1001,6 +1153,8 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	l->s = s;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
+	pthread_cond_init(&l->dchk_cond, NULL);
+	l->droot.fd = -1;
 	*out = l;
 	l->async = !env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
 	if (!l->async)
@@ -1072,8 +1226,11 @@ oce_local_free(struct oce_local *l)
 	free(l->ring);
 	free(l->pend);
 	free(l->pf);
+	if (l->droot_open)
+		close(l->droot.fd);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
+	pthread_cond_destroy(&l->dchk_cond);
 	free(l);
 	return r;
 }

@@ -50,6 +50,15 @@ void oce_local_count_xfer(struct oce_session *s, const struct oce_file *f);
  * pushes out its queued items.
  */
 void oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t ndx);
+/*
+ * Around the walk: compare each directory's regular files with the
+ * destination dest (when it exists) on the pool as the walk reads them;
+ * the end waits for that. forget: the comparisons are not to be used
+ * (the owners and groups were mapped to others since).
+ */
+void oce_local_walk_begin(struct oce_local *l, const char *dest);
+void oce_local_walk_end(struct oce_local *l);
+void oce_local_walk_forget(struct oce_local *l);
 /* Every copy so far is in place and every line so far printed. */
 int oce_local_flush(struct oce_local *l);
 
