@@ -23,6 +23,7 @@
 #define OCE_DAEMON_SRV_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -45,6 +46,7 @@ struct oce_dsess {
 	const char *user;	/* who authenticated ("" anonymous) */
 	char **argv;		/* the server arguments as the client sent them */
 	size_t argc;
+	FILE *log;		/* the daemon's "log file", or NULL */
 };
 
 /*

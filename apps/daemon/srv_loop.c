@@ -44,6 +44,7 @@
 #include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/fastexit.h"
+#include "apps/engine/session.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
 
@@ -208,21 +209,18 @@ now_ms(void)
 static void __attribute__((format(printf, 2, 3)))
 dlog(struct daemon *d, const char *fmt, ...)
 {
-	char ts[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char line[4096];
 	va_list ap;
+	int n;
 
 	if (!d->log)
 		return;
-	localtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
-	fprintf(d->log, "%s [%d] ", ts, (int)getpid());
 	va_start(ap, fmt);
-	vfprintf(d->log, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', d->log);
-	fflush(d->log);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	oce_dlog_to(d->log, line, n < 0 ? 0 : (size_t)n);
 }
 
 static void
@@ -953,8 +951,7 @@ start_session(struct daemon *d, struct conn *c)
 		for (struct conn *o = d->conns; o; o = o->next)
 			if (o != c)
 				close(o->fd);
-		if (d->log)
-			fclose(d->log);
+		/* the daemon's log stays: the session writes its lines there (upstream's FLOG) */
 		/*
 		 * The session and what it runs (pre-xfer exec, ...) get the
 		 * soft limit upstream's child would have, not the loop's. The
@@ -984,6 +981,7 @@ start_session(struct daemon *d, struct conn *c)
 		s.user = c->user;
 		s.argv = (char **)argv;
 		s.argc = argc;
+		s.log = d->log;
 		oce_fast_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;

@@ -13,6 +13,7 @@
 #include "apps/daemon/srv.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -609,16 +610,14 @@ post_xfer_fork(const struct oce_dsess *d)
  * succeeds, else upstream's message (in buf): the wait status and, after
  * a ':', what the command printed.
  */
-static const char *
-pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, size_t cap)
+/* The client's words after ".", joined (upstream's request, which stops past 1024); its length. */
+static size_t
+dsess_request(const struct oce_dsess *d, char *req, size_t cap)
 {
-	char req[1100] = "";
-	size_t rlen = 0, off;
-	int out[2], st = -1, in;
+	size_t rlen = 0;
 	bool after_dot = false;
-	pid_t pid;
 
-	/* RSYNC_REQUEST: the client's words after ".", joined (upstream stops past 1024) */
+	req[0] = '\0';
 	for (size_t i = 0; i < d->argc; i++) {
 		if (!after_dot) {
 			after_dot = !strcmp(d->argv[i], ".");
@@ -626,11 +625,22 @@ pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, siz
 		}
 		if (rlen >= 1024)
 			break;
-		rlen += (size_t)snprintf(req + rlen, sizeof(req) - rlen, "%s%s", rlen ? " " : "",
-					 d->argv[i]);
-		if (rlen >= sizeof(req))
-			rlen = sizeof(req) - 1;
+		rlen += (size_t)snprintf(req + rlen, cap - rlen, "%s%s", rlen ? " " : "", d->argv[i]);
+		if (rlen >= cap)
+			rlen = cap - 1;
 	}
+	return rlen;
+}
+
+static const char *
+pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, size_t cap)
+{
+	char req[1100];
+	size_t rlen = dsess_request(d, req, sizeof(req)), off;
+	int out[2], st = -1, in;
+	pid_t pid;
+
+	/* RSYNC_REQUEST */
 	if (pipe2(out, O_CLOEXEC))
 		goto failed;
 	pid = fork();
@@ -703,6 +713,24 @@ unsupported_param(const struct oce_dmodule *m)
 	return NULL;
 }
 
+/* A line of the daemon's log file from the session (upstream's FLOG before the transfer). */
+static void __attribute__((format(printf, 2, 3)))
+slog(const struct oce_dsess *d, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	int n;
+
+	if (!d->log)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	oce_dlog_to(d->log, line, n < 0 ? 0 : (size_t)n);
+}
+
 int
 oce_dsess_run(const struct oce_dsess *d)
 {
@@ -727,6 +755,14 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.protocol = d->protocol;
 	dm.read_only = d->read_only;
 	dm.write_only = m->write_only;
+	dm.log = d->log;
+	dm.log_format = m->transfer_logging ? m->log_format : NULL;
+	dm.host = d->host;
+	dm.addr = d->addr;
+	dm.user = d->user;
+	dm.module = m->name;
+	dm.module_path = m->path;
+	slog(d, "rsync allowed access on module %s from %s (%s)", m->name, d->host, d->addr);
 	what = unsupported_param(m);
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));
@@ -834,6 +870,17 @@ oce_dsess_run(const struct oce_dsess *d)
 	}
 	if (m->timeout > 0 && (!o.timeout || m->timeout < o.timeout))
 		o.timeout = m->timeout;
+	if (!dm.fail_msg) {
+		char req[1100];
+
+		if (!dsess_request(d, req, sizeof(req)))
+			snprintf(req, sizeof(req), "(NONE)");
+		if (d->user && *d->user)
+			slog(d, "rsync %s %s from %s@%s (%s)", o.sender ? "on" : "to", req, d->user, d->host,
+			     d->addr);
+		else
+			slog(d, "rsync %s %s from %s (%s)", o.sender ? "on" : "to", req, d->host, d->addr);
+	}
 	r = oce_server_daemon(&o, d->fd, d->ofd, &dm);
 	oce_opts_free(&o);
 	if (d->ofd == d->fd)

@@ -274,6 +274,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	s.am_sender = o->sender;
 	s.local = o->local_server;
 	if (d) {
+		s.dmod = d;
 		s.daemon_protocol = d->protocol;
 		s.msgs_to_peer = true;
 		s.sanitize_links = d->sanitize;
@@ -401,6 +402,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 			args = dot;
 			argc = 1;
 		}
+		oce_dlogf(&s, "building file list");
 		r = oce_flist_send(&s, argc, args);
 		if (!r && s.fl.n)
 			r = oce_sender_run(&s);
@@ -409,6 +411,7 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		if (!r && s.fl.n)
 			r = oce_read_final_goodbye(&s);
 	} else if (!r) {
+		oce_dlogf(&s, "receiving file list");
 		r = recv_flist_forwarding(&s);
 		if (!r && argc > 0)
 			s.dest = strdup(args[0]);
@@ -418,6 +421,11 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	r = peer_said_why(&s, r);
 	oce_report_failure(&s, r);
 	code = oce_final_code(&s, r);
+	/* upstream log_exit(): the receiving side's counts are whole only at a clean end */
+	if ((code == 0 || s.am_sender) && s.io)
+		oce_dlogf(&s, "sent %lld bytes  received %lld bytes  total size %lld",
+			  (long long)(s.io->bytes_out + s.io->out_len), (long long)s.io->bytes_in,
+			  (long long)s.st.total_size);
 	/*
 	 * A failure of our own ends with the closing line (on stderr, like
 	 * every server error); the end of a run with io_error set does not

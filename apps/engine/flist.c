@@ -640,6 +640,8 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 {
 	struct oce_session *s = w->s;
 	const struct oce_opts *o = s->o;
+	/* a link's length as it is on disk, munged or not (upstream's st_size) */
+	size_t link_len = link ? strlen(link) : 0;
 	struct oce_file *f;
 
 	/* A daemon module's munged link goes out as it was sent in (upstream make_file()). */
@@ -657,7 +659,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (s->dchmod && !S_ISLNK(f->mode) && f->mode)
 		f->mode = oce_chmod_apply(s->dchmod, f->mode);
 	/* Upstream make_file() keeps st_size for all but devices and specials. */
-	f->size = S_ISLNK(st->st_mode)					      ? (int64_t)strlen(link)
+	f->size = S_ISLNK(st->st_mode)					      ? (int64_t)link_len
 		  : S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? st->st_size
 								      : 0;
 	f->mtime = st->st_mtim.tv_sec;

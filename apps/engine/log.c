@@ -68,13 +68,75 @@ oce_format_has_i(const struct oce_opts *o)
 	return 0;
 }
 
+/* A daemon's "transfer logging" line for an item (upstream log_formatted(FLOG, ...)). */
+static void
+dlog_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem *it)
+{
+	const struct oce_daemon_mod *d = s->dmod;
+	struct oce_logctx ctx = {0};
+	char line[8192];
+	int n;
+
+	/* %o ("send", "recv", "del.") follows from am_sender and the item's flags */
+	ctx.am_sender = s->am_sender;
+	ctx.am_daemon = true;
+	ctx.preserve_mtimes = s->o->times;
+	ctx.receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
+	ctx.always_checksum = s->o->checksum;
+	ctx.sum_len = s->csum_len;
+	ctx.pid = (long)getpid();
+	ctx.now = time(NULL);
+	ctx.module = d->module;
+	ctx.module_path = d->module_path;
+	ctx.auth_user = d->user;
+	ctx.host = d->host;
+	ctx.addr = d->addr;
+	n = oce_out_format(line, sizeof(line), fmt, it, &ctx);
+	if (n < 0)
+		n = (int)strlen(line);
+	oce_dlog(s, line, (size_t)n);
+}
+
+/* Does this session log transferred items (a daemon's "transfer logging")? */
+static const char *
+dlog_format(const struct oce_session *s)
+{
+	const struct oce_daemon_mod *d = s->dmod;
+
+	return d && d->log && d->log_format && *d->log_format ? d->log_format : NULL;
+}
+
+static void
+item_of(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink,
+	struct oce_logitem *it)
+{
+	it->name = f->name;
+	it->mode = f->mode;
+	it->size = f->size;
+	it->mtime = f->mtime;
+	it->uid = f->uid;
+	it->gid = f->gid;
+	it->have_uid = s->o->owner;
+	it->have_gid = s->o->group;
+	it->iflags = iflags;
+	it->symlink = f->link;
+	it->hlink = hlink;
+	/* %f in a daemon's log: the path within the module (upstream's curr_dir part) */
+	if (s->dmod)
+		it->dir = s->am_sender ? (f->root < s->nroots ? s->roots[f->root] : NULL) : s->dest;
+}
+
 void
 oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink)
 {
-	const char *fmt = oce_stdout_format(s->o);
+	const char *fmt = oce_stdout_format(s->o), *dfmt = dlog_format(s);
 	struct oce_logctx ctx = {0};
 	struct oce_logitem it = {0};
 
+	if (dfmt) {
+		item_of(s, f, iflags, hlink, &it);
+		dlog_formatted(s, dfmt, &it);
+	}
 	if (s->am_server || !fmt)
 		return;
 	ctx.am_sender = s->am_sender;
@@ -85,17 +147,7 @@ oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, c
 	ctx.sum_len = s->csum_len;
 	ctx.pid = (long)getpid();
 	ctx.now = time(NULL);
-	it.name = f->name;
-	it.mode = f->mode;
-	it.size = f->size;
-	it.mtime = f->mtime;
-	it.uid = f->uid;
-	it.gid = f->gid;
-	it.have_uid = s->o->owner;
-	it.have_gid = s->o->group;
-	it.iflags = iflags;
-	it.symlink = f->link;
-	it.hlink = hlink;
+	item_of(s, f, iflags, hlink, &it);
 	print_formatted(s, fmt, &it, &ctx);
 }
 
@@ -109,10 +161,37 @@ oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_t ifl
 			     (s->o->info[OCE_INFO_NAME] >= 2));
 	bool local_change = (iflags & OCE_ITEM_LOCAL_CHANGE) && sig;
 
-	if (s->am_server)
+	if (s->am_server) {
+		/* a daemon logs what its log format shows of it (upstream maybe_log_item()) */
+		const char *dfmt = dlog_format(s);
+
+		if (dfmt && !s->o->dry_run && (sig || (xname && *xname)) && oce_format_has(dfmt, 'i')) {
+			struct oce_logitem it = {0};
+
+			item_of(s, f, iflags, xname, &it);
+			dlog_formatted(s, dfmt, &it);
+		}
 		return;
+	}
 	if (see || local_change || (xname && *xname) || (S_ISDIR(f->mode) && sig))
 		oce_log_item(s, f, iflags, xname);
+}
+
+void
+oce_dlog_delete(struct oce_session *s, const char *name, mode_t mode)
+{
+	const char *fmt = dlog_format(s);
+	struct oce_logitem it = {0};
+
+	if (!fmt || s->o->dry_run)
+		return;
+	if (!oce_format_has(fmt, 'i') && !oce_format_has(fmt, 'o'))
+		fmt = OCE_FORMAT_DELETE;
+	it.name = name;
+	it.mode = mode;
+	it.iflags = OCE_ITEM_DELETED;
+	it.dir = s->dest;
+	dlog_formatted(s, fmt, &it);
 }
 
 void

@@ -150,6 +150,59 @@ oce_capture_release(struct oce_session *s, struct oce_capture *c)
 }
 
 void
+oce_dlog_to(FILE *f, const char *line, size_t len)
+{
+	char ts[32];
+	time_t t;
+	struct tm tm;
+
+	if (!f)
+		return;
+	t = time(NULL);
+	localtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	fprintf(f, "%s [%d] %.*s\n", ts, (int)getpid(), (int)len, line);
+	fflush(f);
+}
+
+/* (log_lock held, or no other thread logs) */
+static void
+dlog_locked(struct oce_session *s, const char *line, size_t len)
+{
+	if (s->dmod)
+		oce_dlog_to(s->dmod->log, line, len);
+}
+
+void
+oce_dlog(struct oce_session *s, const char *line, size_t len)
+{
+	if (!s->dmod || !s->dmod->log)
+		return;
+	pthread_mutex_lock(&s->log_lock);
+	dlog_locked(s, line, len);
+	pthread_mutex_unlock(&s->log_lock);
+}
+
+void
+oce_dlogf(struct oce_session *s, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	int n;
+
+	if (!s->dmod || !s->dmod->log)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	oce_dlog(s, line, n < 0 ? 0 : (size_t)n);
+}
+
+void
 oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len)
 {
 	if (code == OCP_MSG_INFO && s->o->quiet)
@@ -181,6 +234,9 @@ oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t
 	}
 	if (s->am_server) {
 		struct ocp_io *io = s->io_w ? s->io_w : s->io;
+
+		/* a daemon logs every message it sends (upstream rwrite()) */
+		dlog_locked(s, line, len);
 
 		/* Ahead of queued data, as upstream's messages go (see
 		 * ocp_io_write_msg_ahead()). */

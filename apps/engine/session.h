@@ -113,6 +113,7 @@ struct oce_session {
 	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
 	int protocol;
 	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
+	const struct oce_daemon_mod *dmod; /* a daemon session: the module (its log file) */
 	uint32_t compat;	/* negotiated OCP_CF_* flags */
 	enum ocp_csum csum;	/* transfer checksum */
 	int csum_len;		/* its digest length (whole-file sum) */
@@ -202,6 +203,11 @@ void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format
  * oce_error().
  */
 void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
+/* A line of a daemon's log file f (NULL: none): date, [pid], line (one newline added). */
+void oce_dlog_to(FILE *f, const char *line, size_t len);
+/* A line of a daemon session's log file (upstream FLOG): date, [pid], line; no-op without one. */
+void oce_dlog(struct oce_session *s, const char *line, size_t len);
+void oce_dlogf(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Info lines held back instead of printed: while a thread has a capture
@@ -329,6 +335,8 @@ void oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_
 
 /* Report a deletion (upstream log_delete()): "deleting x" or the -i form. */
 void oce_log_delete(struct oce_session *s, const char *name, mode_t mode);
+/* The same in a daemon's log file, with "transfer logging" (upstream log_delete()'s FLOG). */
+void oce_dlog_delete(struct oce_session *s, const char *name, mode_t mode);
 
 /* --- util.c (engine-level) ------------------------------------------------ */
 /* Does a symlink at name pointing to target leave the tree (upstream unsafe_symlink())? */
@@ -386,6 +394,16 @@ struct oce_daemon_mod {
 	 */
 	const char *fail_msg;
 	int fail_code;
+	/*
+	 * The daemon's "log file" (NULL: none): every message of the session
+	 * goes there too, as upstream's rwrite() logs them, and with
+	 * "transfer logging" (log_format non-NULL: the module's "log format")
+	 * a line per file; host, addr, user, module and module_path fill its
+	 * %h %a %u %m %P.
+	 */
+	FILE *log;
+	const char *log_format;
+	const char *host, *addr, *user, *module, *module_path;
 };
 /* oce_server_main() for a daemon session over a socket (d: the module's rules). */
 int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
