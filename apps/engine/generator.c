@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
+#include "ocpool/ocpool.h"
 
 #define CHMOD_BITS 07777
 
@@ -201,6 +203,7 @@ log_delete(struct oce_recvside *rs, const char *name, mode_t mode)
 		if (len < PATH_MAX)
 			ocp_io_write_msg_ahead(rs->wio, OCP_MSG_DELETED, name,
 					       len + (S_ISDIR(mode) ? 1 : 0));
+		oce_dlog_delete(s, name, mode);
 		return;
 	}
 	oce_log_delete(s, name, mode);
@@ -508,17 +511,116 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 
 /* The basis is read this much at a time while its sums are made. */
 #define SUMS_CHUNK (1 << 20)
+/* A basis this large has the sums of its second half made on a thread of their own. */
+#define SUMS_SPLIT_MIN (16 << 20)
+/* ... unless they would take more memory than this (4 + s2length bytes a block). */
+#define SUMS_SPLIT_MAX_BUF (8 << 20)
+
+/* Where sum_blocks() puts each block's record. */
+typedef int (*sum_put_fn)(void *arg, const uint8_t *rec, size_t len);
+
+/*
+ * The records (weak sum, strong sum) of blocks first..last-1 of the basis,
+ * in order, to put(), reading SUMS_CHUNK (whole blocks) at a time; a basis
+ * that reads short sums as zeros.
+ */
+static int
+sum_blocks(const struct oce_session *s, int fd, const struct ocp_sum_head *h, uint64_t size, int32_t first,
+	   int32_t last, sum_put_fn put, void *arg)
+{
+	uint8_t rec[4 + OCP_CSUM_DIGEST_MAX];
+	uint64_t pos = (uint64_t)first * (uint64_t)h->blength;
+	size_t clen = SUMS_CHUNK / (size_t)h->blength * (size_t)h->blength;
+	int32_t i = first;
+	uint8_t *buf;
+	int r = 0;
+
+	if (clen < (size_t)h->blength)
+		clen = (size_t)h->blength;
+	if ((uint64_t)clen > size)
+		clen = (size_t)size;
+	buf = malloc(clen);
+	if (!buf)
+		return -ENOMEM;
+	while (!r && i < last) {
+		size_t want = (size_t)(size - pos < clen ? size - pos : clen), got = 0, off = 0;
+
+		while (got < want) {
+			ssize_t n = pread(fd, buf + got, want - got, (off_t)(pos + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		memset(buf + got, 0, want - got);
+		while (!r && i < last && off < want) {
+			size_t bl = (size_t)ocp_sig_block_len(h, i);
+
+			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(buf + off, bl));
+			r = ocp_csum2(s->csum, buf + off, bl, s->seed, s->seed_fix, rec + 4);
+			if (r >= 0)
+				r = put(arg, rec, 4 + (size_t)h->s2length);
+			off += bl;
+			i++;
+		}
+		pos += want;
+	}
+	free(buf);
+	return r < 0 ? r : 0;
+}
+
+static int
+put_wire(void *arg, const uint8_t *rec, size_t len)
+{
+	return ocp_io_write_data(arg, rec, len);
+}
+
+/* The second half's sums, made beside the first's (send_sums()). */
+struct sums_half {
+	const struct oce_session *s;
+	int fd;
+	const struct ocp_sum_head *h;
+	uint64_t size;
+	int32_t first, last;
+	uint8_t *out;
+	size_t len;
+	int r;
+};
+
+static int
+put_mem(void *arg, const uint8_t *rec, size_t len)
+{
+	struct sums_half *sh = arg;
+
+	memcpy(sh->out + sh->len, rec, len);
+	sh->len += len;
+	return 0;
+}
+
+static void *
+sums_half_main(void *arg)
+{
+	struct sums_half *sh = arg;
+
+	sh->r = sum_blocks(sh->s, sh->fd, sh->h, sh->size, sh->first, sh->last, put_mem, sh);
+	return NULL;
+}
 
 /*
  * Write the sum head and block sums of the basis (upstream
  * generate_and_send_sums()), a block at a time straight into the output as
- * ocp_sig_enc() would lay them out, reading the file SUMS_CHUNK (whole
- * blocks) at a time: no copy of the whole signature, and memory stays at
- * the chunk, not the file's size. Read, not mapped: this process has
- * other threads, so every unmap would interrupt the CPUs they run on to
- * flush their TLBs (costly in a VM), and a file that shrinks under us
- * reads short instead of raising SIGBUS; the missing tail sums as zeros,
- * and the whole-file check sorts that out, as upstream's map_ptr() does.
+ * ocp_sig_enc() would lay them out: no copy of the whole signature, and
+ * memory stays at the chunk, not the file's size. A large basis has its
+ * second half summed on a thread of its own meanwhile (the sender can
+ * match nothing before it has every sum, so they are the delay of a big
+ * file's delta); those records wait in memory to go out after the first
+ * half's. Read, not mapped: this process has other threads, so every unmap
+ * would interrupt the CPUs they run on to flush their TLBs (costly in a
+ * VM), and a file that shrinks under us reads short instead of raising
+ * SIGBUS; the missing tail sums as zeros, and the whole-file check sorts
+ * that out, as upstream's map_ptr() does.
  */
 static int
 send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
@@ -526,11 +628,10 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 	struct oce_session *s = rs->s;
 	struct ocp_sum_head h = {0};
 	uint8_t head[OCP_SUM_HEAD_SIZE];
-	uint8_t rec[4 + OCP_CSUM_DIGEST_MAX];
-	uint64_t size, pos = 0;
-	size_t clen;
-	uint8_t *buf;
-	int32_t i = 0;
+	struct sums_half sh = {0};
+	pthread_t tid;
+	bool split;
+	uint64_t size;
 	int r;
 
 	if (fd < 0 || !st || rs->whole_file || st->st_size <= 0) {
@@ -546,41 +647,28 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 	/* --append: the head alone says how much the receiver keeps. */
 	if (r || h.count <= 0 || (s->o->append && !full))
 		return r;
-	clen = SUMS_CHUNK / (size_t)h.blength * (size_t)h.blength;
-	if (clen < (size_t)h.blength)
-		clen = (size_t)h.blength;
-	if ((uint64_t)clen > size)
-		clen = (size_t)size;
-	buf = malloc(clen);
-	if (!buf)
-		return -ENOMEM;
-	while (!r && i < h.count) {
-		size_t want = (size_t)(size - pos < clen ? size - pos : clen), got = 0, off = 0;
-
-		while (got < want) {
-			ssize_t n = pread(fd, buf + got, want - got, (off_t)(pos + got));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			got += (size_t)n;
+	split = size >= SUMS_SPLIT_MIN && h.count >= 2 &&
+		(uint64_t)h.count / 2 * (4 + (uint64_t)h.s2length) <= SUMS_SPLIT_MAX_BUF && ocpool_cpu_count() > 1;
+	if (split) {
+		sh = (struct sums_half){.s = s, .fd = fd, .h = &h, .size = size, .first = h.count / 2,
+					.last = h.count};
+		sh.out = malloc((size_t)(sh.last - sh.first) * (4 + (size_t)h.s2length));
+		split = sh.out && !pthread_create(&tid, NULL, sums_half_main, &sh);
+		if (!split) {
+			free(sh.out);
+			sh.out = NULL;
 		}
-		memset(buf + got, 0, want - got);
-		while (!r && i < h.count && off < want) {
-			size_t bl = (size_t)ocp_sig_block_len(&h, i);
-
-			ocp_enc_int32(rec, 4, (int32_t)ocp_csum1(buf + off, bl));
-			r = ocp_csum2(s->csum, buf + off, bl, s->seed, s->seed_fix, rec + 4);
-			if (r >= 0)
-				r = ocp_io_write_data(rs->wio, rec, 4 + (size_t)h.s2length);
-			off += bl;
-			i++;
-		}
-		pos += want;
 	}
-	free(buf);
-	return r < 0 ? r : 0;
+	r = sum_blocks(s, fd, &h, size, 0, split ? sh.first : h.count, put_wire, rs->wio);
+	if (split) {
+		pthread_join(tid, NULL);
+		if (!r)
+			r = sh.r;
+		if (!r)
+			r = ocp_io_write_data(rs->wio, sh.out, sh.len);
+		free(sh.out);
+	}
+	return r;
 }
 
 /* Upstream quick_check_ok() for a regular file. */
