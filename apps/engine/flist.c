@@ -1043,7 +1043,7 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 		walk_error(w, e, "opendir", dname);
 		return 0;
 	}
-	if (s->walk_pool && !s->o->copy_links) {
+	if (s->walk_pool && !s->o->copy_links && !s->walk_dir_fn) {
 		r = scan_split(w, d, fd, dname, dot);
 		goto scanned;
 	}
