@@ -67,8 +67,14 @@ struct pf_batch {
 	struct stat st[PF_B];
 };
 
-/* Whole temp files waiting for their turn, by sequence number % WINDOW (finish.c walks it). */
-static struct oce_pending staged_tab[WINDOW];
+/*
+ * Whole temp files waiting for their turn (finish.c walks it), by the
+ * copy's number % STAGED: at most STAGED copies are open and they end in
+ * the order they were made, so a slot is free again when its number
+ * comes round (one the size of the window would be 1 MiB, all of it
+ * touched in a long run).
+ */
+static struct oce_pending staged_tab[STAGED];
 
 /*
  * LEV_ITEM, LEV_COPY and LEV_CHECK print item lines, which upstream's
@@ -94,6 +100,7 @@ struct lev {
 	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
 	bool staged;		/* a whole temp file waits in staged_tab for its turn */
+	unsigned slot;		/* copies: its place in staged_tab */
 	int meta_err;		/* staged: its attributes failed to set (-errno) at meta_step */
 	enum oce_meta_step meta_step;
 	int tmp_dirfd;		/* staged: its directory and name */
@@ -123,6 +130,7 @@ struct oce_local {
 	pthread_cond_t cond;
 	uint64_t printed;	/* (lock) events printed so far */
 	unsigned copies_open;	/* (lock) copies submitted, not yet committed or dropped */
+	uint64_t copies_made;	/* generator's: copies submitted so far (their staged_tab slots) */
 	/*
 	 * (lock) The generator waits (cond) until printed >= wake_printed and
 	 * copies_open <= wake_copies; the reporter signals only then, so a full
@@ -483,7 +491,7 @@ copy_one(struct lev *e)
 		e->staged = true;
 		e->tmp_dirfd = dfd;
 		snprintf(e->tmpname, sizeof(e->tmpname), "%s", tmpname);
-		oce_pending_put(&staged_tab[e->seq % WINDOW], dfd, tmpname);
+		oce_pending_put(&staged_tab[e->slot], dfd, tmpname);
 		oce_inflight_worker_clear();
 		return;
 	} else {
@@ -519,7 +527,7 @@ commit_staged(struct oce_local *l, struct lev *e)
 				  e->has_basis && S_ISREG(e->basis.st_mode) ? &e->basis : NULL, e->meta_err, e->meta_step);
 	}
 	/* after the rename: a signal meanwhile removes a name that is gone, not a file */
-	oce_pending_take(&staged_tab[e->seq % WINDOW]);
+	oce_pending_take(&staged_tab[e->slot]);
 	close(e->tmp_dirfd);
 }
 
@@ -747,6 +755,8 @@ send_ev(struct oce_local *l, struct lev *e, bool copy)
 	if (copy)
 		l->copies_open++;
 	pthread_mutex_unlock(&l->lock);
+	if (copy)
+		e->slot = (unsigned)(l->copies_made++ % STAGED);
 	e->seq = l->next_seq++;
 	r = copy ? ocpool_submit(l->pool, copy_job, e, NULL) : ocq_send(&l->tx, e);
 	if (r) {
@@ -1159,7 +1169,7 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	l->async = !env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
 	if (!l->async)
 		return 0;
-	oce_pending_table(staged_tab, WINDOW);
+	oce_pending_table(staged_tab, STAGED);
 	l->ring_cap = 2 * WINDOW;
 	l->ring = calloc(l->ring_cap, sizeof(*l->ring));
 	if (!l->ring)
