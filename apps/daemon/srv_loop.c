@@ -209,18 +209,11 @@ now_ms(void)
 static void __attribute__((format(printf, 2, 3)))
 dlog(struct daemon *d, const char *fmt, ...)
 {
-	char line[4096];
 	va_list ap;
-	int n;
 
-	if (!d->log)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	oce_dlog_vto(d->log, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	oce_dlog_to(d->log, line, n < 0 ? 0 : (size_t)n);
 }
 
 static void

@@ -717,18 +717,11 @@ unsupported_param(const struct oce_dmodule *m)
 static void __attribute__((format(printf, 2, 3)))
 slog(const struct oce_dsess *d, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
-	int n;
 
-	if (!d->log)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	oce_dlog_vto(d->log, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	oce_dlog_to(d->log, line, n < 0 ? 0 : (size_t)n);
 }
 
 int

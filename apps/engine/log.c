@@ -68,24 +68,34 @@ oce_format_has_i(const struct oce_opts *o)
 	return 0;
 }
 
+/* What an item line's escapes take from the session (struct oce_logctx). */
+static void
+item_ctx(const struct oce_session *s, struct oce_logctx *ctx)
+{
+	*ctx = (struct oce_logctx){0};
+	ctx->am_sender = s->am_sender;
+	ctx->local_server = s->local;
+	ctx->preserve_mtimes = s->o->times;
+	ctx->receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
+	ctx->always_checksum = s->o->checksum;
+	ctx->sum_len = s->csum_len;
+	ctx->pid = (long)getpid();
+	ctx->now = time(NULL);
+}
+
 /* A daemon's "transfer logging" line for an item (upstream log_formatted(FLOG, ...)). */
 static void
 dlog_formatted(struct oce_session *s, const char *fmt, const struct oce_logitem *it)
 {
 	const struct oce_daemon_mod *d = s->dmod;
-	struct oce_logctx ctx = {0};
+	struct oce_logctx ctx;
 	char line[8192];
 	int n;
 
 	/* %o ("send", "recv", "del.") follows from am_sender and the item's flags */
-	ctx.am_sender = s->am_sender;
+	item_ctx(s, &ctx);
+	ctx.local_server = false;
 	ctx.am_daemon = true;
-	ctx.preserve_mtimes = s->o->times;
-	ctx.receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
-	ctx.always_checksum = s->o->checksum;
-	ctx.sum_len = s->csum_len;
-	ctx.pid = (long)getpid();
-	ctx.now = time(NULL);
 	ctx.module = d->module;
 	ctx.module_path = d->module_path;
 	ctx.auth_user = d->user;
@@ -139,14 +149,7 @@ oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, c
 	}
 	if (s->am_server || !fmt)
 		return;
-	ctx.am_sender = s->am_sender;
-	ctx.local_server = s->local;
-	ctx.preserve_mtimes = s->o->times;
-	ctx.receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
-	ctx.always_checksum = s->o->checksum;
-	ctx.sum_len = s->csum_len;
-	ctx.pid = (long)getpid();
-	ctx.now = time(NULL);
+	item_ctx(s, &ctx);
 	item_of(s, f, iflags, hlink, &it);
 	print_formatted(s, fmt, &it, &ctx);
 }

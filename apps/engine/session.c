@@ -186,20 +186,31 @@ oce_dlog(struct oce_session *s, const char *line, size_t len)
 }
 
 void
-oce_dlogf(struct oce_session *s, const char *fmt, ...)
+oce_dlog_vto(FILE *f, const char *fmt, va_list ap)
 {
 	char line[4096];
-	va_list ap;
 	int n;
+
+	if (!f)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		n = 0;
+	oce_dlog_to(f, line, (size_t)n > sizeof(line) - 1 ? sizeof(line) - 1 : (size_t)n);
+}
+
+void
+oce_dlogf(struct oce_session *s, const char *fmt, ...)
+{
+	va_list ap;
 
 	if (!s->dmod || !s->dmod->log)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	pthread_mutex_lock(&s->log_lock);
+	oce_dlog_vto(s->dmod->log, fmt, ap);
+	pthread_mutex_unlock(&s->log_lock);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	oce_dlog(s, line, n < 0 ? 0 : (size_t)n);
 }
 
 void

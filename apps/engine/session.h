@@ -21,6 +21,7 @@
 #define OCE_SESSION_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -205,6 +206,8 @@ void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format
 void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
 /* A line of a daemon's log file f (NULL: none): date, [pid], line (one newline added). */
 void oce_dlog_to(FILE *f, const char *line, size_t len);
+/* The same, formatted (cut at 4 KiB). */
+void oce_dlog_vto(FILE *f, const char *fmt, va_list ap);
 /* A line of a daemon session's log file (upstream FLOG): date, [pid], line; no-op without one. */
 void oce_dlog(struct oce_session *s, const char *line, size_t len);
 void oce_dlogf(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
