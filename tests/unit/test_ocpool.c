@@ -10,38 +10,7 @@
 #define OCPOOL_IMPLEMENTATION
 #include "ocpool/ocpool.h"
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* A gate jobs can wait on, so tests control when workers are free. */
-struct gate {
-	_Atomic uint32_t open;
-	_Atomic int entered;
-};
-
-static int
-wait_gate(void *arg)
-{
-	struct gate *g = arg;
-
-	atomic_fetch_add(&g->entered, 1);
-	while (!atomic_load(&g->open))
-		ocq__futex_wait(&g->open, 0, NULL);
-	return 7;
-}
-
-static void
-open_gate(struct gate *g)
-{
-	atomic_store(&g->open, 1);
-	ocq__futex_wake(&g->open, INT_MAX);
-}
+#include "tests/unit/ocpool_gate.h"
 
 static void *
 open_gate_later(void *arg)
