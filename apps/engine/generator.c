@@ -1452,6 +1452,7 @@ oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev)
 		r = ocp_io_write_msg_ahead(rs->wio, ev->code, ev->text, ev->len);
 		break;
 	case OCE_EV_FAILED:
+		rs->recv_failed = true;
 		r = ev->ndx ? ev->ndx : OCP_ECLOSED;
 		break;
 	}

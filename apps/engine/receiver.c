@@ -1415,7 +1415,7 @@ oce_receiving_run(struct oce_session *s)
 {
 	struct oce_recvside *rs = recvside_new(s);
 	struct ocp_io *wio = NULL;
-	bool started = false;
+	bool started = false, joined = false;
 	int r;
 
 	if (!rs)
@@ -1470,20 +1470,33 @@ oce_receiving_run(struct oce_session *s)
 	if (!r)
 		r = ocp_io_flush(rs->wio);
 out:
-	if (started && r)
+	if (started && r) {
 		__atomic_store_n(&rs->gen_failed, true, __ATOMIC_RELEASE);
-	if (started && r && shutdown(s->io->fd_in, SHUT_RD) && !join_for(rs->thread, 2)) {
 		/*
-		 * The receiver may still be blocked reading a pipe that only the
-		 * peer can close: leave it and its state to process exit. It had
-		 * two seconds to keep what --partial asks for.
+		 * A receiver that failed on its own is ending, not reading: the
+		 * input stays open, so that the sender, still writing, does not
+		 * hit a closed socket (EPIPE, code 10) before our MSG_ERROR_EXIT
+		 * has reached it. Otherwise it may be blocked reading: a socket's
+		 * read half is shut to wake it.
 		 */
-		pthread_detach(rs->thread);
-		s->io_w = NULL;
-		return r;
+		if (rs->recv_failed || shutdown(s->io->fd_in, SHUT_RD)) {
+			if (!join_for(rs->thread, 2)) {
+				/*
+				 * Still blocked, reading a pipe that only the peer can
+				 * close (or handing on its last events): leave it and its
+				 * state to process exit. It had two seconds to keep what
+				 * --partial asks for.
+				 */
+				pthread_detach(rs->thread);
+				s->io_w = NULL;
+				return r;
+			}
+			joined = true;
+		}
 	}
 	if (started) {
-		pthread_join(rs->thread, NULL);
+		if (!joined)
+			pthread_join(rs->thread, NULL);
 		for (void *item; ocq_try_recv(&rs->rx, &item) == 0;)
 			free(item);
 	}

@@ -127,6 +127,7 @@ struct oce_recvside {
 	bool goodbye_due; /* stats read, the sender's last NDX_DONE not yet */
 	int recv_err;
 	bool gen_failed;	/* (atomic) generator gave up first: receiver's EOF no news */
+	bool recv_failed;	/* generator's: the receiver reported its own failure */
 	struct ocp_tok_dec *dec;
 	int keep_dirfd;		/* where the signal handler keeps a partial file, or -1 */
 	pthread_t thread;
