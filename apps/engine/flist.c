@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -114,14 +115,103 @@ struct oce_fblock {
 	size_t size;
 };
 
+/* ---- a list published as it is walked (oce_flist_stream_start()) -------- */
+
+/* The walk stays at most this many entries ahead of the generator's retire point. */
+#define STREAM_AHEAD 8192
+/* Room reserved (address space, not memory) for the list's pointers. */
+#define STREAM_MAX ((size_t)1 << 28)
+/* The blocks the entries other than directories live in, given back as they are retired. */
+#define SBLOCK_SIZE (64u << 10)
+
+struct sblock {
+	struct sblock *next;
+	size_t size;
+	size_t last; /* (lock) its entries are all below this index; SIZE_MAX: not known yet */
+	size_t pad;
+};
+
+struct oce_fstream {
+	struct oce_session *s;
+	int argc;
+	char **argv;
+	pthread_t thr;
+	bool thr_up;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* both sides wait on it: broadcast */
+	size_t published;	/* (atomic; written by the walk) entries of fl->wire that are final */
+	bool done;		/* (atomic) the walk has ended; result is set */
+	bool cancel;		/* (atomic) the walk is to stop */
+	size_t retired;		/* (lock) the generator is done with the entries below it */
+	bool walk_held;		/* (lock) the walk waits for a retire */
+	bool gen_waiting;	/* (lock) the generator waits for an entry */
+	int result;
+	/* walk's: the entries of the directories being read, one run per level */
+	struct oce_file **pend;
+	size_t npend, pend_cap;
+	/* walk's, the generator's once done: the directories, in list order */
+	struct oce_file **dirs;
+	size_t ndirs, dirs_cap;
+	/* the blocks of other entries: closed ones oldest first (lock), the open one (walk's) */
+	struct sblock *head, *tail, *unmarked;
+	struct sblock *cur;
+	char *cur_next;
+	size_t cur_left;
+	/* walk's: what the skip marks need (oce_flist_map_ids()) */
+	bool root;
+	gid_t *groups;
+	int ngroups;
+};
+
+/* An entry that is not a directory, in the open block (the walk's thread). */
+static void *
+sblock_alloc(struct oce_fstream *st, size_t len)
+{
+	void *p;
+
+	len = (len + 15) & ~(size_t)15;
+	if (len > st->cur_left) {
+		size_t size = len + sizeof(struct sblock) > SBLOCK_SIZE ? len + sizeof(struct sblock)
+									: SBLOCK_SIZE;
+		struct sblock *b = mmap(NULL, size, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		if (b == MAP_FAILED)
+			return NULL;
+		b->next = NULL;
+		b->size = size;
+		b->last = SIZE_MAX;
+		if (st->cur) {
+			pthread_mutex_lock(&st->lock);
+			if (st->tail)
+				st->tail->next = st->cur;
+			else
+				st->head = st->cur;
+			st->tail = st->cur;
+			if (!st->unmarked)
+				st->unmarked = st->cur;
+			pthread_mutex_unlock(&st->lock);
+		}
+		st->cur = b;
+		st->cur_next = (char *)(b + 1);
+		st->cur_left = size - sizeof(*b);
+	}
+	p = st->cur_next; /* zeroed: fresh anonymous memory */
+	st->cur_next += len;
+	st->cur_left -= len;
+	return p;
+}
+
 #define FBLOCK_MIN (16u << 10)
 #define FBLOCK_MAX (1u << 20)
 
 static void *
-fblock_alloc(struct oce_flist *fl, size_t len)
+fblock_alloc(struct oce_flist *fl, size_t len, bool keep)
 {
 	void *p;
 
+	if (fl->stream && !keep)
+		return sblock_alloc(fl->stream, len);
 	len = (len + 15) & ~(size_t)15;
 	if (len > fl->blk_left) {
 		struct oce_fblock *b, *prev = fl->blocks;
@@ -147,11 +237,12 @@ fblock_alloc(struct oce_flist *fl, size_t len)
 	return p;
 }
 
+/* keep: a directory (a streamed list keeps those to the end) */
 static struct oce_file *
-file_new(struct oce_flist *fl, const char *name, const char *link)
+file_new(struct oce_flist *fl, const char *name, const char *link, bool keep)
 {
 	size_t nl = strlen(name) + 1, ll = link ? strlen(link) + 1 : 0;
-	struct oce_file *f = fblock_alloc(fl, sizeof(*f) + nl + ll);
+	struct oce_file *f = fblock_alloc(fl, sizeof(*f) + nl + ll, keep);
 	const char *slash;
 
 	if (!f)
@@ -173,6 +264,22 @@ file_new(struct oce_flist *fl, const char *name, const char *link)
 static int
 flist_push(struct oce_flist *fl, struct oce_file *f)
 {
+	struct oce_fstream *st = fl->stream;
+
+	if (st) {
+		/* published once its directory is read and sorted (stream_dir()) */
+		if (st->npend == st->pend_cap) {
+			size_t cap = st->pend_cap ? st->pend_cap * 2 : 1024;
+			struct oce_file **v = realloc(st->pend, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			st->pend = v;
+			st->pend_cap = cap;
+		}
+		st->pend[st->npend++] = f;
+		return 0;
+	}
 	if (fl->n == fl->cap) {
 		size_t cap = fl->cap ? fl->cap * 2 : 1024;
 		struct oce_file **w = realloc(fl->wire, cap * sizeof(*w));
@@ -187,9 +294,13 @@ flist_push(struct oce_flist *fl, struct oce_file *f)
 	return 0;
 }
 
+static void stream_free(struct oce_flist *fl);
+
 void
 oce_flist_free(struct oce_flist *fl)
 {
+	if (fl->stream)
+		stream_free(fl); /* (no sums: no -c) */
 	for (size_t i = 0; i < fl->n; i++)
 		free(fl->wire[i]->sum);
 	while (fl->blocks) {
@@ -648,7 +759,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	if (s->munge_links && link && strlen(link) > sizeof(OCE_MUNGE_PREFIX) - 1 &&
 	    !strncmp(link, OCE_MUNGE_PREFIX, sizeof(OCE_MUNGE_PREFIX) - 1))
 		link += sizeof(OCE_MUNGE_PREFIX) - 1;
-	f = file_new(&s->fl, name, link);
+	f = file_new(&s->fl, name, link, S_ISDIR(st->st_mode));
 	struct ocp_fentry *e = &w->e;
 	int r;
 
@@ -675,7 +786,8 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	f->root = w->root;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
-	flist_count(s, s->fl.n);
+	if (!s->fl.stream) /* (progress: not with a streamed list) */
+		flist_count(s, s->fl.n);
 	r = flist_push(&s->fl, f);
 	if (r)
 		return r; /* f stays in the list's blocks, freed with it */
@@ -863,6 +975,114 @@ walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, const st
 	return send_entry(w, name, &st, S_ISLNK(st.st_mode) ? link : NULL, false, content, out);
 }
 
+/* ---- the streamed list: the walk's side ---------------------------------- */
+
+static bool in_our_groups(gid_t gid, const gid_t *groups, int ngroups);
+
+/*
+ * Make v[0..n) final as the next entries of the list, waiting first while
+ * the walk is STREAM_AHEAD ahead of what the generator retired. compare:
+ * they are a directory's entries other than directories, to be compared
+ * with the destination (walk_dir_fn) before the generator can see them.
+ */
+static int
+stream_publish(struct walk *w, struct oce_file *const *v, size_t n, bool compare)
+{
+	struct oce_session *s = w->s;
+	struct oce_flist *fl = &s->fl;
+	struct oce_fstream *st = fl->stream;
+	size_t at = __atomic_load_n(&st->published, __ATOMIC_RELAXED); /* only this thread writes it */
+
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&st->lock);
+	while (at - st->retired >= STREAM_AHEAD && !__atomic_load_n(&st->cancel, __ATOMIC_RELAXED)) {
+		if (!st->walk_held) {
+			st->walk_held = true;
+			pthread_cond_broadcast(&st->cond); /* a generator waiting for entries retires */
+		}
+		pthread_cond_wait(&st->cond, &st->lock);
+	}
+	st->walk_held = false;
+	pthread_mutex_unlock(&st->lock);
+	if (__atomic_load_n(&st->cancel, __ATOMIC_RELAXED))
+		return -ECANCELED;
+	if (n > STREAM_MAX - at)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		struct oce_file *f = v[i];
+
+		f->wire_ndx = (int32_t)(at + i);
+		fl->wire[at + i] = f;
+		/* the marks oce_flist_map_ids() gives a local copy: groups we are not in */
+		if (s->o->group && !st->root)
+			f->skip_group = !in_our_groups(f->gid, st->groups, st->ngroups);
+		if (S_ISDIR(f->mode)) {
+			if (st->ndirs == st->dirs_cap) {
+				size_t cap = st->dirs_cap ? st->dirs_cap * 2 : 256;
+				struct oce_file **d = realloc(st->dirs, cap * sizeof(*d));
+
+				if (!d)
+					return -ENOMEM;
+				st->dirs = d;
+				st->dirs_cap = cap;
+			}
+			st->dirs[st->ndirs++] = f;
+		}
+	}
+	if (compare && s->walk_dir_fn)
+		s->walk_dir_fn(s->walk_dir_arg, v, n);
+	pthread_mutex_lock(&st->lock);
+	__atomic_store_n(&st->published, at + n, __ATOMIC_RELEASE);
+	/* every entry of a closed block is published by now (they are published as read) */
+	for (struct sblock *b = st->unmarked; b; b = b->next)
+		b->last = at + n;
+	st->unmarked = NULL;
+	if (st->gen_waiting)
+		pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* The entries read outside a directory (the argument itself), as they are. */
+static int
+stream_flush(struct walk *w)
+{
+	struct oce_fstream *st = w->s->fl.stream;
+	int r = stream_publish(w, st->pend, st->npend, false);
+
+	st->npend = 0;
+	return r;
+}
+
+/*
+ * A directory read into pend[start..): sorted, its other entries published
+ * together, then each subdirectory published and walked in turn, which is
+ * the list's sorted order (a directory's files before its subdirectories,
+ * each subdirectory followed by what it holds).
+ */
+static int
+stream_dir(struct walk *w, size_t start)
+{
+	struct oce_fstream *st = w->s->fl.stream;
+	size_t end = st->npend, k = start;
+	int r = natural_sort(st->pend + start, end - start);
+
+	while (!r && k < end && !S_ISDIR(st->pend[k]->mode))
+		k++;
+	if (!r && k > start)
+		r = stream_publish(w, st->pend + start, k - start, true);
+	for (; !r && k < end; k++) {
+		struct oce_file *f = st->pend[k]; /* (pend moves as the walk below grows it) */
+
+		r = stream_publish(w, &f, 1, false);
+		if (!r && S_ISDIR(f->mode) && !f->no_content_dir && w->s->o->recursive)
+			r = send_dir(w, f->name, false);
+	}
+	st->npend = start;
+	return r;
+}
+
 /*
  * Send dname's entries, then recurse (-r). follow: dname was named by the
  * user and stat'ed through a symlink (a "dir/" or -k argument), so it is
@@ -999,11 +1219,13 @@ nomem:
 	return -ENOMEM;
 }
 
+static int stream_dir(struct walk *w, size_t start);
+
 static int
 send_dir_in(struct walk *w, const char *dname, bool follow)
 {
 	struct oce_session *s = w->s;
-	size_t start = s->fl.n, end;
+	size_t start = s->fl.stream ? s->fl.stream->npend : s->fl.n, end;
 	bool dot = !strcmp(dname, ".");
 	struct dirent *de;
 	DIR *d;
@@ -1055,6 +1277,11 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 	}
 scanned:
 	closedir(d);
+	if (s->fl.stream) {
+		if (r)
+			s->fl.stream->npend = start;
+		return r ? r : stream_dir(w, start);
+	}
 	if (!r && s->walk_dir_fn && s->fl.n > start)
 		s->walk_dir_fn(s->walk_dir_arg, s->fl.wire + start, s->fl.n - start);
 	if (r || !s->o->recursive)
@@ -1276,6 +1503,8 @@ walk_arg(struct walk *w, const char *arg)
 	}
 	if (o->recursive || (o->dirs && a.type != OCE_NAME_NORMAL)) {
 		r = send_entry(w, fn, &st, S_ISLNK(st.st_mode) ? link : NULL, true, true, NULL);
+		if (!r && s->fl.stream)
+			r = stream_flush(w);
 		if (!r && S_ISDIR(st.st_mode))
 			r = send_dir(w, fn, o->copy_dirlinks || a.type != OCE_NAME_NORMAL);
 		return r;
@@ -1354,6 +1583,8 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	else
 		for (int i = 0; i < argc && !r; i++)
 			r = walk_arg(w, argv[i]);
+	if (!r && s->fl.stream)
+		r = stream_flush(w);
 	oce_filter_chdir(s, NULL, NULL, 0); /* the -R parents' per-directory rules */
 	t1 = oce_now_ms();
 	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
@@ -1362,7 +1593,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 				      (s->compat & OCP_CF_SAFE_FLIST) ? s->io_error : 0);
 		r = n < 0 ? n : !s->io ? 0 : ocp_io_write_data(s->io, w->buf, (size_t)n);
 	}
-	if (!r)
+	if (!r && !s->fl.stream)
 		r = flist_sort(&s->fl);
 	if (!r && show_progress(s) && !s->local_inc)
 		flist_finish(s);
@@ -1392,7 +1623,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	if (!r && s->io && s->io_error && !(s->compat & OCP_CF_SAFE_FLIST))
 		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR, (uint8_t[]){(uint8_t)s->io_error, 0, 0, 0}, 4);
 	s->st.flist_size = s->io ? (int64_t)(s->io->bytes_out - start_out) : 0;
-	s->st.num_files = (int64_t)s->fl.n;
+	s->st.num_files = s->fl.stream ? (int64_t)oce_flist_stream_avail(&s->fl) : (int64_t)s->fl.n;
 	s->st.flist_xfertime = oce_now_ms() - t1;
 	free(w->uids.v);
 	free(w->gids.v);
@@ -1586,7 +1817,7 @@ oce_flist_recv(struct oce_session *s)
 		} else if (s->sanitize_links && S_ISLNK(c->e.mode) && c->e.link[0]) {
 			sanitize_link(c->e.link, c->e.name);
 		}
-		f = file_new(&s->fl, c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL);
+		f = file_new(&s->fl, c->e.name, S_ISLNK(c->e.mode) ? c->e.link : NULL, true);
 		if (!f) {
 			r = -ENOMEM;
 			break;
@@ -1621,6 +1852,7 @@ oce_flist_recv(struct oce_session *s)
 			free(f->sum);
 			break;
 		}
+		if (!s->fl.stream) /* (progress: not with a streamed list) */
 		flist_count(s, s->fl.n);
 		count_type(&s->st, f->mode);
 		if (S_ISREG(f->mode) || S_ISLNK(f->mode))
@@ -1689,4 +1921,173 @@ oce_flist_recv(struct oce_session *s)
 	free(scratch);
 	free(c);
 	return r;
+}
+
+/* ---- the streamed list: starting, waiting, retiring ---------------------- */
+
+static void *
+stream_main(void *arg)
+{
+	struct oce_fstream *st = arg;
+	int r;
+
+	oce_set_role("sender");
+	r = oce_flist_send(st->s, st->argc, st->argv);
+	pthread_mutex_lock(&st->lock);
+	st->result = r;
+	__atomic_store_n(&st->done, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int
+oce_flist_stream_start(struct oce_session *s, int argc, char **argv)
+{
+	struct oce_flist *fl = &s->fl;
+	struct oce_fstream *st = calloc(1, sizeof(*st));
+	void *wire;
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	/* address space for every pointer the list may hold; pages are taken as touched */
+	wire = mmap(NULL, STREAM_MAX * sizeof(*fl->wire), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (wire == MAP_FAILED) {
+		free(st);
+		return -ENOMEM;
+	}
+	st->s = s;
+	st->argc = argc;
+	st->argv = argv;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	st->root = geteuid() == 0;
+	st->ngroups = st->root ? 0 : getgroups(0, NULL);
+	if (st->ngroups > 0 && (!(st->groups = calloc((size_t)st->ngroups, sizeof(*st->groups))) ||
+				(st->ngroups = getgroups(st->ngroups, st->groups)) < 0))
+		st->ngroups = 0;
+	fl->wire = fl->v = wire;
+	fl->cap = STREAM_MAX;
+	fl->stream = st;
+	r = -pthread_create(&st->thr, NULL, stream_main, st);
+	if (r)
+		return r; /* the list is freed with the session */
+	st->thr_up = true;
+	return 0;
+}
+
+size_t
+oce_flist_stream_avail(const struct oce_flist *fl)
+{
+	return __atomic_load_n(&fl->stream->published, __ATOMIC_ACQUIRE);
+}
+
+int
+oce_flist_stream_wait(struct oce_flist *fl, size_t i)
+{
+	struct oce_fstream *st = fl->stream;
+	int r;
+
+	if (i < oce_flist_stream_avail(fl))
+		return 1;
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		if (i < oce_flist_stream_avail(fl)) {
+			r = 1;
+			break;
+		}
+		if (__atomic_load_n(&st->done, __ATOMIC_ACQUIRE)) {
+			r = i < oce_flist_stream_avail(fl);
+			break;
+		}
+		if (st->walk_held) {
+			r = -1;
+			break;
+		}
+		st->gen_waiting = true;
+		pthread_cond_wait(&st->cond, &st->lock);
+		st->gen_waiting = false;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+void
+oce_flist_stream_retire(struct oce_flist *fl, size_t upto)
+{
+	struct oce_fstream *st = fl->stream;
+
+	pthread_mutex_lock(&st->lock);
+	if (upto > st->retired)
+		st->retired = upto;
+	while (st->head && st->head->last != SIZE_MAX && st->head->last <= st->retired) {
+		struct sblock *b = st->head;
+
+		st->head = b->next;
+		if (!st->head)
+			st->tail = NULL;
+		munmap(b, b->size);
+	}
+	if (st->walk_held &&
+	    __atomic_load_n(&st->published, __ATOMIC_RELAXED) - st->retired < STREAM_AHEAD) {
+		st->walk_held = false; /* (so the generator does not retire again before it runs) */
+		pthread_cond_broadcast(&st->cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+struct oce_file *const *
+oce_flist_stream_dirs(const struct oce_flist *fl, size_t *n)
+{
+	*n = fl->stream->ndirs;
+	return fl->stream->dirs;
+}
+
+int
+oce_flist_stream_join(struct oce_session *s, bool cancel)
+{
+	struct oce_fstream *st = s->fl.stream;
+
+	if (!st)
+		return 0;
+	if (cancel) {
+		pthread_mutex_lock(&st->lock);
+		__atomic_store_n(&st->cancel, true, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+	}
+	if (st->thr_up) {
+		pthread_join(st->thr, NULL);
+		st->thr_up = false;
+	}
+	s->fl.n = oce_flist_stream_avail(&s->fl);
+	return st->result;
+}
+
+/* What a streamed list holds beyond the usual (the entries' blocks it gave back already). */
+static void
+stream_free(struct oce_flist *fl)
+{
+	struct oce_fstream *st = fl->stream;
+
+	while (st->head) {
+		struct sblock *b = st->head;
+
+		st->head = b->next;
+		munmap(b, b->size);
+	}
+	if (st->cur)
+		munmap(st->cur, st->cur->size);
+	munmap(fl->wire, STREAM_MAX * sizeof(*fl->wire));
+	fl->wire = fl->v = NULL;
+	fl->n = 0;
+	free(st->pend);
+	free(st->dirs);
+	free(st->groups);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	free(st);
+	fl->stream = NULL;
 }

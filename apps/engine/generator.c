@@ -1310,7 +1310,8 @@ check_parent(struct oce_recvside *rs, const struct oce_file *f)
 	char dir[PATH_MAX];
 	int32_t j;
 
-	if (!f->item_at || rs->solo)
+	/* (a streamed list is our own walk's, each parent before what it holds) */
+	if (!f->item_at || rs->solo || s->fl.stream)
 		return 0;
 	if (rs->parent_ok && !strncmp(rs->parent_ok, f->name, len) && !rs->parent_ok[len])
 		return 0;
@@ -1564,8 +1565,12 @@ touch_up_dirs(struct oce_recvside *rs)
 
 	if (s->o->dry_run)
 		return;
-	for (size_t i = s->fl.n; i-- > 0;) {
-		struct oce_file *f = s->fl.v[i];
+	/* a streamed list has given back its other entries: its directories are kept apart */
+	size_t n = s->fl.n;
+	struct oce_file *const *v = s->fl.stream ? oce_flist_stream_dirs(&s->fl, &n) : s->fl.v;
+
+	for (size_t i = n; i-- > 0;) {
+		struct oce_file *f = v[i];
 		struct oce_meta m;
 		struct stat st;
 
@@ -1615,6 +1620,8 @@ oce_generate_files(struct oce_recvside *rs)
 	struct oce_session *s = rs->s;
 	const struct oce_opts *o = s->o;
 	bool early_delete = !(o->delete_mode == OCE_DEL_DELAY || o->delete_mode == OCE_DEL_AFTER);
+	const char *skip = NULL;
+	size_t skip_len = 0;
 	int r = 0;
 
 	if (o->hard_links) {
@@ -1636,13 +1643,35 @@ oce_generate_files(struct oce_recvside *rs)
 	if (o->debug[OCE_DEBUG_FLIST] >= 1 && !o->list_only)
 		oce_info(s, "delta-transmission %s",
 			 rs->whole_file ? "disabled for local transfer or --whole-file" : "enabled");
-	for (size_t i = 0; i < s->fl.n && !r && !o->list_only; i++) {
+	for (size_t i = 0; !r && !o->list_only; i++) {
+		struct oce_file *f;
+
+		if (s->fl.stream) {
+			r = rs->lops->more(rs, i);
+			if (r <= 0)
+				break;
+			r = 0;
+		} else if (i >= s->fl.n) {
+			break;
+		}
+		f = s->fl.v[i];
+		/* a streamed list's entries below a directory not made, as mark_skipped() */
+		if (skip && !strncmp(f->name, skip, skip_len) && f->name[skip_len] == '/')
+			f->parent_skipped = true;
+		else
+			skip = NULL;
 		if (rs->lops && rs->lops->before_entry)
 			rs->lops->before_entry(rs, i);
 		r = gen_one(rs, (int32_t)i, false);
 		rs->pf_name = NULL;
-		if (S_ISDIR(s->fl.v[i]->mode) && s->fl.v[i]->skip_contents)
-			mark_skipped(s);
+		if (S_ISDIR(f->mode) && f->skip_contents && !f->parent_skipped) {
+			if (s->fl.stream) {
+				skip = f->name; /* (a directory: kept to the end) */
+				skip_len = strlen(skip);
+			} else {
+				mark_skipped(s);
+			}
+		}
 		/* Without --timeout upstream's generator pushes out what it
 		 * queued after the first entry and then every 200; messages
 		 * (deletions, infos) overtake the rest, and a client logs in

@@ -73,6 +73,11 @@ struct oce_local_ops {
 	 * once
 	 */
 	void (*before_entry)(struct oce_recvside *rs, size_t ndx);
+	/*
+	 * (a streamed list, s->fl.stream) is there an entry ndx? Waits for
+	 * the walk; 1 yes, 0 the list ended, or a negative error
+	 */
+	int (*more)(struct oce_recvside *rs, size_t ndx);
 };
 
 struct oce_recvside {

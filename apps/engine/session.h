@@ -79,6 +79,8 @@ struct oce_flist {
 	void *blocks;	  /* newest block; each starts with a struct oce_fblock */
 	char *blk_next;	  /* free space in the newest block */
 	size_t blk_left;
+	/* a local copy's list published as it is walked (oce_flist_stream_start()), or NULL */
+	struct oce_fstream *stream;
 };
 
 /* Statistics, counted as upstream's `struct stats`. */
@@ -324,6 +326,32 @@ void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
 bool oce_flist_map_ids(struct oce_session *s);
 /* Index of the entry named name (sorted search), or -1. */
 int32_t oce_flist_find(const struct oce_flist *fl, const char *name, bool is_dir);
+
+/*
+ * A local copy's list walked on a thread of its own while the generator
+ * works (rsync's incremental recursion keeps its memory small the same
+ * way): each directory is read, its entries sorted and published in the
+ * list's final order, depth first, so entry i of s->fl.v is final once it
+ * is published. Only for one source with no -R, -H, -c, --delete, filters
+ * or --files-from: the caller checks. The generator takes entry i once
+ * oce_flist_stream_wait() says it is there and tells with
+ * oce_flist_stream_retire() that the entries below some index are done
+ * with: their memory goes back (directories are kept, for their times at
+ * the end), and the walk stays at most a window ahead of that point.
+ * s->fl.n is only set by oce_flist_stream_join(); until then
+ * oce_flist_stream_avail() tells how many there are.
+ */
+int oce_flist_stream_start(struct oce_session *s, int argc, char **argv);
+/* 1: entry i is there; 0: the walk ended before it; -1: the walk waits for a retire. */
+int oce_flist_stream_wait(struct oce_flist *fl, size_t i);
+/* How many entries are published (any thread). */
+size_t oce_flist_stream_avail(const struct oce_flist *fl);
+/* (generator) Entries below upto are done with. */
+void oce_flist_stream_retire(struct oce_flist *fl, size_t upto);
+/* The directories published, in list order (once the walk has ended). */
+struct oce_file *const *oce_flist_stream_dirs(const struct oce_flist *fl, size_t *n);
+/* Stop the walk if cancel, wait for it, set s->fl.n; the walk's result. */
+int oce_flist_stream_join(struct oce_session *s, bool cancel);
 
 /* --- log.c: per-file lines ------------------------------------------------- */
 /* The client's per-file format (--out-format, -i, -v), or NULL for none. */

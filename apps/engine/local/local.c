@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "apps/engine/errcode.h"
+#include "apps/engine/filter.h"
 #include "apps/engine/local/local.h"
 #include "apps/engine/local/local_priv.h"
 #include "apps/engine/recvside.h"
@@ -167,6 +168,12 @@ l_before_entry(struct oce_recvside *rs, size_t ndx)
 	oce_local_before_entry(rs->larg, rs, ndx);
 }
 
+static int
+l_more(struct oce_recvside *rs, size_t ndx)
+{
+	return oce_local_more(rs->larg, ndx);
+}
+
 static const struct oce_local_ops local_ops = {
 	.item = l_item,
 	.xfer = l_xfer,
@@ -174,6 +181,7 @@ static const struct oce_local_ops local_ops = {
 	.deleted = l_deleted,
 	.flush = l_flush,
 	.before_entry = l_before_entry,
+	.more = l_more,
 };
 
 /* What negotiation between two of us would pick (proto.c recv_choice()). */
@@ -194,6 +202,56 @@ local_checksum(struct oce_session *s)
 	s->csum_len = ocp_csum_len(s->csum);
 }
 
+/*
+ * Is the list walked while the generator works, a directory at a time
+ * (oce_flist_stream_start())? With threads, one source, and none of what
+ * needs the whole list first: -c (sums made in the walk), -H (groups),
+ * --delete (the generator looks names up in the list), filters (the walk
+ * and the generator's deletions would share their per-directory state).
+ * OC_RSYNC_STREAM=0 turns it off.
+ */
+static bool
+streams(const struct oce_session *s, const struct oce_local *l, int nsrc)
+{
+	const struct oce_opts *o = s->o;
+	const char *env = getenv("OC_RSYNC_STREAM");
+
+	if (env && !strcmp(env, "0"))
+		return false;
+	return oce_local_threaded(l) && s->local_inc && nsrc == 1 && !o->checksum && !o->hard_links &&
+	       o->delete_mode == OCE_DEL_NONE && !oce_filter_any(s);
+}
+
+/*
+ * The streamed run: the walk's thread speaks as the sender (its role), and
+ * the session as the receiving side from the start, as below once the
+ * list is in.
+ */
+static int
+run_streamed(struct oce_session *s, struct oce_local *l, int nsrc, char **paths)
+{
+	int r, jr;
+
+	oce_local_walk_begin(l, paths[nsrc], true);
+	s->am_sender = false;
+	r = oce_flist_stream_start(s, nsrc, paths);
+	if (!r)
+		r = oce_local_start(l);
+	/* what setting up the destination looks at: whether there is more than one entry */
+	if (!r && oce_flist_stream_wait(&s->fl, 1) >= 0) {
+		s->fl.n = oce_flist_stream_avail(&s->fl);
+		if (s->fl.n) {
+			s->dest = strdup(paths[nsrc]);
+			r = s->dest ? oce_local_receiving(s, &local_ops, l) : -ENOMEM;
+		}
+	}
+	jr = oce_flist_stream_join(s, r != 0);
+	if (!r)
+		r = jr;
+	oce_local_walk_end(l);
+	return r;
+}
+
 int
 oce_local_run(struct oce_session *s, int nsrc, char **paths)
 {
@@ -212,8 +270,12 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 	r = oce_local_new(s, &l);
 	if (r)
 		goto out;
+	if (streams(s, l, nsrc)) {
+		r = run_streamed(s, l, nsrc, paths);
+		goto ran;
+	}
 	oce_set_role("sender");
-	oce_local_walk_begin(l, paths[nsrc]);
+	oce_local_walk_begin(l, paths[nsrc], false);
 	r = oce_flist_send(s, nsrc, paths);
 	oce_set_role(NULL);
 	/* the comparisons are done before the owners and groups are mapped */
@@ -228,6 +290,7 @@ oce_local_run(struct oce_session *s, int nsrc, char **paths)
 		s->am_sender = false;
 		r = s->dest ? oce_local_receiving(s, &local_ops, l) : -ENOMEM;
 	}
+ran:
 	{
 		int fr = oce_local_free(l);
 

@@ -56,11 +56,16 @@
 #define PF_B 128
 #define PF_AHEAD 8
 #define PF_NBUF (PF_AHEAD + 2)
+
+/* A streamed list: its comparisons queued ahead, and the retire marks kept. */
+#define DQ_CAP 4096
+#define MARKS 1024
 enum { PF_FREE, PF_QUEUED, PF_DONE };
 
 struct pf_batch {
 	struct oce_recvside *rs;
 	size_t batch;	/* entries batch * PF_B on (generator's) */
+	size_t cnt;	/* how many of them (a streamed list may end sooner for now) */
 	int state;	/* (atomic) PF_* */
 	unsigned hits;	/* entries found */
 	bool ok[PF_B];
@@ -166,6 +171,16 @@ struct oce_local {
 	pthread_cond_t dchk_cond;
 	bool dchk_used;
 	struct stat synth;	/* generator's: the stat a dest_same entry stands for */
+	/* a streamed list's comparisons, in list order (walk thread to generator) */
+	struct ocq_spsc dq;
+	bool dq_up;
+	struct dchk *dcur;	/* generator's: the one at hand */
+	/* generator's, a streamed list: where events stood at every 64th entry (stream_retire()) */
+	struct mark {
+		size_t ndx;
+		uint64_t seq;
+	} marks[MARKS];
+	size_t mk_head, mk_n;
 
 	/* destination lstats taken ahead (generator's; batches' state atomic) */
 	struct pf_batch *pf;	/* PF_NBUF buffers */
@@ -880,9 +895,11 @@ pf_job(void *arg)
 {
 	struct pf_batch *b = arg;
 	const struct oce_flist *fl = &b->rs->s->fl;
-	size_t first = b->batch * PF_B, n = fl->n - first < PF_B ? fl->n - first : PF_B;
+	size_t first = b->batch * PF_B, n = b->cnt;
 
 	b->hits = 0;
+	for (size_t k = n; k < PF_B; k++)
+		b->ok[k] = false;
 	for (size_t k = 0; k < n; k++) {
 		b->ok[k] = oce_lstat_beneath(&b->rs->root, fl->v[first + k]->name, &b->st[k]) == 0;
 		b->hits += b->ok[k];
@@ -903,11 +920,12 @@ static void
 prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 {
 	const struct oce_flist *fl = &l->s->fl;
-	size_t k = ndx / PF_B;
+	size_t k = ndx / PF_B, avail;
 	struct pf_batch *b;
 
 	if (!l->async || rs->solo)
 		return;
+	avail = fl->stream ? oce_flist_stream_avail(fl) : fl->n;
 	if (ndx % PF_B == 0) {
 		if (!l->pf && !(l->pf = calloc(PF_NBUF, sizeof(*l->pf))))
 			return;
@@ -916,10 +934,11 @@ prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 			l->pf_misses = b->hits ? 0 : l->pf_misses + 1;
 		if (l->pf_next <= k)
 			l->pf_next = k + 1;
-		while (l->pf_next <= k + PF_AHEAD && l->pf_next * PF_B < fl->n) {
+		while (l->pf_next <= k + PF_AHEAD && l->pf_next * PF_B < avail) {
 			b = &l->pf[l->pf_next % PF_NBUF];
 			if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == PF_QUEUED)
 				break; /* still at an older batch: try again later */
+			b->cnt = avail - l->pf_next * PF_B < PF_B ? avail - l->pf_next * PF_B : PF_B;
 			b->batch = l->pf_next++;
 			if (l->pf_misses >= 2 && b->batch % 16) {
 				b->state = PF_FREE;
@@ -954,9 +973,16 @@ prefetch(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 	rs->pf_st = &b->st[ndx % PF_B];
 }
 
-/* A directory's regular files, their destinations to compare (walk_dir_job()). */
+/*
+ * A directory's regular files, their destinations to compare
+ * (walk_dir_job()). With a streamed list the generator takes the jobs in
+ * order from dq, waits for the one covering entries start..end-1 when it
+ * gets there, and frees it.
+ */
 struct dchk {
 	struct oce_local *l;
+	size_t start, end;
+	int done;	/* (atomic) streamed: compared */
 	size_t n;
 	struct oce_file *v[];
 };
@@ -993,6 +1019,15 @@ walk_dir_job(void *arg)
 				f->dest_same = true;
 		}
 	}
+	if (l->dq_up) {
+		/* the generator frees it, once past it */
+		pthread_mutex_lock(&l->lock);
+		__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+		l->dchk_open--;
+		pthread_cond_broadcast(&l->dchk_cond);
+		pthread_mutex_unlock(&l->lock);
+		return 0;
+	}
 	free(j);
 	pthread_mutex_lock(&l->lock);
 	if (!--l->dchk_open)
@@ -1028,10 +1063,25 @@ walk_dir(void *arg, struct oce_file *const *v, size_t n)
 		free(j);
 		return;
 	}
+	j->start = (size_t)j->v[0]->wire_ndx;
+	j->end = (size_t)j->v[j->n - 1]->wire_ndx + 1;
+	j->done = 0;
+	/* streamed: a job the generator cannot find is not made (nothing is found the same) */
+	if (l->dq_up && ocq_spsc_try_push(&l->dq, j)) {
+		free(j);
+		return;
+	}
 	pthread_mutex_lock(&l->lock);
 	l->dchk_open++;
 	pthread_mutex_unlock(&l->lock);
-	if (ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
+	if (l->dq_up && ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
+		pthread_mutex_lock(&l->lock);
+		l->dchk_open--;
+		__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE); /* (in dq: freed there) */
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
+	if (!l->dq_up && ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
 		pthread_mutex_lock(&l->lock);
 		l->dchk_open--;
 		pthread_mutex_unlock(&l->lock);
@@ -1040,7 +1090,7 @@ walk_dir(void *arg, struct oce_file *const *v, size_t n)
 }
 
 void
-oce_local_walk_begin(struct oce_local *l, const char *dest)
+oce_local_walk_begin(struct oce_local *l, const char *dest, bool stream)
 {
 	const struct oce_opts *o = l->s->o;
 
@@ -1050,9 +1100,101 @@ oce_local_walk_begin(struct oce_local *l, const char *dest)
 		return;
 	if (oce_root_open(&l->droot, dest, false, NULL))
 		return;
+	if (stream) {
+		if (ocq_spsc_init(&l->dq, DQ_CAP)) {
+			close(l->droot.fd);
+			return;
+		}
+		l->dq_up = true;
+		l->dchk_used = true; /* entry by entry, as the generator meets them (stream_dchk()) */
+	}
 	l->droot_open = true;
 	l->s->walk_dir_fn = walk_dir;
 	l->s->walk_dir_arg = l;
+}
+
+/* (generator) Wait for the comparison j to be done. */
+static void
+dchk_wait(struct oce_local *l, struct dchk *j)
+{
+	if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&l->lock);
+	while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&l->dchk_cond, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* (generator, streamed list) Entry ndx's comparison, if it has one, is done. */
+static void
+stream_dchk(struct oce_local *l, size_t ndx)
+{
+	struct dchk *j = l->dcur;
+
+	while (!j || ndx >= j->end) {
+		void *x;
+
+		if (j) {
+			dchk_wait(l, j);
+			free(j);
+		}
+		j = NULL;
+		/* a job is queued before its entries are published: none left covers ndx */
+		if (ocq_spsc_try_pop(&l->dq, &x))
+			break;
+		j = x;
+	}
+	l->dcur = j;
+	if (j && ndx >= j->start)
+		dchk_wait(l, j);
+}
+
+/*
+ * (generator, streamed list) Every 64th entry, note how many events were
+ * numbered before it; once those are printed, the entries before it are
+ * done with (nothing of theirs is read again) and go back to the list.
+ */
+static void
+stream_retire(struct oce_local *l, size_t ndx)
+{
+	uint64_t printed;
+	size_t upto = 0;
+
+	if (ndx % 64)
+		return;
+	if (l->mk_n < MARKS) {
+		struct mark *m = &l->marks[(l->mk_head + l->mk_n++) % MARKS];
+
+		m->ndx = ndx;
+		m->seq = l->next_seq;
+	}
+	pthread_mutex_lock(&l->lock);
+	printed = l->printed;
+	pthread_mutex_unlock(&l->lock);
+	while (l->mk_n && l->marks[l->mk_head].seq <= printed) {
+		upto = l->marks[l->mk_head].ndx;
+		l->mk_head = (l->mk_head + 1) % MARKS;
+		l->mk_n--;
+	}
+	if (upto)
+		oce_flist_stream_retire(&l->s->fl, upto);
+}
+
+int
+oce_local_more(struct oce_local *l, size_t ndx)
+{
+	int w;
+
+	while ((w = oce_flist_stream_wait(&l->s->fl, ndx)) < 0) {
+		/* the walk waits for entries to be done with: let all so far be printed */
+		int r = oce_local_flush(l);
+
+		if (r)
+			return r;
+		l->mk_n = 0;
+		oce_flist_stream_retire(&l->s->fl, ndx);
+	}
+	return w;
 }
 
 void
@@ -1066,6 +1208,16 @@ oce_local_walk_end(struct oce_local *l)
 		pthread_cond_wait(&l->dchk_cond, &l->lock);
 	pthread_mutex_unlock(&l->lock);
 	l->dchk_used = true;
+	if (l->dq_up) {
+		void *x;
+
+		free(l->dcur);
+		l->dcur = NULL;
+		while (!ocq_spsc_try_pop(&l->dq, &x))
+			free(x);
+		ocq_spsc_destroy(&l->dq);
+		l->dq_up = false;
+	}
 }
 
 void
@@ -1114,6 +1266,11 @@ oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t ndx)
 {
 	struct oce_file *f = l->s->fl.v[ndx];
 
+	if (l->s->fl.stream) {
+		stream_retire(l, ndx);
+		if (l->dq_up)
+			stream_dchk(l, ndx);
+	}
 	if (l->hold && ndx && (ndx - 1) % 200 == 0 && l->wire_bytes)
 		push_items(l);
 	if (l->dchk_used) {
@@ -1190,6 +1347,12 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	if (!r)
 		l->reporter_up = true;
 	return r;
+}
+
+bool
+oce_local_threaded(const struct oce_local *l)
+{
+	return l->async;
 }
 
 int

@@ -27,6 +27,8 @@ struct oce_local;
 #define OCE_LOCAL_ALWAYS (1u << 31)
 
 int oce_local_new(struct oce_session *s, struct oce_local **out);
+/* Does it copy on a pool, with a reporter thread (not OC_RSYNC_ASYNC=0)? */
+bool oce_local_threaded(const struct oce_local *l);
 /* From here on the generator thread's message lines are events too. */
 int oce_local_start(struct oce_local *l);
 /* Wait for everything, stop the threads, free. Returns the first error. */
@@ -54,11 +56,19 @@ void oce_local_before_entry(struct oce_local *l, struct oce_recvside *rs, size_t
  * Around the walk: compare each directory's regular files with the
  * destination dest (when it exists) on the pool as the walk reads them;
  * the end waits for that. forget: the comparisons are not to be used
- * (the owners and groups were mapped to others since).
+ * (the owners and groups were mapped to others since). stream: the list
+ * is streamed (s->fl.stream, set up after this): the generator takes each
+ * comparison as it meets its entries, and the end comes after it.
  */
-void oce_local_walk_begin(struct oce_local *l, const char *dest);
+void oce_local_walk_begin(struct oce_local *l, const char *dest, bool stream);
 void oce_local_walk_end(struct oce_local *l);
 void oce_local_walk_forget(struct oce_local *l);
+/*
+ * A streamed list (s->fl.stream): is there an entry ndx? Waits for the
+ * walk, letting the printing catch up when the walk waits for entries to
+ * be done with. 1, 0 at the end, or a negative error.
+ */
+int oce_local_more(struct oce_local *l, size_t ndx);
 /* Every copy so far is in place and every line so far printed. */
 int oce_local_flush(struct oce_local *l);
 
