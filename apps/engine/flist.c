@@ -1265,7 +1265,8 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 		walk_error(w, e, "opendir", dname);
 		return 0;
 	}
-	if (s->walk_pool && !s->o->copy_links && !s->walk_dir_fn) {
+	/* (a streamed walk has its own thread: the pool is the copies') */
+	if (s->walk_pool && !s->o->copy_links && !s->walk_dir_fn && !s->fl.stream) {
 		r = scan_split(w, d, fd, dname, dot);
 		goto scanned;
 	}
