@@ -736,7 +736,7 @@ set_attrs(struct oce_recvside *rs, const struct oce_file *f, const char *name, c
 	 */
 	oce_meta_for(rs->s, f, cur, &m);
 	r = oce_set_meta_ex(&rs->root, name, cur, &m, &step);
-	if (r && r != -EPERM)
+	if (r)
 		oce_meta_failed(rs->s, step, -r, oce_dest_fname(rs, name, full, sizeof(full)));
 	return 0;
 }

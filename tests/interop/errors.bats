@@ -186,6 +186,34 @@ same_tree() {
 	same_tree ro
 }
 
+# A destination the user may write in but does not own (times cannot be
+# set: "failed to set times", which rsync reports for EPERM too), with a
+# read-only directory inside (its subdirectory and files cannot be made;
+# rsync still lists the files, which its sender sent). Messages and item
+# lines compared sorted: where the receiver's lines fall among the
+# generator's is timing in rsync.
+fix_ro_inside() {
+	fix_src
+	mkdir -p src/sub/deep
+	printf 'deep\n' >src/sub/deep/h
+	chmod -R a+rX src
+	touch -d 2020-01-01 src src/sub
+	mkdir -p dst/sub
+	chmod 777 dst
+	chmod 555 dst/sub
+}
+
+@test "errors: not the destination's owner, a read-only directory inside, local copy -ai (code 23)" {
+	local o m
+	for o in "" --no-i-r; do
+		for m in 1 0; do
+			both fix_ro_inside $AS_USER env OC_RSYNC_LOCAL=$m @P@ -ai $o src/ dst/
+			same_outcome 23
+			same_tree dst
+		done
+	done
+}
+
 @test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
 	both fix_readonly $AS_USER @P@ -r src/ ro/
 	same_outcome 23

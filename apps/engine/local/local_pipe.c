@@ -102,6 +102,7 @@ struct lev {
 	struct stat basis;
 	bool has_basis;
 	bool logged;		/* the copy is made: its item line goes out */
+	bool log_first;		/* ... before its error lines (the receiver failed after the sender logged) */
 	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
 	bool staged;		/* a whole temp file waits in staged_tab for its turn */
@@ -264,9 +265,11 @@ print_event_now(struct oce_session *s, struct lev *e)
 		/* when it was copied, as a copy */
 		__attribute__((fallthrough));
 	case LEV_COPY:
+		if (e->logged && e->log_first)
+			oce_log_item(s, e->f, e->iflags, NULL);
 		if (e->msgs_len)
 			oce_emit_line(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
-		if (e->logged)
+		if (e->logged && !e->log_first)
 			oce_log_item(s, e->f, e->iflags, NULL);
 		break;
 	}
@@ -469,6 +472,8 @@ copy_one(struct lev *e)
 		copy_msg(e, "[receiver] mkstemp %s failed: %s (%d)", oce_dest_fname(rs, tmp, full, sizeof(full)),
 			 strerror(-r), -r);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		/* upstream's sender sent the file and logged it before the receiver failed */
+		e->logged = e->log_first = true;
 		close(in);
 		return;
 	}
