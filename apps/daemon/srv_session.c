@@ -307,6 +307,26 @@ oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmodule *m, cha
 }
 
 /*
+ * Does "dont compress" name every file? Upstream 3.5.0 reads the list
+ * once per session and no longer changes the level file by file: only a
+ * word "*" has an effect, the least compression for the whole session.
+ */
+static bool
+dont_compress_all(const char *list)
+{
+	for (const char *p = list; p && *p;) {
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n == 1 && *p == '*')
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/*
  * Enter the module: ids, chroot, chdir, then drop privileges. Returns NULL
  * or the @ERROR line to send.
  */
@@ -408,6 +428,15 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	}
 	/* upstream: sanitize_paths when the module is not the root; munging then by default */
 	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
+	/*
+	 * "numeric ids": on by default in a chroot (whose passwd and group
+	 * files are rarely the host's) unless a name converter is set, off
+	 * otherwise (upstream rsync_module(); the client's --numeric-ids
+	 * comes on top, below)
+	 */
+	dm->ids_by_number = use_chroot ? m->numeric_ids != 0 && !(m->name_converter && *m->name_converter)
+				       : m->numeric_ids == 1;
+	dm->compress_least = dont_compress_all(m->dont_compress);
 	/*
 	 * No chroot at the module root: the module root bounds what the
 	 * session's path arguments reach through symlinks (rsync 3.5.0's
@@ -861,6 +890,10 @@ oce_dsess_run(const struct oce_dsess *d)
 		oce_opts_free(&o);
 		return RERR_MALLOC;
 	}
+	if (o.numeric_ids)
+		dm.ids_by_number = false; /* the client's own: no lists at all */
+	/* "max verbosity": the client's -v cannot make the daemon say more (upstream rsync_module()) */
+	oce_opts_limit_verbosity(&o, m->max_verbosity);
 	if (m->timeout > 0 && (!o.timeout || m->timeout < o.timeout))
 		o.timeout = m->timeout;
 	if (!dm.fail_msg) {

@@ -279,6 +279,8 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 		s.msgs_to_peer = true;
 		s.sanitize_links = d->sanitize;
 		s.munge_links = d->munge;
+		s.ids_by_number = d->ids_by_number;
+		s.compress_least = d->compress_least;
 	}
 	/* "--files-from=-" names the socket; a path is a list on this machine. */
 	if (o->files_from && !strcmp(o->files_from, "-")) {

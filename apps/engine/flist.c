@@ -799,10 +799,11 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 		f->hlinked = true;
 		f->hlink_first = first;
 	}
-	if (o->owner && !o->numeric_ids && (!w->have_last || f->uid != w->last_uid))
+	/* (a daemon's "numeric ids": the lists go out, empty) */
+	if (o->owner && !o->numeric_ids && !s->ids_by_number && (!w->have_last || f->uid != w->last_uid))
 		if (id_add(&w->uids, f->uid, true))
 			return -ENOMEM;
-	if (o->group && !o->numeric_ids && (!w->have_last || f->gid != w->last_gid))
+	if (o->group && !o->numeric_ids && !s->ids_by_number && (!w->have_last || f->gid != w->last_gid))
 		if (id_add(&w->gids, f->gid, false))
 			return -ENOMEM;
 	w->last_uid = f->uid;
@@ -1888,6 +1889,9 @@ oce_flist_recv(struct oce_session *s)
 
 				if (v)
 					c->ids = v;
+				/* a daemon's "numeric ids": read, and the names let go */
+				if (s->ids_by_number)
+					c->nids = 0;
 				if (i == 0) {
 					s->fl.uids = c->ids;
 					s->fl.nuids = c->nids;

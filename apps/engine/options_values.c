@@ -228,6 +228,29 @@ oce__set_verbosity(struct oce_opts *o, struct oce__prio *p, int level)
 	}
 }
 
+void
+oce_opts_limit_verbosity(struct oce_opts *o, int level)
+{
+	struct oce_opts *lim;
+	struct oce__prio p = {0};
+
+	if (level > MAX_VERBOSITY)
+		return;
+	lim = calloc(1, sizeof(*lim));
+	if (!lim)
+		return;
+	lim->server = true; /* (words are ours: none unknown) */
+	if (level >= 0)
+		oce__set_verbosity(lim, &p, level);
+	for (int j = 0; j < OCE_INFO_COUNT; j++)
+		if (o->info[j] > lim->info[j])
+			o->info[j] = lim->info[j];
+	for (int j = 0; j < OCE_DEBUG_COUNT; j++)
+		if (o->debug[j] > lim->debug[j])
+			o->debug[j] = lim->debug[j];
+	free(lim);
+}
+
 /* Upstream do_big_num(n, 3): what its size errors print as a limit. */
 static void
 limit_text(char *out, size_t cap, int64_t n)

@@ -265,6 +265,11 @@ void oce_opts_init(struct oce_opts *o);
  * option table. Always call oce_opts_free() afterwards.
  */
 enum oce_parse_result oce_opts_parse(struct oce_opts *o, int argc, char **argv, int *exit_code);
+/*
+ * A daemon module's "max verbosity" (upstream limit_output_verbosity()):
+ * no --info or --debug level above what -v given level times would set.
+ */
+void oce_opts_limit_verbosity(struct oce_opts *o, int level);
 
 /*
  * Build the argument vector the client sends to its server (upstream

@@ -549,12 +549,12 @@ oce_sender_run(struct oce_session *s)
 	struct ocp_tok_enc *enc = NULL;
 	struct xfer_out xo = {s, s->io};
 	int32_t saved_io_error = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
-	int phase = 0, max_phase = 2, r;
+	int phase = 0, max_phase = 2, level, r;
 	struct read_buf rb = {0};
 	char xname[4096];
 
-	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), s->o->compress_level > 0 ? s->o->compress_level : 0,
-			    s->protocol, xfer_write, &xo);
+	level = s->compress_least ? OCP_TOK_LEVEL_LEAST : s->o->compress_level > 0 ? s->o->compress_level : 0;
+	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), level, s->protocol, xfer_write, &xo);
 	if (r)
 		return r;
 	for (;;) {

@@ -113,6 +113,8 @@ struct oce_session {
 				 * incremental recursion: its -v list line is rsync's */
 	bool sanitize_links;	/* daemon module without chroot: received link targets kept inside */
 	bool munge_links;	/* daemon "munge symlinks": targets stored behind OCE_MUNGE_PREFIX */
+	bool ids_by_number;	/* daemon "numeric ids" (oce_daemon_mod): no names in or out */
+	bool compress_least;	/* daemon "dont compress = *" (oce_daemon_mod) */
 	bool msgs_to_peer;	/* daemon server: errors go to the client too (upstream msgs2stderr 0) */
 	int protocol;
 	int daemon_protocol;	/* > 0: agreed in the @RSYNCD: greeting, no binary version exchange */
@@ -408,6 +410,19 @@ struct oce_daemon_mod {
 	bool write_only; /* refuse to send */
 	bool sanitize;	 /* not chrooted: keep received symlink targets inside */
 	bool munge;	 /* "munge symlinks" */
+	/*
+	 * "numeric ids" in effect without the client's --numeric-ids
+	 * (upstream's numeric_ids = -1): the id lists still go both ways, as
+	 * the client expects them, but without names, and names received
+	 * are not used: owners and groups are kept as numbers
+	 */
+	bool ids_by_number;
+	/*
+	 * "dont compress" names every file ("*"): with -z the data goes out
+	 * at the format's least compression (upstream 3.5.0 applies the list
+	 * per session only, and only that word changes anything)
+	 */
+	bool compress_least;
 	/*
 	 * The module's own filter rules (upstream rsync_module()): "filter",
 	 * "include" and "exclude" texts, and the "include from" / "exclude

@@ -69,7 +69,7 @@ ocp_tok_enc_new(struct ocp_tok_enc **out, enum ocp_tok_fmt fmt, int level, int p
 {
 	struct ocp_tok_enc *e;
 
-	if ((unsigned)fmt >= OCP_TOK_FMT_COUNT || !write || level < 0)
+	if ((unsigned)fmt >= OCP_TOK_FMT_COUNT || !write || (level < 0 && level != OCP_TOK_LEVEL_LEAST))
 		return -EINVAL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -80,14 +80,15 @@ ocp_tok_enc_new(struct ocp_tok_enc **out, enum ocp_tok_fmt fmt, int level, int p
 	e->arg = arg;
 	e->last_token = -1;
 	if (fmt == OCP_TOK_ZLIB || fmt == OCP_TOK_ZLIBX) {
-		e->level = level ? level : 6;
+		e->level = level == OCP_TOK_LEVEL_LEAST ? Z_NO_COMPRESSION : level ? level : 6;
 		if (e->level > 9)
 			e->level = 9;
 		if (deflateInit2(&e->z, e->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			goto fail;
 		e->z_ready = true;
 	} else if (fmt == OCP_TOK_ZSTD) {
-		e->level = level ? level : ZSTD_CLEVEL_DEFAULT;
+		/* (upstream's zstd takes the session's level: "least" changes nothing) */
+		e->level = level > 0 ? level : ZSTD_CLEVEL_DEFAULT;
 		e->zc = ZSTD_createCCtx();
 		if (!e->zc ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_compressionLevel, e->level)))

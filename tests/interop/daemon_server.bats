@@ -206,6 +206,22 @@ setup_file() {
 		 read only = false
 		 pre-xfer exec = $D/idhook.sh nochr
 		 timeout = 0
+		[dz]
+		 path = $D/dz
+		 dont compress = *.gz *
+		 timeout = 0
+		[nid]
+		 path = $D/nid
+		 numeric ids = yes
+		 timeout = 0
+		[byname]
+		 path = $D/nid
+		 timeout = 0
+		[rw3]
+		 path = $D/rw
+		 read only = false
+		 max verbosity = 3
+		 timeout = 0
 		[xefail]
 		 path = $T/src
 		 pre-xfer exec = echo "not today:"; echo "\$RSYNC_REQUEST"; exit 3
@@ -229,6 +245,11 @@ setup_file() {
 		echo "$(id -u):$(id -g) $(pwd)" >"$(dirname "$0")/env/$OCTAG.id.$1"
 	EOF
 	chmod +x "$D/idhook.sh"
+	# dz: text that compresses well; nid: owned by a user with a name (as root)
+	mkdir -p "$D/dz" "$D/nid"
+	for i in $(seq 3000); do echo "line $i of a file that compresses well"; done >"$D/dz/text"
+	printf 'bin\n' >"$D/nid/f"
+	[ "$(id -u)" = 0 ] && chown bin:bin "$D/nid/f"
 	printf 'keep.tmp\n' >"$D/xinc"
 	mkdir -p "$D/mrg/sub"
 	printf -- '- hidden\n' >"$D/mrg/sub/.rules"
@@ -525,6 +546,52 @@ spair() {
 	grep -q '^ERROR: module is read only$' "$T/oc.rodeny.log"
 	WANT=4 spair refused -r --delete "$T/src/deep/" "rsync://127.0.0.1:_PORT_/nodel/_DST_/"
 	grep -q 'The server is configured to refuse --delete' "$T/oc.refused.log"
+}
+
+# "dont compress = *" (upstream 3.5.0 reads the list once a session: only
+# the word "*" changes anything, zlib's level to none), "numeric ids"
+# (the id lists go without names, as rsync's do) and "max verbosity" (the
+# daemon says no more than that many -v would, whatever the client asks).
+@test "daemon server: dont compress = *, numeric ids, max verbosity" {
+	local p n sz
+	for p in "$RPORT" "$OPORT"; do
+		rm -rf "$T/dz.$p"
+		rsync --no-i-r -az --compress-choice=zlib --stats "rsync://127.0.0.1:$p/dz/" "$T/dz.$p/" \
+			>"$T/dz.$p.log" 2>&1
+		n=$(sed -n 's/^Total bytes received: //p' "$T/dz.$p.log" | tr -d ,)
+		sz=$(stat -c %s "$D/dz/text")
+		# stored, not deflated: at least the file's size comes over (zstd, the
+		# default choice, keeps its level)
+		[ "$n" -ge "$sz" ] || { echo "port $p: $n bytes received for $sz"; cat "$T/dz.$p.log"; return 1; }
+		rm -rf "$T/dz.$p"
+		rsync --no-i-r -az --compress-choice=zstd --stats "rsync://127.0.0.1:$p/dz/" "$T/dz.$p/" \
+			>"$T/dz.$p.log" 2>&1
+		n=$(sed -n 's/^Total bytes received: //p' "$T/dz.$p.log" | tr -d ,)
+		[ "$n" -lt $((sz / 4)) ] || { echo "port $p, zstd: $n bytes received for $sz"; return 1; }
+	done
+	WANT=0 TREES=1 spair dzpull -az --compress-choice=zlib --stats "rsync://127.0.0.1:_PORT_/dz/" "$T/_DST_/"
+	if [ "$(id -u)" = 0 ]; then
+		# the client prints the names it received: none from "nid", bin's from "byname"
+		WANT=0 TREES=1 FILTER='s/^\(set [ug]id of \.f\)\.[A-Za-z0-9]*/\1/' \
+			spair nid -a --debug=own2 "rsync://127.0.0.1:_PORT_/nid/" "$T/_DST_/"
+		grep -q '^uid 2() maps to 2$' "$T/oc.nid.log"
+		WANT=0 TREES=1 FILTER='s/^\(set [ug]id of \.f\)\.[A-Za-z0-9]*/\1/' \
+			spair byname -a --debug=own2 "rsync://127.0.0.1:_PORT_/byname/" "$T/_DST_/"
+		grep -q '^uid 2(bin) maps to 2$' "$T/oc.byname.log"
+	fi
+	# an up-to-date push at -vvv: "is uptodate" is the daemon's (NAME2), which
+	# max verbosity 1 (the default, "rw") keeps back and 3 ("rw3") lets through
+	WANT=0 DROOT="$D/rw" spair vpush -a "$T/src/" "rsync://127.0.0.1:_PORT_/rw/_DST_/"
+	for p in "$RPORT" "$OPORT"; do
+		rsync --no-i-r -a -vvv "$T/src/" "rsync://127.0.0.1:$p/rw/$([ $p = "$RPORT" ] && echo ref || echo oc).vpush/" \
+			>"$T/v1.$p.log" 2>&1
+		rsync --no-i-r -a -vvv "$T/src/" "rsync://127.0.0.1:$p/rw3/$([ $p = "$RPORT" ] && echo ref || echo oc).vpush/" \
+			>"$T/v3.$p.log" 2>&1
+		! grep -q 'is uptodate' "$T/v1.$p.log"
+		grep -q 'is uptodate' "$T/v3.$p.log"
+	done
+	diff <(grep -v "$MASK" "$T/v1.$RPORT.log" | sed -e "s|$RPORT|PORT|g" -e 's/ref\.vpush/DEST/g') \
+		<(grep -v "$MASK" "$T/v1.$OPORT.log" | sed -e "s|$OPORT|PORT|g" -e 's/oc\.vpush/DEST/g')
 }
 
 @test "daemon server: module settings not carried out yet are refused, not ignored" {

@@ -512,13 +512,58 @@ test_bomb(void **state)
 	free(zero);
 }
 
+/*
+ * OCP_TOK_LEVEL_LEAST (a daemon's "dont compress = *"): zlib sends stored
+ * blocks, at least as long as the data and decoding to it; zstd and lz4
+ * keep their own level (upstream's deflate alone takes that level); a
+ * negative level other than that one is refused.
+ */
+static void
+test_level_least(void **state)
+{
+	const size_t n = 100000;
+	uint8_t *zero = calloc(1, n);
+	struct ocp_tok_enc *e;
+
+	(void)state;
+	assert_non_null(zero);
+	for (int fmt = OCP_TOK_ZLIB; fmt <= OCP_TOK_LZ4; fmt++) {
+		size_t len[2];
+
+		for (int k = 0; k < 2; k++) {
+			struct obuf wire = {0}, out = {0};
+			size_t used;
+
+			assert_int_equal(ocp_tok_enc_new(&e, fmt, k ? OCP_TOK_LEVEL_LEAST : 0, 31,
+							 obuf_write, &wire), 0);
+			assert_int_equal(ocp_tok_enc_put(e, zero, n, OCP_TOKEN_END, NULL, 0), 0);
+			ocp_tok_enc_free(e);
+			assert_int_equal(decode_all(fmt, 31, &cap_head, basis, BASIS_LEN, wire.b, wire.n,
+						    SIZE_MAX / 2, &out, &used), 0);
+			assert_int_equal(out.n, n);
+			assert_memory_equal(out.b, zero, n);
+			len[k] = wire.n;
+			free(wire.b);
+			free(out.b);
+		}
+		if (fmt == OCP_TOK_ZLIB || fmt == OCP_TOK_ZLIBX) {
+			assert_true(len[1] >= n);
+			assert_true(len[0] < n / 10);
+		} else {
+			assert_int_equal(len[1], len[0]);
+		}
+	}
+	assert_int_equal(ocp_tok_enc_new(&e, OCP_TOK_ZLIB, -2, 31, obuf_write, NULL), -EINVAL);
+	free(zero);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_capture_decode), cmocka_unit_test(test_capture_encode),
 	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_bomb),
+	    cmocka_unit_test(test_bomb),	   cmocka_unit_test(test_level_least),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

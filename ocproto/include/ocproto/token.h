@@ -41,9 +41,15 @@ enum ocp_tok_fmt {
 struct ocp_tok_enc;
 struct ocp_tok_dec;
 
+/* A level for ocp_tok_enc_new(): zlib's least (stored blocks), as a daemon's
+ * "dont compress = *" asks (upstream's per-file default level, which only
+ * its deflate takes; zstd and lz4 keep their level). */
+#define OCP_TOK_LEVEL_LEAST (-1)
+
 /*
  * New encoder for fmt writing through write(arg, ...). level 0 picks
- * upstream's default (zlib 6, zstd 3; ignored otherwise); protocol (30..32)
+ * upstream's default (zlib 6, zstd 3; ignored otherwise), or
+ * OCP_TOK_LEVEL_LEAST; protocol (30..32)
  * selects upstream's pre-31 zlib history quirk. 0, -EINVAL, -ENOMEM.
  */
 int ocp_tok_enc_new(struct ocp_tok_enc **out, enum ocp_tok_fmt fmt, int level, int protocol,
