@@ -866,7 +866,7 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
 
 	char dir[PATH_MAX], full[PATH_MAX + 64];
 
-	__atomic_fetch_or(&s->io_error, err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+	oce_sender_io_error(s, err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL);
 	/* named as upstream's full_fname() does: from the module root in a daemon, "(in MODULE)" */
 	oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[w->root]),
 		       name);
@@ -949,7 +949,7 @@ walk_entry(struct walk *w, int dfd, const char *leaf, const char *name, const st
 			return 0;
 		if (r == -ENOENT && (o->copy_links || o->copy_unsafe_links || o->copy_dirlinks) &&
 		    !fstatat(w->rootfd, name, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode)) {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_GENERAL);
 			oce_rerror(s, "symlink has no referent: \"%s/%s\"", s->roots[w->root],
 					name);
 		} else {
@@ -1114,7 +1114,7 @@ scan_one(struct walk *w, int fd, const char *dname, bool dot, const char *leaf, 
 	struct oce_file *f;
 
 	if (oce_path_join(name, sizeof(name), dot ? NULL : dname, leaf)) {
-		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		oce_sender_io_error(s, OCE_IOERR_GENERAL);
 		oce_error(s, "filename overflows max-path len: %s/%s", dname, leaf);
 		return 0;
 	}
@@ -1453,7 +1453,7 @@ walk_arg(struct walk *w, const char *arg)
 	else
 		r = dir || !a.dir ? open_root(s, dir, &w->root) : -ENAMETOOLONG;
 	if (r) {
-		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		oce_sender_io_error(s, OCE_IOERR_GENERAL);
 		oce_rsyserr_xfer(s, -r, "change_dir %s failed",
 			    oce_full_fname(link, sizeof(link), NULL, dir ? dir : "."));
 		if (w->implied_dot < 0)
@@ -1479,9 +1479,9 @@ walk_arg(struct walk *w, const char *arg)
 		   (o->relative && oce_filter_daemon_path(s, fn, true))))
 		r = -ENOENT;
 	if (r) {
-		__atomic_fetch_or(&s->io_error, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+		oce_sender_io_error(s, -r == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL);
 		if (-r == ENOENT)
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_GENERAL);
 		oce_rsyserr_xfer(s, -r, "link_stat %s failed",
 			    oce_full_fname(link, sizeof(link), cdir, fn));
 		return 0;
@@ -1861,7 +1861,7 @@ oce_flist_recv(struct oce_session *s)
 			s->st.total_size += f->size;
 	}
 	if (!r) {
-		__atomic_fetch_or(&s->io_error, ocp_flist_io_error(&c->fst), __ATOMIC_RELAXED);
+		oce_sender_io_error(s, ocp_flist_io_error(&c->fst));
 		r = flist_sort(&s->fl);
 	}
 	/* -R names may be absolute: they land below the destination, once sorted. */

@@ -447,12 +447,25 @@ delete_in_dir(struct oce_recvside *rs, const struct oce_file *dirf)
 	struct oce_session *s = rs->s;
 	const char *dname = dirf->name;
 	bool dot = !strcmp(dname, ".");
-	int fd = oce_open_beneath(&rs->root, dname, O_RDONLY | O_DIRECTORY, 0);
+	int fd;
 	struct dent *v = NULL;
 	size_t n = 0;
 	struct dirent *de;
 	DIR *d;
 
+	/*
+	 * The sending side could not read everything: what it did not list
+	 * may well still exist there, so nothing is deleted (upstream says
+	 * so once, and --ignore-errors, which we refuse, would go on).
+	 */
+	if (__atomic_load_n(&s->sender_io_error, __ATOMIC_RELAXED) & OCE_IOERR_GENERAL) {
+		if (!rs->del_warned) {
+			rs->del_warned = true;
+			oce_info(s, "IO error encountered -- skipping file deletion");
+		}
+		return 0;
+	}
+	fd = oce_open_beneath(&rs->root, dname, O_RDONLY | O_DIRECTORY, 0);
 	oce_filter_chdir(s, s->dest, dname, oce_filter_depth(dname));
 	if (oce_filter_status(s)) {
 		if (fd >= 0)

@@ -391,7 +391,7 @@ oce_on_msg(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len)
 		return 0;
 	case OCP_MSG_IO_ERROR:
 		if (ocp_dec_int32(payload, len, &v) == OCP_INT32_SIZE)
-			__atomic_fetch_or(&s->io_error, v & 0x7, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, v & 0x7);
 		return 0;
 	case OCP_MSG_ERROR_EXIT:
 		/*

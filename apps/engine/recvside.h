@@ -81,6 +81,7 @@ struct oce_local_ops {
 };
 
 struct oce_recvside {
+	bool del_warned; /* generator: "IO error encountered -- skipping file deletion" said */
 	struct oce_session *s;
 	const struct oce_local_ops *lops; /* NULL: the protocol */
 	void *larg;			  /* the local copy's own state */

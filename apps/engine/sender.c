@@ -462,10 +462,10 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
 			       f->name);
 		if (fd == -ENOENT) {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_VANISHED);
 			oce_warning(s, "file has vanished: %s", full);
 		} else {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_GENERAL);
 			oce_rsyserr_xfer(s, -fd, "send_files failed to open %s", full);
 		}
 		ocp_sig_free(&sig);

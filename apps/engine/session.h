@@ -157,6 +157,12 @@ struct oce_session {
 
 	struct oce_counters st;
 	int32_t io_error;	/* IOERR_* bits */
+	/*
+	 * The IOERR_* bits of the sending side: its walk and the files it
+	 * could not open (ours, or received from the peer). What makes the
+	 * generator skip deletions (upstream's generator only has these).
+	 */
+	int32_t sender_io_error;
 	int64_t skipped_deletes; /* past --max-delete */
 	mode_t umask;		/* the process umask, read once at start */
 	bool am_root;		/* may set owners and make devices */
@@ -190,6 +196,14 @@ struct oce_session {
 #define OCE_IOERR_GENERAL   (1 << 0)
 #define OCE_IOERR_VANISHED  (1 << 1)
 #define OCE_IOERR_DEL_LIMIT (1 << 2)
+
+/* An error of the sending side (any thread): counts for the exit code and against deletions. */
+#define oce_sender_io_error(s, bits)                                                    \
+	do {                                                                            \
+		int32_t b_ = (bits);                                                    \
+		__atomic_fetch_or(&(s)->io_error, b_, __ATOMIC_RELAXED);                \
+		__atomic_fetch_or(&(s)->sender_io_error, b_, __ATOMIC_RELAXED);         \
+	} while (0)
 
 /* Special indexes (upstream NDX_*). */
 #define OCE_NDX_DONE	  (-1)

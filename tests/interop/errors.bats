@@ -214,6 +214,43 @@ fix_ro_inside() {
 	done
 }
 
+# A source directory the sender cannot read: it is listed without its
+# contents, so the receiving side must not take what the destination has
+# there (or anywhere) as extraneous. rsync says "IO error encountered --
+# skipping file deletion" and deletes nothing. (With incremental recursion
+# rsync still deletes in directories it handled before the sender's error
+# reached it; oc-rsync reads the whole list first and deletes nothing:
+# compared without it.)
+fix_unreadable_src() {
+	fix_src
+	mkdir -p src/locked dst/locked dst/sub
+	printf 'in locked\n' >src/locked/x
+	printf 'x\n' >dst/locked/x
+	printf 'kept\n' >dst/locked/only_in_dst
+	printf 'stale\n' >dst/sub/stale
+	chmod 000 src/locked
+	chmod -R a+rwX dst
+	chmod 777 dst
+}
+
+@test "errors: an unreadable source directory stops --delete, local copy and push (code 23)" {
+	local m
+	for m in 1 0; do
+		both fix_unreadable_src $AS_USER env OC_RSYNC_LOCAL=$m @P@ -ai --delete --no-i-r src/ dst/
+		same_outcome 23
+		same_tree dst
+		[ -e "$W/out/dst/locked/only_in_dst" ] && [ -e "$W/out/dst/sub/stale" ]
+		grep -q '^IO error encountered -- skipping file deletion$' "$W/out.log"
+	done
+	both fix_unreadable_src $AS_USER rsync -ai --delete --no-i-r -e "$RSH" --rsync-path=@P@ src/ h:dst/
+	same_outcome 23
+	same_tree dst
+	# with incremental recursion oc-rsync deletes nothing either
+	both fix_unreadable_src $AS_USER @P@ -ai --delete src/ dst/
+	[ -e "$W/out/dst/locked/only_in_dst" ] && [ -e "$W/out/dst/sub/stale" ]
+	[ "$ORC" = 23 ]
+}
+
 @test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
 	both fix_readonly $AS_USER @P@ -r src/ ro/
 	same_outcome 23

@@ -434,10 +434,10 @@ copy_one(struct lev *e)
 		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
 			       f->name);
 		if (in == -ENOENT) {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_VANISHED, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_VANISHED);
 			copy_warn(e, "file has vanished: %s", full);
 		} else {
-			__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+			oce_sender_io_error(s, OCE_IOERR_GENERAL);
 			copy_msg(e, "[sender] send_files failed to open %s: %s (%d)", full, strerror(-in), -in);
 		}
 		return;
