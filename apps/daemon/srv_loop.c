@@ -104,7 +104,8 @@ struct conn {
 	int fd;
 	int ofd;		       /* -1: fd is a socket; else the pipe we write (remote shell) */
 	enum cstate st;
-	int64_t deadline_ms;
+	int64_t deadline_ms;	       /* INT64_MAX: none; set with deadline_set() */
+	size_t hidx;		       /* its place in the daemon's deadline heap, or NO_HEAP */
 	struct cfgref *cref;
 	const struct oce_dmodule *mod; /* the module chosen */
 	struct slot slot;	       /* its "max connections" slot, if it has a limit */
@@ -172,6 +173,9 @@ struct daemon {
 	struct cfgref *cref;	/* the current snapshot */
 	const char *config_path;
 	struct conn *conns;
+	/* the connections with a deadline, a min-heap on it (deadline_set()) */
+	struct conn **heap;
+	size_t hn, hcap;
 	struct conn *dead;	/* closed during this batch, freed after it */
 	size_t nconns;
 	struct child *kids;
@@ -195,6 +199,96 @@ struct daemon {
 };
 
 static char tag_listen, tag_signal;
+
+/* ---- handshake deadlines: a min-heap, so a round costs O(log n), not a walk ---- */
+
+#define NO_HEAP SIZE_MAX
+
+static void
+heap_put(struct daemon *d, size_t i, struct conn *c)
+{
+	d->heap[i] = c;
+	c->hidx = i;
+}
+
+static void
+heap_up(struct daemon *d, size_t i)
+{
+	struct conn *c = d->heap[i];
+
+	while (i) {
+		size_t p = (i - 1) / 2;
+
+		if (d->heap[p]->deadline_ms <= c->deadline_ms)
+			break;
+		heap_put(d, i, d->heap[p]);
+		i = p;
+	}
+	heap_put(d, i, c);
+}
+
+static void
+heap_down(struct daemon *d, size_t i)
+{
+	struct conn *c = d->heap[i];
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = l;
+
+		if (l >= d->hn)
+			break;
+		if (l + 1 < d->hn && d->heap[l + 1]->deadline_ms < d->heap[l]->deadline_ms)
+			m = l + 1;
+		if (d->heap[m]->deadline_ms >= c->deadline_ms)
+			break;
+		heap_put(d, i, d->heap[m]);
+		i = m;
+	}
+	heap_put(d, i, c);
+}
+
+static void
+heap_remove(struct daemon *d, struct conn *c)
+{
+	size_t i = c->hidx;
+	struct conn *last;
+
+	if (i == NO_HEAP)
+		return;
+	c->hidx = NO_HEAP;
+	last = d->heap[--d->hn];
+	if (last == c)
+		return;
+	heap_put(d, i, last);
+	heap_up(d, i);
+	heap_down(d, last->hidx);
+}
+
+/* c's handshake deadline becomes ms (INT64_MAX: none). -ENOMEM: not tracked, drop it. */
+static int
+deadline_set(struct daemon *d, struct conn *c, int64_t ms)
+{
+	c->deadline_ms = ms;
+	if (ms == INT64_MAX) {
+		heap_remove(d, c);
+		return 0;
+	}
+	if (c->hidx == NO_HEAP) {
+		if (d->hn == d->hcap) {
+			size_t cap = d->hcap ? d->hcap * 2 : 256;
+			struct conn **h = realloc(d->heap, cap * sizeof(*h));
+
+			if (!h)
+				return -ENOMEM;
+			d->heap = h;
+			d->hcap = cap;
+		}
+		heap_put(d, d->hn++, c);
+	}
+	heap_up(d, c->hidx);
+	heap_down(d, c->hidx);
+	return 0;
+}
 
 static int64_t
 now_ms(void)
@@ -392,6 +486,7 @@ conn_free(struct daemon *d, struct conn *c)
 {
 	if (c->fd < 0)
 		return;
+	heap_remove(d, c);
 	d->pb.ops->del(&d->pb, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -622,10 +717,10 @@ refuse(struct daemon *d, struct conn *c, enum why why)
 }
 
 static void
-send_ok(struct conn *c)
+send_ok(struct daemon *d, struct conn *c)
 {
 	out_printf(c, "@RSYNCD: OK\n");
-	c->deadline_ms = now_ms() + 1000LL * handshake_s(c->mod->timeout);
+	deadline_set(d, c, now_ms() + 1000LL * handshake_s(c->mod->timeout));
 	c->st = ST_ARGS;
 }
 
@@ -674,7 +769,7 @@ start_early_exec(struct daemon *d, struct conn *c)
 	}
 	c->early_pid = pid;
 	c->st = ST_EARLY;
-	c->deadline_ms = INT64_MAX;
+	deadline_set(d, c, INT64_MAX);
 	return 0;
 }
 
@@ -697,7 +792,7 @@ begin_args(struct daemon *d, struct conn *c)
 		}
 		return;
 	}
-	send_ok(c);
+	send_ok(d, c);
 }
 
 static void
@@ -794,7 +889,7 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	c->mod = m;
 	/* The module's own timeout may tighten the deadline. */
 	if (now_ms() + 1000LL * handshake_s(m->timeout) < c->deadline_ms)
-		c->deadline_ms = now_ms() + 1000LL * handshake_s(m->timeout);
+		deadline_set(d, c, now_ms() + 1000LL * handshake_s(m->timeout));
 	c->read_only = -1;
 	if (!m->auth_users || !*m->auth_users) {
 		begin_args(d, c);
@@ -1176,24 +1271,26 @@ conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 	}
 	c->fd = fd;
 	c->ofd = ofd;
+	c->hidx = NO_HEAP;
+	c->deadline_ms = INT64_MAX; /* upstream bounds only a listener's handshakes */
 	c->cref = d->cref;
 	d->cref->refs++;
 	c->digest = OCP_ENOMATCH;
 	ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
-	if (ofd < 0) {
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		c->deadline_ms = now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout);
-	} else {
-		/* upstream bounds only a listener's handshakes */
-		c->deadline_ms = INT64_MAX;
-	}
 	c->next = d->conns;
 	if (d->conns)
 		d->conns->prev = c;
 	d->conns = c;
 	d->nconns++;
 	d->m.accepted++;
+	if (ofd < 0) {
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		if (deadline_set(d, c, now_ms() + 1000LL * handshake_s(d->cref->cfg->defaults.timeout))) {
+			conn_free(d, c); /* (no memory to track it by) */
+			return;
+		}
+	}
 	dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
 	ocp_auth_digests_default(&dg);
 	n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
@@ -1349,7 +1446,7 @@ reap(struct daemon *d)
 				continue;
 			c->early_pid = 0;
 			if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-				send_ok(c);
+				send_ok(d, c);
 			} else {
 				dlog(d, "early exec failed for %s (status %d)", c->addr, st);
 				out_printf(c, "@ERROR: early exec failed\n");
@@ -1776,17 +1873,16 @@ run_loop(struct daemon *d)
 		if (d->accept_paused && d->resume_ms < next)
 			next = d->resume_ms;
 		/* Absolute deadlines: a client that dawdles is dropped without a word. */
-		for (struct conn *c = d->conns, *nx; c; c = nx) {
-			nx = c->next;
-			if (c->deadline_ms <= now) {
-				dlog(d, "handshake timeout for %s", c->addr);
-				d->m.refused[M_TIMEOUT]++;
-				conn_free(d, c);
-				bury(d);
-			} else if (c->deadline_ms < next) {
-				next = c->deadline_ms;
-			}
+		while (d->hn && d->heap[0]->deadline_ms <= now) {
+			struct conn *c = d->heap[0];
+
+			dlog(d, "handshake timeout for %s", c->addr);
+			d->m.refused[M_TIMEOUT]++;
+			conn_free(d, c); /* (out of the heap) */
+			bury(d);
 		}
+		if (d->hn && d->heap[0]->deadline_ms < next)
+			next = d->heap[0]->deadline_ms;
 		n = d->pb.ops->wait(&d->pb, ev, 64, (int)(next > now ? next - now : 0));
 		if (n < 0) {
 			dlog(d, "poll: %s", strerror(-n));
@@ -1915,6 +2011,7 @@ out:
 		conn_free(&d, d.conns);
 	bury(&d);
 	free(d.kids);
+	free(d.heap);
 	locks_free(&d);
 	if (d.pb.ops)
 		d.pb.ops->fini(&d.pb);
