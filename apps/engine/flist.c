@@ -301,7 +301,8 @@ oce_flist_free(struct oce_flist *fl)
 {
 	if (fl->stream)
 		stream_free(fl); /* (no sums: no -c) */
-	for (size_t i = 0; i < fl->n; i++)
+	/* (a walk over every entry, only when there can be sums: -c) */
+	for (size_t i = 0; fl->sums && i < fl->n; i++)
 		free(fl->wire[i]->sum);
 	while (fl->blocks) {
 		struct oce_fblock *b = fl->blocks;
@@ -834,6 +835,7 @@ send_entry(struct walk *w, const char *name, const struct stat *st, const char *
 	e->hlink_first = f->hlink_first;
 	if (o->checksum && S_ISREG(f->mode)) {
 		f->sum = calloc(1, OCP_FLIST_SUM_MAX);
+		s->fl.sums = true;
 		if (!f->sum)
 			return -ENOMEM;
 		r = oce_file_checksum(s, w->rootfd, name, f->sum);
@@ -1843,6 +1845,7 @@ oce_flist_recv(struct oce_session *s)
 		f->hlink_first = c->e.hlink_first;
 		if (fo.csum_len && S_ISREG(f->mode)) {
 			f->sum = malloc(OCP_FLIST_SUM_MAX);
+			s->fl.sums = true;
 			if (!f->sum) {
 				r = -ENOMEM;
 				break;

@@ -81,6 +81,7 @@ struct oce_flist {
 	size_t blk_left;
 	/* a local copy's list published as it is walked (oce_flist_stream_start()), or NULL */
 	struct oce_fstream *stream;
+	bool sums;	  /* some entry has a -c sum to free */
 };
 
 /* Statistics, counted as upstream's `struct stats`. */
