@@ -1677,7 +1677,8 @@ oce_generate_files(struct oce_recvside *rs)
 			rs->lops->before_entry(rs, i);
 		r = gen_one(rs, (int32_t)i, false);
 		rs->pf_name = NULL;
-		if (S_ISDIR(f->mode) && f->skip_contents && !f->parent_skipped) {
+		/* (a directory the module refuses is both: skipped, and its contents) */
+		if (S_ISDIR(f->mode) && f->skip_contents) {
 			if (s->fl.stream) {
 				skip = f->name; /* (a directory: kept to the end) */
 				skip_len = strlen(skip);
