@@ -761,7 +761,7 @@ hold_slot() {
 		            for line in open("/proc/%s/limits" % kid):
 		                if line.startswith("Max open files"):
 		                    soft = line.split()[3]
-		        except FileNotFoundError:
+		        except (FileNotFoundError, ProcessLookupError):
 		            continue
 		        if soft == "4096":
 		            break

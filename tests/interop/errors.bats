@@ -228,6 +228,10 @@ fix_unreadable_src() {
 	printf 'x\n' >dst/locked/x
 	printf 'kept\n' >dst/locked/only_in_dst
 	printf 'stale\n' >dst/sub/stale
+	# fixed times, so that whether a directory's time is to be set does
+	# not depend on the second each run made it in
+	touch -d '2020-01-01 00:00:00' src src/sub src/locked
+	touch -d '2021-01-01 00:00:00' dst dst/sub dst/locked
 	chmod 000 src/locked
 	chmod -R a+rwX dst
 	chmod 777 dst
