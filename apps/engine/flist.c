@@ -261,37 +261,33 @@ file_new(struct oce_flist *fl, const char *name, const char *link, bool keep)
 	return f;
 }
 
+/* Append f to the array *v of *n entries with room for *cap (first: the first room). */
+static int
+fvec_push(struct oce_file ***v, size_t *n, size_t *cap, size_t first, struct oce_file *f)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : first;
+		struct oce_file **nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = f;
+	return 0;
+}
+
 static int
 flist_push(struct oce_flist *fl, struct oce_file *f)
 {
 	struct oce_fstream *st = fl->stream;
 
-	if (st) {
-		/* published once its directory is read and sorted (stream_dir()) */
-		if (st->npend == st->pend_cap) {
-			size_t cap = st->pend_cap ? st->pend_cap * 2 : 1024;
-			struct oce_file **v = realloc(st->pend, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			st->pend = v;
-			st->pend_cap = cap;
-		}
-		st->pend[st->npend++] = f;
-		return 0;
-	}
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? fl->cap * 2 : 1024;
-		struct oce_file **w = realloc(fl->wire, cap * sizeof(*w));
-
-		if (!w)
-			return -ENOMEM;
-		fl->wire = w;
-		fl->cap = cap;
-	}
+	/* streamed: published once its directory is read and sorted (stream_dir()) */
+	if (st)
+		return fvec_push(&st->pend, &st->npend, &st->pend_cap, 1024, f);
 	f->wire_ndx = (int32_t)fl->n;
-	fl->wire[fl->n++] = f;
-	return 0;
+	return fvec_push(&fl->wire, &fl->n, &fl->cap, 1024, f);
 }
 
 static void stream_free(struct oce_flist *fl);
@@ -1020,18 +1016,8 @@ stream_publish(struct walk *w, struct oce_file *const *v, size_t n, bool compare
 		/* the marks oce_flist_map_ids() gives a local copy: groups we are not in */
 		if (s->o->group && !st->root)
 			f->skip_group = !in_our_groups(f->gid, st->groups, st->ngroups);
-		if (S_ISDIR(f->mode)) {
-			if (st->ndirs == st->dirs_cap) {
-				size_t cap = st->dirs_cap ? st->dirs_cap * 2 : 256;
-				struct oce_file **d = realloc(st->dirs, cap * sizeof(*d));
-
-				if (!d)
-					return -ENOMEM;
-				st->dirs = d;
-				st->dirs_cap = cap;
-			}
-			st->dirs[st->ndirs++] = f;
-		}
+		if (S_ISDIR(f->mode) && fvec_push(&st->dirs, &st->ndirs, &st->dirs_cap, 256, f))
+			return -ENOMEM;
 	}
 	if (compare && s->walk_dir_fn)
 		s->walk_dir_fn(s->walk_dir_arg, v, n);
