@@ -1556,6 +1556,7 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	struct walk *w = calloc(1, sizeof(*w));
 	uint64_t start_out = s->io ? s->io->bytes_out : 0;
 	int64_t t0 = oce_now_ms(), t1;
+	int32_t io_err;
 	int r = 0, n;
 
 	if (!w)
@@ -1580,7 +1581,8 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 	s->st.flist_buildtime = t1 - t0 ? t1 - t0 : 1;
 	if (!r) {
 		n = ocp_flist_enc_end(&w->fst, w->buf, sizeof(w->buf),
-				      (s->compat & OCP_CF_SAFE_FLIST) ? s->io_error : 0);
+				      (s->compat & OCP_CF_SAFE_FLIST)
+					  ? __atomic_load_n(&s->io_error, __ATOMIC_RELAXED) : 0);
 		r = n < 0 ? n : !s->io ? 0 : ocp_io_write_data(s->io, w->buf, (size_t)n);
 	}
 	if (!r && !s->fl.stream)
@@ -1610,8 +1612,10 @@ oce_flist_send(struct oce_session *s, int argc, char **argv)
 			free(buf);
 		}
 	}
-	if (!r && s->io && s->io_error && !(s->compat & OCP_CF_SAFE_FLIST))
-		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR, (uint8_t[]){(uint8_t)s->io_error, 0, 0, 0}, 4);
+	/* (other threads may add bits: a streamed local walk runs beside the generator) */
+	io_err = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
+	if (!r && s->io && io_err && !(s->compat & OCP_CF_SAFE_FLIST))
+		r = ocp_io_write_msg(s->io, OCP_MSG_IO_ERROR, (uint8_t[]){(uint8_t)io_err, 0, 0, 0}, 4);
 	s->st.flist_size = s->io ? (int64_t)(s->io->bytes_out - start_out) : 0;
 	s->st.num_files = s->fl.stream ? (int64_t)oce_flist_stream_avail(&s->fl) : (int64_t)s->fl.n;
 	s->st.flist_xfertime = oce_now_ms() - t1;
