@@ -83,7 +83,9 @@ LIBENGINE := $(if $(ENGINE_SRCS),$(B)/libengine.a)
 # packages): a run starts two programs, and loading and relocating six
 # shared objects was a fifth of a millisecond each (STATIC_DEPS=0: shared).
 APP_DEP_LIBS = $(shell pkg-config --libs-only-l $(filter-out libcrypto,$(PROTO_PC)) liburing popt 2>/dev/null)
-STATIC_DEPS ?= 1
+# (only when every archive is there; otherwise shared, as before)
+STATIC_ARCHIVES := $(foreach l,xxhash z zstd lz4 uring popt,/usr/lib/$(shell gcc -print-multiarch 2>/dev/null)/lib$(l).a)
+STATIC_DEPS ?= $(if $(filter-out $(wildcard $(STATIC_ARCHIVES)),$(STATIC_ARCHIVES)),0,1)
 ifeq ($(STATIC_DEPS),1)
 APP_LIBS = -Wl,-Bstatic $(APP_DEP_LIBS) -Wl,-Bdynamic
 else
