@@ -1416,28 +1416,6 @@ gen_one(struct oce_recvside *rs, int32_t ndx, bool redo)
 	return r;
 }
 
-/* Children of a directory that failed to be created are skipped. */
-static void
-mark_skipped(struct oce_session *s)
-{
-	const char *skip = NULL;
-	size_t skip_len = 0;
-
-	for (size_t i = 0; i < s->fl.n; i++) {
-		struct oce_file *f = s->fl.v[i];
-
-		if (skip && !strncmp(f->name, skip, skip_len) && f->name[skip_len] == '/') {
-			f->parent_skipped = true;
-			continue;
-		}
-		skip = NULL;
-		if (f->skip_contents) {
-			skip = f->name;
-			skip_len = strlen(skip);
-		}
-	}
-}
-
 int
 oce_gen_event(struct oce_recvside *rs, struct oce_ev *ev)
 {
@@ -1668,7 +1646,11 @@ oce_generate_files(struct oce_recvside *rs)
 			break;
 		}
 		f = s->fl.v[i];
-		/* a streamed list's entries below a directory not made, as mark_skipped() */
+		/*
+		 * Below a directory not made (or refused) nothing is made: what
+		 * it holds follows it in the list's order, all together (a
+		 * streamed list has given back what came before)
+		 */
 		if (skip && !strncmp(f->name, skip, skip_len) && f->name[skip_len] == '/')
 			f->parent_skipped = true;
 		else
@@ -1679,12 +1661,8 @@ oce_generate_files(struct oce_recvside *rs)
 		rs->pf_name = NULL;
 		/* (a directory the module refuses is both: skipped, and its contents) */
 		if (S_ISDIR(f->mode) && f->skip_contents) {
-			if (s->fl.stream) {
-				skip = f->name; /* (a directory: kept to the end) */
-				skip_len = strlen(skip);
-			} else {
-				mark_skipped(s);
-			}
+			skip = f->name; /* (a directory: kept to the end in a streamed list) */
+			skip_len = strlen(skip);
 		}
 		/* Without --timeout upstream's generator pushes out what it
 		 * queued after the first entry and then every 200; messages

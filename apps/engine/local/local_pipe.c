@@ -1079,16 +1079,15 @@ walk_dir(void *arg, struct oce_file *const *v, size_t n)
 	pthread_mutex_lock(&l->lock);
 	l->dchk_open++;
 	pthread_mutex_unlock(&l->lock);
-	if (l->dq_up && ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
+	if (ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
 		pthread_mutex_lock(&l->lock);
 		l->dchk_open--;
-		__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE); /* (in dq: freed there) */
-		pthread_mutex_unlock(&l->lock);
-		return;
-	}
-	if (!l->dq_up && ocpool_submit(l->pool, walk_dir_job, j, NULL)) {
-		pthread_mutex_lock(&l->lock);
-		l->dchk_open--;
+		if (l->dq_up) {
+			/* in dq: the generator finds it done (nothing compared) and frees it */
+			__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&l->lock);
+			return;
+		}
 		pthread_mutex_unlock(&l->lock);
 		free(j);
 	}
