@@ -358,9 +358,9 @@ def report(runs_path, meta_path, out):
     L = []
     L.append("oc-rsync engine vs %s, over the local remote shell (lrsh), "
              "each program on both ends" % meta["rsync_version"])
-    L.append("median of %d rounds (after 1 warm-up), %s; wall s / cpu s "
+    L.append("median of %d rounds (nochange: %d) after 1 warm-up, %s; wall s / cpu s "
              "(user+sys, client+server) / peak RSS MiB"
-             % (meta["runs"], "quick (small sizes)" if meta["quick"] else "full"))
+             % (meta["runs"], 3 * meta["runs"], "quick (small sizes)" if meta["quick"] else "full"))
     L.append("work folder on %s%s" % (meta["work_fs"], (": " + meta["work_fs_note"])
                                       if meta["work_fs_note"] else ""))
     L.append("ratios: oc-rsync over the peer, median of the per-round ratios; "
@@ -570,9 +570,13 @@ done
 
 # --- nochange: the destination is up to date -----------------------------------
 # The last init run left it so; without init, the warm-up run makes it so.
+# A run is ~50 ms of CPU, and whether the two ends of a round overlap on the
+# two CPUs swings one round's CPU ratio between 0.70 and 0.95 (15 rounds,
+# 2026-11-22): this case takes three times the rounds (NC_RUNS).
+NC_RUNS=$((RUNS * 3))
 want nochange && for dir in $DIRS; do
 	echo "nochange $dir ..."
-	for rep in $(seq -1 $((RUNS - 1))); do
+	for rep in $(seq -1 $((NC_RUNS - 1))); do
 		for tool in $(order "$rep"); do
 			d=$(dst_of small "$tool" "$dir")
 			timed nochange "$dir" "$tool" "$rep" "$SMALL" "$d"
