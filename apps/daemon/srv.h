@@ -16,8 +16,11 @@
  * Unlike the rest of apps/daemon/, these files do I/O and depend on the
  * engine; the fuzz targets leave them out (Makefile: srv_%).
  *
+ * srv_lookup.c: a helper process, forked at start, does what may block
+ * (name look-ups, groups, the secrets file) for the loop.
+ *
  * Concurrency: the loop is single-threaded; each session is its own
- * process.
+ * process; the lookup helper has threads of its own and never forks.
  */
 #ifndef OCE_DAEMON_SRV_H
 #define OCE_DAEMON_SRV_H

@@ -41,6 +41,7 @@
 
 #include "apps/daemon/access.h"
 #include "apps/daemon/auth.h"
+#include "apps/daemon/srv_lookup.h"
 #include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/fastexit.h"
@@ -51,7 +52,6 @@
 #define RSYNC_PORT	   873
 #define HANDSHAKE_MAX_S	   60	       /* upstream DAEMON_HANDSHAKE_TIMEOUT */
 #define ARGS_MAX_BYTES	   (256 << 10) /* all server arguments of one client */
-#define SECRETS_MAX	   (1 << 20)
 #define ACCEPT_PAUSE_MS	   100	       /* after EMFILE / ENFILE */
 #define OUR_PROTOCOL	   32
 #define OUR_SUBPROTOCOL	   0
@@ -72,6 +72,7 @@ enum cstate {
 	ST_AUTH,   /* challenge sent, waiting for "<user> <hash>" */
 	ST_EARLY,  /* the module's "early exec" runs; no deadline, no input expected */
 	ST_ARGS,   /* @RSYNCD: OK sent, reading the NUL-separated arguments */
+	ST_WAIT,   /* the lookup helper works for it (struct job); its input waits */
 	ST_CLOSE,  /* flushing the last lines, then close */
 };
 
@@ -120,9 +121,22 @@ struct conn {
 	size_t olen, ooff, ocap;
 	uint32_t interest;	       /* what it is registered for (PB_IN / PB_OUT) */
 	pid_t early_pid;	       /* ST_EARLY: the process running "early exec" */
+	struct job *job;	       /* ST_WAIT: what the lookup helper does for it */
 	uint8_t *abuf;		       /* ST_ARGS: bytes of the arguments so far */
 	size_t alen, acap, arg_start, nargs;
 	struct ocp_linebuf lb;
+};
+
+/* A request to the lookup helper, and the connection waiting for it. */
+#define JOB_MAGIC 0x6a6f6221u
+
+struct job {
+	uint32_t magic;
+	struct job *prev, *next;      /* d->jobs: every job the helper has or is to get */
+	struct job *qnext;	      /* d->jq: those its socket had no room for yet */
+	struct conn *c;		      /* NULL once the connection is gone */
+	const struct oce_dmodule *m;  /* MODULE, AUTH: the module (c's snapshot holds it) */
+	struct oce_lk_msg msg;
 };
 
 struct child {
@@ -177,6 +191,11 @@ struct daemon {
 	struct conn **heap;
 	size_t hn, hcap;
 	struct conn *dead;	/* closed during this batch, freed after it */
+	/* the lookup helper (srv_lookup.h) and the jobs it has, or waiting for its socket */
+	struct oce_lk lk;
+	struct job *jobs;
+	struct job *jq, **jq_tail;
+	bool lk_out;		/* its socket is polled for room */
 	size_t nconns;
 	struct child *kids;
 	size_t nkids, capkids;
@@ -198,7 +217,7 @@ struct daemon {
 	bool stop;
 };
 
-static char tag_listen, tag_signal;
+static char tag_listen, tag_signal, tag_lookup;
 
 /* ---- handshake deadlines: a min-heap, so a round costs O(log n), not a walk ---- */
 
@@ -494,6 +513,11 @@ conn_free(struct daemon *d, struct conn *c)
 		close(c->ofd);
 	c->ofd = -1;
 	c->mod = NULL;
+	if (c->job) {
+		/* the helper's answer is dropped when it comes */
+		c->job->c = NULL;
+		c->job = NULL;
+	}
 	slot_release(&c->slot);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -532,7 +556,7 @@ bury(struct daemon *d)
 static void
 conn_interest(struct daemon *d, struct conn *c, bool pending)
 {
-	uint32_t ev = (c->st == ST_CLOSE ? 0 : PB_IN) | (pending ? PB_OUT : 0);
+	uint32_t ev = (c->st == ST_CLOSE || c->st == ST_WAIT ? 0 : PB_IN) | (pending ? PB_OUT : 0);
 
 	if (ev != c->interest) {
 		c->interest = ev;
@@ -562,103 +586,6 @@ conn_flush(struct daemon *d, struct conn *c)
 	c->ooff = c->olen = 0;
 	conn_interest(d, c, false);
 	return 1;
-}
-
-/* The peer's name as upstream client_name(): reverse lookup, confirmed forward. */
-static void
-lookup_host(struct conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct addrinfo hints = {0}, *res = NULL;
-	char name[NI_MAXHOST];
-	bool ok = false;
-
-	if (c->host[0])
-		return;
-	snprintf(c->host, sizeof(c->host), "UNKNOWN");
-	if (c->ofd >= 0) {
-		/* over a remote shell: the address the environment gave, if any */
-		hints.ai_flags = AI_NUMERICHOST;
-		hints.ai_socktype = SOCK_STREAM;
-		if (!strcmp(c->addr, "0.0.0.0") || getaddrinfo(c->addr, NULL, &hints, &res))
-			return;
-		memcpy(&ss, res->ai_addr, res->ai_addrlen);
-		sl = res->ai_addrlen;
-		freeaddrinfo(res);
-		res = NULL;
-		hints.ai_flags = 0;
-	} else if (getpeername(c->fd, (struct sockaddr *)&ss, &sl)) {
-		return;
-	}
-	if (getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0, NI_NAMEREQD))
-		return;
-	hints.ai_family = ss.ss_family;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(name, NULL, &hints, &res))
-		return;
-	for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
-		char t[OCE_DACC_ADDR_MAX];
-
-		if (!getnameinfo(a->ai_addr, a->ai_addrlen, t, sizeof(t), NULL, 0, NI_NUMERICHOST))
-			ok = !strcmp(t, c->addr);
-	}
-	freeaddrinfo(res);
-	if (ok)
-		snprintf(c->host, sizeof(c->host), "%s", name);
-}
-
-static int
-resolve_cb(void *ctx, const char *name, char (*addrs)[OCE_DACC_ADDR_MAX], size_t max)
-{
-	struct addrinfo hints = {0}, *res = NULL;
-	int n = 0;
-
-	(void)ctx;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(name, NULL, &hints, &res))
-		return -1;
-	for (struct addrinfo *a = res; a && (size_t)n < max; a = a->ai_next)
-		if (!getnameinfo(a->ai_addr, a->ai_addrlen, addrs[n], OCE_DACC_ADDR_MAX, NULL, 0,
-				 NI_NUMERICHOST))
-			n++;
-	freeaddrinfo(res);
-	return n;
-}
-
-static void
-acc_log(void *ctx, const char *line)
-{
-	dlog(ctx, "%s", line);
-}
-
-/* The names of user's groups (upstream getallgroups() + gid_to_group()). */
-struct grp_names {
-	char names[64][64];
-};
-
-static int
-groups_cb(void *ctx, const char *user, const char **names, size_t max)
-{
-	struct grp_names *g = ctx;
-	struct passwd *pw = getpwnam(user);
-	gid_t gids[64];
-	int n = 64, k = 0;
-
-	if (!pw)
-		return -1;
-	if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
-		n = 64;
-	for (int i = 0; i < n && (size_t)k < max && k < 64; i++) {
-		struct group *gr = getgrgid(gids[i]);
-
-		if (!gr)
-			continue;
-		snprintf(g->names[k], sizeof(g->names[k]), "%s", gr->gr_name);
-		names[k] = g->names[k];
-		k++;
-	}
-	return k;
 }
 
 /* --- the handshake ------------------------------------------------------------- */
@@ -744,6 +671,8 @@ start_early_exec(struct daemon *d, struct conn *c)
 
 		close(d->lfd);
 		close(d->sfd);
+		if (d->lk.fd >= 0)
+			close(d->lk.fd);
 		d->pb.ops->fini(&d->pb);
 		for (struct conn *o = d->conns; o; o = o->next)
 			close(o->fd);
@@ -818,19 +747,293 @@ on_greeting(struct daemon *d, struct conn *c, const char *line, size_t len)
 	c->st = ST_MODULE;
 }
 
+/* --- look-ups: jobs of the lookup helper (srv_lookup.h) ----------------------- */
+
+static void conn_service(struct daemon *d, struct conn *c);
+
+static void greet(struct daemon *d, struct conn *c);
+static void module_go(struct daemon *d, struct conn *c, const struct oce_dmodule *m, bool allowed,
+		      const char *matched, bool use_host);
+static void auth_go(struct daemon *d, struct conn *c, const struct oce_lk_rep *rep);
+
+/* A request about c; lookup: its name is wanted (not looked up again once known). */
+static void
+msg_init(struct oce_lk_msg *msg, const struct conn *c, enum oce_lk_kind kind, bool lookup)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->rq.kind = (uint8_t)kind;
+	msg->rq.lookup = lookup && !c->host[0];
+	if (msg->rq.lookup)
+		msg->rq.sl = oce_lk_peer(c->fd, c->ofd, c->addr, &msg->rq.ss);
+	snprintf(msg->rq.addr, sizeof(msg->rq.addr), "%s", c->addr);
+	snprintf(msg->rq.host, sizeof(msg->rq.host), "%s", c->host);
+	snprintf(msg->rq.challenge, sizeof(msg->rq.challenge), "%s", c->challenge);
+}
+
+/* The request's strings (LKS_* order); 0 or -ENOMEM (msg freed). */
+static int
+msg_strings(struct oce_lk_msg *msg, const char *allow, const char *deny, const char *users,
+	    const char *secrets, const char *response)
+{
+	const char *v[LKS_N] = {allow, deny, users, secrets, response};
+
+	for (int i = 0; i < LKS_N; i++) {
+		if (oce_lk_msg_add(msg, v[i])) {
+			oce_lk_msg_free(msg);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The work is done (by the helper or here): c goes on from where it waited. */
+static void
+job_cont(struct daemon *d, struct conn *c, const struct oce_dmodule *m, const struct oce_lk_req *rq,
+	 const struct oce_lk_rep *rep, char *log)
+{
+	if (rq->lookup)
+		snprintf(c->host, sizeof(c->host), "%s", rep->host);
+	for (char *l = log, *e; l && *l; l = e + 1) {
+		e = strchr(l, '\n');
+		if (!e)
+			break;
+		*e = '\0';
+		dlog(d, "%s", l);
+	}
+	switch (rq->kind) {
+	case OCE_LK_NAME:
+		greet(d, c);
+		break;
+	case OCE_LK_MODULE:
+		c->st = ST_MODULE;
+		module_go(d, c, m, rep->allowed, rep->matched, rq->use_host);
+		break;
+	default:
+		c->st = ST_AUTH;
+		auth_go(d, c, rep);
+	}
+}
+
+/* Do msg here (blocking), and go on. */
+static void
+job_in_place(struct daemon *d, struct conn *c, const struct oce_dmodule *m, struct oce_lk_msg *msg)
+{
+	struct oce_lk_rep rep;
+	char *log = NULL;
+
+	oce_lk_run(msg, &rep, &log);
+	if (c)
+		job_cont(d, c, m, &msg->rq, &rep, log);
+	free(log);
+	oce_lk_msg_free(msg);
+}
+
+static void
+job_unlink(struct daemon *d, struct job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		d->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	if (j->c)
+		j->c->job = NULL;
+	j->magic = 0;
+}
+
+/* Poll the helper's socket for room only while requests wait for it. */
+static void
+lk_interest(struct daemon *d)
+{
+	bool out = d->jq != NULL;
+
+	if (d->lk.fd >= 0 && out != d->lk_out) {
+		d->lk_out = out;
+		d->pb.ops->set(&d->pb, d->lk.fd, PB_IN | (out ? PB_OUT : 0), &tag_lookup, true);
+	}
+}
+
+/*
+ * The helper is gone (it should not go; the log says so): what it had is
+ * done here, and so is everything after, as before it existed.
+ */
+static void
+lk_lost(struct daemon *d, int err)
+{
+	struct job *js = d->jobs;
+
+	if (d->lk.fd < 0)
+		return;
+	dlog(d, "lookup helper lost (%s); name look-ups now run in the loop", strerror(-err));
+	d->pb.ops->del(&d->pb, d->lk.fd);
+	oce_lk_stop(&d->lk);
+	d->jobs = NULL;
+	d->jq = NULL;
+	d->jq_tail = &d->jq;
+	d->lk_out = false;
+	while (js) {
+		struct job *j = js;
+		struct conn *c = j->c;
+
+		js = j->next;
+		if (c)
+			c->job = NULL;
+		j->magic = 0;
+		job_in_place(d, c, j->m, &j->msg);
+		if (c && c->fd >= 0)
+			conn_service(d, c);
+		free(j);
+	}
+}
+
+/* Send what waited for room in the helper's socket. */
+static void
+lk_flush(struct daemon *d)
+{
+	while (d->jq) {
+		struct job *j = d->jq;
+		int r = oce_lk_send(&d->lk, &j->msg);
+
+		if (r == -EAGAIN)
+			break;
+		if (r) {
+			lk_lost(d, r);
+			return;
+		}
+		d->jq = j->qnext;
+		if (!d->jq)
+			d->jq_tail = &d->jq;
+	}
+	lk_interest(d);
+}
+
+/*
+ * c waits (ST_WAIT, its input left unread) while the helper does msg, whose
+ * strings this takes; job_cont() goes on when it is back. Without a helper,
+ * or for a request too large for it, done here.
+ */
+static void
+job_submit(struct daemon *d, struct conn *c, const struct oce_dmodule *m, struct oce_lk_msg *msg)
+{
+	struct job *j = d->lk.fd >= 0 ? calloc(1, sizeof(*j)) : NULL;
+	int r;
+
+	if (!j) {
+		job_in_place(d, c, m, msg);
+		return;
+	}
+	j->magic = JOB_MAGIC;
+	j->c = c;
+	j->m = m;
+	j->msg = *msg;
+	j->msg.rq.id = (uint64_t)(uintptr_t)j;
+	r = d->jq ? -EAGAIN : oce_lk_send(&d->lk, &j->msg);
+	if (r && r != -EAGAIN) {
+		*msg = j->msg;
+		free(j);
+		if (r != -EMSGSIZE)
+			lk_lost(d, r);
+		job_in_place(d, c, m, msg);
+		return;
+	}
+	if (r == -EAGAIN) {
+		*d->jq_tail = j;
+		d->jq_tail = &j->qnext;
+		lk_interest(d);
+	}
+	j->next = d->jobs;
+	if (d->jobs)
+		d->jobs->prev = j;
+	d->jobs = j;
+	c->job = j;
+	c->st = ST_WAIT;
+	conn_interest(d, c, c->ooff < c->olen);
+}
+
+/* The helper's socket: room for what waits, replies. */
+static void
+lk_event(struct daemon *d, uint32_t events)
+{
+	struct oce_lk_rep rep;
+	char *log;
+	int r;
+
+	if (events & PB_OUT)
+		lk_flush(d);
+	while (d->lk.fd >= 0 && (r = oce_lk_recv(&d->lk, &rep, &log)) != 0) {
+		struct job *j;
+
+		if (r < 0) {
+			lk_lost(d, r);
+			break;
+		}
+		j = (struct job *)(uintptr_t)rep.id;
+		if (!j || j->magic != JOB_MAGIC) {
+			free(log);
+			continue; /* (cannot be: one reply per request) */
+		}
+		if (j->c) {
+			struct conn *c = j->c;
+
+			job_unlink(d, j);
+			job_cont(d, c, j->m, &j->msg.rq, &rep, log);
+			if (c->fd >= 0)
+				conn_service(d, c);
+		} else {
+			job_unlink(d, j);
+		}
+		free(log);
+		oce_lk_msg_free(&j->msg);
+		free(j);
+	}
+	bury(d);
+}
+
+/* The helper, for a daemon with a listener (one connection per process does it in place). */
+static void
+lk_start(struct daemon *d)
+{
+	int r = oce_lk_start(&d->lk, 4); /* (waiting on resolvers, not computing) */
+
+	if (!r && d->pb.ops->set(&d->pb, d->lk.fd, PB_IN, &tag_lookup, false))
+		r = -EIO;
+	if (r) {
+		oce_lk_stop(&d->lk);
+		dlog(d, "lookup helper not started (%s); name look-ups run in the loop", strerror(-r));
+		return;
+	}
+	dlog(d, "lookup helper in process %d", (int)d->lk.pid);
+}
+
+/* At the end: the helper and whatever it still had. */
+static void
+lk_stop(struct daemon *d)
+{
+	if (d->lk.fd >= 0)
+		d->pb.ops->del(&d->pb, d->lk.fd);
+	oce_lk_stop(&d->lk);
+	while (d->jobs) {
+		struct job *j = d->jobs;
+
+		job_unlink(d, j);
+		oce_lk_msg_free(&j->msg);
+		free(j);
+	}
+	d->jq = NULL;
+	d->jq_tail = &d->jq;
+}
+
 static void
 on_module(struct daemon *d, struct conn *c, const char *line)
 {
 	const struct oce_dconf *cfg = c->cref->cfg;
 	const struct oce_dmodule *m;
-	struct oce_dacc_peer peer = {0};
+	struct oce_lk_msg msg;
 	bool lookup;
-	int r;
 
 	if (!*line || !strcmp(line, "#list")) {
-		/* a name lookup blocks the loop: only for a log that shows it */
-		if (d->log && cfg->defaults.reverse_lookup)
-			lookup_host(c);
+		/* (named at connect when there is a log to show it: greet()) */
 		dlog(d, "module-list request from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED,
 		     c->addr);
 		send_listing(c);
@@ -845,25 +1048,40 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	}
 	m = oce_dconf_module(cfg, line);
 	if (!m) {
-		dlog(d, "unknown module '%s' tried from %s (%s)", line, OCE_DACC_UNDETERMINED, c->addr);
+		dlog(d, "unknown module '%s' tried from %s (%s)", line,
+		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
 		out_printf(c, "@ERROR: Unknown module '%s'\n", line);
 		refuse(d, c, M_UNKNOWN);
 		return;
 	}
 	lookup = cfg->defaults.reverse_lookup || m->reverse_lookup;
-	if (lookup)
-		lookup_host(c);
-	peer.addr = c->addr;
-	peer.host = lookup ? c->host : NULL;
-	peer.forward_lookup = m->forward_lookup;
-	peer.resolve = resolve_cb;
-	peer.log = acc_log;
-	peer.ctx = d;
-	if (!oce_dacc_allow(m->hosts_allow, m->hosts_deny, &peer)) {
+	/* Rules may name hosts (forward look-ups); no rules and a known name need nothing. */
+	if ((lookup && !c->host[0]) || (m->hosts_allow && *m->hosts_allow) ||
+	    (m->hosts_deny && *m->hosts_deny)) {
+		msg_init(&msg, c, OCE_LK_MODULE, lookup);
+		msg.rq.use_host = lookup;
+		msg.rq.forward_lookup = m->forward_lookup;
+		if (msg_strings(&msg, m->hosts_allow, m->hosts_deny, NULL, NULL, NULL)) {
+			out_printf(c, "@ERROR: out of memory\n");
+			refuse(d, c, M_OTHER);
+			return;
+		}
+		job_submit(d, c, m, &msg);
+		return;
+	}
+	module_go(d, c, m, true, "", lookup);
+}
+
+/* The module chosen, its access rules decided: limits, then auth or the arguments. */
+static void
+module_go(struct daemon *d, struct conn *c, const struct oce_dmodule *m, bool allowed,
+	  const char *matched, bool use_host)
+{
+	int r;
+
+	if (!allowed) {
 		char buf[OCP_DAEMON_LINE_MAX];
-		const char *host = peer.host ? peer.host
-				   : peer.matched_name[0] ? peer.matched_name
-							  : OCE_DACC_UNDETERMINED;
+		const char *host = use_host ? c->host : *matched ? matched : OCE_DACC_UNDETERMINED;
 
 		dlog(d, "rsync denied on module %s from %s (%s)", m->name, host, c->addr);
 		oce_dacc_denied_line(buf, sizeof(buf), m->name, m->list, host, c->addr);
@@ -871,6 +1089,8 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 		refuse(d, c, M_HOSTS);
 		return;
 	}
+	dlog(d, "rsync allowed access on module %s from %s (%s)", m->name,
+	     use_host ? c->host : *matched ? matched : OCE_DACC_UNDETERMINED, c->addr);
 	r = slot_claim(d, m, &c->slot);
 	if (r < 0) {
 		dlog(d, "failed to open lock file %s: %s (%d)",
@@ -923,73 +1143,40 @@ on_module(struct daemon *d, struct conn *c, const char *line)
 	c->st = ST_AUTH;
 }
 
-/* Read the secrets file (NULL when it cannot be opened) and its strict-modes verdict. */
-static char *
-read_secrets(const struct oce_dmodule *m, size_t *len, const char **mode_err)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	*mode_err = NULL;
-	if (!m->secrets_file || !*m->secrets_file)
-		return NULL;
-	fd = oce_open_trusted(m->secrets_file, O_RDONLY, 0);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || st.st_size > SECRETS_MAX) {
-		close(fd);
-		return NULL;
-	}
-	*mode_err = oce_dauth_secrets_mode(m->strict_modes, st.st_mode, st.st_uid, geteuid());
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 static void
 on_auth(struct daemon *d, struct conn *c, const char *line, size_t len)
 {
 	const struct oce_dmodule *m = c->mod;
-	struct oce_dauth_req req = {0};
-	struct oce_dauth_result res = {0};
-	struct grp_names gn;
-	char *secrets;
-	int r;
+	struct oce_lk_msg msg;
 
-	req.auth_users = m->auth_users;
-	req.response = line;
-	req.response_len = len;
-	req.challenge = c->challenge;
-	req.digest = (enum ocp_csum)c->digest;
-	secrets = read_secrets(m, &req.secrets_len, &req.secrets_mode_err);
-	req.secrets = secrets;
-	req.groups = groups_cb;
-	req.ctx = &gn;
-	r = oce_dauth_server(&req, &res);
-	free(secrets);
-	if (r) {
-		dlog(d, "auth failed on module %s from %s (%s): %s", m->name,
-		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr,
-		     res.err ? res.err : "error");
+	(void)len; /* (a C string, as upstream reads it) */
+	msg_init(&msg, c, OCE_LK_AUTH, false);
+	msg.rq.digest = c->digest;
+	msg.rq.strict_modes = m->strict_modes;
+	if (msg_strings(&msg, NULL, NULL, m->auth_users, m->secrets_file, line)) {
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
 		refuse(d, c, M_AUTH);
 		return;
 	}
-	snprintf(c->user, sizeof(c->user), "%s", res.user);
-	c->read_only = res.read_only;
+	job_submit(d, c, m, &msg);
+}
+
+/* The challenge response checked (by the helper: secrets file, groups). */
+static void
+auth_go(struct daemon *d, struct conn *c, const struct oce_lk_rep *rep)
+{
+	const struct oce_dmodule *m = c->mod;
+
+	if (rep->auth_r) {
+		dlog(d, "auth failed on module %s from %s (%s)%s%s: %s", m->name,
+		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr, rep->user[0] ? " for " : "",
+		     rep->user, rep->err);
+		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
+		refuse(d, c, M_AUTH);
+		return;
+	}
+	snprintf(c->user, sizeof(c->user), "%s", rep->user);
+	c->read_only = rep->read_only;
 	begin_args(d, c);
 }
 
@@ -1035,6 +1222,8 @@ start_session(struct daemon *d, struct conn *c)
 		/* The child keeps only its socket. */
 		close(d->lfd);
 		close(d->sfd);
+		if (d->lk.fd >= 0)
+			close(d->lk.fd);
 		d->pb.ops->fini(&d->pb);
 		for (struct conn *o = d->conns; o; o = o->next)
 			if (o != c)
@@ -1143,7 +1332,7 @@ conn_read(struct daemon *d, struct conn *c)
 {
 	uint8_t buf[4096];
 
-	while (c->st != ST_CLOSE) {
+	while (c->st != ST_CLOSE && c->st != ST_WAIT) {
 		/*
 		 * A socket is peeked, so that what follows the arguments stays
 		 * for the session; a pipe cannot be, and is read a byte at a time
@@ -1174,7 +1363,7 @@ conn_read(struct daemon *d, struct conn *c)
 		}
 		if (c->ofd >= 0)
 			d->m.bytes_in += (uint64_t)n; /* a pipe's byte is taken already */
-		while (used < (size_t)n && c->st != ST_CLOSE && !ready) {
+		while (used < (size_t)n && c->st != ST_CLOSE && c->st != ST_WAIT && !ready) {
 			if (c->st == ST_ARGS) {
 				int err;
 
@@ -1227,7 +1416,7 @@ conn_read(struct daemon *d, struct conn *c)
 			start_session(d, c);
 			return;
 		}
-		if (c->st == ST_CLOSE)
+		if (c->st == ST_CLOSE || c->st == ST_WAIT)
 			return;
 		if ((size_t)n < sizeof(buf))
 			return;
@@ -1259,10 +1448,8 @@ show_addr(const struct sockaddr_storage *ss, socklen_t sl, char *buf, size_t cap
 static void
 conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 {
-	char greet[256];
-	struct ocp_namelist dg;
 	struct conn *c;
-	int one = 1, n;
+	int one = 1;
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -1291,18 +1478,47 @@ conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 			return;
 		}
 	}
-	dlog(d, "connect from %s (%s)", OCE_DACC_UNDETERMINED, c->addr);
-	ocp_auth_digests_default(&dg);
-	n = ocp_greeting_encode(greet, sizeof(greet), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
-	if (n > 0)
-		out_add(c, greet, (size_t)n);
-	send_motd(c);
-	c->interest = PB_IN;
-	if (d->pb.ops->set(&d->pb, fd, PB_IN, c, false)) {
+	c->st = ST_WAIT;
+	c->interest = 0;
+	if (d->pb.ops->set(&d->pb, fd, 0, c, false)) {
 		conn_free(d, c);
 		return;
 	}
+	/*
+	 * Upstream names the client before it greets, for the log's "connect
+	 * from" line (when "reverse lookup" is on); with no log to show it,
+	 * the name waits until a module asks for it.
+	 */
+	if (d->log && d->cref->cfg->defaults.reverse_lookup) {
+		struct oce_lk_msg msg;
+
+		msg_init(&msg, c, OCE_LK_NAME, true);
+		if (!msg_strings(&msg, NULL, NULL, NULL, NULL, NULL)) {
+			job_submit(d, c, NULL, &msg);
+			if (c->fd >= 0)
+				conn_service(d, c);
+			return;
+		}
+	}
+	greet(d, c);
 	conn_service(d, c);
+}
+
+/* Log the connection and greet the client: its greeting is next. */
+static void
+greet(struct daemon *d, struct conn *c)
+{
+	char line[256];
+	struct ocp_namelist dg;
+	int n;
+
+	dlog(d, "connect from %s (%s)", c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
+	ocp_auth_digests_default(&dg);
+	n = ocp_greeting_encode(line, sizeof(line), OUR_PROTOCOL, OUR_SUBPROTOCOL, &dg);
+	if (n > 0)
+		out_add(c, line, (size_t)n);
+	send_motd(c);
+	c->st = ST_GREET;
 }
 
 static int loop_setup(struct daemon *d);
@@ -1440,6 +1656,11 @@ reap(struct daemon *d)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == d->lk.pid) {
+			d->lk.pid = 0; /* (reaped) */
+			lk_lost(d, -ECHILD);
+			continue;
+		}
 		/* an "early exec" decides whether its connection goes on */
 		for (struct conn *c = d->conns; c; c = c->next) {
 			if (c->st != ST_EARLY || c->early_pid != pid)
@@ -1900,6 +2121,10 @@ run_loop(struct daemon *d)
 				on_signals(d);
 				continue;
 			}
+			if (ev[i].tag == &tag_lookup) {
+				lk_event(d, ev[i].events);
+				continue;
+			}
 			c = ev[i].tag;
 			if (c->fd < 0)
 				continue;
@@ -1927,6 +2152,8 @@ oce_daemon_main(const struct oce_opts *o)
 
 	d.o = o;
 	d.lfd = d.sfd = -1;
+	d.lk.fd = -1;
+	d.jq_tail = &d.jq;
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
 	d.metrics_path = o->metrics_file;
 	d.fork_each = getenv("OC_RSYNC_DAEMON_ASYNC") && !strcmp(getenv("OC_RSYNC_DAEMON_ASYNC"), "0");
@@ -1995,6 +2222,8 @@ oce_daemon_main(const struct oce_opts *o)
 	}
 	dlog(&d, "%s version %s starting, listening on port %d", OCE_PROG, "3.5.0", port);
 	dlog(&d, "event loop: %s", d.pb.ops->name);
+	if (!d.fork_each)
+		lk_start(&d);
 	if (nofile != d.nofile_was)
 		dlog(&d, "open files limit raised from %llu to %llu", (unsigned long long)d.nofile_was,
 		     (unsigned long long)nofile);
@@ -2007,6 +2236,7 @@ out_pid:
 	if (pid_file && *pid_file)
 		unlink(pid_file);
 out:
+	lk_stop(&d);
 	while (d.conns)
 		conn_free(&d, d.conns);
 	bury(&d);

@@ -784,7 +784,6 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.user = d->user;
 	dm.module = m->name;
 	dm.module_path = m->path;
-	slog(d, "rsync allowed access on module %s from %s (%s)", m->name, d->host, d->addr);
 	what = unsupported_param(m);
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));

@@ -9,10 +9,10 @@
 # list" / "receiving file list", "transfer logging" lines in the module's
 # "log format" (send, recv, del.), errors, and "total size" of the closing
 # line. Left out: the date and [pid] of every line, where an error line says
-# it comes from (common's ERRLINE), the lines of the
-# accepting process (start-up, "connect from", which resolves the name with
-# upstream and not with oc-rsyncd, and oc-rsyncd's own), and the sent and
-# received byte counts (they count the greeting differently).
+# it comes from (common's ERRLINE), the start-up lines and oc-rsyncd's own
+# (its event loop, lookup helper and session processes), and the sent and
+# received byte counts (they count the greeting differently). Both name the
+# client in "connect from" ("reverse lookup" is on by default).
 #
 # Modules: m (read-write, transfer logging, default log format), f (the
 # same with log format "%i %o %f %l"), q (no transfer logging), ro (read
@@ -87,12 +87,15 @@ setup() {
 	done
 }
 
-# until the daemon behind the pid file has no session left (at most 5 s)
+# until the daemon behind the pid file has no session left (at most 5 s);
+# oc-rsyncd's lookup helper (oc-rsyncd-names) is a child that stays
 sessions_done() {
 	local t k i
 	t=$(cat "$1")
 	for i in $(seq 50); do
-		k=$(pgrep -P "$t" || true)
+		k=$(pgrep -P "$t" | while read -r p; do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = oc-rsyncd-names ] || echo "$p"
+		done | paste -sd, -)
 		[ -z "$k" ] && return 0
 		[ -z "$(pgrep -P "$k" || true)" ] && return 0
 		sleep 0.1
@@ -102,7 +105,7 @@ sessions_done() {
 # the session lines a log holds from line $2 on, as compared here
 session_lines() {
 	tail -n +"$2" "$1" | sed -E 's|^[0-9/]+ [0-9:]+ \[[0-9]+\] ||' |
-		grep -Ev '^(connect from |rsyncd version |oc-rsync version |event loop|open files limit|session for module |sent 0 bytes  received 0 bytes  total size 0$)' |
+		grep -Ev '^(rsyncd version |oc-rsync version |event loop|lookup helper|open files limit|session for module |sent 0 bytes  received 0 bytes  total size 0$)' |
 		sed -E 's/^sent [0-9]+ bytes  received [0-9]+ bytes  /sent N bytes  received N bytes  /' |
 		sed -e "$ERRLINE"
 }
@@ -168,4 +171,13 @@ lpair() {
 	lpair -a --password-file="$D/pw" "$T/src/sub/" rsync://alice@127.0.0.1:_PORT_/sec/
 	lpair -a "$T/src/sub/" rsync://127.0.0.1:_PORT_/ro/
 	lpair -a rsync://127.0.0.1:_PORT_/ro/nosuchfile _DST_/
+}
+
+@test "daemon log: refusals in the handshake (wrong password, unknown module, listing)" {
+	printf 'wrong\n' >"$T/badpw"
+	chmod 600 "$T/badpw"
+	# "allowed access" comes before the auth, and the failure names the user
+	lpair -a --password-file="$T/badpw" rsync://alice@127.0.0.1:_PORT_/sec/ _DST_/
+	lpair -a rsync://127.0.0.1:_PORT_/nosuchmodule/ _DST_/
+	lpair rsync://127.0.0.1:_PORT_/
 }

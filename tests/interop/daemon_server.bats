@@ -1045,6 +1045,52 @@ uidmod() {
 }
 
 # Last: it changes the shared config.
+@test "daemon server: a slow name look-up holds up no other client" {
+	# The resolver takes 3 s to name 127.0.0.2 (slowdns.c); a client from
+	# there waits for its name (for the log's "connect from", and for its
+	# module), while clients from 127.0.0.1 come and go: the look-up runs in
+	# the lookup helper, not in the loop (with a process per connection, in
+	# that connection's own process).
+	local port t slow i
+	cc -O1 -shared -fPIC -o "$T/slowdns.so" "$BATS_TEST_DIRNAME/slowdns.c" -ldl
+	local ids=""
+	[ "$(id -u)" = 0 ] && ids=$'uid = 0\ngid = 0'
+	cat >"$D/slow.conf" <<-EOF
+		$ids
+		use chroot = false
+		log file = $D/slow.log
+		[ro]
+		 path = $T/src
+	EOF
+	port=$(free_port)
+	env $SERVER_ENV LD_PRELOAD="$T/slowdns.so" SLOWDNS_ADDR=127.0.0.2 SLOWDNS_MS=3000 \
+		timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
+		--config="$D/slow.conf" >"$D/slow.out" 2>&1 3>&- &
+	t=$!
+	echo "$t" >"$D/slow.pid"
+	wait_port "$port"
+	timeout 30 rsync --no-i-r --address=127.0.0.2 -a "rsync://127.0.0.1:$port/ro/small" "$T/slow.small" &
+	slow=$!
+	sleep 0.2
+	for i in 1 2; do
+		timeout 30 rsync --no-i-r -a "rsync://127.0.0.1:$port/ro/small" "$T/fast.$i"
+		cmp "$T/src/small" "$T/fast.$i"
+	done
+	rsync "rsync://127.0.0.1:$port/" | grep -q '^ro'
+	# all of that while the slow one still waited for its name
+	kill -0 "$slow" || {
+		echo "the slow client was done before the others"
+		cat "$D/slow.log"
+		false
+	}
+	wait "$slow"
+	cmp "$T/src/small" "$T/slow.small"
+	cat "$D/slow.log"
+	grep -q 'connect from localhost (127.0.0.1)$' "$D/slow.log"
+	grep -q 'connect from [^ ]* (127.0.0.2)$' "$D/slow.log"
+	stop_servers "$D/slow.pid"
+}
+
 @test "daemon server: SIGHUP loads the config again (rsync reads it per connection)" {
 	printf '[late]\n path = %s\n comment = added later\n' "$T/src" >>"$D/rsyncd.conf"
 	kill -HUP "$(cat "$D/ocd.pid")"
