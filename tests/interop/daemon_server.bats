@@ -1062,8 +1062,12 @@ uidmod() {
 		[ro]
 		 path = $T/src
 	EOF
+	# a sanitizer build's runtime must come first in LD_PRELOAD
+	local pre
+	pre=$(ldd "$OCD" | awk '/lib(a|ub|t)san/ {print $3}' | paste -sd: -)
+	pre=${pre:+$pre:}$T/slowdns.so
 	port=$(free_port)
-	env $SERVER_ENV LD_PRELOAD="$T/slowdns.so" SLOWDNS_ADDR=127.0.0.2 SLOWDNS_MS=3000 \
+	env $SERVER_ENV LD_PRELOAD="$pre" SLOWDNS_ADDR=127.0.0.2 SLOWDNS_MS=3000 \
 		timeout -k 10 60 "$OCD" --no-detach --address=127.0.0.1 --port="$port" \
 		--config="$D/slow.conf" >"$D/slow.out" 2>&1 3>&- &
 	t=$!
