@@ -1121,9 +1121,19 @@ module_go(struct daemon *d, struct conn *c, const struct oce_dmodule *m, bool al
 		refuse(d, c, M_AUTH);
 		return;
 	}
-	if (oce_dauth_digest_floor(m->auth_digest, (enum ocp_csum)c->digest)) {
-		dlog(d, "auth failed on module %s from %s (%s): auth digest too weak", m->name,
-		     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr);
+	r = oce_dauth_digest_floor(m->auth_digest, (enum ocp_csum)c->digest);
+	if (r) {
+		/* upstream auth_server()'s two reasons */
+		const char *host = c->host[0] ? c->host : OCE_DACC_UNDETERMINED;
+
+		if (r == -EINVAL)
+			dlog(d, "auth failed on module %s from %s (%s): the configured 'auth digest = %s' "
+				"is not a supported digest on this build", m->name, host, c->addr,
+			     m->auth_digest);
+		else
+			dlog(d, "auth failed on module %s from %s (%s): negotiated auth digest %s is "
+				"weaker than the required 'auth digest = %s'", m->name, host, c->addr,
+			     ocp_csum_name((enum ocp_csum)c->digest), m->auth_digest);
 		out_printf(c, "@ERROR: auth failed on module %s\n", m->name);
 		refuse(d, c, M_AUTH);
 		return;

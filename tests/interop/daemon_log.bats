@@ -56,6 +56,16 @@ setup_file() {
 		 transfer logging = yes
 		 auth users = alice
 		 secrets file = $D/secrets
+		[weak]
+		 path = $T/src
+		 auth users = alice
+		 secrets file = $D/secrets
+		 auth digest = sha256
+		[nodig]
+		 path = $T/src
+		 auth users = alice
+		 secrets file = $D/secrets
+		 auth digest = sha3
 	EOF
 	export RPORT OPORT
 	RPORT=$(free_port)
@@ -87,17 +97,19 @@ setup() {
 	done
 }
 
-# until the daemon behind the pid file has no session left (at most 5 s);
-# oc-rsyncd's lookup helper (oc-rsyncd-names) is a child that stays
+# until the daemon behind the pid file (the timeout's pid) has no session
+# left, at most 5 s; oc-rsyncd's lookup helper (oc-rsyncd-names) is a child
+# of the daemon that stays
 sessions_done() {
-	local t k i
+	local t k i kids
 	t=$(cat "$1")
 	for i in $(seq 50); do
-		k=$(pgrep -P "$t" | while read -r p; do
-			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = oc-rsyncd-names ] || echo "$p"
-		done | paste -sd, -)
+		k=$(pgrep -P "$t" || true)
 		[ -z "$k" ] && return 0
-		[ -z "$(pgrep -P "$k" || true)" ] && return 0
+		kids=$(pgrep -P "$k" | while read -r p; do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = oc-rsyncd-names ] || echo "$p"
+		done)
+		[ -z "$kids" ] && return 0
 		sleep 0.1
 	done
 }
@@ -180,4 +192,35 @@ lpair() {
 	lpair -a --password-file="$T/badpw" rsync://alice@127.0.0.1:_PORT_/sec/ _DST_/
 	lpair -a rsync://127.0.0.1:_PORT_/nosuchmodule/ _DST_/
 	lpair rsync://127.0.0.1:_PORT_/
+}
+
+@test "daemon log: an auth digest floor the client's digest does not meet, or no digest of the build" {
+	# rsync 3.5.0 clients always offer sha512: a raw client offers md5 only
+	local w port f from mod
+	for w in ref oc; do
+		f=$D/$w.log
+		[ -f "$f" ] || : >"$f"
+		from=$(($(wc -l <"$f") + 1))
+		port=$RPORT
+		[ $w = oc ] && port=$OPORT
+		for mod in weak nodig; do
+			"$PY" - "$port" "$mod" >"$T/raw.$w.$mod" <<-'EOF'
+				import socket, sys
+				s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+				s.settimeout(10)
+				f = s.makefile("rb")
+				f.readline()
+				s.sendall(b"@RSYNCD: 32.0 md5\n" + sys.argv[2].encode() + b"\n")
+				for line in f:
+				    sys.stdout.write(line.decode())
+			EOF
+			grep -qx "@ERROR: auth failed on module $mod" "$T/raw.$w.$mod"
+		done
+		sessions_done "$D/$([ $w = ref ] && echo rsyncd || echo ocd).pid"
+		session_lines "$f" "$from" >"$T/lines.$w"
+	done
+	cat "$T/lines.oc"
+	diff "$T/lines.ref" "$T/lines.oc"
+	grep -q "negotiated auth digest md5 is weaker than the required 'auth digest = sha256'" "$T/lines.oc"
+	grep -q "the configured 'auth digest = sha3' is not a supported digest on this build" "$T/lines.oc"
 }
