@@ -1089,8 +1089,9 @@ module_go(struct daemon *d, struct conn *c, const struct oce_dmodule *m, bool al
 		refuse(d, c, M_HOSTS);
 		return;
 	}
-	dlog(d, "rsync allowed access on module %s from %s (%s)", m->name,
-	     use_host ? c->host : *matched ? matched : OCE_DACC_UNDETERMINED, c->addr);
+	if (!d->o->server) /* (upstream: not a daemon over a remote shell) */
+		dlog(d, "rsync allowed access on module %s from %s (%s)", m->name,
+		     use_host ? c->host : *matched ? matched : OCE_DACC_UNDETERMINED, c->addr);
 	r = slot_claim(d, m, &c->slot);
 	if (r < 0) {
 		dlog(d, "failed to open lock file %s: %s (%d)",

@@ -224,3 +224,23 @@ lpair() {
 	grep -q "negotiated auth digest md5 is weaker than the required 'auth digest = sha256'" "$T/lines.oc"
 	grep -q "the configured 'auth digest = sha3' is not a supported digest on this build" "$T/lines.oc"
 }
+
+@test "daemon log: a daemon over a remote shell logs no access line" {
+	# upstream writes "rsync allowed access" only for a listening daemon
+	local w f from rp
+	for w in ref oc; do
+		f=$D/$w.log
+		[ -f "$f" ] || : >"$f"
+		from=$(($(wc -l <"$f") + 1))
+		rp="rsync --config=$D/ref.conf"
+		[ $w = oc ] && rp="$OCD --config=$D/oc.conf"
+		rm -rf "$T/out.$w"
+		env $SERVER_ENV rsync --no-i-r -e "$RSH" --rsync-path="$rp" h::ro/small "$T/out.$w"
+		cmp "$T/src/small" "$T/out.$w"
+		session_lines "$f" "$from" >"$T/lines.$w"
+	done
+	cat "$T/lines.oc"
+	diff "$T/lines.ref" "$T/lines.oc"
+	grep -q '^connect from ' "$T/lines.oc"
+	! grep -q 'allowed access' "$T/lines.oc"
+}
