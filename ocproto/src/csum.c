@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "ocproto/csum.h"
+#include "cpu_x86.h"
 #include "xxh_avx2.h"
 #include "ocproto/err.h"
 
@@ -68,25 +69,14 @@ sbyte(uint8_t b)
 }
 
 /*
- * On x86-64 the lane loop below is compiled twice, for baseline SSE2 and
- * for AVX2, and the loader picks one for the CPU it runs on (an ifunc):
- * the AVX2 build sums twice as many bytes per instruction.
+ * On x86-64 with AVX2, inputs of 256 bytes and more take weak_sums_avx2()
+ * below, chosen at run time (cpu_x86.h); everything else takes this loop.
+ * (Not an ifunc or target_clones: their resolver needs libgcc's CPU
+ * probe, which then runs at every start; see cpu_x86.h.)
  */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define OCP_NO_IFUNC 1 /* sanitizer runtimes are not up when ifunc resolvers run */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define OCP_NO_IFUNC 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(OCP_NO_IFUNC)
-#define WEAK_SUMS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WEAK_SUMS_CLONES
-#endif
 
 /* Full 32-bit s1 and s2 of upstream's weak sum over p[0..len). */
-WEAK_SUMS_CLONES static void
+static void
 weak_sums(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
 {
 	uint32_t s1 = 0, s2 = 0;
@@ -116,7 +106,7 @@ weak_sums(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
 	*s2p = s2;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(OCP_NO_IFUNC)
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_WEAK_SUMS_AVX2 1
 
@@ -173,16 +163,7 @@ weak_sums_avx2(const uint8_t *p, size_t len, uint32_t *s1p, uint32_t *s2p)
 static bool
 have_avx2(void)
 {
-	/* relaxed atomics: threads may race to fill it, all with the same answer */
-	static int v = -1;
-	int c = __atomic_load_n(&v, __ATOMIC_RELAXED);
-
-	if (c < 0) {
-		__builtin_cpu_init();
-		c = __builtin_cpu_supports("avx2") ? 1 : 0;
-		__atomic_store_n(&v, c, __ATOMIC_RELAXED);
-	}
-	return c;
+	return ocp_cpu_avx2();
 }
 #endif
 

@@ -8,6 +8,7 @@
  * single cost after I/O. Results are XXH3's, bit for bit (the unit test
  * compares them with libxxhash's).
  */
+#include "cpu_x86.h"
 #include "xxh_avx2.h"
 
 #ifdef OCP_HAVE_XXH_AVX2
@@ -19,16 +20,7 @@
 bool
 ocp_xxh_avx2_usable(void)
 {
-	/* relaxed atomics: threads may race to fill it, all with the same answer */
-	static int v = -1;
-	int c = __atomic_load_n(&v, __ATOMIC_RELAXED);
-
-	if (c < 0) {
-		__builtin_cpu_init();
-		c = __builtin_cpu_supports("avx2") ? 1 : 0;
-		__atomic_store_n(&v, c, __ATOMIC_RELAXED);
-	}
-	return c;
+	return ocp_cpu_avx2();
 }
 
 uint64_t
