@@ -22,6 +22,7 @@
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
+#include "ocpool/ocpool.h"
 
 /* Token format for the negotiated compressor. */
 enum ocp_tok_fmt
@@ -413,6 +414,32 @@ no_send(struct oce_session *s, int32_t ndx)
 				4);
 }
 
+/*
+ * The source would not open (err, a negative errno): a warning and a
+ * transfer error (code 23 at a daemon's client) as upstream's, naming it
+ * as upstream's full_fname() does (from the module root and " (in
+ * MODULE)" in a daemon), then MSG_NO_SEND; the file is not logged. 1, or
+ * the write's error.
+ */
+static int
+open_failed(struct oce_session *s, const struct oce_file *f, int32_t ndx, int err)
+{
+	char dir[PATH_MAX], full[PATH_MAX + 64];
+	int r;
+
+	oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+		       f->name);
+	if (err == -ENOENT) {
+		oce_sender_io_error(s, OCE_IOERR_VANISHED);
+		oce_warning(s, "file has vanished: %s", full);
+	} else {
+		oce_sender_io_error(s, OCE_IOERR_GENERAL);
+		oce_rsyserr_xfer(s, -err, "send_files failed to open %s", full);
+	}
+	r = no_send(s, ndx);
+	return r ? r : 1;
+}
+
 /* One requested file: 0 sent, 1 not sent after all (told with MSG_NO_SEND), or an error. */
 static int
 send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, struct oce_file *f,
@@ -452,27 +479,8 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		mo.append_len = ocp_sum_head_flength(&sig.head);
 	fd = open_source(s, f, &st);
 	if (fd < 0) {
-		char dir[PATH_MAX], full[PATH_MAX + 64];
-
-		/*
-		 * Named as upstream's full_fname() names it (from the module
-		 * root and " (in MODULE)" in a daemon), a warning and a
-		 * transfer error (code 23 at a daemon's client) as upstream's.
-		 */
-		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
-			       f->name);
-		if (fd == -ENOENT) {
-			oce_sender_io_error(s, OCE_IOERR_VANISHED);
-			oce_warning(s, "file has vanished: %s", full);
-		} else {
-			oce_sender_io_error(s, OCE_IOERR_GENERAL);
-			oce_rsyserr_xfer(s, -fd, "send_files failed to open %s", full);
-		}
 		ocp_sig_free(&sig);
-		return ocp_io_write_msg(s->io, OCP_MSG_NO_SEND,
-					(uint8_t[]){(uint8_t)ndx, (uint8_t)(ndx >> 8),
-						    (uint8_t)(ndx >> 16), (uint8_t)(ndx >> 24)},
-					4);
+		return open_failed(s, f, ndx, fd);
 	}
 	if (mo.append && st.st_size < f->size) {
 		/* It shrank since the file list: appending would make no sense. */
@@ -543,6 +551,337 @@ out:
 	return r;
 }
 
+/* --- The match stage ------------------------------------------------------
+ *
+ * Matching a file against its block sums, and its whole-file sum, are the
+ * sender's CPU work; reading requests and writing tokens are its I/O. With
+ * a pool, a requested file of a middling size is matched on a worker while
+ * this thread reads the next requests, and its tokens are recorded. They
+ * are replayed into the token encoder here, in request order, so the
+ * stream is the same bytes as when every file is sent in turn (the token
+ * encoder and compressor keep state across files, and only this thread
+ * uses them). Anything else that writes (an item without transfer, an
+ * error, the end of a phase) first sends every file before it, and so does
+ * a read that would wait (ocp_io_set_wait_hook()): the peer never waits
+ * for bytes held here while we wait for its.
+ *
+ * Off with OC_RSYNC_ASYNC=0, on one CPU, and with --progress (whose lines
+ * follow the matching as it goes).
+ */
+
+/* Below this a file is sent in turn: the hand-over would cost more than it saves. */
+#define STAGE_MIN (64 * 1024)
+/* Above this it is sent in turn, its pages dropped behind the matcher. */
+#define STAGE_MAX (8 * 1024 * 1024)
+/* Files matched or waiting to be sent, per worker. */
+#define STAGE_DEPTH 2
+
+/* One call of the matcher's emit(), kept for the replay. */
+struct tok_rec {
+	const uint8_t *lit, *blk;
+	size_t lit_len, blk_len;
+	int32_t token;
+};
+
+struct mjob {
+	struct mjob *next;
+	struct stage *stg;
+	struct oce_file *f;
+	int32_t ndx;
+	uint16_t iflags;
+	uint8_t basis;
+	char *xname;
+	struct ocp_sig sig;
+	struct ocp_match_opts mo;
+	enum ocp_csum csum;
+	int fd;
+	struct stat st;
+	struct read_buf rb;
+	void *map;
+	struct tok_rec *rec;
+	size_t nrec, rec_cap;
+	struct ocp_csum_ctx sum;
+	struct ocp_match_stats ms;
+	uint8_t digest[OCP_CSUM_DIGEST_MAX];
+	int r;
+	bool done; /* under stg->mu */
+};
+
+struct stage {
+	struct oce_session *s;
+	struct ocp_tok_enc *enc;
+	struct ocpool *pool;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct mjob *head, *tail;
+	size_t n, depth;
+	bool off;
+};
+
+static int
+rec_put(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
+	size_t blk_len)
+{
+	struct mjob *j = arg;
+	int r = lit_len ? ocp_csum_update(&j->sum, lit, lit_len) : 0;
+
+	if (!r && blk && blk_len)
+		r = ocp_csum_update(&j->sum, blk, blk_len);
+	if (r)
+		return r;
+	if (j->nrec == j->rec_cap) {
+		size_t cap = j->rec_cap ? 2 * j->rec_cap : 64;
+		struct tok_rec *n = realloc(j->rec, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		j->rec = n;
+		j->rec_cap = cap;
+	}
+	j->rec[j->nrec++] = (struct tok_rec){lit, blk, lit_len, blk_len, token};
+	return 0;
+}
+
+/* On a worker: read or map the file, match it, sum it. */
+static int
+mjob_run(void *arg)
+{
+	struct mjob *j = arg;
+	struct stage *stg = j->stg;
+	size_t size = (size_t)j->st.st_size;
+	const uint8_t *data = (const uint8_t *)"";
+	int r = 0;
+
+	if (size > 0 && size <= SEND_READ_MAX) {
+		r = read_small(&j->rb, j->fd, size);
+		data = j->rb.p;
+	} else if (size > 0) {
+		j->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, j->fd, 0);
+		if (j->map == MAP_FAILED)
+			r = -errno;
+		else
+			data = j->map;
+	}
+	if (!r)
+		r = ocp_csum_begin(&j->sum, j->csum);
+	if (!r)
+		r = ocp_delta_match_ex(&j->sig, data, size, &j->mo, rec_put, j, &j->ms);
+	if (!r) {
+		r = ocp_csum_end(&j->sum, j->digest);
+		if (r > 0)
+			r = 0; /* (the digest's length) */
+	}
+	pthread_mutex_lock(&stg->mu);
+	j->r = r;
+	j->done = true;
+	pthread_cond_broadcast(&stg->cv);
+	pthread_mutex_unlock(&stg->mu);
+	return 0;
+}
+
+static void
+mjob_free(struct mjob *j)
+{
+	if (j->map && j->map != MAP_FAILED)
+		munmap(j->map, (size_t)j->st.st_size);
+	if (j->fd >= 0)
+		close(j->fd);
+	ocp_csum_free(&j->sum);
+	ocp_sig_free(&j->sig);
+	free(j->rb.p);
+	free(j->rec);
+	free(j->xname);
+	free(j);
+}
+
+/* Send the oldest file of the stage, waiting for its match; then as send_one() and the loop after it. */
+static int
+stage_send_head(struct stage *stg)
+{
+	struct oce_session *s = stg->s;
+	struct mjob *j = stg->head;
+	uint8_t head[OCP_SUM_HEAD_SIZE];
+	int r;
+
+	pthread_mutex_lock(&stg->mu);
+	while (!j->done)
+		pthread_cond_wait(&stg->cv, &stg->mu);
+	pthread_mutex_unlock(&stg->mu);
+	stg->head = j->next;
+	if (!stg->head)
+		stg->tail = NULL;
+	stg->n--;
+	r = j->r;
+	if (!r)
+		r = oce_write_item(s, s->io, j->ndx, j->iflags, j->basis, j->xname);
+	if (!r) {
+		ocp_enc_sum_head(head, sizeof(head), &j->sig.head);
+		r = ocp_io_write_data(s->io, head, sizeof(head));
+	}
+	for (size_t i = 0; i < j->nrec && !r; i++) {
+		const struct tok_rec *t = &j->rec[i];
+
+		r = ocp_tok_enc_put(stg->enc, t->lit, t->lit_len, t->token, t->blk, t->blk_len);
+	}
+	if (!r)
+		r = ocp_io_write_data(s->io, j->digest, (size_t)s->csum_len);
+	s->st.literal_data += (int64_t)j->ms.literal;
+	s->st.matches += (int64_t)j->ms.matches;
+	s->st.hash_hits += (int64_t)j->ms.hash_hits;
+	s->st.false_alarms += (int64_t)j->ms.false_alarms;
+	s->st.matched_data += j->st.st_size - (int64_t)j->ms.literal;
+	if (!r) {
+		if (!oce_progress_logged_before(s))
+			oce_log_item(s, j->f, j->iflags, NULL);
+		j->f->sent = true;
+	}
+	mjob_free(j);
+	return r;
+}
+
+/* Send every file of the stage, in order. */
+static int
+stage_flush(struct stage *stg)
+{
+	int r = 0;
+
+	while (stg->head && !r)
+		r = stage_send_head(stg);
+	return r;
+}
+
+/* A read is about to wait for the peer: what we hold goes first. */
+static int
+stage_wait_hook(void *arg)
+{
+	return stage_flush(arg);
+}
+
+static void
+stage_init(struct stage *stg, struct oce_session *s, struct ocp_tok_enc *enc)
+{
+	const char *v = getenv("OC_RSYNC_ASYNC");
+
+	memset(stg, 0, sizeof(*stg));
+	stg->s = s;
+	stg->enc = enc;
+	stg->off = (v && !strcmp(v, "0")) || oce_progress_on(s) || ocpool_cpu_count() < 2;
+}
+
+/* Whether file f, requested with iflags, goes through the stage (starting its pool). */
+static bool
+stage_takes(struct stage *stg, const struct oce_file *f)
+{
+	struct ocpool_config pc;
+	unsigned w;
+
+	if (stg->off || f->size < STAGE_MIN || f->size > STAGE_MAX || stg->s->o->append)
+		return false;
+	if (stg->pool)
+		return true;
+	w = ocpool_cpu_count();
+	if (w > 8)
+		w = 8;
+	ocpool_config_init(&pc);
+	pc.workers = w;
+	pc.queue_capacity = (STAGE_DEPTH + 1) * w;
+	if (pthread_mutex_init(&stg->mu, NULL)) {
+		stg->off = true;
+		return false;
+	}
+	if (pthread_cond_init(&stg->cv, NULL) || ocpool_create(&stg->pool, &pc)) {
+		pthread_mutex_destroy(&stg->mu);
+		stg->pool = NULL;
+		stg->off = true;
+		return false;
+	}
+	stg->depth = STAGE_DEPTH * w;
+	ocp_io_set_wait_hook(stg->s->io, stage_wait_hook, stg);
+	return true;
+}
+
+/*
+ * send_one() through the stage: the sums are read and the file opened here,
+ * then matched on the pool. 0 (queued, or sent), 1 (not sent after all),
+ * or an error.
+ */
+static int
+stage_add(struct stage *stg, struct oce_file *f, int32_t ndx, uint16_t iflags, uint8_t basis,
+	  const char *xname)
+{
+	struct oce_session *s = stg->s;
+	const struct oce_opts *o = s->o;
+	struct mjob *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->stg = stg;
+	j->f = f;
+	j->ndx = ndx;
+	j->iflags = iflags;
+	j->basis = basis;
+	j->fd = -1;
+	j->csum = s->csum;
+	/* as send_one(), without --append (stage_takes()) */
+	j->mo = (struct ocp_match_opts){
+		.updating_basis = o->inplace && (s->protocol >= 29 ? basis == OCE_BASIS_FNAME
+								   : !o->backup || f->sent),
+		.bound_false_alarms = true,
+		.upstream_counts = o->debug[OCE_DEBUG_DELTASUM] >= 1,
+	};
+	j->xname = strdup(xname);
+	r = j->xname ? read_sig(s, &j->sig, false) : -ENOMEM;
+	if (!r) {
+		j->fd = open_source(s, f, &j->st);
+		if (j->fd < 0) {
+			int e = j->fd;
+
+			mjob_free(j);
+			r = stage_flush(stg);
+			return r ? r : open_failed(s, f, ndx, e);
+		}
+	}
+	if (r) {
+		mjob_free(j);
+		return r;
+	}
+	if (stg->tail)
+		stg->tail->next = j;
+	else
+		stg->head = j;
+	stg->tail = j;
+	stg->n++;
+	r = ocpool_submit(stg->pool, mjob_run, j, NULL);
+	if (r) {
+		/* no worker took it: match it here */
+		mjob_run(j);
+		r = 0;
+	}
+	while (!r && stg->n > stg->depth)
+		r = stage_send_head(stg);
+	return r;
+}
+
+static void
+stage_end(struct stage *stg)
+{
+	if (!stg->pool)
+		return;
+	ocp_io_set_wait_hook(stg->s->io, NULL, NULL);
+	/* after an error, files still on the stage are dropped once matched */
+	ocpool_shutdown(stg->pool, OCPOOL_DRAIN, NULL);
+	ocpool_destroy(stg->pool);
+	while (stg->head) {
+		struct mjob *j = stg->head;
+
+		stg->head = j->next;
+		mjob_free(j);
+	}
+	pthread_cond_destroy(&stg->cv);
+	pthread_mutex_destroy(&stg->mu);
+}
+
 int
 oce_sender_run(struct oce_session *s)
 {
@@ -551,12 +890,14 @@ oce_sender_run(struct oce_session *s)
 	int32_t saved_io_error = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
 	int phase = 0, max_phase = 2, level, r;
 	struct read_buf rb = {0};
+	struct stage stg;
 	char xname[4096];
 
 	level = s->compress_least ? OCP_TOK_LEVEL_LEAST : s->o->compress_level > 0 ? s->o->compress_level : 0;
 	r = ocp_tok_enc_new(&enc, oce_tok_fmt(s->compress), level, s->protocol, xfer_write, &xo);
 	if (r)
 		return r;
+	stage_init(&stg, s, enc);
 	for (;;) {
 		int32_t ndx;
 		uint16_t iflags;
@@ -564,6 +905,24 @@ oce_sender_run(struct oce_session *s)
 		struct oce_file *f;
 
 		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
+		if (r)
+			break;
+		f = ndx >= 0 ? s->fl.v[ndx] : NULL;
+		if ((iflags & OCE_ITEM_TRANSFER) && f && S_ISREG(f->mode) && phase < 2 &&
+		    !s->o->dry_run && stage_takes(&stg, f)) {
+			if (!f->sent && (iflags & OCE_ITEM_IS_NEW))
+				s->st.created_files++;
+			s->st.xferred_files++;
+			s->st.total_transferred_size += f->size;
+			r = stage_add(&stg, f, ndx, iflags, basis, xname);
+			if (r == 1)
+				r = 0;
+			if (r)
+				break;
+			continue;
+		}
+		/* everything else keeps its place after the files on the stage */
+		r = stage_flush(&stg);
 		if (r)
 			break;
 		if (ndx == OCE_NDX_DONE) {
@@ -575,7 +934,6 @@ oce_sender_run(struct oce_session *s)
 				break;
 			continue;
 		}
-		f = s->fl.v[ndx];
 		if (!(iflags & OCE_ITEM_TRANSFER)) {
 			oce_maybe_log_item(s, f, iflags, xname);
 			r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
@@ -620,6 +978,9 @@ oce_sender_run(struct oce_session *s)
 			oce_log_item(s, f, iflags, NULL);
 		f->sent = true;
 	}
+	if (!r)
+		r = stage_flush(&stg);
+	stage_end(&stg);
 	if (!r && __atomic_load_n(&s->io_error, __ATOMIC_RELAXED) != saved_io_error) {
 		int32_t v = __atomic_load_n(&s->io_error, __ATOMIC_RELAXED);
 

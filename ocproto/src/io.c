@@ -72,6 +72,8 @@ ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sys *s
 	io->last_out = io_now(io);
 	io->on_msg = NULL;
 	io->msg_arg = NULL;
+	io->on_wait = NULL;
+	io->wait_arg = NULL;
 	io->in_pos = 0;
 	io->in_len = 0;
 	io->dpend = NULL;
@@ -153,6 +155,13 @@ ocp_io_set_msg_handler(struct ocp_io *io, ocp_io_msg_fn fn, void *arg)
 {
 	io->on_msg = fn;
 	io->msg_arg = arg;
+}
+
+void
+ocp_io_set_wait_hook(struct ocp_io *io, ocp_io_wait_fn fn, void *arg)
+{
+	io->on_wait = fn;
+	io->wait_arg = arg;
 }
 
 /*
@@ -448,7 +457,7 @@ fill(struct ocp_io *io)
 		io->in_pos = 0;
 	}
 	progress = io_now(io);
-	for (;;) {
+	for (bool hooked = !io->on_wait;;) {
 		struct pollfd p = {.fd = io->fd_in, .events = POLLIN};
 		int64_t now, deadline, ka;
 		ssize_t n;
@@ -460,6 +469,23 @@ fill(struct ocp_io *io)
 			return io->rerr;
 		if (io->in_eof)
 			return 0;
+		/* About to wait: the hook's turn first, once (ocp_io_set_wait_hook()). */
+		if (!hooked) {
+			do
+				r = io->sys->poll(io->sys->ctx, &p, 1, 0);
+			while (r < 0 && errno == EINTR);
+			if (r == 0) {
+				hooked = true;
+				r = io->on_wait(io->wait_arg);
+				if (!r && io->out_len)
+					r = ocp_io_flush(io);
+				if (r) {
+					io->rerr = r;
+					return r;
+				}
+				continue;
+			}
+		}
 		now = io_now(io);
 		deadline = io->timeout_s ? progress + io->timeout_s * 1000LL : -1;
 		if (deadline >= 0 && now >= deadline) {

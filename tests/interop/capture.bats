@@ -116,11 +116,12 @@ EOF
 # PREP is "fresh" (no destination) or "old" (a copy of the older tree); DIR
 # is push or pull. The paths are the same in every run, so the command lines
 # can be compared byte for byte.
+# CAP_W and CAP_OLD: another source (CAP_W/src) and old destination.
 cap() {
-	local name=$1 prep=$2 dir=$3 w="$T/w"
+	local name=$1 prep=$2 dir=$3 w=${CAP_W:-$T/w}
 	shift 3
 	rm -rf "$w/dst"
-	[ "$prep" = old ] && cp -a "$T/old" "$w/dst"
+	[ "$prep" = old ] && cp -a "${CAP_OLD:-$T/old}" "$w/dst"
 	case $dir in
 	push) "$@" -e "$TAP $C/$name" --checksum-seed=12345 "$w/src/" "h:$w/dst/" ;;
 	pull) "$@" -e "$TAP $C/$name" --checksum-seed=12345 "h:$w/src/" "$w/dst/" ;;
@@ -305,4 +306,50 @@ server_case() {
 
 @test "capture: server pull -aHc" {
 	server_case pull fresh -aHc
+}
+
+# Many middling files, each changed a little: the sender matches them on a
+# pool and sends them in request order (sender.c, the match stage), between
+# items that only report (-i: mode changes) and small files sent in turn.
+mk_many() {
+	python3 - "$1" "$2" <<'EOF'
+import os, random, sys
+src, old = sys.argv[1], sys.argv[2]
+r = random.Random(99)
+os.makedirs(src)
+os.makedirs(old)
+for i in range(14):
+    size = [70000, 300000, 1 << 20, 3 << 20][i % 4] + r.randrange(5000)
+    b = bytearray(r.randbytes(size))
+    open("%s/f%02d" % (src, i), "wb").write(b)
+    for _ in range(6):
+        o = r.randrange(len(b) - 500)
+        b[o:o + 200] = r.randbytes(200)
+    open("%s/f%02d" % (old, i), "wb").write(b)
+    open("%s/s%02d" % (src, i), "wb").write(r.randbytes(100 + i))
+    open("%s/m%02d" % (src, i), "wb").write(b"same\n")
+    open("%s/m%02d" % (old, i), "wb").write(b"same\n")
+EOF
+	chmod 600 "$1"/m0*
+	find "$1" "$2" -exec touch -h -d '2024-03-04 05:06:07' {} +
+	touch -d '2020-01-01' "$2"/f*
+}
+
+many_case() {
+	local side=$1
+	shift
+	[ -d "$T/m/src" ] || mk_many "$T/m/src" "$T/m/old"
+	CAP_W="$T/m" CAP_OLD="$T/m/old" "$side" "$@"
+}
+
+@test "capture: client delta push -ai, files matched in parallel" {
+	many_case client_case push old -ai
+}
+
+@test "capture: client delta push -az, files matched in parallel" {
+	many_case client_case push old -az
+}
+
+@test "capture: server delta pull -ai --cc=md5, files matched in parallel" {
+	many_case server_case pull old -ai --cc=md5
 }

@@ -255,6 +255,32 @@ fix_unreadable_src() {
 	[ "$ORC" = 23 ]
 }
 
+# A file the sender can list but not open (mode 000, the sender not root):
+# "send_files failed to open", MSG_NO_SEND, and no itemized line for it.
+# One small file and one big enough for the sender's match stage.
+fix_unopenable_file() {
+	fix_src
+	head -c 100000 /dev/zero | tr '\0' 'm' >src/mid
+	printf 'locked\n' >src/locked
+	touch -d '2020-01-01 00:00:00' src src/sub src/f src/mid src/locked
+	chmod -R a+rX src
+	chmod 000 src/locked
+	mkdir dst
+	touch -d '2021-01-01 00:00:00' dst
+	chmod 777 dst
+	[ "$(id -u)" != 0 ] || chown 65534:65534 dst
+}
+
+@test "errors: a listed source file that cannot be opened, push and pull from --server -i (code 23)" {
+	both fix_unopenable_file $AS_USER @P@ -ai -e "$RSH" --rsync-path=@P@ src/ h:dst/
+	same_outcome 23
+	same_tree dst
+	! grep -q 'f+++++++++ locked' "$W/out.log"
+	both fix_unopenable_file $AS_USER rsync -ai -e "$RSH" --rsync-path=@P@ h:src/ dst/
+	same_outcome 23
+	same_tree dst
+}
+
 @test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
 	both fix_readonly $AS_USER @P@ -r src/ ro/
 	same_outcome 23

@@ -69,6 +69,14 @@ extern const struct ocp_io_sys ocp_io_sys_default;
  */
 typedef int (*ocp_io_msg_fn)(void *arg, enum ocp_msg code, const uint8_t *payload, size_t len);
 
+/*
+ * Called when a read is about to wait for the peer: nothing is buffered
+ * and the descriptor has nothing either. The hook may write (what it
+ * writes is flushed before the wait) but must not read. Return 0 to go on
+ * and wait, or a negative code that the read returns (sticky).
+ */
+typedef int (*ocp_io_wait_fn)(void *arg);
+
 /* One connection; fields are private. Both directions start raw. */
 struct ocp_io {
 	const struct ocp_io_sys *sys;
@@ -80,6 +88,8 @@ struct ocp_io {
 	int64_t last_out; /* now_ms of the last bytes written */
 	ocp_io_msg_fn on_msg;
 	void *msg_arg;
+	ocp_io_wait_fn on_wait;
+	void *wait_arg;
 	size_t in_pos, in_len; /* unread bytes: inbuf[in_pos, in_len) */
 	const uint8_t *dpend;  /* DATA bytes demuxed but not yet returned */
 	size_t dlen;
@@ -120,6 +130,12 @@ int ocp_io_timeout(const struct ocp_io *io);
 
 /* Route incoming control messages to fn(arg, ...); fn NULL refuses them. */
 void ocp_io_set_msg_handler(struct ocp_io *io, ocp_io_msg_fn fn, void *arg);
+/*
+ * Call fn(arg) before a read waits for input (NULL: no hook). A pipeline
+ * that holds output back while it reads ahead hands it over there, so the
+ * peer is never left waiting for bytes we hold while we wait for its.
+ */
+void ocp_io_set_wait_hook(struct ocp_io *io, ocp_io_wait_fn fn, void *arg);
 /*
  * What a handler returns for "handled, and stop the read that is waiting":
  * the read returns it (not a sticky error) with the message consumed and
