@@ -621,6 +621,277 @@ sums_half_main(void *arg)
 	return NULL;
 }
 
+/* --- Look-ahead --------------------------------------------------------------
+ *
+ * Making a basis's block sums (or with -c its whole-file sum) is the
+ * generator's CPU work, one file after another. With a pool, a regular
+ * file of AHEAD_MIN..AHEAD_MAX bytes further down the list gets a worker
+ * that takes its destination's lstat and, when the quick check will not
+ * pass it, makes the sums its request will carry (with -c: the file's
+ * sum, and the block sums too when that differs). The generator still
+ * takes every step itself, in list order, and writes what it writes when
+ * it did before; where the worker's result is for the same file (device,
+ * inode, size, mtime and ctime as the generator's own lstat sees them), it
+ * uses those bytes instead of making them again. A stale, failed or
+ * missing result is made in place, as without a pool, so the wire is the
+ * same either way.
+ *
+ * Off with OC_RSYNC_ASYNC=0 or OC_RSYNC_RECEIVER_ASYNC=0, on one CPU, in a
+ * local copy (which has its own pool) and with a streamed list.
+ */
+#define AHEAD_MIN	 (64 * 1024)
+#define AHEAD_MAX	 (64 * 1024 * 1024)
+#define AHEAD_PER_WORKER 3
+/* how far past the current entry candidates are looked for */
+#define AHEAD_SCAN 4096
+
+struct ahead_job {
+	struct gen_ahead *ga;
+	int32_t ndx;
+	bool done; /* under ga->mu */
+	bool have_st;
+	struct stat st;
+	int sum_r; /* > 0: sum holds the file's whole-file sum (-c) */
+	uint8_t sum[OCP_CSUM_DIGEST_MAX];
+	struct ocp_sum_head h;
+	uint8_t *sums; /* the block sums' records (send_sums()), or NULL */
+	size_t sums_len;
+};
+
+struct gen_ahead {
+	struct oce_recvside *rs;
+	struct ocpool *pool;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ahead_job *job; /* a ring of n, used from head on, in list order */
+	size_t n, head, used;
+	size_t scan; /* the next list index to look at */
+	bool sums;   /* make block sums (else only -c sums) */
+	unsigned workers;
+};
+
+/* The same file as the worker saw, unchanged since? */
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       S_ISREG(a->st_mode) && S_ISREG(b->st_mode);
+}
+
+/* quick_check_ok() without -c. */
+static bool
+quick_check_plain(const struct oce_session *s, const struct oce_file *f, const struct stat *st)
+{
+	if (st->st_size != f->size)
+		return false;
+	if (s->o->size_only)
+		return true;
+	if (s->o->ignore_times)
+		return false;
+	return same_mtime(s, st, f);
+}
+
+/* On a worker: what gen_file() will want for entry j->ndx. */
+static int
+ahead_run(void *arg)
+{
+	struct ahead_job *j = arg;
+	struct gen_ahead *ga = j->ga;
+	struct oce_recvside *rs = ga->rs;
+	const struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	const struct oce_file *f = s->fl.v[j->ndx];
+	const char *name = rs->solo ? rs->solo : f->name;
+	bool need = true;
+	int fd = -1;
+
+	j->have_st = !oce_lstat_beneath(&rs->root, name, &j->st) && S_ISREG(j->st.st_mode);
+	if (!j->have_st || o->ignore_existing)
+		goto out;
+	if (o->checksum) {
+		if (j->st.st_size == f->size) {
+			fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+			if (fd < 0)
+				goto out;
+			j->sum_r = oce_file_checksum(rs->s, fd, "", j->sum);
+			need = !(j->sum_r > 0 && f->sum && !memcmp(j->sum, f->sum, (size_t)s->csum_len));
+		}
+	} else {
+		need = !quick_check_plain(s, f, &j->st);
+	}
+	if (need && ga->sums && j->st.st_size > 0 &&
+	    ocp_sum_sizes(j->st.st_size, s->protocol, o->block_size, s->csum_len, false, &j->h) >= 0 &&
+	    j->h.count > 0) {
+		struct sums_half sh = {.s = s, .h = &j->h, .size = (uint64_t)j->st.st_size, .last = j->h.count};
+
+		if (fd < 0)
+			fd = oce_open_beneath(&rs->root, name, O_RDONLY, 0);
+		sh.fd = fd;
+		sh.out = fd >= 0 ? malloc((size_t)j->h.count * (4 + (size_t)j->h.s2length)) : NULL;
+		if (sh.out && !sum_blocks(s, fd, &j->h, sh.size, 0, sh.last, put_mem, &sh)) {
+			j->sums = sh.out;
+			j->sums_len = sh.len;
+		} else {
+			free(sh.out);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&ga->mu);
+	j->done = true;
+	pthread_cond_broadcast(&ga->cv);
+	pthread_mutex_unlock(&ga->mu);
+	return 0;
+}
+
+static void
+ahead_wait(struct gen_ahead *ga, struct ahead_job *j)
+{
+	pthread_mutex_lock(&ga->mu);
+	while (!j->done)
+		pthread_cond_wait(&ga->cv, &ga->mu);
+	pthread_mutex_unlock(&ga->mu);
+}
+
+/* Is list entry i one gen_file() will take, and big enough to be worth it? */
+static bool
+ahead_wanted(const struct oce_session *s, size_t i)
+{
+	const struct oce_file *f = s->fl.v[i];
+	const struct oce_opts *o = s->o;
+
+	return S_ISREG(f->mode) && !f->removed && f->size >= AHEAD_MIN && f->size <= AHEAD_MAX &&
+	       !(o->hard_links && f->hlinked && f->hl_leader != (int32_t)i) &&
+	       !(o->max_size >= 0 && f->size > o->max_size) &&
+	       !(o->min_size >= 0 && f->size < o->min_size);
+}
+
+static void ahead_end(struct oce_recvside *rs);
+
+/* Before entry i: let go of what is behind it, and give the workers what lies ahead. */
+static void
+ahead_advance(struct oce_recvside *rs, size_t i)
+{
+	struct gen_ahead *ga = rs->ahead;
+	const struct oce_session *s = rs->s;
+
+	while (ga->used && (size_t)ga->job[ga->head].ndx < i) {
+		struct ahead_job *j = &ga->job[ga->head];
+
+		ahead_wait(ga, j);
+		free(j->sums);
+		ga->head = (ga->head + 1) % ga->n;
+		ga->used--;
+	}
+	if (ga->scan < i)
+		ga->scan = i;
+	for (; ga->used < ga->n && ga->scan < s->fl.n && ga->scan <= i + AHEAD_SCAN; ga->scan++) {
+		struct ahead_job *j;
+
+		if (!ahead_wanted(s, ga->scan))
+			continue;
+		if (!ga->pool) {
+			struct ocpool_config pc;
+
+			ocpool_config_init(&pc);
+			pc.workers = ga->workers;
+			pc.queue_capacity = ga->n;
+			if (ocpool_create(&ga->pool, &pc)) {
+				ga->pool = NULL;
+				ahead_end(rs); /* (nothing is queued yet) */
+				return;
+			}
+		}
+		j = &ga->job[(ga->head + ga->used) % ga->n];
+		*j = (struct ahead_job){.ga = ga, .ndx = (int32_t)ga->scan};
+		if (ocpool_submit(ga->pool, ahead_run, j, NULL))
+			break; /* (the entry is made in place) */
+		ga->used++;
+	}
+}
+
+/* The finished look-ahead of entry ndx, or NULL. */
+static const struct ahead_job *
+ahead_get(struct oce_recvside *rs, int32_t ndx)
+{
+	struct gen_ahead *ga = rs->ahead;
+
+	if (!ga)
+		return NULL;
+	for (size_t k = 0; k < ga->used; k++) {
+		struct ahead_job *j = &ga->job[(ga->head + k) % ga->n];
+
+		if (j->ndx == ndx) {
+			ahead_wait(ga, j);
+			return j;
+		}
+		if (j->ndx > ndx)
+			break;
+	}
+	return NULL;
+}
+
+static void
+ahead_start(struct oce_recvside *rs)
+{
+	const struct oce_session *s = rs->s;
+	const struct oce_opts *o = s->o;
+	const char *v1 = getenv("OC_RSYNC_ASYNC"), *v2 = getenv("OC_RSYNC_RECEIVER_ASYNC");
+	struct gen_ahead *ga;
+	unsigned w = ocpool_cpu_count();
+	bool sums = !rs->whole_file && !o->dry_run && !o->append && !rs->nalt && !o->partial_dir &&
+		    !(o->inplace && o->backup);
+
+	if ((v1 && !strcmp(v1, "0")) || (v2 && !strcmp(v2, "0")) || w < 2 || rs->lops ||
+	    s->fl.stream || o->list_only || (!sums && !o->checksum))
+		return;
+	if (w > 8)
+		w = 8;
+	ga = calloc(1, sizeof(*ga));
+	if (!ga)
+		return;
+	ga->rs = rs;
+	ga->sums = sums;
+	ga->workers = w;
+	ga->n = AHEAD_PER_WORKER * (size_t)w;
+	ga->job = calloc(ga->n, sizeof(*ga->job));
+	if (!ga->job || pthread_mutex_init(&ga->mu, NULL)) {
+		free(ga->job);
+		free(ga);
+		return;
+	}
+	if (pthread_cond_init(&ga->cv, NULL)) {
+		pthread_mutex_destroy(&ga->mu);
+		free(ga->job);
+		free(ga);
+		return;
+	}
+	rs->ahead = ga; /* the pool comes with the first file worth it (ahead_advance()) */
+}
+
+static void
+ahead_end(struct oce_recvside *rs)
+{
+	struct gen_ahead *ga = rs->ahead;
+
+	if (!ga)
+		return;
+	rs->ahead = NULL;
+	if (ga->pool) {
+		ocpool_shutdown(ga->pool, OCPOOL_DRAIN, NULL);
+		ocpool_destroy(ga->pool);
+	}
+	for (; ga->used; ga->used--, ga->head = (ga->head + 1) % ga->n)
+		free(ga->job[ga->head].sums);
+	pthread_cond_destroy(&ga->cv);
+	pthread_mutex_destroy(&ga->mu);
+	free(ga->job);
+	free(ga);
+}
+
 /*
  * Write the sum head and block sums of the basis (upstream
  * generate_and_send_sums()), a block at a time straight into the output as
@@ -636,7 +907,7 @@ sums_half_main(void *arg)
  * that out, as upstream's map_ptr() does.
  */
 static int
-send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
+send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full, const struct ahead_job *aj)
 {
 	struct oce_session *s = rs->s;
 	struct ocp_sum_head h = {0};
@@ -660,6 +931,10 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 	/* --append: the head alone says how much the receiver keeps. */
 	if (r || h.count <= 0 || (s->o->append && !full))
 		return r;
+	/* made ahead, for this very file and head */
+	if (aj && aj->sums && !full && same_file(&aj->st, st) && aj->h.count == h.count &&
+	    aj->h.blength == h.blength && aj->h.s2length == h.s2length && aj->h.remainder == h.remainder)
+		return ocp_io_write_data(rs->wio, aj->sums, aj->sums_len);
 	split = size >= SUMS_SPLIT_MIN && h.count >= 2 &&
 		(uint64_t)h.count / 2 * (4 + (uint64_t)h.s2length) <= SUMS_SPLIT_MAX_BUF && ocpool_cpu_count() > 1;
 	if (split) {
@@ -687,7 +962,7 @@ send_sums(struct oce_recvside *rs, int fd, const struct stat *st, bool full)
 /* Upstream quick_check_ok() for a regular file. */
 static bool
 quick_check_ok(struct oce_recvside *rs, const struct oce_root *root, const char *name,
-	       const struct oce_file *f, const struct stat *st)
+	       const struct oce_file *f, const struct stat *st, const struct ahead_job *aj)
 {
 	struct oce_session *s = rs->s;
 	uint8_t sum[OCP_CSUM_DIGEST_MAX];
@@ -695,9 +970,12 @@ quick_check_ok(struct oce_recvside *rs, const struct oce_root *root, const char 
 	if (st->st_size != f->size)
 		return false;
 	if (s->o->checksum) {
-		int fd = oce_open_beneath(root, name, O_RDONLY, 0);
-		int r;
+		int fd, r;
 
+		/* (summed ahead: the look-ahead's answer for this very file) */
+		if (aj && aj->sum_r > 0 && same_file(&aj->st, st))
+			return f->sum && !memcmp(aj->sum, f->sum, (size_t)s->csum_len);
+		fd = oce_open_beneath(root, name, O_RDONLY, 0);
 		if (fd < 0)
 			return false;
 		r = oce_file_checksum(s, fd, "", sum);
@@ -1075,7 +1353,7 @@ try_alt_dests(struct oce_recvside *rs, const struct oce_file *f, int32_t ndx, co
 			level = 1;
 			*ast = st;
 		}
-		if (!quick_check_ok(rs, &rs->alt[j], name, f, &st))
+		if (!quick_check_ok(rs, &rs->alt[j], name, f, &st, NULL))
 			continue;
 		if (level == 1) {
 			best = j;
@@ -1153,6 +1431,7 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	uint32_t iflags;
 	bool inplace_backup;
 	int fd = -1, r;
+	const struct ahead_job *aj = redo ? NULL : ahead_get(rs, ndx);
 
 	if (o->max_size >= 0 && f->size > o->max_size) {
 		if (o->info[OCE_INFO_SKIP] >= 1)
@@ -1208,12 +1487,12 @@ gen_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, const char *n
 	if (rs->lops && rs->lops->check && o->checksum && exists && basis == OCE_BASIS_FNAME && !redo &&
 	    !pp)
 		return rs->lops->check(rs, f, ndx, &st);
-	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st)) {
+	if (exists && basis == OCE_BASIS_FNAME && !redo && !pp && quick_check_ok(rs, broot, bname, f, &st, aj)) {
 		report_uptodate(rs, f, name, &st);
 		set_attrs(rs, f, name, &st);
 		return itemize(rs, f, ndx, &st, 0, 0, NULL);
 	}
-	if (exists && basis == OCE_BASIS_FNAME && !redo && pp && quick_check_ok(rs, broot, bname, f, &st)) {
+	if (exists && basis == OCE_BASIS_FNAME && !redo && pp && quick_check_ok(rs, broot, bname, f, &st, aj)) {
 		if (!o->dry_run) {
 			oce_unlink_beneath(pp->root, pp->rel, false);
 			oce_partial_dir(rs, pp, false);
@@ -1282,7 +1561,8 @@ notify:
 		iflags |= OCE_ITEM_BASIS_TYPE_FOLLOWS;
 	r = itemize(rs, f, -1, real_exists ? &real_st : NULL, iflags, basis, NULL);
 	if (!r && !o->dry_run)
-		r = send_sums(rs, exists ? fd : -1, exists ? &st : NULL, redo);
+		r = send_sums(rs, exists ? fd : -1, exists ? &st : NULL, redo,
+			      basis == OCE_BASIS_FNAME && broot == &rs->root ? aj : NULL);
 	if (!r && !rs->threaded)
 		r = oce_catch_up(rs);
 out:
@@ -1300,7 +1580,7 @@ oce_gen_local_settle(struct oce_recvside *rs, const struct oce_file *f, const st
 	uint32_t iflags;
 
 	*show = false;
-	if (!quick_check_ok(rs, &rs->root, name, f, st))
+	if (!quick_check_ok(rs, &rs->root, name, f, st, NULL))
 		return report_flags(s, f, st, OCE_ITEM_TRANSFER | OCE_ITEM_REPORT_CHANGE) & 0xffff;
 	set_attrs(rs, f, name, st);
 	iflags = report_flags(s, f, st, 0) & 0xffff;
@@ -1634,6 +1914,7 @@ oce_generate_files(struct oce_recvside *rs)
 	if (o->debug[OCE_DEBUG_FLIST] >= 1 && !o->list_only)
 		oce_info(s, "delta-transmission %s",
 			 rs->whole_file ? "disabled for local transfer or --whole-file" : "enabled");
+	ahead_start(rs);
 	for (size_t i = 0; !r && !o->list_only; i++) {
 		struct oce_file *f;
 
@@ -1657,6 +1938,8 @@ oce_generate_files(struct oce_recvside *rs)
 			skip = NULL;
 		if (rs->lops && rs->lops->before_entry)
 			rs->lops->before_entry(rs, i);
+		if (rs->ahead)
+			ahead_advance(rs, i);
 		r = gen_one(rs, (int32_t)i, false);
 		rs->pf_name = NULL;
 		/* (a directory the module refuses is both: skipped, and its contents) */
@@ -1672,6 +1955,7 @@ oce_generate_files(struct oce_recvside *rs)
 		if (!r && s->am_server && !o->timeout && i % 200 == 0)
 			r = ocp_io_flush(rs->wio);
 	}
+	ahead_end(rs);
 	if (rs->lops) {
 		/* A local copy: no phases, no redo (the copy is checked as it is made). */
 		if (!r)

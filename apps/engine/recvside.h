@@ -110,6 +110,7 @@ struct oce_recvside {
 	char *solo_buf;
 	bool threaded;
 	bool whole_file;
+	struct gen_ahead *ahead; /* generator.c: sums made ahead on a pool, or NULL */
 
 	/* receiver -> generator */
 	struct ocq_chan *ch;

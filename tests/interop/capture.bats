@@ -353,3 +353,13 @@ many_case() {
 @test "capture: server delta pull -ai --cc=md5, files matched in parallel" {
 	many_case server_case pull old -ai --cc=md5
 }
+
+# The receiving side's generator has the same files' sums (and -c sums)
+# made ahead on a pool (generator.c, the look-ahead).
+@test "capture: client delta pull -ai, block sums made ahead" {
+	many_case client_case pull old -ai
+}
+
+@test "capture: server delta push -aic --cc=md5, sums made ahead" {
+	many_case server_case push old -aic --cc=md5
+}
