@@ -839,13 +839,12 @@ ahead_start(struct oce_recvside *rs)
 {
 	const struct oce_session *s = rs->s;
 	const struct oce_opts *o = s->o;
-	const char *v1 = getenv("OC_RSYNC_ASYNC"), *v2 = getenv("OC_RSYNC_RECEIVER_ASYNC");
 	struct gen_ahead *ga;
 	unsigned w = ocpool_cpu_count();
 	bool sums = !rs->whole_file && !o->dry_run && !o->append && !rs->nalt && !o->partial_dir &&
 		    !(o->inplace && o->backup);
 
-	if ((v1 && !strcmp(v1, "0")) || (v2 && !strcmp(v2, "0")) || w < 2 || rs->lops ||
+	if (oce_env_off("OC_RSYNC_ASYNC") || oce_env_off("OC_RSYNC_RECEIVER_ASYNC") || w < 2 || rs->lops ||
 	    s->fl.stream || o->list_only || (!sums && !o->checksum))
 		return;
 	if (w > 8)
@@ -982,11 +981,7 @@ quick_check_ok(struct oce_recvside *rs, const struct oce_root *root, const char 
 		close(fd);
 		return r > 0 && f->sum && !memcmp(sum, f->sum, (size_t)s->csum_len);
 	}
-	if (s->o->size_only)
-		return true;
-	if (s->o->ignore_times)
-		return false;
-	return same_mtime(s, st, f);
+	return quick_check_plain(s, f, st);
 }
 
 /*

@@ -1096,14 +1096,6 @@ oce_catch_up(struct oce_recvside *rs)
 	return r;
 }
 
-static bool
-env_off(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && !strcmp(v, "0");
-}
-
 /* The destination directory as upstream's curr_dir holds it, for messages. */
 static int
 set_curr_dir(struct oce_recvside *rs, const char *dir)
@@ -1444,7 +1436,7 @@ oce_receiving_run(struct oce_session *s)
 	/* Here upstream forks its generator and receiver. */
 	s->split_in = s->io->bytes_in;
 	oce_set_role("generator");
-	rs->threaded = !env_off("OC_RSYNC_ASYNC") && !env_off("OC_RSYNC_RECEIVER_ASYNC");
+	rs->threaded = !oce_env_off("OC_RSYNC_ASYNC") && !oce_env_off("OC_RSYNC_RECEIVER_ASYNC");
 	rs->wio = s->io;
 	if (rs->threaded) {
 		wio = malloc(sizeof(*wio));

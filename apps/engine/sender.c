@@ -284,15 +284,25 @@ drop_behind(struct emit_sum *e, const uint8_t *done)
 	e->dropped = upto;
 }
 
+/* The bytes a token covers, literal data then a matched block, into the whole-file sum. */
+static int
+sum_token(struct ocp_csum_ctx *c, const uint8_t *lit, size_t lit_len, const uint8_t *blk,
+	  size_t blk_len)
+{
+	int r = lit_len ? ocp_csum_update(c, lit, lit_len) : 0;
+
+	if (!r && blk && blk_len)
+		r = ocp_csum_update(c, blk, blk_len);
+	return r;
+}
+
 static int
 emit_and_sum(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint8_t *blk,
 	     size_t blk_len)
 {
 	struct emit_sum *e = arg;
-	int r = lit_len ? ocp_csum_update(&e->sum, lit, lit_len) : 0;
+	int r = sum_token(&e->sum, lit, lit_len, blk, blk_len);
 
-	if (!r && blk && blk_len)
-		r = ocp_csum_update(&e->sum, blk, blk_len);
 	if (!r)
 		r = ocp_tok_enc_put(e->enc, lit, lit_len, token, blk, blk_len);
 	if (!r && e->map)
@@ -623,10 +633,8 @@ rec_put(void *arg, const uint8_t *lit, size_t lit_len, int32_t token, const uint
 	size_t blk_len)
 {
 	struct mjob *j = arg;
-	int r = lit_len ? ocp_csum_update(&j->sum, lit, lit_len) : 0;
+	int r = sum_token(&j->sum, lit, lit_len, blk, blk_len);
 
-	if (!r && blk && blk_len)
-		r = ocp_csum_update(&j->sum, blk, blk_len);
 	if (r)
 		return r;
 	if (j->nrec == j->rec_cap) {
@@ -760,12 +768,10 @@ stage_wait_hook(void *arg)
 static void
 stage_init(struct stage *stg, struct oce_session *s, struct ocp_tok_enc *enc)
 {
-	const char *v = getenv("OC_RSYNC_ASYNC");
-
 	memset(stg, 0, sizeof(*stg));
 	stg->s = s;
 	stg->enc = enc;
-	stg->off = (v && !strcmp(v, "0")) || oce_progress_on(s) || ocpool_cpu_count() < 2;
+	stg->off = oce_env_off("OC_RSYNC_ASYNC") || oce_progress_on(s) || ocpool_cpu_count() < 2;
 }
 
 /* Whether file f, requested with iflags, goes through the stage (starting its pool). */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -205,4 +206,12 @@ oce_print_argv(const char *prefix, char *const *argv, size_t argc)
 		printf(strspn(argv[i], plain) == strlen(argv[i]) ? "%s " : "\"%s\" ", argv[i]);
 	printf(" (%zu args)\n", argc);
 	fflush(stdout);
+}
+
+bool
+oce_env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
 }

@@ -6,6 +6,7 @@
 #ifndef OCE_UTIL_H
 #define OCE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -35,5 +36,7 @@ int oce_path_join(char *out, size_t cap, const char *a, const char *b);
 
 /* "PREFIX word \"a word\" ...  (N args)" on stdout, as upstream's -vv shows a command. */
 void oce_print_argv(const char *prefix, char *const *argv, size_t argc);
+/* Is environment variable name set to "0" (a switch to the sequential twin)? */
+bool oce_env_off(const char *name);
 
 #endif /* OCE_UTIL_H */

@@ -41,6 +41,7 @@
 #include "apps/engine/errcode.h"
 #include "apps/engine/fs.h"
 #include "apps/engine/local/local_priv.h"
+#include "apps/engine/util.h"
 #include "ocpool/ocpool.h"
 #include "ocq/ocq.h"
 
@@ -194,14 +195,6 @@ struct oce_local {
 	struct lev **ring;
 	size_t ring_cap;	/* power of two */
 };
-
-static bool
-env_off(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && !strcmp(v, "0");
-}
 
 static struct lev *
 lev_new(struct oce_local *l, enum lev_kind kind, const char *text, size_t len)
@@ -1327,7 +1320,7 @@ oce_local_new(struct oce_session *s, struct oce_local **out)
 	pthread_cond_init(&l->dchk_cond, NULL);
 	l->droot.fd = -1;
 	*out = l;
-	l->async = !env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
+	l->async = !oce_env_off("OC_RSYNC_ASYNC") && ocpool_cpu_count() > 1;
 	if (!l->async)
 		return 0;
 	oce_pending_table(staged_tab, STAGED);
