@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -681,6 +682,75 @@ test_flush_before_wait(void **state)
 	free(b);
 }
 
+/* The wait hook (ocp_io_set_wait_hook()): counts its calls, writes once. */
+struct hook_rec {
+	struct ocp_io *io;
+	int calls;
+};
+
+static int
+hook_write(void *arg)
+{
+	struct hook_rec *h = arg;
+
+	h->calls++;
+	return ocp_io_write_int32(h->io, 100 + h->calls);
+}
+
+/*
+ * Not called while input is there to read; called once before a read
+ * waits, and what it writes reaches the peer before the wait, so a peer
+ * that answers only after seeing it does answer.
+ */
+static void
+test_wait_hook(void **state)
+{
+	int sv[2];
+	struct ocp_io *a, *b;
+	struct hook_rec h;
+	int32_t v;
+
+	(void)state;
+	pair(sv);
+	a = new_io(sv[0], sv[0], NULL);
+	b = new_io(sv[1], sv[1], NULL);
+	h = (struct hook_rec){a, 0};
+	assert_int_equal(ocp_io_set_timeout(a, 2), 0);
+	ocp_io_set_wait_hook(a, hook_write, &h);
+	/* input already on the socket: read without a call */
+	assert_int_equal(ocp_io_write_int32(b, 5), 0);
+	assert_int_equal(ocp_io_flush(b), 0);
+	assert_int_equal(ocp_io_read_int32(a, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(h.calls, 0);
+	/* nothing there: the hook runs once, its int is flushed, the peer answers */
+	if (fork() == 0) {
+		struct ocp_io *c = new_io(sv[1], sv[1], NULL);
+		int32_t w;
+
+		ocp_io_set_timeout(c, 2);
+		_exit(ocp_io_read_int32(c, &w) || ocp_io_write_int32(c, w + 1000) || ocp_io_flush(c));
+	}
+	assert_int_equal(ocp_io_read_int32(a, &v), 0);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(v, 1101);
+	/* without the hook the same read would time out: nothing is written */
+	ocp_io_set_wait_hook(a, NULL, NULL);
+	assert_int_equal(ocp_io_set_timeout(a, 1), 0);
+	assert_int_equal(ocp_io_read_int32(a, &v), -ETIMEDOUT);
+	assert_int_equal(h.calls, 1);
+	{
+		int st = -1;
+
+		assert_true(wait(&st) > 0);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	free(a);
+	free(b);
+}
+
 struct late_reader {
 	int fd;
 	size_t n;
@@ -824,6 +894,7 @@ main(void)
 	    cmocka_unit_test(test_keepalive),
 	    cmocka_unit_test(test_no_keepalive_when_raw),
 	    cmocka_unit_test(test_flush_before_wait),
+	    cmocka_unit_test(test_wait_hook),
 	    cmocka_unit_test(test_nonblocking_bulk),
 	    cmocka_unit_test(test_input_absorbed_by_flush),
 	};
