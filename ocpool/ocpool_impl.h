@@ -771,6 +771,19 @@ ocpool__submit(struct ocpool *p, ocpool_fn fn, void *arg, uint64_t budget_ns,
 		return rc == OCQ_CLOSED ? -ESHUTDOWN : rc;
 	}
 	ocpool__idle_notify(&p->idle, p->q);
+	/*
+	 * Every worker sits inside a blocking hint (a job that waits on I/O
+	 * for long, as a daemon session does): the job would wait for the
+	 * controller's starvation rule, so add a worker now, as the hint
+	 * itself does when it finds work queued.
+	 */
+	if (p->adaptive && atomic_load_explicit(&p->blocked, memory_order_acquire) > 0) {
+		pthread_mutex_lock(&p->lock);
+		if (atomic_load(&p->blocked) >= p->counted - p->retiring &&
+		    p->counted - p->retiring < p->ctl.max && ocq_chan_len(p->q) > 0)
+			ocpool__resize(p, p->counted - p->retiring + 1, "blocking hint");
+		pthread_mutex_unlock(&p->lock);
+	}
 	if (join)
 		*join = j;
 	return 0;

@@ -3,6 +3,7 @@
  * and latency, watchdog, blocking hint, parallel helpers, configuration. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -328,6 +329,66 @@ t_blocking_hint(void **state)
 	}
 }
 
+static sem_t gate_entered, gate_open;
+
+static int
+blocking_gate(void *arg)
+{
+	(void)arg;
+	ocpool_blocking_begin();
+	sem_post(&gate_entered);
+	while (sem_wait(&gate_open) && errno == EINTR)
+		;
+	ocpool_blocking_end();
+	return 0;
+}
+
+static int
+return_seven(void *arg)
+{
+	(void)arg;
+	return 7;
+}
+
+/*
+ * A job submitted while every worker is inside a blocking hint gets a
+ * worker at once (a daemon session arriving while the others wait on their
+ * clients), not at the controller's starvation rule half a second later.
+ */
+static void
+t_blocking_hint_submit(void **state)
+{
+	struct ocpool_config c;
+	struct ocpool *p;
+	struct ocpool_metrics m;
+	struct ocpool_job *a, *b;
+	int st = 0;
+
+	(void)state;
+	sem_init(&gate_entered, 0, 0);
+	sem_init(&gate_open, 0, 0);
+	ocpool_config_init(&c);
+	c.mode = OCPOOL_ADAPTIVE;
+	c.min = 1;
+	c.max = 4;
+	assert_int_equal(ocpool_create(&p, &c), 0);
+	assert_int_equal(ocpool_submit(p, blocking_gate, NULL, &a), 0);
+	while (sem_wait(&gate_entered) && errno == EINTR)
+		;
+	ocpool_get_metrics(p, &m);
+	assert_int_equal(m.workers, 1);
+	assert_int_equal(ocpool_submit(p, return_seven, NULL, &b), 0);
+	ocpool_get_metrics(p, &m);
+	assert_int_equal(m.workers, 2); /* added by the submit itself */
+	assert_int_equal(ocpool_join(b, &st), 0);
+	assert_int_equal(st, 7); /* done while the first still waits */
+	sem_post(&gate_open);
+	assert_int_equal(ocpool_join(a, NULL), 0);
+	ocpool_destroy(p);
+	sem_destroy(&gate_entered);
+	sem_destroy(&gate_open);
+}
+
 static _Atomic uint64_t pfor_sum;
 
 static int
@@ -517,6 +578,7 @@ main(void)
 		cmocka_unit_test(t_shutdown_latency),
 		cmocka_unit_test(t_watchdog),
 		cmocka_unit_test(t_blocking_hint),
+		cmocka_unit_test(t_blocking_hint_submit),
 		cmocka_unit_test(t_parallel_for),
 		cmocka_unit_test(t_drain_chan_and_batch),
 		cmocka_unit_test(t_idle_wakes),
