@@ -9,9 +9,11 @@
  * listing, module selection, hosts allow/deny, max connections, the auth
  * challenge and the server arguments), under an absolute deadline, behind
  * a small poll-backend table (io_uring or epoll, srv_pollb.h). srv_session.c: a session that
- * is ready runs in a forked child, which enters the module (chroot, chdir,
- * uid/gid), checks the arguments against "refuse options" and runs the
- * engine's server side on the socket.
+ * is ready runs in a thread of the transfer pool (an ocpool fed over its
+ * bounded MPMC queue), or, when its module changes ids or root, in a forked
+ * child; it enters the module (chroot, chdir, uid/gid), checks the
+ * arguments against "refuse options" and runs the engine's server side on
+ * the socket.
  *
  * Unlike the rest of apps/daemon/, these files do I/O and depend on the
  * engine; the fuzz targets leave them out (Makefile: srv_%).
@@ -19,8 +21,12 @@
  * srv_lookup.c: a helper process, forked at start, does what may block
  * (name look-ups, groups, the secrets file) for the loop.
  *
- * Concurrency: the loop is single-threaded; each session is its own
- * process; the lookup helper has threads of its own and never forks.
+ * Concurrency: the loop is one thread and owns every connection, slot and
+ * config snapshot; a session in a pool thread reads its struct oce_dsess
+ * only, has its own working directory (unshare(CLONE_FS)) and changes no
+ * process-wide state, and hands its end back to the loop over an MPSC
+ * channel; a session that changes ids or root is a process of its own; the
+ * lookup helper has threads of its own and never forks.
  */
 #ifndef OCE_DAEMON_SRV_H
 #define OCE_DAEMON_SRV_H
@@ -28,6 +34,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "apps/daemon/conf.h"
@@ -50,11 +57,27 @@ struct oce_dsess {
 	char **argv;		/* the server arguments as the client sent them */
 	size_t argc;
 	FILE *log;		/* the daemon's "log file", or NULL */
+	/*
+	 * A thread of the daemon rather than a process of its own: it
+	 * changes its working directory only (its fs state unshared) and
+	 * no process-wide state (ids, root, environment, signals).
+	 */
+	bool in_thread;
+	long log_pid;		/* what its log lines show as [pid] (0: getpid()) */
+	unsigned long hook_nofile; /* the soft open-files limit its exec hooks get (0: ours) */
+	uint64_t *bytes_in, *bytes_out; /* the session's byte counts at its end (NULL: not kept) */
 };
 
 /*
- * In the forked child: enter the module and run the transfer; returns the
- * exit code. Messages before the protocol starts go to the client as
+ * Whether a session of module m must run in a process of its own: the
+ * daemon's chroot or ids, or the module's chroot, uid or groups, change
+ * what a thread cannot change for itself alone (upstream's fork rule).
+ */
+bool oce_dsess_needs_process(const struct oce_dconf *cfg, const struct oce_dmodule *m);
+
+/*
+ * In the forked child, or in a pool thread (in_thread): enter the module
+ * and run the transfer; returns the exit code. Messages before the protocol starts go to the client as
  * "@ERROR: ..." lines, as upstream's rsync_module().
  */
 int oce_dsess_run(const struct oce_dsess *d);

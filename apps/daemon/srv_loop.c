@@ -31,6 +31,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,7 +46,9 @@
 #include "apps/daemon/srv_pollb.h"
 #include "apps/engine/errcode.h"
 #include "apps/engine/fastexit.h"
+#include "apps/engine/recvside.h" /* oce_uncatch_signals() */
 #include "apps/engine/session.h"
+#include "ocpool/ocpool.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
 
@@ -57,6 +60,8 @@
 #define OUR_SUBPROTOCOL	   0
 #define DEFAULT_CONFIG	   "/etc/rsyncd.conf"
 #define UPSTREAM_NOFILE	   4096	       /* rsync 3.5.0 raises its soft fd limit to this */
+#define TSESS_MAX	   1024	       /* sessions in the transfer pool's threads or queue */
+#define TSESS_MAX_THREADS  256	       /* an adaptive pool's bound (sessions wait on I/O) */
 
 /* --- state ------------------------------------------------------------------ */
 
@@ -142,6 +147,28 @@ struct job {
 struct child {
 	pid_t pid;
 	struct slot slot;
+	bool orphan; /* an "early exec" whose connection went first: only to be reaped */
+};
+
+/*
+ * A session run by a thread of the transfer pool (start_session()). The
+ * loop owns everything here but s, which the thread reads; the thread
+ * sends it back over d->done when the session has ended, and the loop then
+ * releases the slot and the snapshot, which only the loop touches.
+ */
+struct tsess {
+	struct tsess *prev, *next; /* d->tsess: every session in a thread */
+	struct daemon *d;
+	struct oce_dsess s;
+	struct cfgref *cref;
+	struct slot slot;
+	uint8_t *abuf; /* the argument bytes s.argv points into */
+	const char **argv;
+	uint64_t bytes_in, bytes_out;
+	int code;
+	char addr[OCE_DACC_ADDR_MAX];
+	char host[NI_MAXHOST];
+	char user[256];
 };
 
 /* Why a connection was turned away before its session (metrics). */
@@ -168,7 +195,10 @@ struct metrics {
 	uint64_t accepted;	   /* connections taken on */
 	uint64_t listings;	   /* module listings served */
 	uint64_t refused[M_NWHY];
-	uint64_t sessions;	   /* sessions started (forked) */
+	uint64_t sessions;	   /* sessions started (in processes and threads) */
+	uint64_t thread_sessions;  /* of those, in a pool thread */
+	uint64_t xfer_in;	   /* what the thread sessions read and wrote */
+	uint64_t xfer_out;
 	uint64_t completed;	   /* sessions that exited 0 */
 	uint64_t failed;	   /* sessions that exited otherwise */
 	uint64_t bytes_in;	   /* handshake bytes read */
@@ -214,10 +244,24 @@ struct daemon {
 	int status;		/* single: the session's exit code */
 	rlim_t nofile_was;	/* the soft RLIMIT_NOFILE we were started with */
 	rlim_t nofile_session;	/* and the one a session child gets (raise_nofile()) */
+	/*
+	 * The transfer pool ("transfer-worker-threads") and the sessions in
+	 * its threads; they come back through done (MPSC, its eventfd in the
+	 * poll set). NULL pool: every session is a process.
+	 */
+	struct ocpool *pool;
+	struct ocq_chan *done;
+	struct ocq_tx done_tx; /* shared by the pool's threads */
+	struct ocq_rx done_rx;
+	struct tsess *tsess;
+	size_t nthreads;
+	int home_fd;		/* the daemon's working directory (O_PATH), where sessions start */
+	size_t nearly;		/* connections whose "early exec" runs */
 	bool stop;
+	bool stop_now;		/* a second SIGTERM: do not wait for the threads' sessions */
 };
 
-static char tag_listen, tag_signal, tag_lookup;
+static char tag_listen, tag_signal, tag_lookup, tag_done;
 
 /* ---- handshake deadlines: a min-heap, so a round costs O(log n), not a walk ---- */
 
@@ -325,7 +369,7 @@ dlog(struct daemon *d, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	oce_dlog_vto(d->log, fmt, ap);
+	oce_dlog_vto(d->log, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -500,19 +544,41 @@ locks_free(struct daemon *d)
  * Close a connection. Its struct stays until the current batch of events
  * is done (a later event of the batch may name it; it is skipped by fd -1).
  */
+static int
+grow_kids(struct daemon *d)
+{
+	size_t cap = d->capkids ? d->capkids * 2 : 16;
+	struct child *p = realloc(d->kids, cap * sizeof(*p));
+
+	if (!p)
+		return -1;
+	d->kids = p;
+	d->capkids = cap;
+	return 0;
+}
+
 static void
-conn_free(struct daemon *d, struct conn *c)
+conn_drop(struct daemon *d, struct conn *c, bool close_fds)
 {
 	if (c->fd < 0)
 		return;
 	heap_remove(d, c);
 	d->pb.ops->del(&d->pb, c->fd);
-	close(c->fd);
+	if (close_fds) {
+		close(c->fd);
+		if (c->ofd >= 0)
+			close(c->ofd);
+	}
 	c->fd = -1;
-	if (c->ofd >= 0)
-		close(c->ofd);
 	c->ofd = -1;
 	c->mod = NULL;
+	if (c->early_pid > 0) {
+		/* its hook still runs: reaped later as a child of no connection */
+		d->nearly--;
+		if (d->nkids < d->capkids || grow_kids(d) == 0)
+			d->kids[d->nkids++] = (struct child){.pid = c->early_pid, .orphan = true};
+		c->early_pid = 0;
+	}
 	if (c->job) {
 		/* the helper's answer is dropped when it comes */
 		c->job->c = NULL;
@@ -532,6 +598,12 @@ conn_free(struct daemon *d, struct conn *c)
 	/* A freed descriptor may let a paused accept go on. */
 	if (d->accept_paused)
 		d->resume_ms = 0;
+}
+
+static void
+conn_free(struct daemon *d, struct conn *c)
+{
+	conn_drop(d, c, true);
 }
 
 static void
@@ -657,6 +729,20 @@ send_ok(struct daemon *d, struct conn *c)
  * session's process before "@RSYNCD: OK", and its time is not the
  * client's). It gets RSYNC_REQUEST "(NONE)" and no arguments.
  */
+static void close_all_but(int *keep, size_t n);
+
+/* In a child: the soft open-files limit upstream's session process would have. */
+static void
+session_nofile(const struct daemon *d)
+{
+	struct rlimit rl;
+
+	if (d->nofile_session && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
+		rl.rlim_cur = d->nofile_session;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int
 start_early_exec(struct daemon *d, struct conn *c)
 {
@@ -678,6 +764,9 @@ start_early_exec(struct daemon *d, struct conn *c)
 			close(o->fd);
 		if (d->log)
 			fclose(d->log);
+		/* nothing of the sessions in threads, and their soft open-files limit */
+		close_all_but(NULL, 0);
+		session_nofile(d);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGHUP, SIG_DFL);
@@ -697,6 +786,7 @@ start_early_exec(struct daemon *d, struct conn *c)
 		oce_fast_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	c->early_pid = pid;
+	d->nearly++;
 	c->st = ST_EARLY;
 	deadline_set(d, c, INT64_MAX);
 	return 0;
@@ -1192,6 +1282,176 @@ auth_go(struct daemon *d, struct conn *c, const struct oce_lk_rep *rep)
 }
 
 /* Hand a ready session to a child process; the loop forgets the socket. */
+/*
+ * In a session's child: close every descriptor from 3 up but those in
+ * keep (-1 entries ignored).
+ */
+static void
+close_all_but(int *keep, size_t n)
+{
+	unsigned lo = 3;
+
+	/* sorted, so that the gaps between them close in one call each */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)keep[i] : ~0u;
+
+		if (i < n && (keep[i] < 0 || (unsigned)keep[i] < lo))
+			continue;
+		if (hi > lo && close_range(lo, hi - 1, 0) && errno == ENOSYS) {
+			/* (before Linux 5.9) one by one, up to the soft limit */
+			struct rlimit rl;
+			unsigned top = !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < hi ? (unsigned)rl.rlim_cur : hi;
+
+			for (unsigned fd = lo; fd < top; fd++)
+				close((int)fd);
+		}
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
+	}
+}
+
+/* A pool thread: the session, then back to the loop. */
+static int
+tsess_run(void *arg)
+{
+	struct tsess *t = arg;
+
+	ocpool_blocking_begin(); /* it waits on its client for as long as the transfer takes */
+	t->s.log_pid = (long)gettid();
+	/*
+	 * Its own working directory, root and umask: the session changes
+	 * into its module, which must not move the loop or another session.
+	 * Threads the session starts share this one. It starts where the
+	 * daemon stands (this thread may have served another module before),
+	 * where its exec hooks run, as a forked session's do.
+	 */
+	if (unshare(CLONE_FS) || fchdir(t->d->home_fd)) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "unshare(CLONE_FS) or fchdir failed: %s", strerror(errno));
+		oce_dlog_to(t->s.log, t->s.log_pid, line, strlen(line));
+		close(t->s.fd);
+		t->code = RERR_IPC;
+	} else {
+		t->code = oce_dsess_run(&t->s);
+	}
+	ocpool_blocking_end();
+	/* the channel has room for every session in flight: this does not wait */
+	ocq_send(&t->d->done_tx, t);
+	return 0;
+}
+
+static void
+tsess_free(struct tsess *t)
+{
+	free(t->abuf);
+	free(t->argv);
+	free(t);
+}
+
+/*
+ * Hand the connection's session to the pool: 0, or -1 to fork it instead.
+ * The connection is gone from the loop afterwards either way but -1.
+ */
+static int
+start_thread(struct daemon *d, struct conn *c, const char **argv, size_t argc)
+{
+	struct tsess *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return -1;
+	t->d = d;
+	snprintf(t->addr, sizeof(t->addr), "%s", c->addr);
+	snprintf(t->host, sizeof(t->host), "%s", c->host[0] ? c->host : OCE_DACC_UNDETERMINED);
+	snprintf(t->user, sizeof(t->user), "%s", c->user);
+	t->abuf = c->abuf;
+	t->argv = argv;
+	c->abuf = NULL;
+	t->cref = c->cref;
+	t->cref->refs++;
+	t->slot = c->slot; /* the session holds the slot now */
+	c->slot.lf = NULL;
+	t->s.cfg = c->cref->cfg;
+	t->s.mod = c->mod;
+	t->s.fd = t->s.ofd = c->fd;
+	t->s.protocol = c->protocol;
+	t->s.read_only = c->read_only < 0 ? c->mod->read_only : c->read_only;
+	t->s.addr = t->addr;
+	t->s.host = t->host;
+	t->s.user = t->user;
+	t->s.argv = (char **)argv;
+	t->s.argc = argc;
+	t->s.log = d->log;
+	t->s.in_thread = true;
+	t->s.hook_nofile = (unsigned long)d->nofile_session;
+	t->s.bytes_in = &t->bytes_in;
+	t->s.bytes_out = &t->bytes_out;
+	dlog(d, "session for module %s from %s (%s) in a thread", c->mod->name, t->host, c->addr);
+	/* out of the loop before a thread may close the socket */
+	conn_drop(d, c, false);
+	t->next = d->tsess;
+	if (t->next)
+		t->next->prev = t;
+	d->tsess = t;
+	d->nthreads++;
+	d->m.sessions++;
+	d->m.thread_sessions++;
+	/* (room: fewer than TSESS_MAX in flight, the queue's size) */
+	r = ocpool_try_submit(d->pool, tsess_run, t, NULL);
+	if (r) {
+		dlog(d, "transfer pool: %s; closing %s", strerror(-r), t->addr);
+		close(t->s.fd);
+		t->code = RERR_IPC;
+		if (ocq_send(&d->done_tx, t))
+			abort(); /* cannot happen: the loop's own channel, with room */
+	}
+	return 0;
+}
+
+/* Sessions back from the pool: their ends counted, their slots and snapshots released. */
+static void
+tsess_reap(struct daemon *d)
+{
+	void *item;
+
+	for (;;) {
+		while (ocq_try_recv(&d->done_rx, &item) == 0) {
+			struct tsess *t = item;
+
+			if (t->prev)
+				t->prev->next = t->next;
+			else
+				d->tsess = t->next;
+			if (t->next)
+				t->next->prev = t->prev;
+			d->nthreads--;
+			if (t->code)
+				d->m.failed++;
+			else
+				d->m.completed++;
+			d->m.xfer_in += t->bytes_in;
+			d->m.xfer_out += t->bytes_out;
+			slot_release(&t->slot);
+			cref_put(t->cref);
+			tsess_free(t);
+			/* its descriptors are free: a paused accept may go on */
+			if (d->accept_paused)
+				d->resume_ms = 0;
+		}
+		/* 0: the eventfd will say when there is more; 1: look again now */
+		if (ocq_rx_arm(&d->done_rx) != 1)
+			return;
+	}
+}
+
 static void
 start_session(struct daemon *d, struct conn *c)
 {
@@ -1207,17 +1467,14 @@ start_session(struct daemon *d, struct conn *c)
 		fail(c);
 		return;
 	}
-	if (d->nkids == d->capkids) {
-		size_t cap = d->capkids ? d->capkids * 2 : 16;
-		struct child *p = realloc(d->kids, cap * sizeof(*p));
-
-		if (!p) {
-			free(argv);
-			fail(c);
-			return;
-		}
-		d->kids = p;
-		d->capkids = cap;
+	/* a thread of the pool when nothing but the working directory changes (upstream forks) */
+	if (d->pool && d->nthreads < TSESS_MAX && !oce_dsess_needs_process(c->cref->cfg, c->mod) &&
+	    start_thread(d, c, argv, argc) == 0)
+		return;
+	if (d->nkids == d->capkids && grow_kids(d)) {
+		free(argv);
+		fail(c);
+		return;
 	}
 	k = &d->kids[d->nkids];
 	pid = fork();
@@ -1239,20 +1496,23 @@ start_session(struct daemon *d, struct conn *c)
 		for (struct conn *o = d->conns; o; o = o->next)
 			if (o != c)
 				close(o->fd);
-		/* the daemon's log stays: the session writes its lines there (upstream's FLOG) */
+		/*
+		 * And whatever the sessions in threads have open: a copy of a
+		 * session's socket or pipe held here would keep it open past
+		 * that session's end. The daemon's log stays: the session
+		 * writes its lines there (upstream's FLOG).
+		 */
+		{
+			int keep[3] = {c->fd, c->ofd, d->log ? fileno(d->log) : -1};
+
+			close_all_but(keep, 3);
+		}
 		/*
 		 * The session and what it runs (pre-xfer exec, ...) get the
 		 * soft limit upstream's child would have, not the loop's. The
 		 * socket may be numbered above it: open descriptors stay valid.
 		 */
-		if (d->nofile_session) {
-			struct rlimit rl;
-
-			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
-				rl.rlim_cur = d->nofile_session;
-				setrlimit(RLIMIT_NOFILE, &rl);
-			}
-		}
+		session_nofile(d);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGHUP, SIG_DFL);
@@ -1602,14 +1862,7 @@ fork_conn(struct daemon *d, int fd, const char *addr)
 		 * per-connection child has: its limit, which the session and an
 		 * early exec inherit (raise_nofile()).
 		 */
-		if (d->nofile_session) {
-			struct rlimit rl;
-
-			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > d->nofile_session) {
-				rl.rlim_cur = d->nofile_session;
-				setrlimit(RLIMIT_NOFILE, &rl);
-			}
-		}
+		session_nofile(d);
 		/* count afresh: the listener's counts so far are its own */
 		memset(&d->m, 0, sizeof(d->m));
 		d->m.started_ms = now_ms();
@@ -1660,13 +1913,35 @@ accept_some(struct daemon *d)
 
 /* --- children and signals ---------------------------------------------------- */
 
+/* One ended child of the loop's own (helper, early exec, session process): its pid, or 0. */
+static pid_t
+reap_one(struct daemon *d, int *st)
+{
+	if (d->lk.pid > 0 && waitpid(d->lk.pid, st, WNOHANG) == d->lk.pid)
+		return d->lk.pid;
+	for (size_t i = 0; i < d->nkids; i++)
+		if (waitpid(d->kids[i].pid, st, WNOHANG) == d->kids[i].pid)
+			return d->kids[i].pid;
+	if (d->nearly)
+		for (struct conn *c = d->conns; c; c = c->next)
+			if (c->st == ST_EARLY && c->early_pid > 0 &&
+			    waitpid(c->early_pid, st, WNOHANG) == c->early_pid)
+				return c->early_pid;
+	/* no threads (a process per connection, one connection): anything else is ours too */
+	return d->pool ? 0 : waitpid(-1, st, WNOHANG);
+}
+
 static void
 reap(struct daemon *d)
 {
 	pid_t pid;
 	int st;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+	/*
+	 * Only the children the loop started: a session in a thread waits
+	 * for its own exec hooks, which waitpid(-1) here would take from it.
+	 */
+	while ((pid = reap_one(d, &st)) > 0) {
 		if (pid == d->lk.pid) {
 			d->lk.pid = 0; /* (reaped) */
 			lk_lost(d, -ECHILD);
@@ -1677,6 +1952,7 @@ reap(struct daemon *d)
 			if (c->st != ST_EARLY || c->early_pid != pid)
 				continue;
 			c->early_pid = 0;
+			d->nearly--;
 			if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 				send_ok(d, c);
 			} else {
@@ -1690,6 +1966,10 @@ reap(struct daemon *d)
 		for (size_t i = 0; i < d->nkids; i++) {
 			if (d->kids[i].pid != pid)
 				continue;
+			if (d->kids[i].orphan) {
+				d->kids[i] = d->kids[--d->nkids];
+				break;
+			}
 			slot_release(&d->kids[i].slot);
 			d->kids[i] = d->kids[--d->nkids];
 			d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
@@ -1766,7 +2046,7 @@ metrics_write(struct daemon *d)
 	PUT("oc_rsyncd_event_backend{name=\"%s\"} 1\n", d->pb.ops ? d->pb.ops->name : "none");
 	PUT("oc_rsyncd_connections_accepted_total %llu\n", (unsigned long long)m->accepted);
 	PUT("oc_rsyncd_connections_handshaking %zu\n", d->nconns);
-	PUT("oc_rsyncd_connections_active %zu\n", d->nconns + d->nkids);
+	PUT("oc_rsyncd_connections_active %zu\n", d->nconns + d->nkids + d->nthreads);
 	PUT("oc_rsyncd_listings_total %llu\n", (unsigned long long)m->listings);
 	for (int i = 0; i < M_NWHY; i++)
 		PUT("oc_rsyncd_refused_total{reason=\"%s\"} %llu\n", why_name[i],
@@ -1775,6 +2055,19 @@ metrics_write(struct daemon *d)
 	PUT("oc_rsyncd_sessions_completed_total %llu\n", (unsigned long long)m->completed);
 	PUT("oc_rsyncd_sessions_failed_total %llu\n", (unsigned long long)m->failed);
 	PUT("oc_rsyncd_session_processes %zu\n", d->nkids);
+	PUT("oc_rsyncd_session_threads %zu\n", d->nthreads);
+	PUT("oc_rsyncd_sessions_in_threads_total %llu\n", (unsigned long long)m->thread_sessions);
+	if (d->pool) {
+		struct ocpool_metrics pm;
+
+		ocpool_get_metrics(d->pool, &pm);
+		PUT("oc_rsyncd_transfer_workers %u\n", pm.workers);
+		PUT("oc_rsyncd_transfer_workers_busy %u\n", pm.busy);
+		PUT("oc_rsyncd_transfer_queue %zu\n", pm.queued);
+		PUT("oc_rsyncd_transfer_utilization %.4f\n", pm.utilization);
+	}
+	PUT("oc_rsyncd_session_bytes_in_total %llu\n", (unsigned long long)m->xfer_in);
+	PUT("oc_rsyncd_session_bytes_out_total %llu\n", (unsigned long long)m->xfer_out);
 	PUT("oc_rsyncd_loop_utilization %.4f\n", up > 0 ? (double)m->busy_ms / (double)up : 0.0);
 	PUT("oc_rsyncd_handshake_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
 	PUT("oc_rsyncd_handshake_bytes_out_total %llu\n", (unsigned long long)m->bytes_out);
@@ -1811,6 +2104,7 @@ on_signals(struct daemon *d)
 			metrics_write(d);
 			break;
 		default:
+			d->stop_now = d->stop;
 			d->stop = true;
 		}
 	}
@@ -2088,15 +2382,114 @@ raise_nofile(rlim_t *was, rlim_t *now, rlim_t *session)
 		*now = want;
 }
 
+/*
+ * The transfer pool: "transfer-worker-threads" of the global section, a
+ * fixed N or adaptive (2 to TSESS_MAX_THREADS workers; a session is
+ * mostly waiting on its client, and the pool adds a worker at once when
+ * every one is inside a session: ocpool's blocking hint), its queue the
+ * bounded MPMC channel sessions are handed over on. Without it (it could
+ * not start) every session is a process, as before.
+ */
+static void
+pool_start(struct daemon *d, const struct oce_dconf *cfg)
+{
+	struct ocpool_config pc;
+	int n = cfg->defaults.transfer_worker_threads, r;
+
+	d->home_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->home_fd < 0) {
+		dlog(d, "transfer pool: %s; sessions run in processes", strerror(errno));
+		return;
+	}
+	ocpool_config_init(&pc);
+	pc.queue_capacity = TSESS_MAX;
+	if (n > 0) {
+		pc.mode = OCPOOL_FIXED;
+		pc.workers = (unsigned)n;
+		pc.max = (unsigned)n;
+	} else {
+		pc.mode = OCPOOL_ADAPTIVE;
+		pc.min = 2;
+		pc.workers = 2;
+		pc.max = TSESS_MAX_THREADS;
+	}
+	/* room for every session in flight, so that a thread never waits to report its end */
+	r = ocq_chan_create(&d->done, OCQ_MPSC, TSESS_MAX);
+	if (!r)
+		r = ocq_chan_shared_sender(d->done, &d->done_tx);
+	if (!r)
+		r = ocq_rx_open(&d->done_rx, d->done);
+	if (!r)
+		r = ocq_rx_arm(&d->done_rx) < 0 ? -EMFILE : 0;
+	if (!r)
+		r = d->pb.ops->set(&d->pb, ocq_rx_eventfd(&d->done_rx), PB_IN, &tag_done, false);
+	if (!r)
+		r = ocpool_create(&d->pool, &pc);
+	if (r) {
+		dlog(d, "transfer pool: %s; sessions run in processes", strerror(-r));
+		close(d->home_fd);
+		d->home_fd = -1;
+		if (d->done)
+			ocq_chan_destroy(d->done);
+		d->done = NULL;
+		d->pool = NULL;
+		return;
+	}
+	if (n > 0)
+		dlog(d, "transfer pool: %d worker thread%s", n, n == 1 ? "" : "s");
+	else
+		dlog(d, "transfer pool: adaptive, 2 to %d worker threads", TSESS_MAX_THREADS);
+}
+
+static void
+pool_stop(struct daemon *d)
+{
+	if (!d->pool)
+		return;
+	if (d->nthreads) {
+		/* a second signal: the sessions end with the process */
+		dlog(d, "exiting with %zu session%s in threads", d->nthreads, d->nthreads == 1 ? "" : "s");
+		return;
+	}
+	ocpool_destroy(d->pool);
+	d->pool = NULL;
+	if (d->pb.ops)
+		d->pb.ops->del(&d->pb, ocq_rx_eventfd(&d->done_rx));
+	ocq_chan_destroy(d->done);
+	d->done = NULL;
+	close(d->home_fd);
+	d->home_fd = -1;
+}
+
 static int
 run_loop(struct daemon *d)
 {
 	struct pollev ev[64];
 
 	d->m.started_ms = now_ms();
-	while (!d->stop) {
+	while (!d->stop || (d->nthreads && !d->stop_now)) {
 		int64_t now = now_ms(), next = now + 1000;
 		int n;
+
+		if (d->stop && d->lfd >= 0) {
+			/*
+			 * Stopping with sessions in threads: no new clients (the
+			 * port is free for a new daemon), the handshakes dropped,
+			 * and the transfers run to their end, as rsync's session
+			 * processes outlive their daemon. A second signal ends
+			 * them with the process.
+			 */
+			dlog(d, "stopping: waiting for %zu session%s in threads", d->nthreads,
+			     d->nthreads == 1 ? "" : "s");
+			if (!d->accept_paused)
+				d->pb.ops->del(&d->pb, d->lfd);
+			close(d->lfd);
+			d->lfd = -1;
+			d->accept_paused = false;
+			while (d->conns)
+				conn_free(d, d->conns);
+			bury(d);
+		}
 
 		if (d->accept_paused && now >= d->resume_ms) {
 			if (!d->pb.ops->set(&d->pb, d->lfd, PB_IN, &tag_listen, false))
@@ -2136,6 +2529,11 @@ run_loop(struct daemon *d)
 				lk_event(d, ev[i].events);
 				continue;
 			}
+			if (ev[i].tag == &tag_done) {
+				ocq_eventfd_ack(ocq_rx_eventfd(&d->done_rx));
+				tsess_reap(d);
+				continue;
+			}
 			c = ev[i].tag;
 			if (c->fd < 0)
 				continue;
@@ -2161,8 +2559,10 @@ oce_daemon_main(const struct oce_opts *o)
 	rlim_t nofile;
 	int port, r, code = 0;
 
+	/* (oc-rsync --daemon: its signals go to the loop; no temp-file record shared by sessions) */
+	oce_uncatch_signals();
 	d.o = o;
-	d.lfd = d.sfd = -1;
+	d.lfd = d.sfd = d.home_fd = -1;
 	d.lk.fd = -1;
 	d.jq_tail = &d.jq;
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
@@ -2235,6 +2635,9 @@ oce_daemon_main(const struct oce_opts *o)
 	dlog(&d, "event loop: %s", d.pb.ops->name);
 	if (!d.fork_each)
 		lk_start(&d);
+	/* (after the helper's fork: the process has threads from here on) */
+	if (!d.fork_each)
+		pool_start(&d, cfg);
 	if (nofile != d.nofile_was)
 		dlog(&d, "open files limit raised from %llu to %llu", (unsigned long long)d.nofile_was,
 		     (unsigned long long)nofile);
@@ -2247,6 +2650,7 @@ out_pid:
 	if (pid_file && *pid_file)
 		unlink(pid_file);
 out:
+	pool_stop(&d);
 	lk_stop(&d);
 	while (d.conns)
 		conn_free(&d, d.conns);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * One daemon session in its forked child; see srv.h. Mirrors the part of
+ * One daemon session, in a thread of the transfer pool or in a forked
+ * child; see srv.h. Mirrors the part of
  * upstream rsync_module() after authentication: the module's uid and gid,
  * "use chroot", the change into the module, the server arguments (module
  * name stripped from paths, paths kept below the module), "refuse
@@ -21,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -201,39 +204,54 @@ say(int fd, const char *line)
 	}
 }
 
+/* (the _r look-ups: sessions that are threads look names up at the same time as the loop) */
 static bool
 name_to_uid(const char *name, uid_t *uid)
 {
-	struct passwd *pw;
-	char *end;
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
 	unsigned long v = strtoul(name, &end, 10);
 
 	if (*name && !*end) {
 		*uid = (uid_t)v;
 		return true;
 	}
-	pw = getpwnam(name);
-	if (!pw)
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) || !res)
 		return false;
-	*uid = pw->pw_uid;
+	*uid = res->pw_uid;
 	return true;
 }
 
 static bool
 name_to_gid(const char *name, gid_t *gid)
 {
-	struct group *gr;
+	struct group gr, *res = NULL;
 	char *end;
 	unsigned long v = strtoul(name, &end, 10);
+	size_t cap = 4096;
+	char *buf = NULL;
+	int rc;
 
 	if (*name && !*end) {
 		*gid = (gid_t)v;
 		return true;
 	}
-	gr = getgrnam(name);
-	if (!gr)
+	/* a group's member list may be long: grow the buffer as getgrnam_r asks */
+	do {
+		char *nb = realloc(buf, cap);
+
+		if (!nb) {
+			free(buf);
+			return false;
+		}
+		buf = nb;
+		rc = getgrnam_r(name, &gr, buf, cap, &res);
+		cap *= 2;
+	} while (rc == ERANGE && cap <= (1u << 24));
+	free(buf);
+	if (rc || !res)
 		return false;
-	*gid = gr->gr_gid;
+	*gid = gr.gr_gid;
 	return true;
 }
 
@@ -327,76 +345,169 @@ dont_compress_all(const char *list)
 }
 
 /*
- * Enter the module: ids, chroot, chdir, then drop privileges. Returns NULL
- * or the @ERROR line to send.
+ * What entering module m changes, decided as upstream's rsync_module()
+ * does once the daemon's own chroot and ids are in place: the user to
+ * become (the module's "uid"; as root "nobody" when unset), the groups,
+ * and whether to chroot ("use chroot"; unset: when chroot("/") works, or
+ * for a "/./" path). NULL, or the @ERROR line for a name that does not
+ * resolve or a missing path.
  */
+struct idplan {
+	const char *uname; /* the user to become, or NULL */
+	uid_t uid;
+	struct gids g;	   /* the groups to take (g.n 0: none) */
+	bool am_root;
+	bool use_chroot;
+};
+
 static const char *
-enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf, size_t cap)
+plan_ids(const struct oce_dmodule *m, struct idplan *p, char *errbuf, size_t cap)
 {
-	const struct oce_dmodule *m = d->mod;
-	const struct oce_dconf *cfg = d->cfg;
-	bool am_root = geteuid() == 0;
-	const char *uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
-	struct gids g = {0};
-	uid_t uid = 0;
-	int use_chroot = m->use_chroot;
 	const char *path = m->path;
-	char *outer = NULL;
-	const char *inner = NULL;
 
-	/* The daemon's own chroot and ids first, as upstream's start_daemon() does. */
-	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot)
-		oce_cov_chroot();
-	if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot &&
-	    (chroot(cfg->g.daemon_chroot) || chdir("/"))) {
-		snprintf(errbuf, cap, "@ERROR: daemon chroot failed\n");
-		return errbuf;
-	}
-	if (cfg->g.daemon_gid && *cfg->g.daemon_gid) {
-		gid_t dg;
-
-		if (!name_to_gid(cfg->g.daemon_gid, &dg) || setgid(dg)) {
-			snprintf(errbuf, cap, "@ERROR: invalid daemon gid %s\n", cfg->g.daemon_gid);
-			return errbuf;
-		}
-	}
-	if (cfg->g.daemon_uid && *cfg->g.daemon_uid) {
-		uid_t du;
-
-		if (!name_to_uid(cfg->g.daemon_uid, &du) || setuid(du)) {
-			snprintf(errbuf, cap, "@ERROR: invalid daemon uid %s\n", cfg->g.daemon_uid);
-			return errbuf;
-		}
-		am_root = geteuid() == 0;
-		uname = m->uid && *m->uid ? m->uid : am_root ? "nobody" : NULL;
-	}
-	if (uname && !name_to_uid(uname, &uid)) {
-		snprintf(errbuf, cap, "@ERROR: invalid uid %s\n", uname);
+	memset(p, 0, sizeof(*p));
+	p->am_root = geteuid() == 0;
+	p->uname = m->uid && *m->uid ? m->uid : p->am_root ? "nobody" : NULL;
+	if (p->uname && !name_to_uid(p->uname, &p->uid)) {
+		snprintf(errbuf, cap, "@ERROR: invalid uid %s\n", p->uname);
 		return errbuf;
 	}
 	if (m->gid && *m->gid) {
-		oce_dconf_tokens(m->gid, add_gid, &g);
-	} else if (am_root && !name_to_gid("nobody", &g.v[0]) && !name_to_gid("nogroup", &g.v[0])) {
-		g.bad = "nobody";
-	} else if (am_root) {
-		g.n = 1;
+		oce_dconf_tokens(m->gid, add_gid, &p->g);
+	} else if (p->am_root && !name_to_gid("nobody", &p->g.v[0]) &&
+		   !name_to_gid("nogroup", &p->g.v[0])) {
+		p->g.bad = "nobody";
+	} else if (p->am_root) {
+		p->g.n = 1;
 	}
-	if (g.bad) {
-		snprintf(errbuf, cap, "@ERROR: invalid gid %s\n", g.bad);
+	if (p->g.bad) {
+		snprintf(errbuf, cap, "@ERROR: invalid gid %s\n", p->g.bad);
 		return errbuf;
 	}
 	if (!path || !*path) {
 		snprintf(errbuf, cap, "@ERROR: no path setting.\n");
 		return errbuf;
 	}
-	if (use_chroot < 0) {
-		/* unset: chroot when we can (upstream tries chroot("/")) */
-		if (strstr(path, "/./"))
-			use_chroot = 1;
-		else
-			use_chroot = chroot("/") == 0;
+	if (m->use_chroot < 0)
+		/* unset: chroot when we can (upstream tries chroot("/"), which changes nothing) */
+		p->use_chroot = strstr(path, "/./") || chroot("/") == 0;
+	else
+		p->use_chroot = m->use_chroot;
+	return NULL;
+}
+
+/* Whether the process already has the groups the plan sets (setgid, and setgroups as root). */
+static bool
+have_groups(const struct idplan *p)
+{
+	gid_t cur[64];
+	int n;
+
+	if (!p->g.n)
+		return true;
+	if (getegid() != p->g.v[0] || getgid() != p->g.v[0])
+		return false;
+	if (!p->am_root)
+		return true;
+	n = getgroups(64, cur);
+	if (n < 0)
+		return false;
+	/* the same set, the primary group counting as present */
+	for (int i = 0; i < n; i++) {
+		bool in = false;
+
+		for (int j = 0; j < p->g.n && !in; j++)
+			in = cur[i] == p->g.v[j];
+		if (!in)
+			return false;
 	}
-	if (use_chroot) {
+	for (int j = 1; j < p->g.n; j++) {
+		bool in = false;
+
+		for (int i = 0; i < n && !in; i++)
+			in = cur[i] == p->g.v[j];
+		if (!in && p->g.v[j] != p->g.v[0])
+			return false;
+	}
+	return true;
+}
+
+/* Whether the plan changes nothing a thread of the daemon cannot change alone. */
+static bool
+plan_is_threadable(const struct idplan *p)
+{
+	return !p->use_chroot && (!p->uname || (p->uid == geteuid() && p->uid == getuid())) &&
+	       have_groups(p);
+}
+
+bool
+oce_dsess_needs_process(const struct oce_dconf *cfg, const struct oce_dmodule *m)
+{
+	struct idplan p;
+	char e[512];
+
+	if ((cfg->g.daemon_chroot && *cfg->g.daemon_chroot) ||
+	    (cfg->g.daemon_uid && *cfg->g.daemon_uid) || (cfg->g.daemon_gid && *cfg->g.daemon_gid))
+		return true;
+	/* a failure is told by the session, as before */
+	return plan_ids(m, &p, e, sizeof(e)) || !plan_is_threadable(&p);
+}
+
+/*
+ * Enter the module: ids, chroot, chdir, then drop privileges. Returns NULL
+ * or the @ERROR line to send. A session that is a thread only changes its
+ * own working directory (its fs state is its own: unshare(CLONE_FS)); the
+ * loop chose a thread because nothing else changes, which is checked again.
+ * mdir gets the module root as the session sees it, for messages.
+ */
+static const char *
+enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *mdir, size_t mcap,
+	     char *errbuf, size_t cap)
+{
+	const struct oce_dmodule *m = d->mod;
+	const struct oce_dconf *cfg = d->cfg;
+	struct idplan p;
+	const char *path = m->path, *e;
+	char *outer = NULL;
+	const char *inner = NULL;
+
+	/* The daemon's own chroot and ids first, as upstream's start_daemon() does. */
+	if (!d->in_thread) {
+		if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot)
+			oce_cov_chroot();
+		if (cfg->g.daemon_chroot && *cfg->g.daemon_chroot &&
+		    (chroot(cfg->g.daemon_chroot) || chdir("/"))) {
+			snprintf(errbuf, cap, "@ERROR: daemon chroot failed\n");
+			return errbuf;
+		}
+		if (cfg->g.daemon_gid && *cfg->g.daemon_gid) {
+			gid_t dg;
+
+			if (!name_to_gid(cfg->g.daemon_gid, &dg) || setgid(dg)) {
+				snprintf(errbuf, cap, "@ERROR: invalid daemon gid %s\n",
+					 cfg->g.daemon_gid);
+				return errbuf;
+			}
+		}
+		if (cfg->g.daemon_uid && *cfg->g.daemon_uid) {
+			uid_t du;
+
+			if (!name_to_uid(cfg->g.daemon_uid, &du) || setuid(du)) {
+				snprintf(errbuf, cap, "@ERROR: invalid daemon uid %s\n",
+					 cfg->g.daemon_uid);
+				return errbuf;
+			}
+		}
+	}
+	e = plan_ids(m, &p, errbuf, cap);
+	if (e)
+		return e;
+	if (d->in_thread && !plan_is_threadable(&p)) {
+		/* a name now resolves to other ids than when the loop chose: fail closed */
+		snprintf(errbuf, cap, "@ERROR: setuid failed\n");
+		return errbuf;
+	}
+	if (p.use_chroot) {
 		const char *dot = strstr(path, "/./");
 
 		outer = strdup(path);
@@ -421,21 +532,21 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 		snprintf(errbuf, cap, "@ERROR: chdir failed\n");
 		return errbuf;
 	}
-	{
-		char cwd[4096];
-
-		oce_set_daemon_module(m->name, getcwd(cwd, sizeof(cwd)) ? cwd : path);
-	}
+	if (!getcwd(mdir, mcap))
+		snprintf(mdir, mcap, "%s", path);
+	if (!strcmp(mdir, "/"))
+		mdir[0] = '\0';
+	dm->module_dir = mdir;
 	/* upstream: sanitize_paths when the module is not the root; munging then by default */
-	dm->sanitize = !use_chroot || (inner && strcmp(inner, "/"));
+	dm->sanitize = !p.use_chroot || (inner && strcmp(inner, "/"));
 	/*
 	 * "numeric ids": on by default in a chroot (whose passwd and group
 	 * files are rarely the host's) unless a name converter is set, off
 	 * otherwise (upstream rsync_module(); the client's --numeric-ids
 	 * comes on top, below)
 	 */
-	dm->ids_by_number = use_chroot ? m->numeric_ids != 0 && !(m->name_converter && *m->name_converter)
-				       : m->numeric_ids == 1;
+	dm->ids_by_number = p.use_chroot ? m->numeric_ids != 0 && !(m->name_converter && *m->name_converter)
+					 : m->numeric_ids == 1;
 	dm->compress_least = dont_compress_all(m->dont_compress);
 	/*
 	 * No chroot at the module root: the module root bounds what the
@@ -444,13 +555,11 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 	 * ids change; the cwd is that root.
 	 */
 	if (dm->sanitize) {
-		int mfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (mfd < 0) {
+		dm->confine_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dm->confine_fd < 0) {
 			snprintf(errbuf, cap, "@ERROR: chdir failed\n");
 			return errbuf;
 		}
-		oce_fs_confine(mfd);
 	}
 	dm->munge = m->munge_symlinks < 0 ? dm->sanitize : m->munge_symlinks;
 	if (dm->munge) {
@@ -461,13 +570,15 @@ enter_module(const struct oce_dsess *d, struct oce_daemon_mod *dm, char *errbuf,
 			return errbuf;
 		}
 	}
-	if (g.n) {
-		if (setgid(g.v[0]) || (am_root && setgroups((size_t)g.n, g.v))) {
+	if (d->in_thread)
+		return NULL; /* the ids are already these (plan_is_threadable()) */
+	if (p.g.n) {
+		if (setgid(p.g.v[0]) || (p.am_root && setgroups((size_t)p.g.n, p.g.v))) {
 			snprintf(errbuf, cap, "@ERROR: setgid failed\n");
 			return errbuf;
 		}
 	}
-	if (uname && (setuid(uid) || seteuid(uid))) {
+	if (p.uname && (setuid(p.uid) || seteuid(p.uid))) {
 		snprintf(errbuf, cap, "@ERROR: setuid failed\n");
 		return errbuf;
 	}
@@ -577,7 +688,7 @@ open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *
 	for (size_t i = 0; i < 2; i++) {
 		if (!f[i].name || !*f[i].name)
 			continue;
-		*f[i].fp = fopen(f[i].name, "rb");
+		*f[i].fp = fopen(f[i].name, "rbe");
 		if (!*f[i].fp) {
 			int e = errno;
 
@@ -590,55 +701,204 @@ open_filter_files(const struct oce_dmodule *m, struct oce_daemon_mod *dm, char *
 	return NULL;
 }
 
-void
-oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
-		   const char *user)
+/* Upstream's RSYNC_* variables of the exec hooks (rsync_module()), through set. */
+static void
+hook_vars(const struct oce_dmodule *m, const char *addr, const char *host, const char *user,
+	  void (*set)(void *ctx, const char *name, const char *val), void *ctx)
 {
 	char full[4096];
 	const char *path = m->path && *m->path ? m->path : ".";
 
-	setenv("RSYNC_MODULE_NAME", m->name, 1);
-	setenv("RSYNC_HOST_NAME", host ? host : "", 1);
-	setenv("RSYNC_HOST_ADDR", addr ? addr : "", 1);
-	setenv("RSYNC_USER_NAME", user ? user : "", 1);
+	set(ctx, "RSYNC_MODULE_NAME", m->name);
+	set(ctx, "RSYNC_HOST_NAME", host ? host : "");
+	set(ctx, "RSYNC_HOST_ADDR", addr ? addr : "");
+	set(ctx, "RSYNC_USER_NAME", user ? user : "");
 	/* the whole path, a "/./" in it too, cleaned as upstream's normalize_path() */
-	setenv("RSYNC_MODULE_PATH", oce_abs_dir(full, sizeof(full), NULL, path), 1);
+	set(ctx, "RSYNC_MODULE_PATH", oce_abs_dir(full, sizeof(full), NULL, path));
+}
+
+static void
+set_env(void *ctx, const char *name, const char *val)
+{
+	(void)ctx;
+	setenv(name, val, 1);
+}
+
+void
+oce_dsess_hook_env(const struct oce_dmodule *m, const char *addr, const char *host,
+		   const char *user)
+{
+	hook_vars(m, addr, host, user, set_env, NULL);
 }
 
 /*
- * "post-xfer exec": this process waits for the session, which goes on in
- * a child, then runs the command with its exit status, as upstream's
- * rsync_module() does before it enters the module. Returns only in the
- * child (0), or -1 when it cannot fork.
+ * The environment a session's exec hooks get: the daemon's own plus the
+ * RSYNC_* variables, built as a list rather than with setenv(), which a
+ * session that is a thread must not call (the environment is the
+ * process's, and getenv() in other threads does not lock).
  */
-static int
-post_xfer_fork(const struct oce_dsess *d)
+struct henv {
+	char **v; /* NULL-terminated */
+	size_t n, cap;
+	bool bad;
+};
+
+static void
+henv_set(void *ctx, const char *name, const char *val)
+{
+	struct henv *e = ctx;
+	size_t nl = strlen(name);
+	char *kv;
+
+	if (e->bad)
+		return;
+	if (asprintf(&kv, "%s=%s", name, val) < 0) {
+		e->bad = true;
+		return;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		if (!strncmp(e->v[i], name, nl) && e->v[i][nl] == '=') {
+			free(e->v[i]);
+			e->v[i] = kv;
+			return;
+		}
+	}
+	if (e->n + 2 > e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		char **nv = realloc(e->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			free(kv);
+			e->bad = true;
+			return;
+		}
+		e->v = nv;
+		e->cap = cap;
+	}
+	e->v[e->n++] = kv;
+	e->v[e->n] = NULL;
+}
+
+static void
+henv_free(struct henv *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/* A copy of from (NULL-terminated "NAME=value" strings). */
+static void
+henv_from(struct henv *e, char *const *from)
+{
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; from && from[i]; i++) {
+		const char *eq = strchr(from[i], '=');
+		char name[256];
+
+		if (!eq || (size_t)(eq - from[i]) >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - from[i]), from[i]);
+		henv_set(e, name, eq + 1);
+	}
+}
+
+/*
+ * Start "sh -c cmd" with environment envp, stdin /dev/null, stdout out
+ * (-1: ours), in directory cwd (-1: ours), with a soft open-files limit of
+ * at most nofile (0: ours), default signal dispositions and none blocked.
+ * The child calls only async-signal-safe functions (the daemon has
+ * threads). A pid, or -1.
+ */
+static pid_t
+spawn_sh(const char *cmd, char *const *envp, int out, int cwd, unsigned long nofile)
 {
 	pid_t pid = fork();
-	int st, status;
+
+	if (pid == 0) {
+		char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+		struct sigaction sa;
+		sigset_t none;
+		int in = open("/dev/null", O_RDONLY);
+
+		if (in > 0) {
+			dup2(in, 0);
+			close(in);
+		}
+		if (out >= 0 && out != 1)
+			dup2(out, 1);
+		if (cwd >= 0 && fchdir(cwd))
+			_exit(127);
+		if (nofile) {
+			struct rlimit rl;
+
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > nofile) {
+				rl.rlim_cur = nofile;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		for (int sig = 1; sig < 32; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve("/bin/sh", argv, envp);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* waitpid() for pid to its end; the wait status, or -1. */
+static int
+wait_for(pid_t pid)
+{
+	int st;
+
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+/* "post-xfer exec" with the session's end: wait status st (upstream's RSYNC_RAW_STATUS). */
+static int
+post_xfer_run(const struct oce_dsess *d, struct henv *env, int st, int cwd)
+{
 	char num[32];
+	int status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+
+	snprintf(num, sizeof(num), "%d", st);
+	henv_set(env, "RSYNC_RAW_STATUS", num);
+	snprintf(num, sizeof(num), "%d", status);
+	henv_set(env, "RSYNC_EXIT_STATUS", num);
+	if (env->bad || wait_for(spawn_sh(d->mod->post_xfer_exec, env->v, -1, cwd, d->hook_nofile)) < 0)
+		status = -1;
+	return status;
+}
+
+/*
+ * "post-xfer exec" for a session in a process of its own: this process
+ * waits for the session, which goes on in a child, then runs the command
+ * with its exit status, as upstream's rsync_module() does before it enters
+ * the module. Returns only in the child (0), or -1 when it cannot fork.
+ */
+static int
+post_xfer_fork(const struct oce_dsess *d, struct henv *env)
+{
+	pid_t pid = fork();
 
 	if (pid <= 0)
 		return pid < 0 ? -1 : 0;
 	close(d->fd);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	snprintf(num, sizeof(num), "%d", st);
-	setenv("RSYNC_RAW_STATUS", num, 1);
-	status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	snprintf(num, sizeof(num), "%d", status);
-	setenv("RSYNC_EXIT_STATUS", num, 1);
-	if (system(d->mod->post_xfer_exec) < 0)
-		status = -1;
-	oce_fast_exit(status);
+	oce_fast_exit(post_xfer_run(d, env, wait_for(pid), -1));
 }
 
-/*
- * "pre-xfer exec": run the command with the request and the arguments in
- * RSYNC_REQUEST and RSYNC_ARG<n> and its output caught. NULL when it
- * succeeds, else upstream's message (in buf): the wait status and, after
- * a ':', what the command printed.
- */
 /* The client's words after ".", joined (upstream's request, which stops past 1024); its length. */
 static size_t
 dsess_request(const struct oce_dsess *d, char *req, size_t cap)
@@ -661,64 +921,59 @@ dsess_request(const struct oce_dsess *d, char *req, size_t cap)
 	return rlen;
 }
 
+/*
+ * "pre-xfer exec": run the command with the request and the arguments in
+ * RSYNC_REQUEST and RSYNC_ARG<n> and its output caught. NULL when it
+ * succeeds, else upstream's message (in buf): the wait status and, after
+ * a ':', what the command printed.
+ */
 static const char *
-pre_xfer_run(const struct oce_dsess *d, char **argv, size_t argc, char *buf, size_t cap)
+pre_xfer_run(const struct oce_dsess *d, const struct henv *env, char **argv, size_t argc,
+	     char *buf, size_t cap)
 {
-	char req[1100];
-	size_t rlen = dsess_request(d, req, sizeof(req)), off;
-	int out[2], st = -1, in;
+	char req[1100], text[4096];
+	size_t rlen = dsess_request(d, req, sizeof(req)), off, n = 0;
+	int out[2], st;
+	ssize_t got;
+	struct henv pe;
 	pid_t pid;
 
-	/* RSYNC_REQUEST */
-	if (pipe2(out, O_CLOEXEC))
-		goto failed;
-	pid = fork();
-	if (pid < 0) {
-		close(out[0]);
-		close(out[1]);
-		goto failed;
-	}
-	if (pid == 0) {
+	henv_from(&pe, env->v);
+	henv_set(&pe, "RSYNC_REQUEST", rlen ? req : "(NONE)");
+	/* the arguments as the session parses them, "rsyncd" first; an empty one ends them */
+	for (size_t i = 0; i < argc && *argv[i]; i++) {
 		char name[32];
 
-		setenv("RSYNC_REQUEST", rlen ? req : "(NONE)", 1);
-		/* the arguments as the session parses them, "rsyncd" first; an empty one ends them */
-		for (size_t i = 0; i < argc && *argv[i]; i++) {
-			snprintf(name, sizeof(name), "RSYNC_ARG%zu", i);
-			setenv(name, argv[i], 1);
-		}
-		in = open("/dev/null", O_RDONLY);
-		if (in >= 0 && in != 0) {
-			dup2(in, 0);
-			close(in);
-		}
-		dup2(out[1], 1);
-		st = system(d->mod->pre_xfer_exec);
-		oce_fast_exit(st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+		snprintf(name, sizeof(name), "RSYNC_ARG%zu", i);
+		henv_set(&pe, name, argv[i]);
 	}
+	if (pe.bad || pipe2(out, O_CLOEXEC)) {
+		henv_free(&pe);
+		goto failed;
+	}
+	pid = spawn_sh(d->mod->pre_xfer_exec, pe.v, out[1], -1, d->hook_nofile);
+	henv_free(&pe);
 	close(out[1]);
-	off = (size_t)snprintf(buf, cap, "pre-xfer exec returned failure (");
-	{
-		char text[4096];
-		size_t n = 0;
-		ssize_t got;
-
-		while (n < sizeof(text) - 1 &&
-		       ((got = read(out[0], text + n, sizeof(text) - 1 - n)) > 0 ||
-			(got < 0 && errno == EINTR)))
-			if (got > 0)
-				n += (size_t)got;
+	if (pid < 0) {
 		close(out[0]);
-		text[n] = '\0';
-		/* CR LF becomes LF, as upstream reads it */
-		for (char *cr = text; (cr = strstr(cr, "\r\n")) != NULL;)
-			memmove(cr, cr + 1, strlen(cr));
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			return NULL;
-		snprintf(buf + off, cap - off, "%d)%s\n%s", st, *text ? ":" : "", text);
+		goto failed;
 	}
+	off = (size_t)snprintf(buf, cap, "pre-xfer exec returned failure (");
+	while (n < sizeof(text) - 1 &&
+	       ((got = read(out[0], text + n, sizeof(text) - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
+		if (got > 0)
+			n += (size_t)got;
+	close(out[0]);
+	text[n] = '\0';
+	/* CR LF becomes LF, as upstream reads it */
+	for (char *cr = text; (cr = strstr(cr, "\r\n")) != NULL;)
+		memmove(cr, cr + 1, strlen(cr));
+	st = wait_for(pid);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return NULL;
+	if (st != -1 && !WIFEXITED(st))
+		st = 1 << 8; /* upstream's hook process ends with 1 then */
+	snprintf(buf + off, cap - off, "%d)%s\n%s", st, *text ? ":" : "", text);
 	return buf;
 failed:
 	snprintf(buf, cap, "pre-xfer exec returned failure (-1): %s\n", strerror(errno));
@@ -749,7 +1004,7 @@ slog(const struct oce_dsess *d, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	oce_dlog_vto(d->log, fmt, ap);
+	oce_dlog_vto(d->log, d->log_pid, fmt, ap);
 	va_end(ap);
 }
 
@@ -760,13 +1015,14 @@ oce_dsess_run(const struct oce_dsess *d)
 	struct oce_daemon_mod dm = {0};
 	struct oce_opts o;
 	struct oce_dref ref;
-	char errbuf[512], refmsg[512], fail[1024], prebuf[5120];
+	struct henv env;
+	char errbuf[512], refmsg[512], fail[1024], prebuf[5120], mdir[4096];
 	const char *what, *pre_err = NULL;
 	char **argv;
+	size_t argc = 0, dot_at = 0;
 	char *ptext = NULL;
-	size_t argc = 0;
-	bool dot = false;
-	int code = 0, r;
+	bool hooks, post_here = false, parsed = false, lingered = false;
+	int code = 0, r, home = -1;
 	enum oce_parse_result pr;
 	const char *e;
 
@@ -784,6 +1040,11 @@ oce_dsess_run(const struct oce_dsess *d)
 	dm.user = d->user;
 	dm.module = m->name;
 	dm.module_path = m->path;
+	dm.confine_fd = -1;
+	dm.log_pid = d->log_pid;
+	dm.in_thread = d->in_thread;
+	dm.bytes_in = d->bytes_in;
+	dm.bytes_out = d->bytes_out;
 	what = unsupported_param(m);
 	/* "rsyncd" for argv[0], then the client's words; paths after "." stay below the module */
 	argv = calloc(d->argc + 2, sizeof(*argv));
@@ -791,33 +1052,44 @@ oce_dsess_run(const struct oce_dsess *d)
 		return RERR_MALLOC;
 	argv[argc++] = "rsyncd";
 	for (size_t i = 0; i < d->argc; i++) {
-		if (dot) {
+		if (dot_at) {
 			argv[argc] = oce_dsess_path(m->name, d->argv[i]);
-			if (!argv[argc])
-				return RERR_MALLOC;
+			if (!argv[argc]) {
+				r = RERR_MALLOC;
+				goto out;
+			}
 			argc++;
 		} else {
 			argv[argc++] = d->argv[i];
 			if (!strcmp(d->argv[i], "."))
-				dot = true;
+				dot_at = argc;
 		}
 	}
 	/*
 	 * The exec hooks run as the daemon runs, before the module is
 	 * entered (upstream rsync_module()); not for a module refused below.
 	 */
-	oce_dsess_hook_env(m, d->addr, d->host, d->user);
-	if (!what && ((m->pre_xfer_exec && *m->pre_xfer_exec) ||
-		      (m->post_xfer_exec && *m->post_xfer_exec)) &&
-	    !getenv("RSYNC_NO_XFER_EXEC")) {
+	henv_from(&env, environ);
+	hook_vars(m, d->addr, d->host, d->user, henv_set, &env);
+	hooks = !what &&
+		((m->pre_xfer_exec && *m->pre_xfer_exec) || (m->post_xfer_exec && *m->post_xfer_exec)) &&
+		!getenv("RSYNC_NO_XFER_EXEC");
+	if (hooks) {
 		char num[32];
 
-		snprintf(num, sizeof(num), "%ld", (long)getpid());
-		setenv("RSYNC_PID", num, 1);
-		if (m->post_xfer_exec && *m->post_xfer_exec && post_xfer_fork(d) < 0)
-			pre_err = "@ERROR: fork failed";
+		snprintf(num, sizeof(num), "%ld", d->log_pid ? d->log_pid : (long)getpid());
+		henv_set(&env, "RSYNC_PID", num);
+		if (m->post_xfer_exec && *m->post_xfer_exec) {
+			if (d->in_thread) {
+				/* run after the session, from where the daemon stands */
+				post_here = true;
+				home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			} else if (post_xfer_fork(d, &env) < 0) {
+				pre_err = "@ERROR: fork failed";
+			}
+		}
 		if (!pre_err && m->pre_xfer_exec && *m->pre_xfer_exec)
-			pre_err = pre_xfer_run(d, argv, argc, prebuf, sizeof(prebuf));
+			pre_err = pre_xfer_run(d, &env, argv, argc, prebuf, sizeof(prebuf));
 	}
 	/*
 	 * The module's filter files are read where the daemon stands, before
@@ -826,19 +1098,19 @@ oce_dsess_run(const struct oce_dsess *d)
 	 */
 	e = open_filter_files(m, &dm, errbuf, sizeof(errbuf));
 	if (!e)
-		e = enter_module(d, &dm, errbuf, sizeof(errbuf));
+		e = enter_module(d, &dm, mdir, sizeof(mdir), errbuf, sizeof(errbuf));
 	if (!e && !dm.sanitize) {
 		/* chrooted at the module root: the paths as upstream keeps them there */
-		for (size_t i = 1, at = 0; i < argc; i++) {
-			if (!at) {
-				if (!strcmp(argv[i], "."))
-					at = i;
-				continue;
-			}
+		for (size_t i = dot_at; dot_at && i < argc; i++) {
 			free(argv[i]);
 			argv[i] = chroot_path(m->name, d->argv[i - 1]);
-			if (!argv[i])
-				return RERR_MALLOC;
+			if (!argv[i]) {
+				for (size_t j = i + 1; j < argc; j++)
+					free(argv[j]);
+				argc = i;
+				r = RERR_MALLOC;
+				goto out;
+			}
 		}
 	}
 	if (e) {
@@ -872,6 +1144,7 @@ oce_dsess_run(const struct oce_dsess *d)
 		dm.fail_code = RERR_UNSUPPORTED;
 	}
 	pr = parse_args(&o, (int)argc, argv, &code, &ptext);
+	parsed = true;
 	if (!dm.fail_msg && pr != OCE_PARSE_RUN) {
 		snprintf(fail, sizeof(fail), "%s", ptext && *ptext ? ptext : "unknown option");
 		dm.fail_msg = fail;
@@ -881,13 +1154,13 @@ oce_dsess_run(const struct oce_dsess *d)
 	/* Only a server may run here, whatever the client sent. */
 	if (!dm.fail_msg && (!o.server || o.daemon)) {
 		say(d->ofd, "@ERROR: protocol startup error\n");
-		oce_opts_free(&o);
-		return RERR_PROTOCOL;
+		r = RERR_PROTOCOL;
+		goto out;
 	}
 	/* upstream sanitize_paths: not in a module that is the chroot's root itself */
 	if (dm.sanitize && sanitize_opts(&o, !o.sender && o.args.n > 1 ? path_depth(o.args.v[o.args.n - 1]) : 0)) {
-		oce_opts_free(&o);
-		return RERR_MALLOC;
+		r = RERR_MALLOC;
+		goto out;
 	}
 	if (o.numeric_ids)
 		dm.ids_by_number = false; /* the client's own: no lists at all */
@@ -907,8 +1180,28 @@ oce_dsess_run(const struct oce_dsess *d)
 			slog(d, "rsync %s %s from %s (%s)", o.sender ? "on" : "to", req, d->host, d->addr);
 	}
 	r = oce_server_daemon(&o, d->fd, d->ofd, &dm);
-	oce_opts_free(&o);
-	if (d->ofd == d->fd)
+	if (d->ofd == d->fd) {
 		linger_close(d->fd); /* a socket; a remote shell's pipes just close */
+		lingered = true;
+	}
+out:
+	if (d->ofd == d->fd && !lingered)
+		close(d->fd);
+	if (parsed)
+		oce_opts_free(&o);
+	if (post_here)
+		post_xfer_run(d, &env, r << 8, home); /* a thread's end, as a process's exit(r) */
+	if (home >= 0)
+		close(home);
+	henv_free(&env);
+	if (dm.confine_fd >= 0)
+		close(dm.confine_fd);
+	if (dm.include_from_fp)
+		fclose(dm.include_from_fp);
+	if (dm.exclude_from_fp)
+		fclose(dm.exclude_from_fp);
+	for (size_t i = dot_at; dot_at && i < argc; i++)
+		free(argv[i]);
+	free(argv);
 	return r;
 }

@@ -440,6 +440,10 @@ oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct 
 	}
 	if (s.io) {
 		ocp_io_flush(s.io);
+		if (d && d->bytes_in)
+			*d->bytes_in = s.io->bytes_in;
+		if (d && d->bytes_out)
+			*d->bytes_out = s.io->bytes_out;
 		free(s.io);
 	}
 	oce_session_free(&s);

@@ -604,6 +604,7 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 	const char *save_file = fs->src_file;
 	int save_line = fs->src_line, r = 0, ch;
 	FILE *fp;
+	bool given = fs->given_fp != NULL; /* its owner closes it */
 
 	if (!fname || !*fname)
 		return 0;
@@ -650,7 +651,7 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 	}
 	line = malloc(LINE_CAP);
 	if (!line) {
-		if (fp != stdin)
+		if (fp != stdin && !given)
 			fclose(fp);
 		return -ENOMEM;
 	}
@@ -700,7 +701,7 @@ oce__flt_parse_file(struct oce_filters *fs, struct rlist *lp, const char *fname,
 	fs->src_line = save_line;
 	fs->merge_depth--;
 	free(line);
-	if (fp != stdin)
+	if (fp != stdin && !given)
 		fclose(fp);
 	return r;
 }
@@ -896,7 +897,7 @@ oce_filter_daemon(struct oce_session *s, const struct oce_daemon_mod *d)
 	int r = oce_filter_init(s, false);
 
 	if (r)
-		goto out;
+		return r;
 	fs = s->flt;
 	if (!getcwd(fs->droot, sizeof(fs->droot)))
 		snprintf(fs->droot, sizeof(fs->droot), "/");
@@ -920,12 +921,6 @@ oce_filter_daemon(struct oce_session *s, const struct oce_daemon_mod *d)
 				       xf | XF_OLD_PREFIXES);
 	fs->daemon_parse = false;
 	fs->given_fp = NULL;
-	return r;
-out:
-	if (d->include_from_fp)
-		fclose(d->include_from_fp);
-	if (d->exclude_from_fp)
-		fclose(d->exclude_from_fp);
 	return r;
 }
 

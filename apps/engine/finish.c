@@ -45,7 +45,7 @@
 static bool
 confined(const struct oce_recvside *rs)
 {
-	return rs->s->sanitize_links && oce_daemon_module_dir() && rs->curr_dir;
+	return rs->s->sanitize_links && oce_daemon_module_dir(rs->s) && rs->curr_dir;
 }
 
 /*
@@ -55,7 +55,7 @@ confined(const struct oce_recvside *rs)
 static int
 module_rel(const struct oce_recvside *rs, const char *path, char *out, size_t cap)
 {
-	const char *mod = oce_daemon_module_dir();
+	const char *mod = oce_daemon_module_dir(rs->s);
 	char full[PATH_MAX];
 	size_t ml = strlen(mod), n = 0;
 	const char *p;
@@ -134,7 +134,7 @@ beneath_dir(int mfd, const char *rel)
 static int
 confined_open(const struct oce_recvside *rs, const char *path, mode_t mode, bool all)
 {
-	const char *mod = oce_daemon_module_dir();
+	const char *mod = oce_daemon_module_dir(rs->s);
 	char rel[PATH_MAX];
 	int mfd, fd, r = module_rel(rs, path, rel, sizeof(rel));
 
@@ -255,7 +255,7 @@ oce_finish_open(struct oce_recvside *rs)
 		}
 		if (!r)
 			r = user_root(rs, &rs->tmp_root, o->temp_dir, false);
-		if (!r && !oce_daemon_module_dir() && *o->temp_dir != '/') {
+		if (!r && !oce_daemon_module_dir(rs->s) && *o->temp_dir != '/') {
 			/*
 			 * Upstream 3.5.0 makes its temp files in a relative --temp-dir
 			 * with a resolver that refuses ".." (every file fails with
@@ -314,7 +314,7 @@ oce_finish_open(struct oce_recvside *rs)
 		struct oce_root pr = {.fd = -1};
 
 		if ((confined(rs) ? user_root(rs, &pr, o->partial_dir, false)
-				  : oce_root_open(&pr, o->partial_dir, false, rs->root.sys)) == 0)
+				  : oce_root_open_confined(&pr, oce_confine_fd(rs->s), o->partial_dir, false, rs->root.sys)) == 0)
 			rs->pdir_root = pr;
 	}
 	for (size_t i = 0; i < o->alt_dest.n && i < OCE_MAX_ALT_DEST; i++) {
@@ -406,7 +406,7 @@ oce_partial_dir(struct oce_recvside *rs, const struct oce_place *p, bool create)
 			return user_root(rs, &rs->pdir_root, pd, true);
 		if (mkdir(pd, 0700) < 0 && errno != EEXIST)
 			return -errno;
-		r = oce_root_open(&rs->pdir_root, pd, false, rs->root.sys);
+		r = oce_root_open_confined(&rs->pdir_root, oce_confine_fd(rs->s), pd, false, rs->root.sys);
 		return r;
 	}
 	snprintf(dir, sizeof(dir), "%s", p->rel);
@@ -954,6 +954,13 @@ struct inflight_rec {
 
 static struct inflight_rec inflight_recs[2];
 static _Atomic(struct inflight_rec *) inflight_cur;
+/*
+ * Whether the record is kept: only where oce_catch_signals() put the
+ * handler that reads it. A daemon has no such handler (its signals go to
+ * its loop), and its sessions, threads of one process, would share the
+ * one record.
+ */
+static atomic_bool inflight_on;
 #define INFLIGHT_DYING (&inflight_recs[0] + 2) /* never a record: a sentinel */
 
 static void
@@ -982,8 +989,11 @@ void
 oce_inflight_set(int tmp_dirfd, int fd, const char *tmpname, int keep_dirfd, const char *keep_leaf,
 		 mode_t mode, bool zero_mtime)
 {
-	struct inflight_rec *r = inflight_free_rec();
+	struct inflight_rec *r;
 
+	if (!atomic_load_explicit(&inflight_on, memory_order_relaxed))
+		return;
+	r = inflight_free_rec();
 	r->tmp_dirfd = tmp_dirfd;
 	r->fd = fd;
 	snprintf(r->tmpname, sizeof(r->tmpname), "%s", tmpname);
@@ -1089,7 +1099,8 @@ oce_inflight_forget_fd(void)
 {
 	struct inflight_rec *cur = atomic_load(&inflight_cur), *r;
 
-	if (!cur || cur == INFLIGHT_DYING || cur->fd < 0)
+	if (!atomic_load_explicit(&inflight_on, memory_order_relaxed) || !cur ||
+	    cur == INFLIGHT_DYING || cur->fd < 0)
 		return;
 	r = inflight_free_rec();
 	*r = *cur;
@@ -1100,7 +1111,8 @@ oce_inflight_forget_fd(void)
 void
 oce_inflight_clear(void)
 {
-	inflight_publish(NULL);
+	if (atomic_load_explicit(&inflight_on, memory_order_relaxed))
+		inflight_publish(NULL);
 }
 
 /* The table of oce_pending entries (recvside.h): set once, never freed. */
@@ -1241,4 +1253,21 @@ oce_catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	oce_fs_tmp_hook = oce_inflight_naming;
 	oce_fs_tmp_done_hook = oce_inflight_made;
+	atomic_store(&inflight_on, true);
+}
+
+void
+oce_uncatch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	oce_fs_tmp_hook = NULL;
+	oce_fs_tmp_done_hook = NULL;
+	atomic_store(&inflight_on, false);
 }

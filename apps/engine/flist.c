@@ -866,7 +866,7 @@ walk_error(struct walk *w, int err, const char *what, const char *name)
 
 	oce_sender_io_error(s, err == ENOENT ? OCE_IOERR_VANISHED : OCE_IOERR_GENERAL);
 	/* named as upstream's full_fname() does: from the module root in a daemon, "(in MODULE)" */
-	oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[w->root]),
+	oce_full_fname(s, full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[w->root]),
 		       name);
 	if (err == ENOENT && !strcmp(what, "open"))
 		oce_warning(s, "file has vanished: %s", full);
@@ -1220,7 +1220,7 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 	DIR *d;
 	int fd, r = 0;
 
-	if (oce_fs_confined()) {
+	if (oce_confine_fd(s) >= 0) {
 		/*
 		 * A daemon without chroot opens it beneath the module root, so
 		 * that a followed link leading out of the module is "opendir
@@ -1232,11 +1232,11 @@ send_dir_in(struct walk *w, const char *dname, bool follow)
 		    (int)sizeof(path)) {
 			fd = -ENAMETOOLONG;
 		} else {
-			fd = oce_open_confined(path, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW));
+			fd = oce_open_confined(oce_confine_fd(s), path, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW));
 			/* (openat2 says ENOTDIR for a symlink leaf with O_NOFOLLOW|O_DIRECTORY) */
 			if ((fd == -ELOOP || fd == -ENOTDIR) &&
 			    (s->o->copy_links || oce_follow_unsafe_link(s, w->rootfd, dname)))
-				fd = oce_open_confined(path, O_RDONLY | O_DIRECTORY);
+				fd = oce_open_confined(oce_confine_fd(s), path, O_RDONLY | O_DIRECTORY);
 		}
 		errno = fd < 0 ? -fd : 0;
 	} else {
@@ -1303,7 +1303,7 @@ open_root(struct oce_session *s, const char *dir, uint16_t *idx)
 	if (s->nroots >= UINT16_MAX)
 		return -E2BIG;
 	/* beneath the module root in a daemon session without chroot (fs.h) */
-	fd = oce_open_confined(d, O_RDONLY | O_DIRECTORY);
+	fd = oce_open_confined(oce_confine_fd(s), d, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
 	nr = realloc(s->roots, (s->nroots + 1) * sizeof(*nr));
@@ -1443,7 +1443,7 @@ walk_arg(struct walk *w, const char *arg)
 	if (r) {
 		oce_sender_io_error(s, OCE_IOERR_GENERAL);
 		oce_rsyserr_xfer(s, -r, "change_dir %s failed",
-			    oce_full_fname(link, sizeof(link), NULL, dir ? dir : "."));
+			    oce_full_fname(s, link, sizeof(link), NULL, dir ? dir : "."));
 		if (w->implied_dot < 0)
 			w->implied_dot = 0;
 		return 0;
@@ -1471,7 +1471,7 @@ walk_arg(struct walk *w, const char *arg)
 		if (-r == ENOENT)
 			oce_sender_io_error(s, OCE_IOERR_GENERAL);
 		oce_rsyserr_xfer(s, -r, "link_stat %s failed",
-			    oce_full_fname(link, sizeof(link), cdir, fn));
+			    oce_full_fname(s, link, sizeof(link), cdir, fn));
 		return 0;
 	}
 	if (a.type != OCE_NAME_DOTDIR && oce_excluded(s, fn, S_ISDIR(st.st_mode)))

@@ -530,25 +530,8 @@ openat2_works(const struct oce_fs_sys *sys, int dirfd)
 	return true;
 }
 
-/* The module root of a confined daemon session (oce_fs_confine()), or -1. */
-static int confine_fd = -1;
-
-void
-oce_fs_confine(int modfd)
-{
-	if (confine_fd >= 0)
-		close(confine_fd);
-	confine_fd = modfd;
-}
-
-bool
-oce_fs_confined(void)
-{
-	return confine_fd >= 0;
-}
-
 int
-oce_open_confined(const char *path, int flags)
+oce_open_confined(int confine_fd, const char *path, int flags)
 {
 	struct open_how how = {
 	    .flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
@@ -580,7 +563,7 @@ oce_open_confined(const char *path, int flags)
 }
 
 int
-oce_mkdir_confined(const char *path)
+oce_mkdir_confined(int confine_fd, const char *path)
 {
 	char parent[PATH_MAX];
 	const char *slash = strrchr(path, '/'), *leaf = slash ? slash + 1 : path;
@@ -589,7 +572,7 @@ oce_mkdir_confined(const char *path)
 	if (snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1,
 		     slash ? path : ".") >= (int)sizeof(parent))
 		return -ENAMETOOLONG;
-	pfd = oce_open_confined(parent, O_PATH | O_DIRECTORY);
+	pfd = oce_open_confined(confine_fd, parent, O_PATH | O_DIRECTORY);
 	if (pfd < 0)
 		return pfd;
 	rc = mkdirat(pfd, leaf, 0777) < 0 ? neg_errno() : 0;
@@ -600,20 +583,27 @@ oce_mkdir_confined(const char *path)
 int
 oce_root_open(struct oce_root *r, const char *path, bool create, const struct oce_fs_sys *sys)
 {
+	return oce_root_open_confined(r, -1, path, create, sys);
+}
+
+int
+oce_root_open_confined(struct oce_root *r, int confine_fd, const char *path, bool create,
+		       const struct oce_fs_sys *sys)
+{
 	int fd, mk = 0;
 
 	r->fd = -1;
 	r->use_openat2 = false;
 	r->sys = sys ? sys : &oce_fs_sys_default;
 	sys = r->sys;
-	if (oce_fs_confined()) {
+	if (confine_fd >= 0) {
 		/* a daemon session outside a chroot: the module root bounds the root too */
-		fd = oce_open_confined(path, O_PATH | O_DIRECTORY);
+		fd = oce_open_confined(confine_fd, path, O_PATH | O_DIRECTORY);
 		if (fd == -ENOENT && create) {
-			mk = oce_mkdir_confined(path);
+			mk = oce_mkdir_confined(confine_fd, path);
 			if (mk < 0 && mk != -EEXIST)
 				return mk;
-			fd = oce_open_confined(path, O_PATH | O_DIRECTORY);
+			fd = oce_open_confined(confine_fd, path, O_PATH | O_DIRECTORY);
 		}
 		if (fd < 0)
 			return mk ? mk : fd;

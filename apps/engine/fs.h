@@ -96,22 +96,22 @@ int oce_root_open(struct oce_root *r, const char *path, bool create, const struc
  * no, or a "/./" inner module) keeps the module root as its boundary, as
  * rsync 3.5.0 does (secure_relpath_active()): the roots a session opens from
  * its path arguments -- a sender's source directories and files, a
- * receiver's destination -- resolve beneath it. modfd is the module root
- * (O_PATH), owned from then on; per process, as a session is one.
- */
-void oce_fs_confine(int modfd);
-/*
+ * receiver's destination -- resolve beneath it. confine_fd is that module
+ * root (O_PATH, the session's: struct oce_daemon_mod), or -1 outside such a
+ * session, where these are plain openat(AT_FDCWD) / mkdir calls.
+ *
  * Open path (relative to the working directory, the module root in a
- * session) as openat(AT_FDCWD, path, flags) would, but, once confined,
- * beneath the module root: symlinks inside it are followed, one that leads
- * out of it (absolute, or climbing above it) gives -ELOOP, the errno
- * rsync 3.5.0's confined walk reports. Returns an owned fd or -errno.
+ * session) as openat(AT_FDCWD, path, flags) would, but beneath confine_fd:
+ * symlinks inside it are followed, one that leads out of it (absolute, or
+ * climbing above it) gives -ELOOP, the errno rsync 3.5.0's confined walk
+ * reports. Returns an owned fd or -errno.
  */
-int oce_open_confined(const char *path, int flags);
-/* Whether oce_fs_confine() is in force (a "mkdir" of a root goes through it too). */
-bool oce_fs_confined(void);
+int oce_open_confined(int confine_fd, const char *path, int flags);
 /* mkdir(path, 0777) with its parent opened as oce_open_confined() does. 0 or -errno. */
-int oce_mkdir_confined(const char *path);
+int oce_mkdir_confined(int confine_fd, const char *path);
+/* oce_root_open() with path (and its mkdir) beneath confine_fd, when >= 0. */
+int oce_root_open_confined(struct oce_root *r, int confine_fd, const char *path, bool create,
+			   const struct oce_fs_sys *sys);
 /* Close the root's descriptor (idempotent). */
 void oce_root_close(struct oce_root *r);
 

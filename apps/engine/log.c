@@ -79,7 +79,7 @@ item_ctx(const struct oce_session *s, struct oce_logctx *ctx)
 	ctx->receiver_symlink_times = s->compat & OCP_CF_SYMLINK_TIMES;
 	ctx->always_checksum = s->o->checksum;
 	ctx->sum_len = s->csum_len;
-	ctx->pid = (long)getpid();
+	ctx->pid = s->dmod && s->dmod->log_pid ? s->dmod->log_pid : (long)getpid();
 	ctx->now = time(NULL);
 }
 

@@ -451,7 +451,7 @@ struct dest_file {
 const char *
 oce_dest_fname(const struct oce_recvside *rs, const char *name, char *buf, size_t cap)
 {
-	return oce_full_fname(buf, cap, rs->curr_dir, name);
+	return oce_full_fname(rs->s, buf, cap, rs->curr_dir, name);
 }
 
 /*
@@ -1133,13 +1133,13 @@ phantom_root(struct oce_recvside *rs)
  */
 /* mkdir(2), beneath the module root in a daemon session without chroot (fs.h). */
 static int
-dest_mkdir(const char *path)
+dest_mkdir(int confine_fd, const char *path)
 {
 	int r;
 
-	if (!oce_fs_confined())
+	if (confine_fd < 0)
 		return mkdir(path, 0777);
-	r = oce_mkdir_confined(path);
+	r = oce_mkdir_confined(confine_fd, path);
 	if (r < 0) {
 		errno = -r;
 		return -1;
@@ -1148,7 +1148,7 @@ dest_mkdir(const char *path)
 }
 
 static int
-make_dest_path(char *path, bool drop_name, bool dry_run)
+make_dest_path(int confine_fd, char *path, bool drop_name, bool dry_run)
 {
 	char *end, *p;
 	int made = 0;
@@ -1167,7 +1167,7 @@ make_dest_path(char *path, bool drop_name, bool dry_run)
 	for (p = end;;) {
 		struct stat st;
 
-		if (dry_run ? !stat(path, &st) : !dest_mkdir(path)) {
+		if (dry_run ? !stat(path, &st) : !dest_mkdir(confine_fd, path)) {
 			if (dry_run)
 				errno = S_ISDIR(st.st_mode) ? EEXIST : ENOTDIR;
 			else {
@@ -1203,7 +1203,7 @@ found:
 		p += strlen(p);
 		if (made < 0)
 			continue;
-		if (dry_run || !mkdir(path, 0777))
+		if (dry_run || !dest_mkdir(confine_fd, path))
 			made++;
 		else
 			made = -made - 1;
@@ -1251,11 +1251,11 @@ open_dest(struct oce_recvside *rs)
 	}
 	r = stat(dest, &st) ? -errno : 0;
 	if (s->o->mkpath && r < 0 && (strchr(dest, '/') || s->fl.n > 1)) {
-		int made = make_dest_path(dest, !(s->fl.n > 1 && !trailing), s->o->dry_run);
+		int made = make_dest_path(oce_confine_fd(s), dest, !(s->fl.n > 1 && !trailing), s->o->dry_run);
 
 		if (made < 0) {
 			oce_rsyserr(s, errno, "mkdir %s failed",
-				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+				    oce_full_fname(rs->s, fbuf, sizeof(fbuf), NULL, dest));
 			s->exit_code = RERR_FILEIO;
 			r = -errno;
 			goto out;
@@ -1274,11 +1274,11 @@ open_dest(struct oce_recvside *rs)
 	}
 	if (r == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			r = oce_root_open(&rs->root, dest, false, oce_fs_sys_active());
+			r = oce_root_open_confined(&rs->root, oce_confine_fd(s), dest, false, oce_fs_sys_active());
 			if (r) {
 				/* upstream's change_dir#1 (a daemon's confined root refuses a way out) */
 				oce_rsyserr(s, -r, "change_dir#1 %s failed",
-					    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+					    oce_full_fname(rs->s, fbuf, sizeof(fbuf), NULL, dest));
 				s->exit_code = RERR_FILESELECT;
 				goto out;
 			}
@@ -1293,7 +1293,7 @@ open_dest(struct oce_recvside *rs)
 		}
 	} else if (r != -ENOENT) {
 		oce_rsyserr(s, -r, "ERROR: cannot stat destination %s",
-			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+			    oce_full_fname(rs->s, fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 		goto out;
 	}
@@ -1309,10 +1309,10 @@ open_dest(struct oce_recvside *rs)
 		if (s->o->dry_run)
 			r = phantom_root(rs);
 		else
-			r = oce_root_open(&rs->root, dest, true, oce_fs_sys_active());
+			r = oce_root_open_confined(&rs->root, oce_confine_fd(s), dest, true, oce_fs_sys_active());
 		if (r) {
 			oce_rsyserr(s, -r, "mkdir %s failed",
-				    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+				    oce_full_fname(rs->s, fbuf, sizeof(fbuf), NULL, dest));
 			s->exit_code = RERR_FILEIO;
 			goto out;
 		}
@@ -1339,19 +1339,19 @@ open_dest(struct oce_recvside *rs)
 		if (s->o->dry_run && s->o->mkpath && stat(slash == dest ? "/" : dest, &st))
 			r = phantom_root(rs); /* --mkpath would have made it (upstream #880) */
 		else
-			r = oce_root_open(&rs->root, slash == dest ? "/" : dest, false,
+			r = oce_root_open_confined(&rs->root, oce_confine_fd(s), slash == dest ? "/" : dest, false,
 					  oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, slash == dest ? "/" : dest);
 	} else {
-		r = oce_root_open(&rs->root, ".", false, oce_fs_sys_active());
+		r = oce_root_open_confined(&rs->root, oce_confine_fd(s), ".", false, oce_fs_sys_active());
 		if (!r)
 			r = set_curr_dir(rs, ".");
 	}
 	if (r) {
 		/* dest is cut at its last slash here, as upstream's dest_path is. */
 		oce_rsyserr(s, -r, "change_dir#3 %s failed",
-			    oce_full_fname(fbuf, sizeof(fbuf), NULL, dest));
+			    oce_full_fname(rs->s, fbuf, sizeof(fbuf), NULL, dest));
 		s->exit_code = RERR_FILESELECT;
 	}
 out:
@@ -1408,10 +1408,14 @@ oce_receiving_run(struct oce_session *s)
 	struct oce_recvside *rs = recvside_new(s);
 	struct ocp_io *wio = NULL;
 	bool started = false, joined = false;
+	/* (the thread's tag goes back at the end: a daemon's pool thread runs other sessions next) */
+	const char *old_role = oce_set_role(NULL);
 	int r;
 
-	if (!rs)
+	if (!rs) {
+		oce_set_role(old_role);
 		return -ENOMEM;
+	}
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
 	if (s->o->append)
 		rs->whole_file = false; /* --append needs the sum head, even locally */
@@ -1477,11 +1481,18 @@ out:
 				 * Still blocked, reading a pipe that only the peer can
 				 * close (or handing on its last events): leave it and its
 				 * state to process exit. It had two seconds to keep what
-				 * --partial asks for.
+				 * --partial asks for. A session that is a thread of a
+				 * daemon has no such exit: its socket is shut both ways
+				 * and the receiver waited for.
 				 */
-				pthread_detach(rs->thread);
-				s->io_w = NULL;
-				return r;
+				if (!(s->dmod && s->dmod->in_thread)) {
+					pthread_detach(rs->thread);
+					s->io_w = NULL;
+					oce_set_role(old_role);
+					return r;
+				}
+				shutdown(s->io->fd_in, SHUT_RDWR);
+				pthread_join(rs->thread, NULL);
 			}
 			joined = true;
 		}
@@ -1514,6 +1525,7 @@ out:
 	free(rs->redo);
 	ocp_tok_dec_free(rs->dec);
 	recvside_free(rs);
+	oce_set_role(old_role);
 	return r;
 }
 

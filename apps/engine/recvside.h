@@ -252,6 +252,8 @@ void oce_pending_table(struct oce_pending *tab, size_t n);
 void oce_pending_put(struct oce_pending *p, int dirfd, const char *name);
 void oce_pending_take(struct oce_pending *p);
 void oce_catch_signals(void);
+/* Undo oce_catch_signals(): default actions, no temp-file record (a daemon). */
+void oce_uncatch_signals(void);
 
 void oce_meta_for(const struct oce_session *s, const struct oce_file *f, const struct stat *cur,
 		  struct oce_meta *m);

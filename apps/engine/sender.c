@@ -354,7 +354,7 @@ read_small(struct read_buf *rb, int fd, size_t size)
 /*
  * Open the source safely: below its root, no symlink, still a regular file.
  * A daemon session without chroot opens it beneath the module root instead
- * (fs.h, oce_fs_confine()), as rsync 3.5.0's sender_open_confined(): a
+ * (fs.h, oce_open_confined()), as rsync 3.5.0's sender_open_confined(): a
  * directory symlink on the way that leads out of the module, or with -L a
  * link that does (absolute, or climbing out), is ELOOP.
  */
@@ -363,16 +363,16 @@ open_source(struct oce_session *s, const struct oce_file *f, struct stat *st)
 {
 	int fd;
 
-	if (oce_fs_confined()) {
+	if (oce_confine_fd(s) >= 0) {
 		char path[PATH_MAX];
 
 		if (snprintf(path, sizeof(path), "%s/%s", s->roots[f->root], f->name) >=
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
-		fd = oce_open_confined(path, O_RDONLY | O_NOFOLLOW);
+		fd = oce_open_confined(oce_confine_fd(s), path, O_RDONLY | O_NOFOLLOW);
 		if (fd == -ELOOP &&
 		    (s->o->copy_links || oce_follow_unsafe_link(s, s->root_fds[f->root], f->name)))
-			fd = oce_open_confined(path, O_RDONLY);
+			fd = oce_open_confined(oce_confine_fd(s), path, O_RDONLY);
 		if (fd < 0)
 			return fd;
 		goto opened;
@@ -437,7 +437,7 @@ open_failed(struct oce_session *s, const struct oce_file *f, int32_t ndx, int er
 	char dir[PATH_MAX], full[PATH_MAX + 64];
 	int r;
 
-	oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+	oce_full_fname(s, full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
 		       f->name);
 	if (err == -ENOENT) {
 		oce_sender_io_error(s, OCE_IOERR_VANISHED);

@@ -150,7 +150,7 @@ oce_capture_release(struct oce_session *s, struct oce_capture *c)
 }
 
 void
-oce_dlog_to(FILE *f, const char *line, size_t len)
+oce_dlog_to(FILE *f, long pid, const char *line, size_t len)
 {
 	char ts[32];
 	time_t t;
@@ -163,7 +163,7 @@ oce_dlog_to(FILE *f, const char *line, size_t len)
 	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	fprintf(f, "%s [%d] %.*s\n", ts, (int)getpid(), (int)len, line);
+	fprintf(f, "%s [%ld] %.*s\n", ts, pid ? pid : (long)getpid(), (int)len, line);
 	fflush(f);
 }
 
@@ -172,7 +172,7 @@ static void
 dlog_locked(struct oce_session *s, const char *line, size_t len)
 {
 	if (s->dmod)
-		oce_dlog_to(s->dmod->log, line, len);
+		oce_dlog_to(s->dmod->log, s->dmod->log_pid, line, len);
 }
 
 void
@@ -186,7 +186,7 @@ oce_dlog(struct oce_session *s, const char *line, size_t len)
 }
 
 void
-oce_dlog_vto(FILE *f, const char *fmt, va_list ap)
+oce_dlog_vto(FILE *f, long pid, const char *fmt, va_list ap)
 {
 	char line[4096];
 	int n;
@@ -196,7 +196,7 @@ oce_dlog_vto(FILE *f, const char *fmt, va_list ap)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
 		n = 0;
-	oce_dlog_to(f, line, (size_t)n > sizeof(line) - 1 ? sizeof(line) - 1 : (size_t)n);
+	oce_dlog_to(f, pid, line, (size_t)n > sizeof(line) - 1 ? sizeof(line) - 1 : (size_t)n);
 }
 
 void
@@ -208,7 +208,7 @@ oce_dlogf(struct oce_session *s, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	pthread_mutex_lock(&s->log_lock);
-	oce_dlog_vto(s->dmod->log, fmt, ap);
+	oce_dlog_vto(s->dmod->log, s->dmod->log_pid, fmt, ap);
 	pthread_mutex_unlock(&s->log_lock);
 	va_end(ap);
 }
@@ -421,36 +421,13 @@ oce_abs_dir(char *out, size_t cap, const char *base, const char *dir)
 	return out;
 }
 
-/*
- * A daemon session's module, for names in messages. Per process: a daemon
- * session runs in a forked child of its own (when sessions become threads
- * of a pool, this moves into struct oce_session).
- */
-static struct {
-	const char *name;
-	char dir[PATH_MAX];
-	size_t dirlen;
-} dmod;
-
-void
-oce_set_daemon_module(const char *name, const char *dir)
-{
-	dmod.name = name;
-	snprintf(dmod.dir, sizeof(dmod.dir), "%s", dir && strcmp(dir, "/") ? dir : "");
-	dmod.dirlen = strlen(dmod.dir);
-}
-
 const char *
-oce_daemon_module_dir(void)
-{
-	return dmod.name ? dmod.dir : NULL;
-}
-
-const char *
-oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
+oce_full_fname(const struct oce_session *s, char *out, size_t cap, const char *dir,
+	       const char *name)
 {
 	char cwd[PATH_MAX];
-	const char *sep;
+	const char *sep, *mdir = oce_daemon_module_dir(s);
+	size_t mlen = mdir ? strlen(mdir) : 0;
 
 	if (*name == '/') {
 		snprintf(out, cap, "\"%s\"", name);
@@ -461,22 +438,21 @@ oce_full_fname(char *out, size_t cap, const char *dir, const char *name)
 		}
 		sep = strcmp(dir, "/") ? "/" : "";
 		/* upstream: a daemon shows names from the module's root, then " (in MODULE)" */
-		if (dmod.name && dmod.dirlen && !strncmp(dir, dmod.dir, dmod.dirlen) &&
-		    (dir[dmod.dirlen] == '/' || !dir[dmod.dirlen])) {
+		if (mlen && !strncmp(dir, mdir, mlen) && (dir[mlen] == '/' || !dir[mlen])) {
 			const char *p;
 
 			/* what is left keeps its leading '/', as upstream's curr_dir + module_dirlen */
-			dir += dmod.dirlen;
+			dir += mlen;
 			for (p = dir; *p == '/'; p++)
 				;
 			sep = *p ? "/" : "";
 		}
 		snprintf(out, cap, "\"%s%s%s\"", dir, sep, name);
 	}
-	if (dmod.name) {
+	if (mdir) {
 		size_t n = strlen(out);
 
-		snprintf(out + n, cap > n ? cap - n : 0, " (in %s)", dmod.name);
+		snprintf(out + n, cap > n ? cap - n : 0, " (in %s)", s->dmod->module);
 	}
 	return out;
 }

@@ -223,10 +223,13 @@ void oce_info(struct oce_session *s, const char *fmt, ...) __attribute__((format
  * oce_error().
  */
 void oce_emit_line(struct oce_session *s, enum ocp_msg code, const char *line, size_t len);
-/* A line of a daemon's log file f (NULL: none): date, [pid], line (one newline added). */
-void oce_dlog_to(FILE *f, const char *line, size_t len);
+/*
+ * A line of a daemon's log file f (NULL: none): date, [pid], line (one
+ * newline added); pid 0 is this process's.
+ */
+void oce_dlog_to(FILE *f, long pid, const char *line, size_t len);
 /* The same, formatted (cut at 4 KiB). */
-void oce_dlog_vto(FILE *f, const char *fmt, va_list ap);
+void oce_dlog_vto(FILE *f, long pid, const char *fmt, va_list ap);
 /* A line of a daemon session's log file (upstream FLOG): date, [pid], line; no-op without one. */
 void oce_dlog(struct oce_session *s, const char *line, size_t len);
 void oce_dlogf(struct oce_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -276,14 +279,8 @@ const char *oce_abs_dir(char *out, size_t cap, const char *base, const char *dir
  * name as upstream's full_fname() shows it: quoted, and prefixed with dir
  * (absolute; NULL: the working directory) unless it is absolute itself.
  */
-const char *oce_full_fname(char *out, size_t cap, const char *dir, const char *name);
-/*
- * In a daemon session's process: names in messages are shown from the
- * module's root dir (as the process sees it) and followed by " (in name)".
- */
-void oce_set_daemon_module(const char *name, const char *dir);
-/* The module's directory as this process sees it ("" for "/"), NULL outside a daemon. */
-const char *oce_daemon_module_dir(void);
+const char *oce_full_fname(const struct oce_session *s, char *out, size_t cap, const char *dir,
+			   const char *name);
 /* Route the calling thread's lines through fn (NULL: back to normal). */
 void oce_set_msg_hook(struct oce_session *s, void (*fn)(void *, enum ocp_msg, const char *, size_t),
 		      void *arg);
@@ -441,7 +438,7 @@ struct oce_daemon_mod {
 	/*
 	 * The module's own filter rules (upstream rsync_module()): "filter",
 	 * "include" and "exclude" texts, and the "include from" / "exclude
-	 * from" files opened before the chroot (the session closes them).
+	 * from" files opened before the chroot (their opener closes them).
 	 */
 	const char *filter, *include, *exclude;
 	const char *include_from, *exclude_from;
@@ -465,7 +462,36 @@ struct oce_daemon_mod {
 	FILE *log;
 	const char *log_format;
 	const char *host, *addr, *user, *module, *module_path;
+	/*
+	 * The session's own, as the module was entered: module_dir is the
+	 * module root as the session sees it ("" for "/"), which names in
+	 * messages are shown from; confine_fd the root it opens its path
+	 * arguments beneath when sanitize is set (fs.h), else unused; log_pid
+	 * the number its log lines and %p show (the process's, or the
+	 * thread's when the session is a thread of the daemon).
+	 */
+	const char *module_dir;
+	int confine_fd;
+	long log_pid;
+	bool in_thread; /* a thread of the daemon: nothing may be left to process exit */
+	/* where the bytes the session read and wrote go at its end (NULL: nowhere) */
+	uint64_t *bytes_in, *bytes_out;
 };
+/*
+ * The module root directory of a daemon session as it sees it ("" for "/"),
+ * or NULL outside a daemon (or before the module was entered).
+ */
+static inline const char *
+oce_daemon_module_dir(const struct oce_session *s)
+{
+	return s->dmod ? s->dmod->module_dir : NULL;
+}
+/* The module root a daemon session's path arguments resolve beneath (fs.h), or -1. */
+static inline int
+oce_confine_fd(const struct oce_session *s)
+{
+	return s->dmod && s->dmod->sanitize ? s->dmod->confine_fd : -1;
+}
 /* oce_server_main() for a daemon session over a socket (d: the module's rules). */
 int oce_server_daemon(const struct oce_opts *o, int fd_in, int fd_out, const struct oce_daemon_mod *d);
 /* The client's --stats block and closing lines (upstream output_summary()). */

@@ -117,7 +117,7 @@ sessions_done() {
 # the session lines a log holds from line $2 on, as compared here
 session_lines() {
 	tail -n +"$2" "$1" | sed -E 's|^[0-9/]+ [0-9:]+ \[[0-9]+\] ||' |
-		grep -Ev '^(rsyncd version |oc-rsync version |event loop|lookup helper|open files limit|session for module |sent 0 bytes  received 0 bytes  total size 0$)' |
+		grep -Ev '^(rsyncd version |oc-rsync version |event loop|transfer pool|lookup helper|open files limit|session for module |sent 0 bytes  received 0 bytes  total size 0$)' |
 		sed -E 's/^sent [0-9]+ bytes  received [0-9]+ bytes  /sent N bytes  received N bytes  /' |
 		sed -e "$ERRLINE"
 }

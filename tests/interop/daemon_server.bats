@@ -232,7 +232,9 @@ setup_file() {
 	mkdir -p "$D/env"
 	cat >"$D/hook.sh" <<-'EOF'
 		#!/bin/sh
-		env | grep '^RSYNC_' | sed 's/^RSYNC_PID=[0-9]*$/RSYNC_PID=N/' | sort >"$(dirname "$0")/env/$OCTAG.$1.tmp"
+		# and the soft open-files limit and directory it runs with
+		{ env | grep '^RSYNC_' | sed 's/^RSYNC_PID=[0-9]*$/RSYNC_PID=N/'
+		  echo "NOFILE=$(ulimit -Sn)"; echo "CWD=$(pwd)"; } | sort >"$(dirname "$0")/env/$OCTAG.$1.tmp"
 		mv "$(dirname "$0")/env/$OCTAG.$1.tmp" "$(dirname "$0")/env/$OCTAG.$1"
 		echo "hook $1 said this"
 	EOF
@@ -462,11 +464,13 @@ spair() {
 			grep -q 'event loop: io_uring$' "$D/ocd.log"
 		fi
 		! grep -q 'connection from .* in process' "$D/ocd.log"
-		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+		# a module that changes no ids runs in a thread of the transfer pool
+		grep -q 'transfer pool: adaptive, 2 to [0-9]* worker threads$' "$D/ocd.log"
+		grep -q 'session for module ro from .* in a thread$' "$D/ocd.log" ;;
 	epoll)
 		grep -q 'event loop: epoll$' "$D/ocd.log"
 		! grep -q 'connection from .* in process' "$D/ocd.log"
-		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+		grep -q 'session for module ro from .* in a thread$' "$D/ocd.log" ;;
 	fork)
 		# the listener forks at accept; the handshake and session are the child's
 		grep -q 'connection from 127.0.0.1 in process' "$D/ocd.log"
@@ -731,9 +735,9 @@ hold_slot() {
 	[ "$(cat "/proc/$pid/comm")" = oc-rsyncd ]
 	grep -q 'open files limit raised from 64 to 8192' "$D/nofile.log"
 	[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 8192 ]
-	"$PY" - "$port" "$pid" <<-'EOF'
+	"$PY" - "$port" "$pid" "$DMODE" <<-'EOF'
 		import os, socket, sys, time
-		port, pid = int(sys.argv[1]), sys.argv[2]
+		port, pid, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 		held = []
 		for _ in range(200):
 		    s = socket.create_connection(("127.0.0.1", port), 5)
@@ -751,6 +755,12 @@ hold_slot() {
 		while not f.readline().startswith(b"@RSYNCD: OK"):
 		    pass
 		s.sendall(b"--server\0--sender\0-r\0.\0ro/\0\0")
+		if mode != "fork":
+		    # a thread of the daemon (its hooks get 4096: hook.sh's NOFILE)
+		    s.settimeout(10)
+		    assert s.recv(4), "no session"
+		    s.close()
+		    sys.exit(0)
 		soft = None
 		for _ in range(100):
 		    kids = open("/proc/%s/task/%s/children" % (pid, pid)).read().split()
@@ -772,6 +782,11 @@ hold_slot() {
 		s.close()
 		assert soft == "4096", "session child's soft limit: %s" % soft
 	EOF
+	if [ "$DMODE" != fork ]; then
+		grep -q 'session for module ro from .* in a thread' "$D/nofile.log"
+		# the loop's own limit is what it raised it to
+		[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 8192 ]
+	fi
 	stop_pids "$pid"
 }
 
@@ -1042,6 +1057,127 @@ uidmod() {
 	rm -f "$D/metrics"
 	stop_servers "$D/ocm.pid"
 	grep -qx 'oc_rsyncd_connections_accepted_total 6' "$D/metrics"
+}
+
+# --- sessions in threads ---------------------------------------------------------------
+
+# A daemon of this file's mode on a port of its own, config $1, log $2; sets
+# XPORT and XPID (the daemon, not the timeout around it).
+start_own() {
+	XPORT=$(free_port)
+	env $SERVER_ENV timeout -k 10 90 "$OCD" --no-detach --address=127.0.0.1 --port="$XPORT" \
+		--config="$1" --log-file="$2" --metrics-file="$2.metrics" >"$2.out" 2>&1 3>&- &
+	echo $! >"$2.pid"
+	wait_port "$XPORT"
+	XPID=$(pgrep -P "$(cat "$2.pid")")
+}
+
+# wait_log FILE PATTERN: up to 10 s for a line
+wait_log() {
+	for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+	cat "$1"
+	return 1
+}
+
+@test "daemon server: concurrent sessions keep to their own modules and directories" {
+	# in the event-loop modes these are threads of one process, each in its module
+	local pids=() i sig
+	for i in 1 2 3; do
+		rsync -aH --bwlimit=4000 "rsync://127.0.0.1:$OPORT/ro/" "$T/thr.pull$i/" 2>"$T/thr.pull$i.err" &
+		pids+=($!)
+		rsync -a "$T/src/deep" "$T/src/mid" "rsync://127.0.0.1:$OPORT/rw/thr.push$i/" \
+			2>"$T/thr.push$i.err" &
+		pids+=($!)
+		"$OC" -a "rsync://127.0.0.1:$OPORT/ro/deep/" "$T/thr.oc$i/" 2>"$T/thr.oc$i.err" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	sig=$("$BATS_TEST_DIRNAME/treesig.sh" "$T/src")
+	for i in 1 2 3; do
+		diff <(echo "$sig") <("$BATS_TEST_DIRNAME/treesig.sh" "$T/thr.pull$i")
+		cmp "$T/src/mid" "$D/rw/thr.push$i/mid"
+		[ "$(cat "$D/rw/thr.push$i/deep/a/b/c/d/e/f/leaf")" = deep ]
+		[ "$(cat "$T/thr.oc$i/a/b/c/d/e/f/leaf")" = deep ]
+	done
+	if [ "$DMODE" != fork ]; then
+		[ "$(grep -c 'session for module \(ro\|rw\) from .* in a thread$' "$D/ocd.log")" -ge 9 ]
+	fi
+}
+
+@test "daemon server: transfer-worker-threads = 1: a second session waits for the worker" {
+	[ "$DMODE" != fork ] || skip "a process per connection has no transfer pool"
+	local a b
+	{ echo 'transfer-worker-threads = 1'; cat "$D/rsyncd.conf"; } >"$D/tw1.conf"
+	start_own "$D/tw1.conf" "$D/tw1.log"
+	grep -q 'transfer pool: 1 worker thread$' "$D/tw1.log"
+	rsync --bwlimit=25 "rsync://127.0.0.1:$XPORT/ro/mid" "$T/tw1.mid" &
+	a=$!
+	wait_log "$D/tw1.log" 'rsync on ro/mid from'
+	rsync -a "rsync://127.0.0.1:$XPORT/ro/deep/" "$T/tw1.deep/" &
+	b=$!
+	wait_log "$D/tw1.log" 'session for module ro .* in a thread$'
+	sleep 0.5
+	# the second waits in the pool's queue, its client told nothing yet
+	[ "$(grep -c 'session for module ro .* in a thread$' "$D/tw1.log")" = 2 ]
+	! grep -q 'rsync on ro/deep/ from' "$D/tw1.log"
+	kill -USR1 "$XPID"
+	wait_log "$D/tw1.log.metrics" 'oc_rsyncd_transfer_queue'
+	cat "$D/tw1.log.metrics"
+	grep -qx 'oc_rsyncd_transfer_workers 1' "$D/tw1.log.metrics"
+	grep -qx 'oc_rsyncd_transfer_queue 1' "$D/tw1.log.metrics"
+	grep -qx 'oc_rsyncd_session_threads 2' "$D/tw1.log.metrics"
+	wait "$a"
+	wait "$b"
+	cmp "$T/src/mid" "$T/tw1.mid"
+	[ "$(cat "$T/tw1.deep/a/b/c/d/e/f/leaf")" = deep ]
+	stop_servers "$D/tw1.log.pid"
+	grep -qx 'oc_rsyncd_sessions_in_threads_total 2' "$D/tw1.log.metrics"
+	grep -qx 'oc_rsyncd_sessions_completed_total 2' "$D/tw1.log.metrics"
+}
+
+@test "daemon server: SIGTERM during a transfer: it finishes, no new client is taken" {
+	local c
+	start_own "$D/rsyncd.conf" "$D/stop.log"
+	rsync --bwlimit=25 "rsync://127.0.0.1:$XPORT/ro/mid" "$T/stop.mid" &
+	c=$!
+	wait_log "$D/stop.log" 'rsync on ro/mid from'
+	kill "$XPID"
+	sleep 0.3
+	# the port is closed at once (rsync's session processes also outlive their daemon)
+	run rsync "rsync://127.0.0.1:$XPORT/"
+	[ "$status" = 10 ]
+	wait "$c"
+	cmp "$T/src/mid" "$T/stop.mid"
+	for _ in $(seq 50); do alive "$XPID" || break; sleep 0.1; done
+	! alive "$XPID"
+	if [ "$DMODE" != fork ]; then
+		grep -q 'stopping: waiting for 1 session in threads' "$D/stop.log"
+	fi
+}
+
+@test "daemon server: a session process holds no descriptor of the sessions in threads" {
+	[ "$(id -u)" = 0 ] || skip "the forked module changes ids: root only"
+	[ "$DMODE" != fork ] || skip "no threads in this mode"
+	local a b kid n
+	rsync --bwlimit=25 "rsync://127.0.0.1:$OPORT/ro/mid" "$T/fdt.mid" &
+	a=$!
+	wait_log "$D/ocd.log" 'rsync on ro/mid from'
+	n=$(grep -c 'session for module chr .* in process' "$D/ocd.log" || true)
+	rsync --bwlimit=25 "$T/src/mid" "rsync://127.0.0.1:$OPORT/chr/up/fdt.mid" &
+	b=$!
+	for _ in $(seq 100); do
+		[ "$(grep -c 'session for module chr .* in process' "$D/ocd.log")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	kid=$(grep 'session for module chr .* in process' "$D/ocd.log" | tail -1 | sed 's/.* in process //')
+	ls -l "/proc/$kid/fd"
+	# its own socket only, not the thread's (nor the loop's listener)
+	n=$(ls -l "/proc/$kid/fd" | grep -c 'socket:')
+	[ "$n" = 1 ]
+	wait "$a"
+	wait "$b"
+	cmp "$T/src/mid" "$T/fdt.mid"
+	cmp "$T/src/mid" "$D/chr/up/fdt.mid"
 }
 
 # Last: it changes the shared config.

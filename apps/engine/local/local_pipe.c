@@ -424,7 +424,7 @@ copy_one(struct lev *e)
 		char dir[PATH_MAX], full[PATH_MAX + 64];
 
 		/* the sender's lines, as sender.c words them */
-		oce_full_fname(full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+		oce_full_fname(s, full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
 			       f->name);
 		if (in == -ENOENT) {
 			oce_sender_io_error(s, OCE_IOERR_VANISHED);
