@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sched.h>
 #include <sys/signalfd.h>
@@ -240,7 +242,10 @@ struct daemon {
 	struct metrics *shared;
 	const char *metrics_path; /* --metrics-file, or NULL */
 	bool single;		/* inetd or remote shell: one connection, no listener */
-	bool fork_each;		/* OC_RSYNC_DAEMON_ASYNC=0: a process per connection */
+	bool fork_each;		/* OC_RSYNC_DAEMON_ASYNC=0: a thread per connection (the listener) */
+	bool conn_thread;	/* that thread's own loop: its session runs here, or is waited for */
+	size_t nconnthreads;	/* (listener; __atomic) connection threads running */
+	int cdone_fd;		/* (listener) an eventfd each connection thread's end writes */
 	int status;		/* single: the session's exit code */
 	rlim_t nofile_was;	/* the soft RLIMIT_NOFILE we were started with */
 	rlim_t nofile_session;	/* and the one a session child gets (raise_nofile()) */
@@ -261,7 +266,7 @@ struct daemon {
 	bool stop_now;		/* a second SIGTERM: do not wait for the threads' sessions */
 };
 
-static char tag_listen, tag_signal, tag_lookup, tag_done;
+static char tag_listen, tag_signal, tag_lookup, tag_done, tag_cdone;
 
 /* ---- handshake deadlines: a min-heap, so a round costs O(log n), not a walk ---- */
 
@@ -397,10 +402,20 @@ load_config(struct daemon *d, struct oce_dconf **out)
 	return oce_dconf_load(d->config_path, &co, out);
 }
 
+/*
+ * (atomic: with OC_RSYNC_DAEMON_ASYNC=0 each connection's thread holds the
+ * snapshot it started with, which the listener's SIGHUP may drop meanwhile)
+ */
+static void
+cref_get(struct cfgref *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
 static void
 cref_put(struct cfgref *c)
 {
-	if (c && --c->refs == 0) {
+	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		oce_dconf_free(c->cfg);
 		free(c);
 	}
@@ -730,6 +745,22 @@ send_ok(struct daemon *d, struct conn *c)
  * client's). It gets RSYNC_REQUEST "(NONE)" and no arguments.
  */
 static void close_all_but(int *keep, size_t n);
+static void kid_end(struct daemon *d, pid_t pid, int st);
+
+/* c's "early exec" ended with wait status st: go on, or refuse. */
+static void
+early_end(struct daemon *d, struct conn *c, int st)
+{
+	c->early_pid = 0;
+	d->nearly--;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		send_ok(d, c);
+	} else {
+		dlog(d, "early exec failed for %s (status %d)", c->addr, st);
+		out_printf(c, "@ERROR: early exec failed\n");
+		c->st = ST_CLOSE;
+	}
+}
 
 /* In a child: the soft open-files limit upstream's session process would have. */
 static void
@@ -789,6 +820,17 @@ start_early_exec(struct daemon *d, struct conn *c)
 	d->nearly++;
 	c->st = ST_EARLY;
 	deadline_set(d, c, INT64_MAX);
+	if (d->conn_thread) {
+		/* the connection's own thread: nothing else to do meanwhile, and no SIGCHLD */
+		int st;
+
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				st = 1 << 8;
+				break;
+			}
+		early_end(d, c, st);
+	}
 	return 0;
 }
 
@@ -1317,57 +1359,20 @@ close_all_but(int *keep, size_t n)
 	}
 }
 
-/* A pool thread: the session, then back to the loop. */
-static int
-tsess_run(void *arg)
-{
-	struct tsess *t = arg;
-
-	ocpool_blocking_begin(); /* it waits on its client for as long as the transfer takes */
-	t->s.log_pid = (long)gettid();
-	/*
-	 * Its own working directory, root and umask: the session changes
-	 * into its module, which must not move the loop or another session.
-	 * Threads the session starts share this one. It starts where the
-	 * daemon stands (this thread may have served another module before),
-	 * where its exec hooks run, as a forked session's do.
-	 */
-	if (unshare(CLONE_FS) || fchdir(t->d->home_fd)) {
-		char line[128];
-
-		snprintf(line, sizeof(line), "unshare(CLONE_FS) or fchdir failed: %s", strerror(errno));
-		oce_dlog_to(t->s.log, t->s.log_pid, line, strlen(line));
-		close(t->s.fd);
-		t->code = RERR_IPC;
-	} else {
-		t->code = oce_dsess_run(&t->s);
-	}
-	ocpool_blocking_end();
-	/* the channel has room for every session in flight: this does not wait */
-	ocq_send(&t->d->done_tx, t);
-	return 0;
-}
-
-static void
-tsess_free(struct tsess *t)
-{
-	free(t->abuf);
-	free(t->argv);
-	free(t);
-}
-
 /*
- * Hand the connection's session to the pool: 0, or -1 to fork it instead.
- * The connection is gone from the loop afterwards either way but -1.
+ * A session of connection c to run in a thread (the pool's, or the
+ * connection's own with OC_RSYNC_DAEMON_ASYNC=0): it takes c's socket,
+ * argument bytes, slot and a reference to its snapshot, and c is gone from
+ * the loop (before a thread may close the socket). NULL: no memory, c
+ * untouched.
  */
-static int
-start_thread(struct daemon *d, struct conn *c, const char **argv, size_t argc)
+static struct tsess *
+tsess_new(struct daemon *d, struct conn *c, const char **argv, size_t argc)
 {
 	struct tsess *t = calloc(1, sizeof(*t));
-	int r;
 
 	if (!t)
-		return -1;
+		return NULL;
 	t->d = d;
 	snprintf(t->addr, sizeof(t->addr), "%s", c->addr);
 	snprintf(t->host, sizeof(t->host), "%s", c->host[0] ? c->host : OCE_DACC_UNDETERMINED);
@@ -1376,7 +1381,7 @@ start_thread(struct daemon *d, struct conn *c, const char **argv, size_t argc)
 	t->argv = argv;
 	c->abuf = NULL;
 	t->cref = c->cref;
-	t->cref->refs++;
+	cref_get(t->cref);
 	t->slot = c->slot; /* the session holds the slot now */
 	c->slot.lf = NULL;
 	t->s.cfg = c->cref->cfg;
@@ -1395,15 +1400,87 @@ start_thread(struct daemon *d, struct conn *c, const char **argv, size_t argc)
 	t->s.bytes_in = &t->bytes_in;
 	t->s.bytes_out = &t->bytes_out;
 	dlog(d, "session for module %s from %s (%s) in a thread", c->mod->name, t->host, c->addr);
-	/* out of the loop before a thread may close the socket */
 	conn_drop(d, c, false);
+	d->m.sessions++;
+	d->m.thread_sessions++;
+	return t;
+}
+
+/* Run the session on the calling thread; its exit code goes to t->code. */
+static void
+tsess_exec(struct tsess *t)
+{
+	t->s.log_pid = (long)gettid();
+	/*
+	 * Its own working directory, root and umask: the session changes
+	 * into its module, which must not move the loop or another session.
+	 * Threads the session starts share this one. It starts where the
+	 * daemon stands (this thread may have served another module before),
+	 * where its exec hooks run, as a forked session's do.
+	 */
+	if (unshare(CLONE_FS) || fchdir(t->d->home_fd)) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "unshare(CLONE_FS) or fchdir failed: %s", strerror(errno));
+		oce_dlog_to(t->s.log, t->s.log_pid, line, strlen(line));
+		close(t->s.fd);
+		t->code = RERR_IPC;
+	} else {
+		t->code = oce_dsess_run(&t->s);
+	}
+}
+
+/* (the loop's thread) A session has ended: count it, release its slot and snapshot. */
+static void
+tsess_end(struct daemon *d, struct tsess *t)
+{
+	if (t->code)
+		d->m.failed++;
+	else
+		d->m.completed++;
+	d->m.xfer_in += t->bytes_in;
+	d->m.xfer_out += t->bytes_out;
+	slot_release(&t->slot);
+	cref_put(t->cref);
+	free(t->abuf);
+	free(t->argv);
+	free(t);
+	/* its descriptors are free: a paused accept may go on */
+	if (d->accept_paused)
+		d->resume_ms = 0;
+}
+
+/* A pool thread: the session, then back to the loop. */
+static int
+tsess_run(void *arg)
+{
+	struct tsess *t = arg;
+
+	ocpool_blocking_begin(); /* it waits on its client for as long as the transfer takes */
+	tsess_exec(t);
+	ocpool_blocking_end();
+	/* the channel has room for every session in flight: this does not wait */
+	ocq_send(&t->d->done_tx, t);
+	return 0;
+}
+
+/*
+ * Hand the connection's session to the pool: 0, or -1 to fork it instead.
+ * The connection is gone from the loop afterwards either way but -1.
+ */
+static int
+start_thread(struct daemon *d, struct conn *c, const char **argv, size_t argc)
+{
+	struct tsess *t = tsess_new(d, c, argv, argc);
+	int r;
+
+	if (!t)
+		return -1;
 	t->next = d->tsess;
 	if (t->next)
 		t->next->prev = t;
 	d->tsess = t;
 	d->nthreads++;
-	d->m.sessions++;
-	d->m.thread_sessions++;
 	/* (room: fewer than TSESS_MAX in flight, the queue's size) */
 	r = ocpool_try_submit(d->pool, tsess_run, t, NULL);
 	if (r) {
@@ -1433,18 +1510,7 @@ tsess_reap(struct daemon *d)
 			if (t->next)
 				t->next->prev = t->prev;
 			d->nthreads--;
-			if (t->code)
-				d->m.failed++;
-			else
-				d->m.completed++;
-			d->m.xfer_in += t->bytes_in;
-			d->m.xfer_out += t->bytes_out;
-			slot_release(&t->slot);
-			cref_put(t->cref);
-			tsess_free(t);
-			/* its descriptors are free: a paused accept may go on */
-			if (d->accept_paused)
-				d->resume_ms = 0;
+			tsess_end(d, t);
 		}
 		/* 0: the eventfd will say when there is more; 1: look again now */
 		if (ocq_rx_arm(&d->done_rx) != 1)
@@ -1471,6 +1537,16 @@ start_session(struct daemon *d, struct conn *c)
 	if (d->pool && d->nthreads < TSESS_MAX && !oce_dsess_needs_process(c->cref->cfg, c->mod) &&
 	    start_thread(d, c, argv, argc) == 0)
 		return;
+	/* OC_RSYNC_DAEMON_ASYNC=0: on this connection's own thread */
+	if (d->conn_thread && !oce_dsess_needs_process(c->cref->cfg, c->mod)) {
+		struct tsess *t = tsess_new(d, c, argv, argc);
+
+		if (t) {
+			tsess_exec(t);
+			tsess_end(d, t);
+			return;
+		}
+	}
 	if (d->nkids == d->capkids && grow_kids(d)) {
 		free(argv);
 		fail(c);
@@ -1541,6 +1617,17 @@ start_session(struct daemon *d, struct conn *c)
 	     c->host[0] ? c->host : OCE_DACC_UNDETERMINED, c->addr, (int)pid);
 	conn_free(d, c);
 	free(argv);
+	/* a connection's thread has no SIGCHLD of its own: it waits for its child here */
+	if (d->conn_thread) {
+		int st;
+
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				st = 1 << 8;
+				break;
+			}
+		kid_end(d, pid, st);
+	}
 }
 
 /* Take argument bytes from in[0..n); how many were used, and whether the list ended. */
@@ -1732,7 +1819,7 @@ conn_add(struct daemon *d, int fd, int ofd, const char *addr)
 	c->hidx = NO_HEAP;
 	c->deadline_ms = INT64_MAX; /* upstream bounds only a listener's handshakes */
 	c->cref = d->cref;
-	d->cref->refs++;
+	cref_get(d->cref);
 	c->digest = OCP_ENOMATCH;
 	ocp_linebuf_init(&c->lb, OCP_DAEMON_LINE_MAX);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
@@ -1814,73 +1901,106 @@ metrics_merge(struct daemon *d)
 	__atomic_fetch_add(&sh->failed, d->m.failed, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sh->bytes_in, d->m.bytes_in, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sh->bytes_out, d->m.bytes_out, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->thread_sessions, d->m.thread_sessions, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->xfer_in, d->m.xfer_in, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->xfer_out, d->m.xfer_out, __ATOMIC_RELAXED);
 }
 
 /*
- * OC_RSYNC_DAEMON_ASYNC=0: each connection gets a process of its own from
- * accept on, as upstream's daemon does, which runs its handshake and then
- * its session; the listener only accepts and reaps. The child drops the
- * parent's lock-file descriptors, so that its "max connections" record
- * locks are its own (an open file description does not conflict with
- * itself), and counts into metrics nobody reads.
+ * OC_RSYNC_DAEMON_ASYNC=0: each connection gets a thread of its own from
+ * accept on, which runs its handshake with the same code on a loop of its
+ * own (one connection, epoll, no signals: the listener has them), then its
+ * session on the same thread, or, when the module changes ids or root, in
+ * a forked child it waits for. Its "max connections" records are locked
+ * through lock-file descriptors of its own (an open file description does
+ * not conflict with itself), and it adds what it counted to the
+ * listener's metrics at its end. The listener only accepts, and reaps
+ * nothing but its own children.
  */
-static void
-fork_conn(struct daemon *d, int fd, const char *addr)
+struct cthread {
+	struct daemon *parent;
+	struct cfgref *cref; /* a reference taken for the thread */
+	int fd;
+	char addr[OCE_DACC_ADDR_MAX];
+};
+
+static void *
+conn_thread_main(void *arg)
 {
-	struct child *k;
-	pid_t pid;
+	struct cthread *ct = arg;
+	struct daemon *p = ct->parent;
+	struct daemon cd = {0};
+	bool open = false;
 
-	if (d->nkids == d->capkids) {
-		size_t cap = d->capkids ? d->capkids * 2 : 16;
-		struct child *p = realloc(d->kids, cap * sizeof(*p));
-
-		if (!p) {
-			close(fd);
-			return;
-		}
-		d->kids = p;
-		d->capkids = cap;
+	cd.o = p->o;
+	cd.lfd = cd.sfd = cd.cdone_fd = -1;
+	cd.lk.fd = -1;
+	cd.jq_tail = &cd.jq;
+	cd.cref = ct->cref;
+	cd.config_path = p->config_path;
+	cd.log = p->log;
+	cd.shared = p->shared;
+	cd.single = true;
+	cd.conn_thread = true;
+	cd.nofile_was = p->nofile_was;
+	cd.nofile_session = p->nofile_session;
+	cd.home_fd = p->home_fd;
+	cd.m.started_ms = now_ms();
+	open = pollb_open_epoll(&cd.pb) == 0;
+	if (open) {
+		conn_add(&cd, ct->fd, -1, ct->addr);
+		run_loop(&cd);
+		metrics_merge(&cd);
+	} else {
+		dlog(p, "connection from %s: no event loop", ct->addr);
+		close(ct->fd);
 	}
+	while (cd.conns)
+		conn_free(&cd, cd.conns);
+	bury(&cd);
+	free(cd.kids);
+	free(cd.heap);
+	locks_free(&cd);
+	if (open)
+		cd.pb.ops->fini(&cd.pb);
+	cref_put(cd.cref);
+	free(ct);
+	__atomic_sub_fetch(&p->nconnthreads, 1, __ATOMIC_ACQ_REL);
+	(void)!eventfd_write(p->cdone_fd, 1);
+	return NULL;
+}
+
+static void
+thread_conn(struct daemon *d, int fd, const char *addr)
+{
+	struct cthread *ct = calloc(1, sizeof(*ct));
+	pthread_attr_t at;
+	pthread_t th;
+	int r;
+
 	d->m.accepted++;
-	pid = fork();
-	if (pid < 0) {
-		dlog(d, "fork failed: %s", strerror(errno));
+	if (!ct) {
 		close(fd);
 		return;
 	}
-	if (pid == 0) {
-		close(d->lfd);
-		d->lfd = -1;
-		close(d->sfd);
-		d->pb.ops->fini(&d->pb);
-		locks_free(d);
-		d->nkids = 0;
-		d->single = true;
-		d->fork_each = false;
-		/*
-		 * One connection needs no more descriptors than upstream's
-		 * per-connection child has: its limit, which the session and an
-		 * early exec inherit (raise_nofile()).
-		 */
-		session_nofile(d);
-		/* count afresh: the listener's counts so far are its own */
-		memset(&d->m, 0, sizeof(d->m));
-		d->m.started_ms = now_ms();
-		if (loop_setup(d))
-			oce_fast_exit(RERR_IPC);
-		conn_add(d, fd, -1, addr);
-		{
-			int code = run_loop(d);
-
-			metrics_merge(d);
-			oce_fast_exit(code);
-		}
+	ct->parent = d;
+	ct->fd = fd;
+	ct->cref = d->cref;
+	cref_get(ct->cref);
+	snprintf(ct->addr, sizeof(ct->addr), "%s", addr);
+	dlog(d, "connection from %s in a thread", addr);
+	__atomic_add_fetch(&d->nconnthreads, 1, __ATOMIC_ACQ_REL);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&th, &at, conn_thread_main, ct);
+	pthread_attr_destroy(&at);
+	if (r) {
+		dlog(d, "connection from %s: %s", addr, strerror(r));
+		__atomic_sub_fetch(&d->nconnthreads, 1, __ATOMIC_ACQ_REL);
+		cref_put(ct->cref);
+		free(ct);
+		close(fd);
 	}
-	close(fd);
-	k = &d->kids[d->nkids++];
-	k->pid = pid;
-	k->slot.lf = NULL;
-	dlog(d, "connection from %s in process %d", addr, (int)pid);
 }
 
 static void
@@ -1905,13 +2025,35 @@ accept_some(struct daemon *d)
 
 		show_addr(&ss, sl, addr, sizeof(addr));
 		if (d->fork_each)
-			fork_conn(d, fd, addr);
+			thread_conn(d, fd, addr);
 		else
 			conn_add(d, fd, -1, addr);
 	}
 }
 
 /* --- children and signals ---------------------------------------------------- */
+
+/* A session process (or an orphaned early exec) ended with wait status st. */
+static void
+kid_end(struct daemon *d, pid_t pid, int st)
+{
+	for (size_t i = 0; i < d->nkids; i++) {
+		if (d->kids[i].pid != pid)
+			continue;
+		if (d->kids[i].orphan) {
+			d->kids[i] = d->kids[--d->nkids];
+			return;
+		}
+		slot_release(&d->kids[i].slot);
+		d->kids[i] = d->kids[--d->nkids];
+		d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
+		if (d->status)
+			d->m.failed++;
+		else
+			d->m.completed++;
+		return;
+	}
+}
 
 /* One ended child of the loop's own (helper, early exec, session process): its pid, or 0. */
 static pid_t
@@ -1927,8 +2069,8 @@ reap_one(struct daemon *d, int *st)
 			if (c->st == ST_EARLY && c->early_pid > 0 &&
 			    waitpid(c->early_pid, st, WNOHANG) == c->early_pid)
 				return c->early_pid;
-	/* no threads (a process per connection, one connection): anything else is ours too */
-	return d->pool ? 0 : waitpid(-1, st, WNOHANG);
+	/* no threads (one connection, inetd or a remote shell): anything else is ours too */
+	return d->pool || d->fork_each ? 0 : waitpid(-1, st, WNOHANG);
 }
 
 static void
@@ -1951,37 +2093,11 @@ reap(struct daemon *d)
 		for (struct conn *c = d->conns; c; c = c->next) {
 			if (c->st != ST_EARLY || c->early_pid != pid)
 				continue;
-			c->early_pid = 0;
-			d->nearly--;
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-				send_ok(d, c);
-			} else {
-				dlog(d, "early exec failed for %s (status %d)", c->addr, st);
-				out_printf(c, "@ERROR: early exec failed\n");
-				c->st = ST_CLOSE;
-			}
+			early_end(d, c, st);
 			conn_service(d, c);
 			break;
 		}
-		for (size_t i = 0; i < d->nkids; i++) {
-			if (d->kids[i].pid != pid)
-				continue;
-			if (d->kids[i].orphan) {
-				d->kids[i] = d->kids[--d->nkids];
-				break;
-			}
-			slot_release(&d->kids[i].slot);
-			d->kids[i] = d->kids[--d->nkids];
-			d->status = WIFEXITED(st) ? WEXITSTATUS(st) : RERR_SIGNAL;
-			/* a connection process (ASYNC=0) counts its own session's end */
-			if (!d->fork_each) {
-				if (d->status)
-					d->m.failed++;
-				else
-					d->m.completed++;
-			}
-			break;
-		}
+		kid_end(d, pid, st);
 	}
 }
 
@@ -2033,6 +2149,9 @@ metrics_write(struct daemon *d)
 		all.failed += __atomic_load_n(&sh->failed, __ATOMIC_RELAXED);
 		all.bytes_in += __atomic_load_n(&sh->bytes_in, __ATOMIC_RELAXED);
 		all.bytes_out += __atomic_load_n(&sh->bytes_out, __ATOMIC_RELAXED);
+		all.thread_sessions += __atomic_load_n(&sh->thread_sessions, __ATOMIC_RELAXED);
+		all.xfer_in += __atomic_load_n(&sh->xfer_in, __ATOMIC_RELAXED);
+		all.xfer_out += __atomic_load_n(&sh->xfer_out, __ATOMIC_RELAXED);
 	}
 
 #define PUT(...)                                                                                   \
@@ -2046,7 +2165,8 @@ metrics_write(struct daemon *d)
 	PUT("oc_rsyncd_event_backend{name=\"%s\"} 1\n", d->pb.ops ? d->pb.ops->name : "none");
 	PUT("oc_rsyncd_connections_accepted_total %llu\n", (unsigned long long)m->accepted);
 	PUT("oc_rsyncd_connections_handshaking %zu\n", d->nconns);
-	PUT("oc_rsyncd_connections_active %zu\n", d->nconns + d->nkids + d->nthreads);
+	PUT("oc_rsyncd_connections_active %zu\n",
+	    d->nconns + d->nkids + d->nthreads + __atomic_load_n(&d->nconnthreads, __ATOMIC_ACQUIRE));
 	PUT("oc_rsyncd_listings_total %llu\n", (unsigned long long)m->listings);
 	for (int i = 0; i < M_NWHY; i++)
 		PUT("oc_rsyncd_refused_total{reason=\"%s\"} %llu\n", why_name[i],
@@ -2396,11 +2516,6 @@ pool_start(struct daemon *d, const struct oce_dconf *cfg)
 	struct ocpool_config pc;
 	int n = cfg->defaults.transfer_worker_threads, r;
 
-	d->home_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->home_fd < 0) {
-		dlog(d, "transfer pool: %s; sessions run in processes", strerror(errno));
-		return;
-	}
 	ocpool_config_init(&pc);
 	pc.queue_capacity = TSESS_MAX;
 	if (n > 0) {
@@ -2427,8 +2542,6 @@ pool_start(struct daemon *d, const struct oce_dconf *cfg)
 		r = ocpool_create(&d->pool, &pc);
 	if (r) {
 		dlog(d, "transfer pool: %s; sessions run in processes", strerror(-r));
-		close(d->home_fd);
-		d->home_fd = -1;
 		if (d->done)
 			ocq_chan_destroy(d->done);
 		d->done = NULL;
@@ -2446,19 +2559,19 @@ pool_stop(struct daemon *d)
 {
 	if (!d->pool)
 		return;
-	if (d->nthreads) {
-		/* a second signal: the sessions end with the process */
-		dlog(d, "exiting with %zu session%s in threads", d->nthreads, d->nthreads == 1 ? "" : "s");
-		return;
-	}
 	ocpool_destroy(d->pool);
 	d->pool = NULL;
 	if (d->pb.ops)
 		d->pb.ops->del(&d->pb, ocq_rx_eventfd(&d->done_rx));
 	ocq_chan_destroy(d->done);
 	d->done = NULL;
-	close(d->home_fd);
-	d->home_fd = -1;
+}
+
+/* Sessions (and, ASYNC=0, connections) on threads that have not ended. */
+static size_t
+threads_busy(struct daemon *d)
+{
+	return d->nthreads + __atomic_load_n(&d->nconnthreads, __ATOMIC_ACQUIRE);
 }
 
 static int
@@ -2467,11 +2580,11 @@ run_loop(struct daemon *d)
 	struct pollev ev[64];
 
 	d->m.started_ms = now_ms();
-	while (!d->stop || (d->nthreads && !d->stop_now)) {
+	while (!d->stop || (threads_busy(d) && !d->stop_now)) {
 		int64_t now = now_ms(), next = now + 1000;
 		int n;
 
-		if (d->stop && d->lfd >= 0) {
+		if (d->stop && d->lfd >= 0 && threads_busy(d)) {
 			/*
 			 * Stopping with sessions in threads: no new clients (the
 			 * port is free for a new daemon), the handshakes dropped,
@@ -2479,8 +2592,8 @@ run_loop(struct daemon *d)
 			 * processes outlive their daemon. A second signal ends
 			 * them with the process.
 			 */
-			dlog(d, "stopping: waiting for %zu session%s in threads", d->nthreads,
-			     d->nthreads == 1 ? "" : "s");
+			dlog(d, "stopping: waiting for %zu session%s in threads", threads_busy(d),
+			     threads_busy(d) == 1 ? "" : "s");
 			if (!d->accept_paused)
 				d->pb.ops->del(&d->pb, d->lfd);
 			close(d->lfd);
@@ -2529,6 +2642,12 @@ run_loop(struct daemon *d)
 				lk_event(d, ev[i].events);
 				continue;
 			}
+			if (ev[i].tag == &tag_cdone) {
+				ocq_eventfd_ack(d->cdone_fd);
+				if (d->accept_paused)
+					d->resume_ms = 0;
+				continue;
+			}
 			if (ev[i].tag == &tag_done) {
 				ocq_eventfd_ack(ocq_rx_eventfd(&d->done_rx));
 				tsess_reap(d);
@@ -2562,7 +2681,7 @@ oce_daemon_main(const struct oce_opts *o)
 	/* (oc-rsync --daemon: its signals go to the loop; no temp-file record shared by sessions) */
 	oce_uncatch_signals();
 	d.o = o;
-	d.lfd = d.sfd = d.home_fd = -1;
+	d.lfd = d.sfd = d.home_fd = d.cdone_fd = -1;
 	d.lk.fd = -1;
 	d.jq_tail = &d.jq;
 	/* over a remote shell, a user's own daemon reads rsyncd.conf in its home */
@@ -2635,9 +2754,19 @@ oce_daemon_main(const struct oce_opts *o)
 	dlog(&d, "event loop: %s", d.pb.ops->name);
 	if (!d.fork_each)
 		lk_start(&d);
+	/* sessions in threads start where the daemon stands (tsess_exec()) */
+	d.home_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* (after the helper's fork: the process has threads from here on) */
-	if (!d.fork_each)
+	if (d.home_fd < 0)
+		dlog(&d, "sessions run in processes: %s", strerror(errno));
+	else if (!d.fork_each)
 		pool_start(&d, cfg);
+	else if ((d.cdone_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+		 d.pb.ops->set(&d.pb, d.cdone_fd, PB_IN, &tag_cdone, false)) {
+		fprintf(stderr, "%s: event loop set-up failed: %s\n", OCE_PROG, strerror(errno));
+		code = RERR_IPC;
+		goto out_pid;
+	}
 	if (nofile != d.nofile_was)
 		dlog(&d, "open files limit raised from %llu to %llu", (unsigned long long)d.nofile_was,
 		     (unsigned long long)nofile);
@@ -2646,6 +2775,16 @@ oce_daemon_main(const struct oce_opts *o)
 	code = run_loop(&d);
 	if (d.metrics_path)
 		metrics_write(&d);
+	if (threads_busy(&d)) {
+		/* a second signal: the threads' sessions end with the process, which they use to the last */
+		dlog(&d, "exiting with %zu session%s in threads", threads_busy(&d),
+		     threads_busy(&d) == 1 ? "" : "s");
+		if (pid_file && *pid_file)
+			unlink(pid_file);
+		if (d.log)
+			fflush(d.log);
+		oce_fast_exit(code);
+	}
 out_pid:
 	if (pid_file && *pid_file)
 		unlink(pid_file);
@@ -2664,6 +2803,10 @@ out:
 		close(d.sfd);
 	if (d.lfd >= 0)
 		close(d.lfd);
+	if (d.home_fd >= 0)
+		close(d.home_fd);
+	if (d.cdone_fd >= 0)
+		close(d.cdone_fd);
 	if (d.log)
 		fclose(d.log);
 	if (d.shared)

@@ -324,6 +324,14 @@ ur_fini(struct pollb *p)
 const struct pollb_ops pollb_uring_ops = {"io_uring", ur_init, ur_set, ur_del, ur_wait, ur_fini};
 
 int
+pollb_open_epoll(struct pollb *p)
+{
+	p->priv = NULL;
+	p->ops = &pollb_epoll_ops;
+	return p->ops->init(p);
+}
+
+int
 pollb_open(struct pollb *p)
 {
 	const char *want = getenv("OC_RSYNC_IO_BACKEND");

@@ -47,5 +47,7 @@ extern const struct pollb_ops pollb_epoll_ops, pollb_uring_ops;
  * or "epoll"); io_uring falls back to epoll when it cannot start. 0 or -errno.
  */
 int pollb_open(struct pollb *p);
+/* epoll, whatever the environment says (a connection's own thread). */
+int pollb_open_epoll(struct pollb *p);
 
 #endif

@@ -35,7 +35,7 @@ load common
 # suites are links to this file, so every case runs in all three.
 #   daemon_server.bats        the default: one event loop on io_uring
 #   daemon_server_epoll.bats  OC_RSYNC_IO_BACKEND=epoll
-#   daemon_server_fork.bats   OC_RSYNC_DAEMON_ASYNC=0: a process per connection
+#   daemon_server_fork.bats   OC_RSYNC_DAEMON_ASYNC=0: a thread per connection
 # MODE_ENV goes into SERVER_ENV, which every oc-rsyncd here is started with
 # (the inetd and remote-shell wrappers too).
 daemon_mode() {
@@ -453,7 +453,7 @@ spair() {
 # The rest of the file runs in whichever mode daemon_mode() chose; this
 # proves the daemon is in it (the log of the shared daemon, and of a
 # session served already by the cases before, whose order bats keeps).
-@test "daemon server: the daemon runs in this file's mode (io_uring, epoll, a process per connection)" {
+@test "daemon server: the daemon runs in this file's mode (io_uring, epoll, a thread per connection)" {
 	WANT=0 TREES=1 spair modepull -a "rsync://127.0.0.1:_PORT_/ro/deep/" "$T/_DST_/"
 	echo "mode $DMODE"
 	grep 'event loop:\|in process' "$D/ocd.log" | head -5
@@ -472,9 +472,10 @@ spair() {
 		! grep -q 'connection from .* in process' "$D/ocd.log"
 		grep -q 'session for module ro from .* in a thread$' "$D/ocd.log" ;;
 	fork)
-		# the listener forks at accept; the handshake and session are the child's
-		grep -q 'connection from 127.0.0.1 in process' "$D/ocd.log"
-		grep -q 'session for module ro from .* in process' "$D/ocd.log" ;;
+		# a thread per connection from accept on; the handshake and session are its
+		grep -q 'connection from 127.0.0.1 in a thread$' "$D/ocd.log"
+		! grep -q 'transfer pool:' "$D/ocd.log"
+		grep -q 'session for module ro from .* in a thread$' "$D/ocd.log" ;;
 	*)
 		false ;;
 	esac
@@ -719,7 +720,8 @@ hold_slot() {
 @test "daemon server: a low soft open-files limit is raised; 200 idle clients are greeted" {
 	# rsync forks per connection, so its soft limit never matters; ours holds
 	# every handshake in one process and raises the soft limit to the hard one.
-	# A session child gets what rsync 3.5.0's would: raised toward 4096 only.
+	# A session's hooks get what rsync 3.5.0's child would: raised toward
+	# 4096 only (hook.sh's NOFILE, compared with rsync's in the hook cases).
 	local port pid
 	port=$(free_port)
 	(
@@ -755,38 +757,14 @@ hold_slot() {
 		while not f.readline().startswith(b"@RSYNCD: OK"):
 		    pass
 		s.sendall(b"--server\0--sender\0-r\0.\0ro/\0\0")
-		if mode != "fork":
-		    # a thread of the daemon (its hooks get 4096: hook.sh's NOFILE)
-		    s.settimeout(10)
-		    assert s.recv(4), "no session"
-		    s.close()
-		    sys.exit(0)
-		soft = None
-		for _ in range(100):
-		    kids = open("/proc/%s/task/%s/children" % (pid, pid)).read().split()
-		    # with a process per connection, the greeted ones may still be
-		    # ending: a child gone before its limits are read is skipped
-		    for kid in kids:
-		        try:
-		            for line in open("/proc/%s/limits" % kid):
-		                if line.startswith("Max open files"):
-		                    soft = line.split()[3]
-		        except (FileNotFoundError, ProcessLookupError):
-		            continue
-		        if soft == "4096":
-		            break
-		    # the child may be read before it has set its limit
-		    if soft == "4096":
-		        break
-		    time.sleep(0.05)
+		# a thread of the daemon (its hooks get 4096: hook.sh's NOFILE)
+		s.settimeout(10)
+		assert s.recv(4), "no session"
 		s.close()
-		assert soft == "4096", "session child's soft limit: %s" % soft
 	EOF
-	if [ "$DMODE" != fork ]; then
-		grep -q 'session for module ro from .* in a thread' "$D/nofile.log"
-		# the loop's own limit is what it raised it to
-		[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 8192 ]
-	fi
+	grep -q 'session for module ro from .* in a thread' "$D/nofile.log"
+	# the loop's own limit is what it raised it to
+	[ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 8192 ]
 	stop_pids "$pid"
 }
 
@@ -1099,13 +1077,11 @@ wait_log() {
 		[ "$(cat "$D/rw/thr.push$i/deep/a/b/c/d/e/f/leaf")" = deep ]
 		[ "$(cat "$T/thr.oc$i/a/b/c/d/e/f/leaf")" = deep ]
 	done
-	if [ "$DMODE" != fork ]; then
-		[ "$(grep -c 'session for module \(ro\|rw\) from .* in a thread$' "$D/ocd.log")" -ge 9 ]
-	fi
+	[ "$(grep -c 'session for module \(ro\|rw\) from .* in a thread$' "$D/ocd.log")" -ge 9 ]
 }
 
 @test "daemon server: transfer-worker-threads = 1: a second session waits for the worker" {
-	[ "$DMODE" != fork ] || skip "a process per connection has no transfer pool"
+	[ "$DMODE" != fork ] || skip "a thread per connection has no transfer pool"
 	local a b
 	{ echo 'transfer-worker-threads = 1'; cat "$D/rsyncd.conf"; } >"$D/tw1.conf"
 	start_own "$D/tw1.conf" "$D/tw1.log"
@@ -1143,21 +1119,19 @@ wait_log() {
 	wait_log "$D/stop.log" 'rsync on ro/mid from'
 	kill "$XPID"
 	sleep 0.3
-	# the port is closed at once (rsync's session processes also outlive their daemon)
+	# the port is closed at once, the session goes on (rsync's session
+	# processes also outlive their daemon)
 	run rsync "rsync://127.0.0.1:$XPORT/"
 	[ "$status" = 10 ]
 	wait "$c"
 	cmp "$T/src/mid" "$T/stop.mid"
 	for _ in $(seq 50); do alive "$XPID" || break; sleep 0.1; done
 	! alive "$XPID"
-	if [ "$DMODE" != fork ]; then
-		grep -q 'stopping: waiting for 1 session in threads' "$D/stop.log"
-	fi
+	grep -q 'stopping: waiting for 1 session in threads' "$D/stop.log"
 }
 
 @test "daemon server: a session process holds no descriptor of the sessions in threads" {
 	[ "$(id -u)" = 0 ] || skip "the forked module changes ids: root only"
-	[ "$DMODE" != fork ] || skip "no threads in this mode"
 	local a b kid n
 	rsync --bwlimit=25 "rsync://127.0.0.1:$OPORT/ro/mid" "$T/fdt.mid" &
 	a=$!
