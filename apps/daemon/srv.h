@@ -116,4 +116,7 @@ const char *oce_dsess_precheck(const struct oce_dconf *cfg, const struct oce_dmo
  */
 char *oce_dsess_path(const char *module, const char *arg);
 
+/* waitpid() for pid to its end, through EINTR; the wait status, or -1. */
+int oce_dsess_wait(pid_t pid);
+
 #endif /* OCE_DAEMON_SRV_H */

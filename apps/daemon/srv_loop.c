@@ -822,14 +822,9 @@ start_early_exec(struct daemon *d, struct conn *c)
 	deadline_set(d, c, INT64_MAX);
 	if (d->conn_thread) {
 		/* the connection's own thread: nothing else to do meanwhile, and no SIGCHLD */
-		int st;
+		int st = oce_dsess_wait(pid);
 
-		while (waitpid(pid, &st, 0) < 0)
-			if (errno != EINTR) {
-				st = 1 << 8;
-				break;
-			}
-		early_end(d, c, st);
+		early_end(d, c, st == -1 ? 1 << 8 : st);
 	}
 	return 0;
 }
@@ -1619,14 +1614,9 @@ start_session(struct daemon *d, struct conn *c)
 	free(argv);
 	/* a connection's thread has no SIGCHLD of its own: it waits for its child here */
 	if (d->conn_thread) {
-		int st;
+		int st = oce_dsess_wait(pid);
 
-		while (waitpid(pid, &st, 0) < 0)
-			if (errno != EINTR) {
-				st = 1 << 8;
-				break;
-			}
-		kid_end(d, pid, st);
+		kid_end(d, pid, st == -1 ? 1 << 8 : st);
 	}
 }
 

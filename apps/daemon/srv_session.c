@@ -852,9 +852,8 @@ spawn_sh(const char *cmd, char *const *envp, int out, int cwd, unsigned long nof
 	return pid;
 }
 
-/* waitpid() for pid to its end; the wait status, or -1. */
-static int
-wait_for(pid_t pid)
+int
+oce_dsess_wait(pid_t pid)
 {
 	int st;
 
@@ -877,7 +876,7 @@ post_xfer_run(const struct oce_dsess *d, struct henv *env, int st, int cwd)
 	henv_set(env, "RSYNC_RAW_STATUS", num);
 	snprintf(num, sizeof(num), "%d", status);
 	henv_set(env, "RSYNC_EXIT_STATUS", num);
-	if (env->bad || wait_for(spawn_sh(d->mod->post_xfer_exec, env->v, -1, cwd, d->hook_nofile)) < 0)
+	if (env->bad || oce_dsess_wait(spawn_sh(d->mod->post_xfer_exec, env->v, -1, cwd, d->hook_nofile)) < 0)
 		status = -1;
 	return status;
 }
@@ -896,7 +895,7 @@ post_xfer_fork(const struct oce_dsess *d, struct henv *env)
 	if (pid <= 0)
 		return pid < 0 ? -1 : 0;
 	close(d->fd);
-	oce_fast_exit(post_xfer_run(d, env, wait_for(pid), -1));
+	oce_fast_exit(post_xfer_run(d, env, oce_dsess_wait(pid), -1));
 }
 
 /* The client's words after ".", joined (upstream's request, which stops past 1024); its length. */
@@ -968,7 +967,7 @@ pre_xfer_run(const struct oce_dsess *d, const struct henv *env, char **argv, siz
 	/* CR LF becomes LF, as upstream reads it */
 	for (char *cr = text; (cr = strstr(cr, "\r\n")) != NULL;)
 		memmove(cr, cr + 1, strlen(cr));
-	st = wait_for(pid);
+	st = oce_dsess_wait(pid);
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return NULL;
 	if (st != -1 && !WIFEXITED(st))

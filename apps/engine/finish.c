@@ -1240,34 +1240,31 @@ on_signal(int sig)
 	_exit(RERR_SIGNAL);
 }
 
-void
-oce_catch_signals(void)
+/* SIGINT, SIGTERM and SIGHUP to handler; the temp-file record kept or not. */
+static void
+signals_to(void (*handler)(int), bool keep_record)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	oce_fs_tmp_hook = oce_inflight_naming;
-	oce_fs_tmp_done_hook = oce_inflight_made;
-	atomic_store(&inflight_on, true);
+	oce_fs_tmp_hook = keep_record ? oce_inflight_naming : NULL;
+	oce_fs_tmp_done_hook = keep_record ? oce_inflight_made : NULL;
+	atomic_store(&inflight_on, keep_record);
+}
+
+void
+oce_catch_signals(void)
+{
+	signals_to(on_signal, true);
 }
 
 void
 oce_uncatch_signals(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	oce_fs_tmp_hook = NULL;
-	oce_fs_tmp_done_hook = NULL;
-	atomic_store(&inflight_on, false);
+	signals_to(SIG_DFL, false);
 }
