@@ -1421,6 +1421,11 @@ tsess_exec(struct tsess *t)
 		close(t->s.fd);
 		t->code = RERR_IPC;
 	} else {
+		/*
+		 * A receiving run leaves its thread tagged "generator" (the
+		 * client's last lines say so); this thread may have run one.
+		 */
+		oce_set_role(NULL);
 		t->code = oce_dsess_run(&t->s);
 	}
 }

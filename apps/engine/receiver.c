@@ -1408,14 +1408,10 @@ oce_receiving_run(struct oce_session *s)
 	struct oce_recvside *rs = recvside_new(s);
 	struct ocp_io *wio = NULL;
 	bool started = false, joined = false;
-	/* (the thread's tag goes back at the end: a daemon's pool thread runs other sessions next) */
-	const char *old_role = oce_set_role(NULL);
 	int r;
 
-	if (!rs) {
-		oce_set_role(old_role);
+	if (!rs)
 		return -ENOMEM;
-	}
 	rs->whole_file = s->o->whole_file < 0 ? s->local : s->o->whole_file > 0;
 	if (s->o->append)
 		rs->whole_file = false; /* --append needs the sum head, even locally */
@@ -1488,7 +1484,6 @@ out:
 				if (!(s->dmod && s->dmod->in_thread)) {
 					pthread_detach(rs->thread);
 					s->io_w = NULL;
-					oce_set_role(old_role);
 					return r;
 				}
 				shutdown(s->io->fd_in, SHUT_RDWR);
@@ -1525,7 +1520,6 @@ out:
 	free(rs->redo);
 	ocp_tok_dec_free(rs->dec);
 	recvside_free(rs);
-	oce_set_role(old_role);
 	return r;
 }
 
