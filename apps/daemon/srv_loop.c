@@ -2096,6 +2096,16 @@ reap(struct daemon *d)
 	}
 }
 
+/* The pool is the daemon's: a module's own "transfer-worker-threads" has no effect, and says so. */
+static void
+pool_param_check(struct daemon *d, const struct oce_dconf *cfg)
+{
+	for (size_t i = 0; d->pool && i < cfg->n_modules; i++)
+		if (cfg->modules[i].transfer_worker_threads != cfg->defaults.transfer_worker_threads)
+			dlog(d, "transfer-worker-threads in module %s ignored: set it in the global section",
+			     cfg->modules[i].name);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -2113,9 +2123,12 @@ reload(struct daemon *d)
 	}
 	cr->cfg = cfg;
 	cr->refs = 1;
+	if (d->pool && cfg->defaults.transfer_worker_threads != d->cref->cfg->defaults.transfer_worker_threads)
+		dlog(d, "transfer-worker-threads changed: the pool keeps its size until a restart");
 	cref_put(d->cref);
 	d->cref = cr;
 	dlog(d, "reloaded %s", d->config_path);
+	pool_param_check(d, cfg);
 }
 
 /*
@@ -2547,6 +2560,7 @@ pool_start(struct daemon *d, const struct oce_dconf *cfg)
 		dlog(d, "transfer pool: %d worker thread%s", n, n == 1 ? "" : "s");
 	else
 		dlog(d, "transfer pool: adaptive, 2 to %d worker threads", TSESS_MAX_THREADS);
+	pool_param_check(d, cfg);
 }
 
 static void

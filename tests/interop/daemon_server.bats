@@ -1083,9 +1083,12 @@ wait_log() {
 @test "daemon server: transfer-worker-threads = 1: a second session waits for the worker" {
 	[ "$DMODE" != fork ] || skip "a thread per connection has no transfer pool"
 	local a b
-	{ echo 'transfer-worker-threads = 1'; cat "$D/rsyncd.conf"; } >"$D/tw1.conf"
+	{ echo 'transfer-worker-threads = 1'; cat "$D/rsyncd.conf"
+	  printf '[twmod]\n path = %s\n transfer-worker-threads = 4\n' "$T/src"; } >"$D/tw1.conf"
 	start_own "$D/tw1.conf" "$D/tw1.log"
 	grep -q 'transfer pool: 1 worker thread$' "$D/tw1.log"
+	# the pool is the daemon's: a module's own value is not silently dropped
+	grep -q 'transfer-worker-threads in module twmod ignored: set it in the global section$' "$D/tw1.log"
 	rsync --bwlimit=25 "rsync://127.0.0.1:$XPORT/ro/mid" "$T/tw1.mid" &
 	a=$!
 	wait_log "$D/tw1.log" 'rsync on ro/mid from'
