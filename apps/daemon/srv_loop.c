@@ -1609,6 +1609,7 @@ start_session(struct daemon *d, struct conn *c)
 		oce_fast_exit(oce_dsess_run(&s));
 	}
 	k->pid = pid;
+	k->orphan = false;
 	d->m.sessions++;
 	k->slot = c->slot; /* the child holds the slot now */
 	c->slot.lf = NULL;
