@@ -17,6 +17,7 @@
 
 #include "apps/daemon/auth.h"
 #include "apps/daemon/srv.h"
+#include "apps/engine/util.h"
 #include "ocpool/ocpool.h"
 
 #define SECRETS_MAX (1 << 20)
@@ -393,7 +394,7 @@ oce_lk_start(struct oce_lk *lk, unsigned workers)
 			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	fflush(NULL);
-	pid = fork();
+	pid = oce_fork_gated();
 	if (pid < 0) {
 		int e = errno;
 

@@ -50,6 +50,7 @@
 #include "apps/engine/fastexit.h"
 #include "apps/engine/recvside.h" /* oce_uncatch_signals() */
 #include "apps/engine/session.h"
+#include "apps/engine/util.h"
 #include "ocpool/ocpool.h"
 #include "ocproto/daemon.h"
 #include "ocproto/err.h"
@@ -777,7 +778,7 @@ session_nofile(const struct daemon *d)
 static int
 start_early_exec(struct daemon *d, struct conn *c)
 {
-	pid_t pid = fork();
+	pid_t pid = oce_fork_gated();
 
 	if (pid < 0)
 		return -errno;
@@ -948,6 +949,11 @@ job_in_place(struct daemon *d, struct conn *c, const struct oce_dmodule *m, stru
 	struct oce_lk_rep rep;
 	char *log = NULL;
 
+	/*
+	 * (Not inside the fork gate, util.h: a name look-up may wait seconds
+	 * on the network, and every fork and log line would wait with it.
+	 * glibc's look-ups by name hold no lock of their own across the call.)
+	 */
 	oce_lk_run(msg, &rep, &log);
 	if (c)
 		job_cont(d, c, m, &msg->rq, &rep, log);

@@ -36,6 +36,7 @@
 #include "apps/engine/fastexit.h"
 #include "apps/engine/fs.h"
 #include "apps/engine/session.h"
+#include "apps/engine/util.h"
 
 /* How long a finished session waits for its client to hang up. */
 #define LINGER_MS 10000
@@ -216,7 +217,11 @@ name_to_uid(const char *name, uid_t *uid)
 		*uid = (uid_t)v;
 		return true;
 	}
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) || !res)
+	oce_forkgate_enter();
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res))
+		res = NULL;
+	oce_forkgate_leave();
+	if (!res)
 		return false;
 	*uid = res->pw_uid;
 	return true;
@@ -245,7 +250,9 @@ name_to_gid(const char *name, gid_t *gid)
 			return false;
 		}
 		buf = nb;
+		oce_forkgate_enter();
 		rc = getgrnam_r(name, &gr, buf, cap, &res);
+		oce_forkgate_leave();
 		cap *= 2;
 	} while (rc == ERANGE && cap <= (1u << 24));
 	free(buf);

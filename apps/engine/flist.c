@@ -659,6 +659,7 @@ id_add(struct idlist *l, uint32_t id, bool user)
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].id == id)
 			return 0;
+	oce_forkgate_enter();
 	if (user) {
 		struct passwd pw, *res = NULL;
 		char b[4096];
@@ -672,6 +673,7 @@ id_add(struct idlist *l, uint32_t id, bool user)
 		if (!getgrgid_r(id, &gr, b, sizeof(b), &res) && res)
 			snprintf(name, sizeof(name), "%s", gr.gr_name);
 	}
+	oce_forkgate_leave();
 	if (!*name)
 		return 0;
 	if (l->n == l->cap) {
@@ -1696,17 +1698,19 @@ local_id(const struct ocp_idname *v, size_t n, uint32_t id, bool user)
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].id != id || !v[i].name_len)
 			continue;
+		oce_forkgate_enter();
 		if (user) {
 			struct passwd pw, *res = NULL;
 
 			if (!getpwnam_r(v[i].name, &pw, buf, sizeof(buf), &res) && res)
-				return res->pw_uid;
+				id = res->pw_uid;
 		} else {
 			struct group gr, *res = NULL;
 
 			if (!getgrnam_r(v[i].name, &gr, buf, sizeof(buf), &res) && res)
-				return res->gr_gid;
+				id = res->gr_gid;
 		}
+		oce_forkgate_leave();
 		break;
 	}
 	return id;

@@ -4,6 +4,7 @@
  * report.h; each function names the upstream one it mirrors.
  */
 #include "apps/engine/report.h"
+#include "apps/engine/util.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -241,8 +242,13 @@ oce_timestring(char *out, size_t cap, int64_t t)
 	struct tm tm;
 	struct oce__sb sb;
 
+	struct tm *ok;
+
 	oce__sb_init(&sb, out, cap);
-	if (!localtime_r(&tt, &tm))
+	oce_forkgate_enter();
+	ok = localtime_r(&tt, &tm);
+	oce_forkgate_leave();
+	if (!ok)
 		oce__sb_puts(&sb, "(time out of range)");
 	else
 		oce__sb_printf(&sb, "%4d/%02d/%02d %02d:%02d:%02d", tm.tm_year + 1900,

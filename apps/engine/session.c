@@ -158,13 +158,16 @@ oce_dlog_to(FILE *f, long pid, const char *line, size_t len)
 
 	if (!f)
 		return;
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	/* (the time zone lock and the daemon's shared FILE: util.h) */
+	oce_forkgate_enter();
 	t = time(NULL);
 	localtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
 	fprintf(f, "%s [%ld] %.*s\n", ts, pid ? pid : (long)getpid(), (int)len, line);
 	fflush(f);
+	oce_forkgate_leave();
 }
 
 /* (log_lock held, or no other thread logs) */

@@ -8,6 +8,7 @@
 #include "apps/engine/session.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -214,4 +215,59 @@ oce_env_off(const char *name)
 	const char *v = getenv(name);
 
 	return v && !strcmp(v, "0");
+}
+
+/* ---- the fork gate (util.h) ------------------------------------------------ */
+
+/*
+ * A count of threads inside, and a flag that shuts the gate, under a mutex
+ * that the forking thread holds across fork(): the child starts with the
+ * mutex held by itself (its only thread) and nobody inside.
+ */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static unsigned gate_inside; /* (gate_mu) */
+static bool gate_shut;	     /* (gate_mu) a fork waits for those inside; no one enters */
+
+void
+oce_forkgate_enter(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	while (gate_shut)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	gate_inside++;
+	pthread_mutex_unlock(&gate_mu);
+}
+
+void
+oce_forkgate_leave(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	if (--gate_inside == 0 && gate_shut)
+		pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+pid_t
+oce_fork_gated(void)
+{
+	pid_t pid;
+	int e;
+
+	pthread_mutex_lock(&gate_mu);
+	while (gate_shut) /* another thread's fork */
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	gate_shut = true;
+	while (gate_inside)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pid = fork();
+	e = errno;
+	if (pid == 0)
+		pthread_cond_init(&gate_cv, NULL); /* (the parent's waiters are not here) */
+	gate_shut = false;
+	if (pid != 0)
+		pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	errno = e;
+	return pid;
 }

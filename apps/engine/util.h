@@ -13,6 +13,18 @@
 
 #include "ocproto/io.h"
 
+/* 1 in a ThreadSanitizer build (gcc says so one way, clang another). */
+#if defined(__SANITIZE_THREAD__)
+#define OCE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OCE_TSAN 1
+#endif
+#endif
+#ifndef OCE_TSAN
+#define OCE_TSAN 0
+#endif
+
 /* A sans-I/O decoder: bytes consumed (> 0), 0 for "need more", or < 0. */
 typedef int (*oce_dec_fn)(void *ctx, const uint8_t *buf, size_t len);
 
@@ -38,5 +50,19 @@ int oce_path_join(char *out, size_t cap, const char *a, const char *b);
 void oce_print_argv(const char *prefix, char *const *argv, size_t argc);
 /* Is environment variable name set to "0" (a switch to the sequential twin)? */
 bool oce_env_off(const char *name);
+
+/*
+ * The fork gate. A daemon forks session processes beside session threads,
+ * and a child inherits every lock as it was at the fork: one held by another
+ * thread stays held for good. glibc resets malloc's, but not the time zone
+ * lock (localtime_r), the name service files' (getpwnam_r ...) or a shared
+ * FILE's. Threads make those calls inside the gate (leaf sections, never
+ * nested); oce_fork_gated() forks with the gate shut, so the child starts
+ * with them free. Without threads it costs an uncontended read lock.
+ */
+void oce_forkgate_enter(void);
+void oce_forkgate_leave(void);
+/* fork() with the gate shut; the child's gate is new and open. */
+pid_t oce_fork_gated(void);
 
 #endif /* OCE_UTIL_H */
