@@ -1147,7 +1147,7 @@ wait_log() {
 		sleep 0.1
 	done
 	kid=$(grep 'session for module chr .* in process' "$D/ocd.log" | tail -1 | sed 's/.* in process //')
-	ls -l "/proc/$kid/fd"
+	ls -l "/proc/$kid/fd" || { wait "$b"; echo "push: $?"; tail "$D/ocd.log" "$D/ocd.out"; false; }
 	# its own socket only, not the thread's (nor the loop's listener)
 	n=$(ls -l "/proc/$kid/fd" | grep -c 'socket:')
 	[ "$n" = 1 ]
@@ -1215,4 +1215,11 @@ wait_log() {
 	WANT=0 spair reload "rsync://127.0.0.1:_PORT_/"
 	grep -q '^late *	added later$' "$T/oc.reload.log"
 	WANT=0 TREES=1 spair reloadpull -a "rsync://127.0.0.1:_PORT_/late/deep/" "$T/_DST_/"
+}
+
+# Last in the file: everything above ran through this daemon.
+@test "daemon server: the daemon printed no sanitizer report or crash" {
+	if grep -nE 'Sanitizer|runtime error|Segmentation|core dumped' "$D/ocd.out"; then
+		false
+	fi
 }
