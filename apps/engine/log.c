@@ -137,7 +137,8 @@ item_of(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const 
 }
 
 void
-oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink)
+oce_log_item_xfer(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink,
+		  uint64_t data_read, uint64_t data_written)
 {
 	const char *fmt = oce_stdout_format(s->o), *dfmt = dlog_format(s);
 	struct oce_logctx ctx = {0};
@@ -145,13 +146,23 @@ oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, c
 
 	if (dfmt) {
 		item_of(s, f, iflags, hlink, &it);
+		it.bytes_read = (int64_t)data_read;
+		it.bytes_written = (int64_t)data_written;
 		dlog_formatted(s, dfmt, &it);
 	}
 	if (s->am_server || !fmt)
 		return;
 	item_ctx(s, &ctx);
 	item_of(s, f, iflags, hlink, &it);
+	it.bytes_read = (int64_t)data_read;
+	it.bytes_written = (int64_t)data_written;
 	print_formatted(s, fmt, &it, &ctx);
+}
+
+void
+oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink)
+{
+	oce_log_item_xfer(s, f, iflags, hlink, 0, 0);
 }
 
 void

@@ -628,6 +628,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	/* --append[-verify] holds for the first pass only; a redo rewrites the file in place. */
 	int append = redo ? 0 : op->append;
 	const char *fmt = oce_stdout_format(op);
+	uint64_t data_in0 = s->io->data_in; /* %b: from here, as upstream's remember_initial_stats() */
 	int r, recv_ok;
 
 	dplace.root = &rs->root;
@@ -768,7 +769,7 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	recv_ok = !memcmp(ours, theirs, (size_t)s->csum_len);
 	/* Logged before the file is put in place, as upstream (a backup note follows it). */
 	if (!oce_progress_logged_before(s))
-		oce_log_item(s, f, iflags, NULL);
+		oce_log_item_xfer(s, f, iflags, NULL, s->io->data_in - data_in0, 0);
 	if (d.fd >= 0) {
 		oce_inflight_forget_fd();
 		close(d.fd);

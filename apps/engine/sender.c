@@ -602,6 +602,7 @@ struct mjob {
 	uint8_t basis;
 	char *xname;
 	struct ocp_sig sig;
+	uint64_t sig_bytes; /* the data bytes its signature took on the wire (%c) */
 	struct ocp_match_opts mo;
 	enum ocp_csum csum;
 	int fd;
@@ -709,6 +710,7 @@ stage_send_head(struct stage *stg)
 	struct oce_session *s = stg->s;
 	struct mjob *j = stg->head;
 	uint8_t head[OCP_SUM_HEAD_SIZE];
+	uint64_t out0;
 	int r;
 
 	pthread_mutex_lock(&stg->mu);
@@ -720,6 +722,7 @@ stage_send_head(struct stage *stg)
 		stg->tail = NULL;
 	stg->n--;
 	r = j->r;
+	out0 = s->io->data_out;
 	if (!r)
 		r = oce_write_item(s, s->io, j->ndx, j->iflags, j->basis, j->xname);
 	if (!r) {
@@ -740,7 +743,7 @@ stage_send_head(struct stage *stg)
 	s->st.matched_data += j->st.st_size - (int64_t)j->ms.literal;
 	if (!r) {
 		if (!oce_progress_logged_before(s))
-			oce_log_item(s, j->f, j->iflags, NULL);
+			oce_log_item_xfer(s, j->f, j->iflags, NULL, j->sig_bytes, s->io->data_out - out0);
 		j->f->sent = true;
 	}
 	mjob_free(j);
@@ -837,7 +840,9 @@ stage_add(struct stage *stg, struct oce_file *f, int32_t ndx, uint16_t iflags, u
 		.upstream_counts = o->debug[OCE_DEBUG_DELTASUM] >= 1,
 	};
 	j->xname = strdup(xname);
+	j->sig_bytes = s->io->data_in;
 	r = j->xname ? read_sig(s, &j->sig, false) : -ENOMEM;
+	j->sig_bytes = s->io->data_in - j->sig_bytes;
 	if (!r) {
 		j->fd = open_source(s, f, &j->st);
 		if (j->fd < 0) {
@@ -909,6 +914,7 @@ oce_sender_run(struct oce_session *s)
 		uint16_t iflags;
 		uint8_t basis;
 		struct oce_file *f;
+		uint64_t in0, out0;
 
 		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
 		if (r)
@@ -973,6 +979,8 @@ oce_sender_run(struct oce_session *s)
 			continue;
 		}
 		oce_progress_file(s, ndx);
+		in0 = s->io->data_in;
+		out0 = s->io->data_out;
 		r = send_one(s, enc, &rb, f, ndx, iflags, basis, xname);
 		if (r == 1) {
 			r = 0;
@@ -981,7 +989,7 @@ oce_sender_run(struct oce_session *s)
 		if (r)
 			break;
 		if (!oce_progress_logged_before(s))
-			oce_log_item(s, f, iflags, NULL);
+			oce_log_item_xfer(s, f, iflags, NULL, s->io->data_in - in0, s->io->data_out - out0);
 		f->sent = true;
 	}
 	if (!r)

@@ -374,6 +374,13 @@ const char *oce_stdout_format(const struct oce_opts *o);
 int oce_format_has_i(const struct oce_opts *o);
 /* Print f's line in that format (upstream log_item()); hlink is %L's " => x". */
 void oce_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink);
+/*
+ * The same for a file whose data went over the wire: the data bytes (frames
+ * left out) that its transfer read and wrote, for %b and %c (upstream counts
+ * from remember_initial_stats(), just after the file's index and flags).
+ */
+void oce_log_item_xfer(struct oce_session *s, const struct oce_file *f, uint32_t iflags, const char *hlink,
+		       uint64_t data_read, uint64_t data_written);
 /* Print it only when the flags make it worth showing (upstream maybe_log_item()). */
 void oce_maybe_log_item(struct oce_session *s, const struct oce_file *f, uint32_t iflags,
 			const char *xname);

@@ -81,6 +81,8 @@ ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sys *s
 	io->out_len = 0;
 	io->bytes_in = 0;
 	io->bytes_out = 0;
+	io->data_in = 0;
+	io->data_out = 0;
 	io->bwlimit = 0;
 	io->bw_prior_us = 0;
 	io->bw_owed = 0;
@@ -341,6 +343,7 @@ ocp_io_write_data(struct ocp_io *io, const void *buf, size_t len)
 
 	if (io->werr)
 		return io->werr;
+	io->data_out += len;
 	while (len) {
 		size_t n = OCP_IO_BUF_SIZE - io->out_len;
 		int r;
@@ -596,6 +599,7 @@ ocp_io_rejoin(struct ocp_io *io, struct ocp_io *wio)
 	io->mux_out = wio->mux_out;
 	io->last_out = wio->last_out;
 	io->bytes_out += wio->bytes_out;
+	io->data_out += wio->data_out;
 	if (!io->werr)
 		io->werr = wio->werr;
 	wio->fd_out = -1;
@@ -673,10 +677,12 @@ ocp_io_consume(struct ocp_io *io, size_t n)
 			n = io->dlen;
 		io->dpend += n;
 		io->dlen -= n;
+		io->data_in += n;
 	} else if (!io->mux_in) {
 		if (n > io->in_len - io->in_pos)
 			n = io->in_len - io->in_pos;
 		io->in_pos += n;
+		io->data_in += n;
 	}
 }
 

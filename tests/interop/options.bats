@@ -391,6 +391,13 @@ mkpath_tree() {
 	MODES=1 PREP=prep_update run_pair -a --out-format='%n %l %o'
 }
 
+# %b and %c: the data bytes each file's transfer wrote and read (a delta,
+# new files, compressed), as upstream counts them; both modes.
+@test "options: --out-format='%n %b %c' (bytes per file)" {
+	MODES="1 0" PREP=prep_update run_pair -a --out-format='%n %b %c %l'
+	MODES="1 0" PREP=prep_update run_pair -az --out-format='%n %b %c'
+}
+
 @test "options: -h --stats" {
 	MODES=1 PREP=prep_update run_pair -ah --stats
 }

@@ -95,6 +95,7 @@ struct ocp_io {
 	size_t dlen;
 	size_t out_len; /* pending data at outbuf + OCP_MUX_HDR_SIZE */
 	uint64_t bytes_in, bytes_out; /* raw bytes read and written (upstream total_read/written) */
+	uint64_t data_in, data_out;   /* of which data, without the frames (upstream total_data_*) */
 	int64_t bwlimit;	/* KiB/s, 0: no limit (upstream bwlimit) */
 	int64_t bw_prior_us;	/* when the limiter last looked, 0: never */
 	int64_t bw_owed;	/* bytes written faster than the rate allows */
