@@ -644,8 +644,16 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 		s->exit_code = RERR_PROTOCOL;
 		return r;
 	}
-	/* Opened even without block sums: its mode is what the file keeps without -p. */
-	o.basis_fd = open_basis(rs, name, basis, partial);
+	/*
+	 * Opened even without block sums: its mode is what the file keeps
+	 * without -p. With -p, no blocks, no --append and no --inplace nothing
+	 * reads it (finish_meta() takes the sender's mode): a new file's
+	 * failing open is saved, one per file of an initial copy.
+	 */
+	if (h.count == 0 && op->perms && !append && !op->inplace && basis == OCE_BASIS_FNAME)
+		o.basis_fd = -ENOENT;
+	else
+		o.basis_fd = open_basis(rs, name, basis, partial);
 	if (o.basis_fd == OCP_EPROTO)
 		return OCP_EPROTO;
 	if (o.basis_fd >= 0 && (fstat(o.basis_fd, &bst) || !S_ISREG(bst.st_mode))) {
