@@ -885,7 +885,7 @@ oce_finish_meta_fd(struct oce_recvside *rs, const struct oce_file *f, int fd, co
 	struct oce_meta m;
 
 	finish_meta(rs->s, f, basis, true, &m);
-	return oce_set_meta_fd(fd, NULL, &m, step);
+	return oce_set_meta_fd(rs->root.sys, fd, NULL, &m, step);
 }
 
 int

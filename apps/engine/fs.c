@@ -132,7 +132,7 @@ static int
 sys_fchownat(void *ctx, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	(void)ctx;
-	return fchownat(dirfd, path, uid, gid, flags);
+	return path ? fchownat(dirfd, path, uid, gid, flags) : fchown(dirfd, uid, gid);
 }
 
 /*
@@ -144,6 +144,8 @@ static int
 sys_fchmodat(void *ctx, int dirfd, const char *path, mode_t mode, int flags)
 {
 	(void)ctx;
+	if (!path)
+		return fchmod(dirfd, mode);
 #ifdef OCE_NR_FCHMODAT2
 	if (flags & AT_SYMLINK_NOFOLLOW) {
 		long rc = syscall(OCE_NR_FCHMODAT2, dirfd, path, mode, flags);
@@ -159,7 +161,7 @@ static int
 sys_utimensat(void *ctx, int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	(void)ctx;
-	return utimensat(dirfd, path, ts, flags);
+	return path ? utimensat(dirfd, path, ts, flags) : futimens(dirfd, ts);
 }
 
 static int
@@ -180,7 +182,7 @@ static int
 sys_fstatat(void *ctx, int dirfd, const char *path, struct stat *st, int flags)
 {
 	(void)ctx;
-	return fstatat(dirfd, path, st, flags);
+	return path ? fstatat(dirfd, path, st, flags) : fstat(dirfd, st);
 }
 
 static ssize_t
@@ -1139,8 +1141,8 @@ oce_set_meta_at(const struct oce_fs_sys *sys, int dirfd, const char *name, const
 
 /*
  * oce_set_meta_at_ex() on name in dirfd, or with name NULL on the open
- * file dirfd itself (real calls: fstat, fchown, futimens, fchmod; no
- * lookup, and never a symlink, as only regular files are opened).
+ * file dirfd itself (the table's path-NULL calls: fstat, fchown, futimens,
+ * fchmod; no lookup, and never a symlink, as only regular files are opened).
  */
 static int
 set_meta(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct stat *cur,
@@ -1158,7 +1160,7 @@ set_meta(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct
 		sys = &oce_fs_sys_default;
 	if (cur)
 		st = *cur;
-	else if ((name ? sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) : fstat(dirfd, &st)) < 0)
+	else if (sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return neg_errno();
 
 	new_uid = m->set_owner && st.st_uid != m->uid;
@@ -1168,12 +1170,12 @@ set_meta(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct
 		gid_t g = new_gid ? m->gid : (gid_t)-1;
 
 		*step = new_uid ? OCE_META_CHOWN : OCE_META_CHGRP;
-		if ((name ? sys->fchownat(sys->ctx, dirfd, name, u, g, AT_SYMLINK_NOFOLLOW) : fchown(dirfd, u, g)) < 0)
+		if (sys->fchownat(sys->ctx, dirfd, name, u, g, AT_SYMLINK_NOFOLLOW) < 0)
 			return neg_errno();
 		/* The kernel clears setuid/setgid on chown; re-read so the mode
 		 * comparison below sees that and puts them back. */
 		if ((st.st_mode & (S_ISUID | S_ISGID)) &&
-		    (name ? sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) : fstat(dirfd, &st)) < 0)
+		    sys->fstatat(sys->ctx, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return neg_errno();
 	}
 
@@ -1183,15 +1185,14 @@ set_meta(const struct oce_fs_sys *sys, int dirfd, const char *name, const struct
 		ts[0] = m->atime;
 	*step = OCE_META_TIMES;
 	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
-	    (name ? sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) : futimens(dirfd, ts)) < 0)
+	    sys->utimensat(sys->ctx, dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return neg_errno();
 
 	/* A symlink's own mode means nothing on Linux, and chmod on its path
 	 * would change the target. */
 	*step = OCE_META_PERMS;
 	if (m->set_perms && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (m->mode & 07777)) {
-		int rc = name ? sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW)
-			      : fchmod(dirfd, m->mode & 07777);
+		int rc = sys->fchmodat(sys->ctx, dirfd, name, m->mode & 07777, AT_SYMLINK_NOFOLLOW);
 
 		/* Only without both fchmodat2 and /proc: the leaf was a
 		 * non-link when stat'ed, so take the plain call. */
@@ -1212,9 +1213,10 @@ oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name, co
 }
 
 int
-oce_set_meta_fd(int fd, const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step)
+oce_set_meta_fd(const struct oce_fs_sys *sys, int fd, const struct stat *cur, const struct oce_meta *m,
+		enum oce_meta_step *step)
 {
-	return set_meta(NULL, fd, NULL, cur, m, step);
+	return set_meta(sys, fd, NULL, cur, m, step);
 }
 
 int

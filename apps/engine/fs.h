@@ -34,6 +34,10 @@
  * System calls the engine uses on files, routed through a table so tests can
  * inject faults (ENOSPC/EIO on write, short writes, EINTR). Same semantics as
  * the libc calls (-1 and errno). ctx is passed back to every call.
+ * fchownat, fchmodat, utimensat and fstatat with path NULL work on dirfd
+ * itself, an open file (fchown, fchmod, futimens, fstat; flags ignored), so
+ * a temp file's attributes set through its descriptor go through the
+ * table too.
  */
 struct oce_fs_sys {
 	int (*openat)(void *ctx, int dirfd, const char *path, int flags, mode_t mode);
@@ -260,7 +264,8 @@ int oce_set_meta_at_ex(const struct oce_fs_sys *sys, int dirfd, const char *name
 int oce_set_meta_ex(const struct oce_root *r, const char *rel, const struct stat *cur,
 		    const struct oce_meta *m, enum oce_meta_step *step);
 /* The same on the open regular file fd (a temp file still being finished): no lookup. */
-int oce_set_meta_fd(int fd, const struct stat *cur, const struct oce_meta *m, enum oce_meta_step *step);
+int oce_set_meta_fd(const struct oce_fs_sys *sys, int fd, const struct stat *cur, const struct oce_meta *m,
+		    enum oce_meta_step *step);
 
 /*
  * Create below the root: a directory (mode & 07777, the kernel applies the

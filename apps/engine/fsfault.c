@@ -14,7 +14,9 @@
  * renameat, unlinkat, mkdirat, symlinkat, linkat, mknodat, fchownat,
  * fchmodat, utimensat, ftruncate, fsync, fstatat, readlinkat); "write" also covers
  * pwrite and "read" pread, since received data goes out with pwrite where
- * upstream uses write. ERR is an errno name (ENOSPC, EIO, ...) or number,
+ * upstream uses write; fchownat, fchmodat, utimensat and fstatat also cover
+ * their forms on an open file (fchown, fchmod, futimens, fstat), which a
+ * temp file's attributes are set with before it is closed. ERR is an errno name (ENOSPC, EIO, ...) or number,
  * or "short": write and read then move half the bytes asked for (at least
  * one), which the engine must loop over. after=N lets the first N matching
  * calls through, times=M fails M calls and then lets the rest through
@@ -371,21 +373,21 @@ f_mknodat(void *ctx, int dirfd, const char *path, mode_t mode, dev_t dev)
 static int
 f_fchownat(void *ctx, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
-	FAIL_IF(F_FCHOWNAT, path, NULL, -1);
+	FAIL_IF(F_FCHOWNAT, path, NULL, path ? -1 : dirfd);
 	return D->fchownat(ctx, dirfd, path, uid, gid, flags);
 }
 
 static int
 f_fchmodat(void *ctx, int dirfd, const char *path, mode_t mode, int flags)
 {
-	FAIL_IF(F_FCHMODAT, path, NULL, -1);
+	FAIL_IF(F_FCHMODAT, path, NULL, path ? -1 : dirfd);
 	return D->fchmodat(ctx, dirfd, path, mode, flags);
 }
 
 static int
 f_utimensat(void *ctx, int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
-	FAIL_IF(F_UTIMENSAT, path, NULL, -1);
+	FAIL_IF(F_UTIMENSAT, path, NULL, path ? -1 : dirfd);
 	return D->utimensat(ctx, dirfd, path, ts, flags);
 }
 
@@ -406,7 +408,7 @@ f_fsync(void *ctx, int fd)
 static int
 f_fstatat(void *ctx, int dirfd, const char *path, struct stat *st, int flags)
 {
-	FAIL_IF(F_FSTATAT, path, NULL, *path ? -1 : dirfd);
+	FAIL_IF(F_FSTATAT, path, NULL, path && *path ? -1 : dirfd);
 	return D->fstatat(ctx, dirfd, path, st, flags);
 }
 

@@ -629,7 +629,9 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	int append = redo ? 0 : op->append;
 	const char *fmt = oce_stdout_format(op);
 	uint64_t data_in0 = s->io->data_in; /* %b: from here, as upstream's remember_initial_stats() */
-	int r, recv_ok;
+	enum oce_meta_step meta_step = OCE_META_NONE;
+	bool fd_meta;
+	int r, recv_ok, meta_err = 0;
 
 	dplace.root = &rs->root;
 	snprintf(dplace.rel, sizeof(dplace.rel), "%s", name);
@@ -778,6 +780,16 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	/* Logged before the file is put in place, as upstream (a backup note follows it). */
 	if (!oce_progress_logged_before(s))
 		oce_log_item_xfer(s, f, iflags, NULL, s->io->data_in - data_in0, 0);
+	/*
+	 * A verified temp file that goes straight into place gets its
+	 * attributes through its descriptor before the close, as the local
+	 * copy does: no look-up of its name for each of them. --inplace,
+	 * --backup (made before them, as upstream) and --partial-dir take the
+	 * path route below.
+	 */
+	fd_meta = recv_ok && !o.discard && d.fd >= 0 && !d.inplace && !op->backup && !partial;
+	if (fd_meta)
+		meta_err = oce_finish_meta_fd(rs, f, d.fd, o.basis_fd >= 0 ? &bst : NULL, &meta_step);
 	if (d.fd >= 0) {
 		oce_inflight_forget_fd();
 		close(d.fd);
@@ -785,6 +797,11 @@ receive_file(struct oce_recvside *rs, struct oce_file *f, int32_t ndx, uint16_t 
 	}
 	if (o.discard) {
 		/* nothing was written */
+	} else if (fd_meta) {
+		if (!oce_finish_commit(rs, f, &dplace, d.dirfd, d.tmpname, o.basis_fd >= 0 ? &bst : NULL,
+				       meta_err, meta_step))
+			recv_ok = -1;
+		d.tmpname[0] = '\0';
 	} else if (recv_ok || d.inplace) {
 		if (!oce_finish_transfer_ex(rs, f, &dplace, d.dirfd, d.tmpname, partial, recv_ok, true,
 					    o.basis_fd >= 0 ? &bst : NULL)) {

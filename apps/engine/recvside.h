@@ -211,7 +211,8 @@ int oce_finish_transfer_ex(struct oce_recvside *rs, const struct oce_file *f, co
 			   bool ok_to_set_time, bool overwriting_basis, const struct stat *basis);
 /*
  * oce_finish_transfer_ex() in two steps for a temp file finished on one
- * thread and put in place on another (the local copy): the attributes
+ * thread and put in place on another (the local copy), or with its
+ * attributes set before the close (a received file): the attributes
  * through its open fd (0 or -errno, *step the failing one), then the rest,
  * given that result to report (0: nothing to report). No --inplace,
  * --backup or --partial-dir.
