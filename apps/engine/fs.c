@@ -812,9 +812,37 @@ oce_fs_track_tmp(bool on)
 	track_tmp = on;
 }
 
+static int tmpfile_in(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
+		      char *tmpname, bool borrow);
+
 int
 oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
 	    char *tmpname)
+{
+	return tmpfile_in(r, rel, tmpdir_fd, dirfd, fd, tmpname, false);
+}
+
+int
+oce_tmpfile_borrow(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
+		   char *tmpname)
+{
+	return tmpfile_in(r, rel, tmpdir_fd, dirfd, fd, tmpname, true);
+}
+
+void
+oce_dirfd_release(const struct oce_root *r, int dirfd)
+{
+	if (dirfd < 0 || dirfd == r->fd)
+		return;
+	if (dirfd == tdc.fd && tdc.busy)
+		tdc.busy--;
+	else
+		close(dirfd);
+}
+
+static int
+tmpfile_in(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd, int *fd,
+	   char *tmpname, bool borrow)
 {
 	const struct oce_fs_sys *sys = r->sys;
 	char buf[PATH_MAX];
@@ -838,8 +866,14 @@ oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd
 		parent_done(r, dfd);
 		return -EINVAL;
 	}
-	/* The caller owns *dirfd, so a borrowed directory is duplicated. */
-	if (dfd == r->fd) {
+	/*
+	 * The caller owns *dirfd, so a borrowed directory is duplicated;
+	 * unless it borrows too (oce_tmpfile_borrow()): the root itself, or
+	 * this thread's cached parent, held busy until oce_dirfd_release().
+	 */
+	if (borrow && tmpdir_fd < 0 && (dfd == r->fd || dfd == tdc.fd)) {
+		/* kept as it is */
+	} else if (dfd == r->fd) {
 		int base = tmpdir_fd >= 0 ? tmpdir_fd : r->fd;
 
 		dfd = sys->openat(sys->ctx, base, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
@@ -871,7 +905,10 @@ oce_tmpfile(const struct oce_root *r, const char *rel, int tmpdir_fd, int *dirfd
 	}
 	if (f < 0) {
 		rc = neg_errno();
-		close_keep_errno(sys, dfd);
+		if (borrow)
+			oce_dirfd_release(r, dfd);
+		else
+			close_keep_errno(sys, dfd);
 		return rc;
 	}
 	*dirfd = dfd;

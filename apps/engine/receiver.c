@@ -508,7 +508,9 @@ open_output(struct oce_recvside *rs, const char *name, const struct oce_file *f,
 		return 0;
 	}
 	d->tmpname[0] = '\0';
-	r = rs->tmp_err ? -rs->tmp_err : oce_tmpfile(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
+	/* d->dirfd may be borrowed: given back with oce_dirfd_release() */
+	r = rs->tmp_err ? -rs->tmp_err
+			: oce_tmpfile_borrow(&rs->root, name, rs->tmp_root.fd, &d->dirfd, &d->fd, d->tmpname);
 	if (r) {
 		/* Upstream names the temp file it tried: in --temp-dir, else beside the file. */
 		char tmp[PATH_MAX], full[PATH_MAX + 2];
@@ -852,8 +854,7 @@ out:
 	untrack_inflight(rs);
 	if (d.fd >= 0)
 		close(d.fd);
-	if (d.dirfd >= 0)
-		close(d.dirfd);
+	oce_dirfd_release(&rs->root, d.dirfd);
 	if (o.basis_fd >= 0)
 		close(o.basis_fd);
 	ocp_csum_free(&o.sum);
