@@ -357,8 +357,9 @@ merge_runs(struct oce_file **out, struct oce_file *const *a, size_t na, struct o
 /*
  * A stable merge sort of the pointers v[0..n) that starts from the runs
  * already there: a strictly descending run is reversed (a directory read
- * newest first, as tmpfs gives it), then neighbouring runs are merged pass
- * by pass between v and tmp. Only pointers move, and the keys come from
+ * newest first, as tmpfs gives it), runs that follow each other in order
+ * are joined, then neighbouring runs are merged pass by pass between v
+ * and tmp. Only pointers move, and the keys come from
  * the files, so the extra memory is n pointers.
  */
 static int
@@ -397,6 +398,20 @@ natural_sort(struct oce_file **v, size_t n)
 		i = j;
 	}
 	runs[nruns] = n;
+	/*
+	 * Runs already in order end to end are one run: a tree read
+	 * directory by directory, each newest first, is sorted once its runs
+	 * are reversed, and needs no merge pass at all.
+	 */
+	{
+		size_t out = 1;
+
+		for (size_t r = 1; r < nruns; r++)
+			if (file_cmp(v[runs[r]], v[runs[r] - 1]) < 0)
+				runs[out++] = runs[r];
+		runs[out] = n;
+		nruns = out;
+	}
 	src = v;
 	dst = tmp;
 	while (nruns > 1) {
@@ -423,6 +438,12 @@ natural_sort(struct oce_file **v, size_t n)
 	free(tmp);
 	free(runs);
 	return 0;
+}
+
+int
+oce_files_sort(struct oce_file **v, size_t n)
+{
+	return natural_sort(v, n);
 }
 
 /*

@@ -329,6 +329,8 @@ int oce_flist_send(struct oce_session *s, int argc, char **argv);
 /* Receiver: read the list (upstream recv_file_list()). */
 int oce_flist_recv(struct oce_session *s);
 void oce_flist_free(struct oce_flist *fl);
+/* Sort v[0..n) stably into rsync's file list order (flist_sort()'s sort; for tests). */
+int oce_files_sort(struct oce_file **v, size_t n);
 /* The wire-format options of this session's list. */
 void oce_flist_opts(const struct oce_session *s, struct ocp_flist_opts *fo);
 /*
