@@ -19,6 +19,7 @@
 #include "apps/engine/recvside.h" /* OCE_BASIS_* */
 #include "apps/engine/fs.h"
 #include "apps/engine/session.h"
+#include "apps/engine/srcmap.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
@@ -322,12 +323,17 @@ struct read_buf {
 	size_t cap;
 };
 
-/* Read size bytes of fd into rb; a file that shrank reads as zeros at its end. */
+/*
+ * Read size bytes of fd into rb. A file that shrank, or a read that
+ * failed, reads as zeros from there on, with *read_err set (ENODATA, or
+ * the read's errno), as upstream's map_ptr(). 0, or -ENOMEM.
+ */
 static int
-read_small(struct read_buf *rb, int fd, size_t size)
+read_small(struct read_buf *rb, int fd, size_t size, int *read_err)
 {
 	size_t got = 0;
 
+	*read_err = 0;
 	if (size > rb->cap) {
 		uint8_t *n = realloc(rb->p, size);
 
@@ -341,10 +347,10 @@ read_small(struct read_buf *rb, int fd, size_t size)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
+		if (n <= 0) {
+			*read_err = n ? errno : ENODATA;
 			break;
+		}
 		got += (size_t)n;
 	}
 	memset(rb->p + got, 0, size - got);
@@ -450,10 +456,15 @@ open_failed(struct oce_session *s, const struct oce_file *f, int32_t ndx, int er
 	return r ? r : 1;
 }
 
-/* One requested file: 0 sent, 1 not sent after all (told with MSG_NO_SEND), or an error. */
+/*
+ * One requested file: 0 sent, 1 not sent after all (told with
+ * MSG_NO_SEND), or an error. *read_err: the file came up short while it
+ * was read (0: it did not); its whole-file sum went out spoilt, and the
+ * caller reports it after the file's log line (read_errors()).
+ */
 static int
 send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, struct oce_file *f,
-	 int32_t ndx, uint16_t iflags, uint8_t basis, const char *xname)
+	 int32_t ndx, uint16_t iflags, uint8_t basis, const char *xname, int *read_err)
 {
 	const struct oce_opts *o = s->o;
 	struct emit_sum es = {.enc = enc};
@@ -478,10 +489,11 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 	struct stat st;
 	uint8_t sum[OCP_CSUM_DIGEST_MAX], head[OCP_SUM_HEAD_SIZE];
 	const uint8_t *data = NULL;
-	void *map = MAP_FAILED;
+	struct oce_srcmap map = {.slot = -1};
 	size_t from, kept;
 	int fd, r;
 
+	*read_err = 0;
 	r = read_sig(s, &sig, mo.append != OCP_APPEND_OFF);
 	if (r)
 		return r;
@@ -501,19 +513,17 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 		return r ? r : 1;
 	}
 	if (st.st_size > 0 && st.st_size <= SEND_READ_MAX) {
-		r = read_small(rb, fd, (size_t)st.st_size);
+		r = read_small(rb, fd, (size_t)st.st_size, read_err);
 		if (r)
 			goto out;
 		data = rb->p;
 	} else if (st.st_size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			r = -errno;
+		r = oce_srcmap_map(&map, fd, (size_t)st.st_size);
+		if (r)
 			goto out;
-		}
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-		data = map;
-		es.map = map;
+		madvise((void *)map.p, (size_t)st.st_size, MADV_SEQUENTIAL);
+		data = map.p;
+		es.map = map.p;
 	}
 	r = oce_write_item(s, s->io, ndx, iflags, basis, xname);
 	if (!r) {
@@ -541,6 +551,11 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 	}
 	if (!r)
 		r = ocp_csum_end(&es.sum, sum);
+	/* a file that came up short: a sum that makes the receiver ask again */
+	if (r >= 0 && map.p)
+		*read_err = oce_srcmap_status(&map, fd);
+	if (r >= 0 && *read_err)
+		oce_srcmap_spoil_sum(sum, (size_t)s->csum_len);
 	if (r >= 0)
 		r = ocp_io_write_data(s->io, sum, (size_t)s->csum_len);
 	s->st.literal_data += (int64_t)ms.literal;
@@ -553,12 +568,29 @@ send_one(struct oce_session *s, struct ocp_tok_enc *enc, struct read_buf *rb, st
 	if (r >= 0)
 		oce_progress_end(s, st.st_size);
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
+	oce_srcmap_unmap(&map);
 	close(fd);
 	ocp_csum_free(&es.sum);
 	ocp_sig_free(&sig);
 	return r;
+}
+
+/*
+ * After the log line of a file that came up short while it was sent: the
+ * error upstream's send_files() reports once it unmaps the file (its
+ * receiver gets the spoilt sum and asks again).
+ */
+static void
+read_errors(struct oce_session *s, const struct oce_file *f, int err)
+{
+	char dir[PATH_MAX], full[PATH_MAX + 64];
+
+	if (!err)
+		return;
+	oce_sender_io_error(s, OCE_IOERR_GENERAL);
+	oce_full_fname(s, full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[f->root]),
+		       f->name);
+	oce_rsyserr_xfer(s, err, "read errors mapping %s", full);
 }
 
 /* --- The match stage ------------------------------------------------------
@@ -608,7 +640,8 @@ struct mjob {
 	int fd;
 	struct stat st;
 	struct read_buf rb;
-	void *map;
+	struct oce_srcmap map;
+	int read_err; /* as send_one()'s */
 	struct tok_rec *rec;
 	size_t nrec, rec_cap;
 	struct ocp_csum_ctx sum;
@@ -662,14 +695,12 @@ mjob_run(void *arg)
 	int r = 0;
 
 	if (size > 0 && size <= SEND_READ_MAX) {
-		r = read_small(&j->rb, j->fd, size);
+		r = read_small(&j->rb, j->fd, size, &j->read_err);
 		data = j->rb.p;
 	} else if (size > 0) {
-		j->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, j->fd, 0);
-		if (j->map == MAP_FAILED)
-			r = -errno;
-		else
-			data = j->map;
+		r = oce_srcmap_map(&j->map, j->fd, size);
+		if (!r)
+			data = j->map.p;
 	}
 	if (!r)
 		r = ocp_csum_begin(&j->sum, j->csum);
@@ -680,6 +711,10 @@ mjob_run(void *arg)
 		if (r > 0)
 			r = 0; /* (the digest's length) */
 	}
+	if (!r && j->map.p)
+		j->read_err = oce_srcmap_status(&j->map, j->fd);
+	if (!r && j->read_err)
+		oce_srcmap_spoil_sum(j->digest, (size_t)stg->s->csum_len);
 	pthread_mutex_lock(&stg->mu);
 	j->r = r;
 	j->done = true;
@@ -691,8 +726,7 @@ mjob_run(void *arg)
 static void
 mjob_free(struct mjob *j)
 {
-	if (j->map && j->map != MAP_FAILED)
-		munmap(j->map, (size_t)j->st.st_size);
+	oce_srcmap_unmap(&j->map);
 	if (j->fd >= 0)
 		close(j->fd);
 	ocp_csum_free(&j->sum);
@@ -744,6 +778,7 @@ stage_send_head(struct stage *stg)
 	if (!r) {
 		if (!oce_progress_logged_before(s))
 			oce_log_item_xfer(s, j->f, j->iflags, NULL, j->sig_bytes, s->io->data_out - out0);
+		read_errors(s, j->f, j->read_err);
 		j->f->sent = true;
 	}
 	mjob_free(j);
@@ -831,6 +866,7 @@ stage_add(struct stage *stg, struct oce_file *f, int32_t ndx, uint16_t iflags, u
 	j->iflags = iflags;
 	j->basis = basis;
 	j->fd = -1;
+	j->map.slot = -1; /* (nothing mapped: see oce_srcmap_unmap()) */
 	j->csum = s->csum;
 	/* as send_one(), without --append (stage_takes()) */
 	j->mo = (struct ocp_match_opts){
@@ -915,6 +951,7 @@ oce_sender_run(struct oce_session *s)
 		uint8_t basis;
 		struct oce_file *f;
 		uint64_t in0, out0;
+		int read_err;
 
 		r = oce_read_item(s, &ndx, &iflags, &basis, xname, sizeof(xname));
 		if (r)
@@ -981,7 +1018,7 @@ oce_sender_run(struct oce_session *s)
 		oce_progress_file(s, ndx);
 		in0 = s->io->data_in;
 		out0 = s->io->data_out;
-		r = send_one(s, enc, &rb, f, ndx, iflags, basis, xname);
+		r = send_one(s, enc, &rb, f, ndx, iflags, basis, xname, &read_err);
 		if (r == 1) {
 			r = 0;
 			continue; /* not sent after all (upstream's continue) */
@@ -990,6 +1027,7 @@ oce_sender_run(struct oce_session *s)
 			break;
 		if (!oce_progress_logged_before(s))
 			oce_log_item_xfer(s, f, iflags, NULL, s->io->data_in - in0, s->io->data_out - out0);
+		read_errors(s, f, read_err);
 		f->sent = true;
 	}
 	if (!r)

@@ -281,6 +281,46 @@ fix_unopenable_file() {
 	same_tree dst
 }
 
+# A 40 MB source and, beside it, run_shrinking: runs its arguments while a
+# watcher cuts src/big to 1,000,000 bytes once 2 MB of it have reached the
+# temp file in dst (the transfer is slowed with --bwlimit to leave time).
+fix_shrinking() {
+	mkdir src
+	head -c 40000000 /dev/urandom >src/big
+	cat >run_shrinking <<'SH'
+#!/bin/bash
+(
+	for _ in $(seq 600); do
+		if [ -n "$(find dst -name '.big.*' -size +2M 2>/dev/null)" ]; then
+			truncate -s 1000000 src/big
+			exit 0
+		fi
+		sleep 0.05
+	done
+	echo "run_shrinking: the transfer never got going" >&2
+) &
+"$@"
+rc=$?
+wait
+exit $rc
+SH
+	chmod +x run_shrinking
+}
+
+@test "errors: a source file that shrinks while it is sent, push, pull and local (code 23)" {
+	both fix_shrinking ./run_shrinking @P@ -a --bwlimit=8000 -e "$RSH" --rsync-path=@P@ src/ h:dst/
+	same_outcome 23
+	grep -q 'read errors mapping' "$W/out.log"
+	# sent again whole once the receiver found the sum wrong: the short file
+	cmp "$W/out/src/big" "$W/out/dst/big"
+	both fix_shrinking ./run_shrinking rsync -a --bwlimit=8000 -e "$RSH" --rsync-path=@P@ h:src/ dst/
+	same_outcome 23
+	cmp "$W/out/src/big" "$W/out/dst/big"
+	both fix_shrinking ./run_shrinking @P@ -a --bwlimit=8000 src/ dst/
+	same_outcome 23
+	cmp "$W/out/src/big" "$W/out/dst/big"
+}
+
 @test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
 	both fix_readonly $AS_USER @P@ -r src/ ro/
 	same_outcome 23
