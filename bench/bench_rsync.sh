@@ -12,7 +12,14 @@
 #
 #   bench/bench_rsync.sh [--out DIR] [--quick] [--runs N] [--work DIR]
 #                        [--cases init,nochange,delta] [--no-pull] [--keep]
-#                        [--oc-rsync PATH] [--rsync PATH]
+#                        [--oc-rsync PATH] [--rsync PATH] [--warm-mib N]
+# Before measuring, N MiB of memory (default: 4096, or half of what is
+# available if less; 0: none) are written once and freed. In a virtual
+# machine the first write to a guest page the host has not backed yet costs
+# several microseconds more; a case that makes a 256 MiB file met such pages
+# in some rounds and not in others (sys time 0.2 s or 0.8 s for the same
+# run), whichever program ran then. The kernel hands freed pages out again
+# first, so the runs then meet backed pages (bench/README.md).
 # Work files go to --work DIR, else $TMPDIR, else OUT/work, in a fresh
 # folder removed at exit. See bench/README.md. Exit status 1 when a copy is
 # wrong or a run fails; 0 otherwise, met or not.
@@ -25,6 +32,7 @@ RUNS=
 QUICK=0
 PULL=1
 KEEP=0
+WARM_MIB=
 CASES="init nochange delta"
 OC=$ROOT/build/bin/oc-rsync
 RSYNC=$(command -v rsync || true)
@@ -44,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--no-pull) PULL=0; shift ;;
 	--cases) CASES=${2//,/ }; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--warm-mib) WARM_MIB=$2; shift 2 ;;
 	--oc-rsync) OC=$2; shift 2 ;;
 	--rsync) RSYNC=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
@@ -153,6 +162,25 @@ def gen_small(root, ndirs, nfiles, seed):
         os.utime(dp, ns=(t, t + d))
     os.utime(root, ns=(t, t))
     print(total)
+
+def warm_memory(mib):
+    # Write every page of mib MiB of anonymous memory once, then free it:
+    # see "--warm-mib" at the top of bench_rsync.sh.
+    import mmap
+    if mib <= 0:
+        return 0
+    avail = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) // 1024
+    mib = min(mib, avail // 2)
+    chunk = b"\1" * (64 << 20)
+    m = mmap.mmap(-1, mib << 20)
+    for off in range(0, mib << 20, len(chunk)):
+        m.write(chunk[:min(len(chunk), (mib << 20) - off)])
+    m.close()
+    return mib
 
 def gen_big(old, new, mib, nchanges, change, seed):
     # old: random; new: old with nchanges runs of `change` random bytes, one
@@ -449,6 +477,8 @@ if __name__ == "__main__":
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "gen-small":
         gen_small(a[0], int(a[1]), int(a[2]), int(a[3]))
+    elif cmd == "warm-memory":
+        print(warm_memory(int(a[0])))
     elif cmd == "gen-big":
         gen_big(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]))
     elif cmd == "run":
@@ -532,6 +562,13 @@ DIRS=push
 RSV=$("$RSYNC" --version | awk 'NR == 1 {print $1, $3}') || die "$RSYNC --version failed"
 OCV=$("$OC" --version | awk 'NR == 1 {print $1, $3}') || die "$OC --version failed"
 echo "bench_rsync: $OCV vs $RSV, $RUNS rounds, work in $W ($FSTYPE)"
+
+# --- memory warm-up (see --warm-mib) -------------------------------------------
+case "${WARM_MIB:-4096}" in
+'' | *[!0-9]*) die "--warm-mib takes a number of MiB" ;;
+esac
+WARMED=$(python3 "$PY" warm-memory "${WARM_MIB:-4096}") || die "memory warm-up failed"
+[ "$WARMED" = 0 ] || echo "memory: $WARMED MiB written once and freed before the runs"
 
 # --- data ---------------------------------------------------------------------
 SMALL=$W/small/src
