@@ -657,6 +657,58 @@ test_tmpfile_names(void **state)
 	assert_int_equal(oce_tmpfile(&fx->r, "nodir/x", -1, &dfd1, &fd1, t1), -ENOENT);
 }
 
+/*
+ * oce_tmpfile_borrow(): the root's own descriptor at the top, else the
+ * thread's cached parent, the same one for files of one directory; given
+ * back, it stays open and usable (a second borrow still works, a lookup
+ * in another directory still works), and a directory it does not cache
+ * comes back owned and is closed by the release.
+ */
+static void
+test_tmpfile_borrow(void **state)
+{
+	struct fx *fx = fx_get(state);
+	char t1[256], t2[256], rel[300];
+	struct stat st;
+	int dfd1, fd1, dfd2, fd2, dfd3, fd3;
+
+	assert_int_equal(oce_mkdir_beneath(&fx->r, "bd", 0755), 0);
+	assert_int_equal(oce_mkdir_beneath(&fx->r, "other", 0755), 0);
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "top", -1, &dfd1, &fd1, t1), 0);
+	assert_int_equal(dfd1, fx->r.fd);
+	assert_true(exists(fx->root, t1));
+	oce_dirfd_release(&fx->r, dfd1);
+	assert_int_equal(fcntl(fx->r.fd, F_GETFD), FD_CLOEXEC);
+	close(fd1);
+
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "bd/a", -1, &dfd1, &fd1, t1), 0);
+	/* while it is held, a look-up elsewhere does not take it away */
+	assert_int_equal(oce_lstat_beneath(&fx->r, "other", &st), 0);
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "bd/b", -1, &dfd2, &fd2, t2), 0);
+	assert_int_equal(dfd2, dfd1);
+	/* a directory the cache cannot take meanwhile: owned, closed on release */
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "other/c", -1, &dfd3, &fd3, t2), 0);
+	assert_true(dfd3 != dfd1);
+	oce_dirfd_release(&fx->r, dfd3);
+	assert_int_equal(fcntl(dfd3, F_GETFD), -1);
+	oce_dirfd_release(&fx->r, dfd2);
+	oce_dirfd_release(&fx->r, dfd1);
+	/* still open, and the files are in bd */
+	assert_true(fcntl(dfd1, F_GETFD) >= 0);
+	snprintf(rel, sizeof rel, "bd/%s", t1);
+	assert_true(exists(fx->root, rel));
+	assert_int_equal(oce_commit(&fx->r, dfd1, t1, "bd/a"), 0);
+	assert_true(exists(fx->root, "bd/a"));
+	close(fd1);
+	close(fd2);
+	close(fd3);
+	/* a failure gives the borrowed directory back too */
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "nodir/x", -1, &dfd1, &fd1, t1), -ENOENT);
+	assert_int_equal(oce_tmpfile_borrow(&fx->r, "bd/d", -1, &dfd1, &fd1, t1), 0);
+	oce_dirfd_release(&fx->r, dfd1);
+	close(fd1);
+}
+
 static void
 test_tmpfile_retries_on_collision(void **state)
 {
@@ -1281,6 +1333,7 @@ main(void)
 	    BOTH(test_dotdot_and_absolute_refused),
 	    BOTH(test_open_parent),
 	    BOTH(test_tmpfile_names),
+	    BOTH(test_tmpfile_borrow),
 	    BOTH(test_tmpfile_retries_on_collision),
 	    BOTH(test_commit),
 	    BOTH(test_write_all_faults),
