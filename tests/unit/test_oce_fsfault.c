@@ -123,6 +123,30 @@ test_meta_step(void **state)
 	close(dfd);
 }
 
+/* The same through an open file (path NULL: futimens, fchmod): path= still matches it. */
+static void
+test_meta_fd(void **state)
+{
+	const struct oce_fs_sys *sys = oce_fs_sys_active();
+	struct oce_meta m = {.mode = S_IFREG | 0640, .set_perms = true, .set_mtime = true};
+	enum oce_meta_step step = OCE_META_NONE;
+	int bad = scratch("notime-fd"), good = scratch("fine-fd");
+	struct stat st;
+
+	(void)state;
+	m.mtime.tv_sec = 1000000000;
+	assert_true(bad >= 0 && good >= 0);
+	assert_int_equal(oce_set_meta_fd(sys, bad, NULL, &m, &step), -EIO);
+	assert_int_equal(step, OCE_META_TIMES);
+	assert_int_equal(oce_set_meta_fd(sys, good, NULL, &m, &step), 0);
+	assert_int_equal(step, OCE_META_NONE);
+	assert_int_equal(fstat(good, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+	close(bad);
+	close(good);
+}
+
 static int
 child_default(void)
 {
@@ -171,6 +195,7 @@ main(void)
 	    cmocka_unit_test(test_short_and_path),
 	    cmocka_unit_test(test_rename_path),
 	    cmocka_unit_test(test_meta_step),
+	    cmocka_unit_test(test_meta_fd),
 	    cmocka_unit_test(test_unset_and_bad_specs),
 	};
 	const char *tmp = getenv("TMPDIR");
