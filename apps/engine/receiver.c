@@ -25,6 +25,7 @@
 #include "apps/engine/filter.h"
 #include "apps/engine/progress.h"
 #include "apps/engine/recvside.h"
+#include "apps/engine/wout.h"
 #include "apps/engine/util.h"
 #include "ocproto/delta.h"
 #include "ocproto/err.h"
@@ -87,13 +88,20 @@ oce_recv_event(struct oce_recvside *rs, enum oce_ev_kind kind, int32_t ndx)
 	return push_event(rs, ev);
 }
 
-/* A server's receiver thread hands its lines to the generator, which owns the socket. */
+/*
+ * A server's receiver thread hands its lines to the socket's writer, as the
+ * second producer of its channel; when that is full (or there is no
+ * writer) to the generator, which writes them at its next event.
+ */
 static void
 recv_msg_hook(void *arg, enum ocp_msg code, const char *line, size_t len)
 {
 	struct oce_recvside *rs = arg;
-	struct oce_ev *ev = calloc(1, sizeof(*ev) + len);
+	struct oce_ev *ev;
 
+	if (rs->wout && oce_wout_msg(rs->wout, code, line, len) == 0)
+		return;
+	ev = calloc(1, sizeof(*ev) + len);
 	if (!ev)
 		return;
 	ev->kind = OCE_EV_MSG;
@@ -1399,6 +1407,27 @@ join_for(pthread_t t, int secs)
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
+/*
+ * End the socket's writer once the receiver is done (r: how the run went)
+ * and free it: returns its write error, or 0. After a failure the peer may
+ * have stopped reading: the writer gets a few seconds, then a daemon's
+ * thread shuts the socket's write half to free it, and a process leaves
+ * it (and its memory) to exit.
+ */
+static int
+wout_end(struct oce_session *s, struct oce_wout *w, int r)
+{
+	int e = oce_wout_stop(w, r ? 5 : 0);
+
+	if (!w->stopped && s->dmod && s->dmod->in_thread) {
+		shutdown(w->gio->fd_out, SHUT_WR);
+		e = oce_wout_stop(w, 0);
+	}
+	if (w->stopped)
+		free(w);
+	return e;
+}
+
 /* A receiving side for s, nothing opened yet; NULL when out of memory. */
 static struct oce_recvside *
 recvside_new(struct oce_session *s)
@@ -1478,6 +1507,15 @@ oce_receiving_run(struct oce_session *s)
 			goto out;
 		rs->wio = wio;
 		s->io_w = wio;
+		if (!oce_env_off("OC_RSYNC_WRITER_ASYNC")) {
+			rs->wout = malloc(sizeof(*rs->wout));
+			r = rs->wout ? oce_wout_start(rs->wout, wio) : -ENOMEM;
+			if (r) {
+				free(rs->wout);
+				rs->wout = NULL;
+				goto out;
+			}
+		}
 		r = -pthread_create(&rs->thread, NULL, recv_thread, rs);
 		if (r)
 			goto out;
@@ -1510,6 +1548,9 @@ out:
 				 */
 				if (!(s->dmod && s->dmod->in_thread)) {
 					pthread_detach(rs->thread);
+					/* what the generator said still goes out, if the peer reads */
+					if (rs->wout && oce_wout_stop(rs->wout, 2) != -ETIMEDOUT)
+						free(rs->wout);
 					s->io_w = NULL;
 					return r;
 				}
@@ -1524,6 +1565,13 @@ out:
 			pthread_join(rs->thread, NULL);
 		for (void *item; ocq_try_recv(&rs->rx, &item) == 0;)
 			free(item);
+	}
+	if (rs->wout) {
+		int e = wout_end(s, rs->wout, r);
+
+		if (!r)
+			r = e;
+		rs->wout = NULL;
 	}
 	if (!r && rs->recv_err)
 		r = rs->recv_err;

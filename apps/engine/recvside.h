@@ -51,6 +51,7 @@ struct oce_place {
  * returns 0 or a negative error that ends the run.
  */
 struct oce_recvside;
+struct oce_wout;
 struct oce_local_ops {
 	/* an entry settled without data (upstream's sender logs and counts it) */
 	int (*item)(struct oce_recvside *rs, struct oce_file *f, uint32_t iflags, const char *xname);
@@ -121,6 +122,7 @@ struct oce_recvside {
 
 	/* generator */
 	struct ocp_io *wio;	/* where the generator writes */
+	struct oce_wout *wout;	/* the socket's writer thread (threaded, unless OC_RSYNC_WRITER_ASYNC=0) */
 	int msgdone;
 	int32_t *redo;
 	size_t nredo, redo_cap;

@@ -363,3 +363,29 @@ many_case() {
 @test "capture: server delta push -aic --cc=md5, sums made ahead" {
 	many_case server_case push old -aic --cc=md5
 }
+
+# The receiving side's socket writer (apps/engine/wout.h) changes which
+# thread writes, not what is written: with the writer and without it
+# (OC_RSYNC_WRITER_ASYNC=0, generator and receiver still two threads).
+writer_case() {
+	local side=$1 dir=$2 prep=$3
+	shift 3
+	if [ "$side" = client ]; then
+		cap oc1 "$prep" "$dir" env OC_RSYNC_ASYNC=1 "$OC" "$@"
+		cap ocw "$prep" "$dir" env OC_RSYNC_WRITER_ASYNC=0 "$OC" "$@"
+		same_run oc1 ocw c2s
+	else
+		cap oc1 "$prep" "$dir" rsync --no-i-r --rsync-path="env OC_RSYNC_ASYNC=1 $OC" "$@"
+		cap ocw "$prep" "$dir" rsync --no-i-r --rsync-path="env OC_RSYNC_WRITER_ASYNC=0 $OC" "$@"
+		same_run oc1 ocw s2c
+	fi
+}
+
+@test "capture: server delta push -ai --delete, with and without the socket writer" {
+	writer_case server push old -ai --delete
+}
+
+@test "capture: client delta pull -ai, many files, with and without the socket writer" {
+	[ -d "$T/m/src" ] || mk_many "$T/m/src" "$T/m/old"
+	CAP_W="$T/m" CAP_OLD="$T/m/old" writer_case client pull old -ai
+}
