@@ -1549,8 +1549,8 @@ out:
 				if (!(s->dmod && s->dmod->in_thread)) {
 					pthread_detach(rs->thread);
 					/* what the generator said still goes out, if the peer reads */
-					if (rs->wout && oce_wout_stop(rs->wout, 2) != -ETIMEDOUT)
-						free(rs->wout);
+					if (rs->wout)
+						oce_wout_close(rs->wout, 2); /* kept: the receiver may still send */
 					s->io_w = NULL;
 					return r;
 				}

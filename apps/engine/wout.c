@@ -181,11 +181,11 @@ oce_wout_msg(struct oce_wout *w, enum ocp_msg code, const void *payload, size_t 
 }
 
 int
-oce_wout_stop(struct oce_wout *w, int wait_s)
+oce_wout_close(struct oce_wout *w, int wait_s)
 {
 	struct ocp_io *gio = w->gio;
 
-	if (w->stopped)
+	if (w->joined)
 		return atomic_load(&w->err);
 	if (gio->sys == &w->hook) {
 		int e = ocp_io_flush(gio);
@@ -194,6 +194,7 @@ oce_wout_stop(struct oce_wout *w, int wait_s)
 			wout_fail(w, e);
 		/* Everything queued before the close is still written. */
 		ocq_chan_close(w->ch);
+		/* gio keeps the hook: its writes now fail (EPIPE), never reach the socket beside the writer */
 	}
 	if (wait_s > 0) {
 		struct timespec ts;
@@ -201,10 +202,25 @@ oce_wout_stop(struct oce_wout *w, int wait_s)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += wait_s;
 		if (pthread_timedjoin_np(w->thread, NULL, &ts))
-			return -ETIMEDOUT; /* gio keeps writing into the closed channel: EPIPE */
+			return -ETIMEDOUT;
 	} else {
 		pthread_join(w->thread, NULL);
 	}
+	w->joined = true;
+	return atomic_load(&w->err);
+}
+
+int
+oce_wout_stop(struct oce_wout *w, int wait_s)
+{
+	struct ocp_io *gio = w->gio;
+	int e;
+
+	if (w->stopped)
+		return atomic_load(&w->err);
+	e = oce_wout_close(w, wait_s);
+	if (!w->joined)
+		return e;
 	w->stopped = true;
 	gio->sys = w->sys;
 	ocp_io_set_bwlimit(gio, w->bwlimit);
@@ -213,5 +229,5 @@ oce_wout_stop(struct oce_wout *w, int wait_s)
 	ocq_tx_release(&w->tx[1]);
 	ocq_rx_release(&w->rx);
 	ocq_chan_destroy(w->ch);
-	return atomic_load(&w->err);
+	return e;
 }

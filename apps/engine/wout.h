@@ -50,7 +50,8 @@ struct oce_wout {
 	struct ocp_io_sys hook;	      /* gio's table while the writer runs */
 	struct ocp_io out;	      /* the writer's own io: raw, the real descriptor */
 	_Atomic int err;	      /* the first write error, or 0 */
-	bool stopped;
+	bool joined;  /* the thread has ended */
+	bool stopped; /* and the channel is gone */
 	pthread_t thread;
 };
 
@@ -69,12 +70,21 @@ int oce_wout_start(struct oce_wout *w, struct ocp_io *gio);
 int oce_wout_msg(struct oce_wout *w, enum ocp_msg code, const void *payload, size_t len);
 
 /*
- * Flush gio into the channel, let the writer write everything queued,
- * and end it; gio gets its own table back. Waits at most wait_s seconds
- * for the writer (0: no limit); a writer still blocked then (a peer that
- * stopped reading, no --timeout) is left to the process's end and
- * -ETIMEDOUT returned. Returns 0 or the first write error. Call it once,
- * after the second producer is done.
+ * Flush gio into the channel and close it, and wait at most wait_s seconds
+ * (0: no limit) for the writer to write everything queued and end. The
+ * channel stays, so a second producer still running (a receiver left
+ * behind) fails its sends instead of touching freed memory; gio's writes
+ * fail from now on. Returns 0, the first write error, or -ETIMEDOUT with
+ * the writer still running.
+ */
+int oce_wout_close(struct oce_wout *w, int wait_s);
+
+/*
+ * oce_wout_close(), then, once the writer has ended, free the channel:
+ * gio gets its own table back. A writer still blocked after wait_s (a
+ * peer that stopped reading, no --timeout) is left running and
+ * -ETIMEDOUT returned; call again to wait for it. Returns 0 or the first
+ * write error. Call it once the second producer is done.
  */
 int oce_wout_stop(struct oce_wout *w, int wait_s);
 

@@ -306,13 +306,41 @@ test_stop_bounded(void **state)
 	rig_down(&g);
 }
 
+/* After a close a late second producer is refused, not served from freed memory. */
+static void
+test_close_then_late_line(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	rig_up(&g);
+	assert_int_equal(pthread_create(&g.k.t, NULL, sink_run, &g.k), 0);
+	assert_int_equal(oce_wout_start(&g.w, &g.gio), 0);
+	assert_int_equal(ocp_io_write_data(&g.gio, "abc", 3), 0);
+	assert_int_equal(oce_wout_close(&g.w, 2), 0);
+	assert_true(g.w.joined);
+	assert_false(g.w.stopped);
+	assert_int_equal(oce_wout_msg(&g.w, OCP_MSG_INFO, "late\n", 5), -EPIPE);
+	assert_int_equal(ocp_io_write_msg(&g.gio, OCP_MSG_INFO, "gen\n", 4), -EPIPE);
+	assert_int_equal(oce_wout_stop(&g.w, 0), 0);
+	close(g.sv[0]);
+	g.sv[0] = -1;
+	pthread_join(g.k.t, NULL);
+	g.k.t = 0;
+	/* what was buffered before the close went out, and nothing after */
+	assert_int_equal(g.k.len, 4 + 3);
+	assert_memory_equal(g.k.buf + 4, "abc", 3);
+	close(g.sv[1]);
+	free(g.k.buf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_producers), cmocka_unit_test(test_causal_order),
 		cmocka_unit_test(test_peer_gone),     cmocka_unit_test(test_peer_stalls),
-		cmocka_unit_test(test_stop_bounded),
+		cmocka_unit_test(test_stop_bounded),  cmocka_unit_test(test_close_then_late_line),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
