@@ -1020,6 +1020,12 @@ static struct {
 	char name[NAME_MAX + 2];
 } inflight_slots[INFLIGHT_SLOTS];
 static _Thread_local int my_slot = -1;
+/*
+ * This thread's slot covers only the creation of its temp files: the one
+ * record (receiver, single-thread copy) names them once they exist, and
+ * says what --partial keeps, which a slot cannot.
+ */
+static _Thread_local bool slot_for_record;
 
 bool
 oce_inflight_worker(void)
@@ -1033,6 +1039,14 @@ oce_inflight_worker(void)
 			my_slot = i;
 			return true;
 		}
+		/*
+		 * The handler marks every slot, free ones too, so that none is
+		 * taken behind its back (kill.bats left a 0-byte temp file of a
+		 * worker that took a slot the handler had passed).
+		 */
+		if (want == SLOT_DYING)
+			for (;;)
+				pause();
 	}
 	return false;
 }
@@ -1068,8 +1082,9 @@ oce_inflight_made(bool made)
 
 	if (my_slot < 0)
 		return;
+	/* a record user's file is named by the record, published before it was made */
 	if (atomic_compare_exchange_strong(&inflight_slots[my_slot].state, &cur,
-					   made ? SLOT_NAMED : SLOT_OWNED))
+					   made && !slot_for_record ? SLOT_NAMED : SLOT_OWNED))
 		return;
 	/* DYING: the handler did not see this file; it is ours to remove, then say so */
 	if (made)
@@ -1080,18 +1095,27 @@ oce_inflight_made(bool made)
 }
 
 /* A temp file is about to be created under this name: a signal from now on removes it. */
+/*
+ * A thread that names its files in the record takes a slot as well, for the
+ * creation only: the handler may run on another thread while this one is
+ * in openat(), and only a slot in CREATING makes it wait for the outcome.
+ * Without a slot (all taken) the record alone covers the file, minus that
+ * window.
+ */
 static void
 oce_inflight_naming(int tmp_dirfd, const char *tmpname)
 {
+	if (my_slot < 0 && oce_inflight_worker())
+		slot_for_record = true;
+	if (my_slot < 0 || slot_for_record)
+		oce_inflight_set(tmp_dirfd, -1, tmpname, -1, NULL, 0, false);
 	if (my_slot >= 0) {
 		/* the name is written while the slot says OWNED, which the handler does not read */
 		inflight_slots[my_slot].dirfd = tmp_dirfd;
 		snprintf(inflight_slots[my_slot].name, sizeof(inflight_slots[my_slot].name), "%s",
 			 tmpname);
 		slot_move(SLOT_CREATING);
-		return;
 	}
-	oce_inflight_set(tmp_dirfd, -1, tmpname, -1, NULL, 0, false);
 }
 
 void
@@ -1171,7 +1195,8 @@ inflight_cleanup(void)
 			nanosleep(&ts, NULL);
 			cur = atomic_load(&inflight_slots[i].state);
 		}
-		while (cur != SLOT_FREE && cur != SLOT_DYING &&
+		/* FREE too: a thread must not take this slot once it has been passed */
+		while (cur != SLOT_DYING &&
 		       !atomic_compare_exchange_weak(&inflight_slots[i].state, &cur, SLOT_DYING))
 			;
 		if (cur == SLOT_NAMED)

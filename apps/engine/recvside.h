@@ -235,7 +235,10 @@ void oce_inflight_forget_fd(void);
  * (oce_fs_track_tmp()) is named in its slot, and a signal removes it. A
  * thread takes a slot with oce_inflight_worker() (false: none left, its
  * files are then not covered) and empties it once its file is in place
- * or removed.
+ * or removed. A thread that names its file in the record instead (the
+ * receiver) takes a slot of its own on its first temp file, for the
+ * creation only, so that a handler on another thread waits out its
+ * openat(). The handler marks every slot, free ones included.
  */
 bool oce_inflight_worker(void);
 void oce_inflight_worker_clear(void);
