@@ -321,6 +321,48 @@ SH
 	cmp "$W/out/src/big" "$W/out/dst/big"
 }
 
+# The local copy without the protocol copies too fast for --bwlimit's
+# trick: src/big is 1 MB of data and a hole to 2 GB (no disk), cut to its
+# 1 MB once 2 MB have reached the temp file. rsync's sender sends the rest
+# as zeros (its receiver writes them: 2 GB), finds the file short, and
+# sends it again.
+fix_shrinking_sparse() {
+	mkdir src
+	head -c 1000000 /dev/urandom >src/big
+	truncate -s 2G src/big
+	cat >run_shrinking <<'SH'
+#!/bin/bash
+(
+	for _ in $(seq 1500); do
+		if [ -n "$(find dst -name '.big.*' -size +2M 2>/dev/null)" ]; then
+			truncate -s 1000000 src/big
+			exit 0
+		fi
+		sleep 0.02
+	done
+	echo "run_shrinking: the copy never got going" >&2
+) &
+"$@"
+rc=$?
+wait
+exit $rc
+SH
+	chmod +x run_shrinking
+}
+
+@test "errors: a source file that shrinks while it is copied, local copy without the protocol (code 23)" {
+	local a
+	for a in 1 0; do
+		both fix_shrinking_sparse ./run_shrinking env OC_RSYNC_ASYNC=$a @P@ -ai src/ dst/
+		same_outcome 23
+		grep -q 'read errors mapping' "$W/out.log"
+		grep -q '^WARNING: big failed verification' "$W/out.log"
+		# the item line again for the second copy, which has the size the file has now
+		[ "$(grep -c '^>f+++++++++ big$' "$W/out.log")" = 2 ]
+		cmp "$W/out/src/big" "$W/out/dst/big"
+	done
+}
+
 @test "errors: files cannot be made in a read-only destination, local copy (code 23)" {
 	both fix_readonly $AS_USER @P@ -r src/ ro/
 	same_outcome 23

@@ -104,6 +104,7 @@ struct lev {
 	bool has_basis;
 	bool logged;		/* the copy is made: its item line goes out */
 	bool log_first;		/* ... before its error lines (the receiver failed after the sender logged) */
+	bool relog;		/* ... and again after them: the file was copied a second time */
 	bool show;		/* LEV_CHECK found it unchanged: its line goes out */
 	int err;		/* the copy failed so that the run must stop */
 	bool staged;		/* a whole temp file waits in staged_tab for its turn */
@@ -262,7 +263,7 @@ print_event_now(struct oce_session *s, struct lev *e)
 			oce_log_item(s, e->f, e->iflags, NULL);
 		if (e->msgs_len)
 			oce_emit_line(s, OCP_MSG_ERROR, e->msgs, e->msgs_len);
-		if (e->logged && !e->log_first)
+		if (e->logged && (!e->log_first || e->relog))
 			oce_log_item(s, e->f, e->iflags, NULL);
 		break;
 	}
@@ -311,7 +312,10 @@ copy_msg(struct lev *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* size bytes (fewer if the file shrank) with read and write: a copy that shares no extent. */
+/* What copy_data() returns when the source ended before the size it had at the open. */
+#define COPY_SHORT 1
+
+/* size bytes with read and write: a copy that shares no extent (COPY_SHORT: the file shrank). */
 static int
 copy_bytes(int in, int out, off_t size)
 {
@@ -326,7 +330,7 @@ copy_bytes(int in, int out, off_t size)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			break;
+			return COPY_SHORT;
 		r = oce_write_all(&oce_fs_sys_default, out, buf, (size_t)n);
 		if (r)
 			return r;
@@ -337,8 +341,8 @@ copy_bytes(int in, int out, off_t size)
 
 /*
  * The source's data as upstream's sender sends it: the size it found when
- * it opened the file (a file that grows since is cut there, one that
- * shrinks ends short). copy_file_range keeps the data in the kernel; the
+ * it opened the file (a file that grows since is cut there; one that
+ * shrinks ends short, COPY_SHORT). copy_file_range keeps the data in the kernel; the
  * length known, no call is spent finding the end. --reflink (opts.h): a
  * clone first (AUTO, ALWAYS), or the bytes themselves (NEVER).
  * -EOPNOTSUPP from ALWAYS: this file system (or pair of them) cannot clone.
@@ -390,10 +394,52 @@ copy_data(struct oce_local *l, int in, const struct stat *sst, int out, int refl
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			break;
+			return COPY_SHORT;
 		size -= n;
 	}
 	return 0;
+}
+
+/*
+ * A source that shrank while it was copied, as upstream's two sides handle
+ * it: its sender reports the read error (and the run ends with code 23),
+ * its receiver finds the spoilt sum, discards the update and asks again,
+ * and the second send has the size the file has now. Here the second copy
+ * follows at once (upstream's comes at the end of the first pass), from
+ * the start of the same open file into the emptied temp file; a second
+ * short copy fails the file, the old one kept. Returns copy_data()'s
+ * codes, COPY_SHORT for a file given up.
+ */
+static int
+copy_again(struct lev *e, int in, int out, const char *name)
+{
+	struct oce_session *s = e->l->s;
+	const char *fmt = oce_stdout_format(s->o);
+	char dir[PATH_MAX], full[PATH_MAX + 64];
+	struct stat st;
+	int r;
+
+	oce_full_fname(s, full, sizeof(full), oce_abs_dir(dir, sizeof(dir), NULL, s->roots[e->f->root]),
+		       e->f->name);
+	oce_sender_io_error(s, OCE_IOERR_GENERAL);
+	copy_msg(e, "[sender] read errors mapping %s: %s (%d)", full, strerror(ENODATA), ENODATA);
+	e->log_first = true;
+	if (s->o->info[OCE_INFO_NAME] >= 1 || (fmt && strstr(fmt, "%i")))
+		copy_warn(e, "WARNING: %s failed verification -- update discarded (will try again).", name);
+	if (fstat(in, &st) < 0 || lseek(in, 0, SEEK_SET) < 0 || ftruncate(out, 0) < 0 ||
+	    lseek(out, 0, SEEK_SET) < 0)
+		return -errno;
+	/* the second send, counted as upstream's sender counts it */
+	oce_local_count_xfer(s, e->f);
+	__atomic_fetch_add(&s->st.literal_data, st.st_size, __ATOMIC_RELAXED);
+	r = copy_data(e->l, in, &st, out, s->o->reflink);
+	if (r == COPY_SHORT) {
+		copy_msg(e, "[sender] read errors mapping %s: %s (%d)", full, strerror(ENODATA), ENODATA);
+		copy_warn(e, "ERROR: %s failed verification -- update discarded.", name);
+	} else if (!r) {
+		e->relog = true;
+	}
+	return r;
 }
 
 /*
@@ -473,6 +519,8 @@ copy_one(struct lev *e)
 	if (track)
 		oce_inflight_set(dfd, fd, tmpname, -1, NULL, f->mode, true);
 	r = copy_data(e->l, in, &sst, fd, s->o->reflink);
+	if (r == COPY_SHORT)
+		r = copy_again(e, in, fd, name);
 	close(in);
 	if (track)
 		oce_inflight_forget_fd();
@@ -490,6 +538,10 @@ copy_one(struct lev *e)
 			 oce_dest_fname(rs, name, full, sizeof(full)), strerror(-r), -r);
 		unlinkat(dfd, tmpname, 0);
 		__atomic_fetch_or(&s->io_error, OCE_IOERR_GENERAL, __ATOMIC_RELAXED);
+	} else if (r == COPY_SHORT) {
+		/* short twice: copy_again() has said so; the old file stays */
+		unlinkat(dfd, tmpname, 0);
+		e->logged = true;
 	} else if (r) {
 		char full[PATH_MAX + 2];
 
