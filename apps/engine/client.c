@@ -179,6 +179,9 @@ start_io(struct oce_session *s, int fd_in, int fd_out)
 	/* o->bwlimit is whole KiB already; both ends limit what they write. */
 	if (s->o->bwlimit)
 		ocp_io_set_bwlimit(s->io, s->o->bwlimit / 1024);
+	/* the receiving side is silent until it splits (oce_receiving_run()) */
+	if (!s->am_sender)
+		ocp_io_hold_keepalive(s->io, true);
 	fcntl(fd_in, F_SETFL, fcntl(fd_in, F_GETFL) | O_NONBLOCK);
 	fcntl(fd_out, F_SETFL, fcntl(fd_out, F_GETFL) | O_NONBLOCK);
 	return 0;

@@ -1489,7 +1489,8 @@ oce_receiving_run(struct oce_session *s)
 	r = ocp_tok_dec_new(&rs->dec, oce_tok_fmt(s->compress), s->protocol, SIZE_MAX);
 	if (r)
 		goto out;
-	/* Here upstream forks its generator and receiver. */
+	/* Here upstream forks its generator and receiver, which may send keep-alives. */
+	ocp_io_hold_keepalive(s->io, false);
 	s->split_in = s->io->bytes_in;
 	oce_set_role("generator");
 	rs->threaded = !oce_env_off("OC_RSYNC_ASYNC") && !oce_env_off("OC_RSYNC_RECEIVER_ASYNC");

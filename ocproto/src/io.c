@@ -86,6 +86,7 @@ ocp_io_init(struct ocp_io *io, int fd_in, int fd_out, const struct ocp_io_sys *s
 	io->bwlimit = 0;
 	io->bw_prior_us = 0;
 	io->bw_owed = 0;
+	io->ka_held = false;
 	return ocp_demux_init(&io->dmx, 0);
 }
 
@@ -397,20 +398,30 @@ ocp_io_write_msg_ahead(struct ocp_io *io, enum ocp_msg code, const void *payload
 
 /*
  * When the next keep-alive is due (now_ms), or -1 when none is sent: only
- * with a timeout and multiplexed output, after half the timeout without
- * writing (upstream's allowed_lull, kept in milliseconds here).
+ * with a timeout and multiplexed output, not while held
+ * (ocp_io_hold_keepalive()), after half the timeout without writing
+ * (upstream's allowed_lull, kept in milliseconds here).
  */
 static int64_t
 keepalive_due(const struct ocp_io *io)
 {
-	if (!io->mux_out || !io->timeout_s || io->fd_out < 0)
+	if (!io->mux_out || !io->timeout_s || io->fd_out < 0 || io->ka_held)
 		return -1;
 	return io->last_out + io->timeout_s * 500LL;
 }
 
+void
+ocp_io_hold_keepalive(struct ocp_io *io, bool hold)
+{
+	io->ka_held = hold;
+}
+
 /*
- * Keep a silent-looking link alive with an empty MSG_NOOP (protocol 30+,
- * which is all we speak). Whole frames only are ever written, so frame
+ * Keep a silent-looking link alive as rsync 3.1 and later do: pending data
+ * if there is any, else an empty MSG_DATA frame, which every rsync version
+ * takes without forwarding it anywhere (the protocol-30 MSG_NOOP is
+ * forwarded by the peer's receiver, and makes a peer's sender answer with
+ * one of its own). Whole frames only are ever written, so frame
  * boundaries are safe. Returns 0 or a write error. Mirrors upstream
  * `maybe_send_keepalive()`.
  */
@@ -418,10 +429,17 @@ static int
 maybe_keepalive(struct ocp_io *io, int64_t now)
 {
 	int64_t due = keepalive_due(io);
+	uint8_t hdr[OCP_MUX_HDR_SIZE];
+	int r;
 
 	if (due < 0 || now < due)
 		return 0;
-	return ocp_io_write_msg(io, OCP_MSG_NOOP, NULL, 0);
+	if (io->out_len)
+		return ocp_io_flush(io);
+	r = ocp_mux_hdr_encode(hdr, sizeof(hdr), OCP_MSG_DATA, 0);
+	if (r < 0)
+		return r;
+	return write_all(io, hdr, sizeof(hdr));
 }
 
 /*

@@ -589,13 +589,14 @@ test_timeout_real_clock(void **state)
 }
 
 /*
- * A reader waiting with timeout 4 s sends one MSG_NOOP at 2 s (half the
- * timeout) and times out at 4 s; the peer's reader swallows the NOOP.
+ * A reader waiting with timeout 4 s sends one keep-alive at 2 s (half the
+ * timeout), an empty MSG_DATA frame as rsync 3.1+ sends, and times out at
+ * 4 s; the peer's reader takes it as no data at all.
  */
 static void
 test_keepalive(void **state)
 {
-	static const uint8_t noop[] = {0, 0, 0, OCP_MUX_BASE + OCP_MSG_NOOP};
+	static const uint8_t noop[] = {0, 0, 0, OCP_MUX_BASE + OCP_MSG_DATA};
 	int sv[2];
 	struct fake f = {.fake_clock = true, .now = 100};
 	struct ocp_io_sys sys;
@@ -629,6 +630,44 @@ test_keepalive(void **state)
 	close(sv[1]);
 	free(a);
 	free(b);
+}
+
+/* Held keep-alives (a receiving side before its split) are not sent; released, they are. */
+static void
+test_keepalive_held(void **state)
+{
+	static const uint8_t ka[] = {0, 0, 0, OCP_MUX_BASE + OCP_MSG_DATA};
+	int sv[2];
+	struct fake f = {.fake_clock = true, .now = 100};
+	struct ocp_io_sys sys;
+	struct ocp_io *a;
+	uint8_t peek[16];
+	char c;
+
+	(void)state;
+	pair(sv);
+	fake_sys(&sys, &f);
+	a = new_io(sv[0], sv[0], &sys);
+	assert_int_equal(ocp_io_start_mux_out(a), 0);
+	assert_int_equal(ocp_io_start_mux_in(a, 0), 0);
+	assert_int_equal(ocp_io_set_timeout(a, 4), 0);
+	ocp_io_hold_keepalive(a, true);
+	assert_int_equal(ocp_io_read(a, &c, 1), -ETIMEDOUT);
+	assert_int_equal(recv(sv[1], peek, sizeof(peek), MSG_DONTWAIT), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	free(a);
+	a = new_io(sv[0], sv[0], &sys);
+	assert_int_equal(ocp_io_start_mux_out(a), 0);
+	assert_int_equal(ocp_io_start_mux_in(a, 0), 0);
+	assert_int_equal(ocp_io_set_timeout(a, 4), 0);
+	ocp_io_hold_keepalive(a, true);
+	ocp_io_hold_keepalive(a, false);
+	assert_int_equal(ocp_io_read(a, &c, 1), -ETIMEDOUT);
+	assert_int_equal(recv(sv[1], peek, sizeof(peek), MSG_DONTWAIT), 4);
+	assert_memory_equal(peek, ka, 4);
+	close(sv[0]);
+	close(sv[1]);
+	free(a);
 }
 
 /* No keep-alive without a timeout or before multiplexed output. */
@@ -892,6 +931,7 @@ main(void)
 	    cmocka_unit_test(test_timeout_fake_clock),
 	    cmocka_unit_test(test_timeout_real_clock),
 	    cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_keepalive_held),
 	    cmocka_unit_test(test_no_keepalive_when_raw),
 	    cmocka_unit_test(test_flush_before_wait),
 	    cmocka_unit_test(test_wait_hook),

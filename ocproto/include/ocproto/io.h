@@ -99,6 +99,7 @@ struct ocp_io {
 	int64_t bwlimit;	/* KiB/s, 0: no limit (upstream bwlimit) */
 	int64_t bw_prior_us;	/* when the limiter last looked, 0: never */
 	int64_t bw_owed;	/* bytes written faster than the rate allows */
+	bool ka_held;		/* no keep-alives for now (ocp_io_hold_keepalive()) */
 	struct ocp_demux dmx;
 	uint8_t inbuf[OCP_IO_BUF_SIZE];
 	uint8_t outbuf[OCP_MUX_HDR_SIZE + OCP_IO_BUF_SIZE];
@@ -137,6 +138,13 @@ void ocp_io_set_msg_handler(struct ocp_io *io, ocp_io_msg_fn fn, void *arg);
  * peer is never left waiting for bytes we hold while we wait for its.
  */
 void ocp_io_set_wait_hook(struct ocp_io *io, ocp_io_wait_fn fn, void *arg);
+/*
+ * Hold keep-alives back (hold true) or let them go again. Upstream's
+ * receiving side sends none until it has split into generator and
+ * receiver: while it still reads the file list, a keep-alive would reach a
+ * sender that reads nothing yet (rsync before 3.1.0 dies of it).
+ */
+void ocp_io_hold_keepalive(struct ocp_io *io, bool hold);
 /*
  * What a handler returns for "handled, and stop the read that is waiting":
  * the read returns it (not a sticky error) with the message consumed and
