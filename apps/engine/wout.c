@@ -26,6 +26,46 @@ wout_fail(struct oce_wout *w, int err)
 	ocq_chan_close(w->ch);
 }
 
+/*
+ * Wait for the next block. With --timeout, a link that has carried nothing
+ * for half of it gets an empty MSG_DATA frame, as upstream's generator
+ * sends one while it waits for its receiver (maybe_send_keepalive()): our
+ * generator then waits on its channel, not on the socket, and the sending
+ * peer, blocked or idle, would otherwise see no input until it timed out.
+ * Only between whole frames: everything gathered has been flushed.
+ */
+static int
+wout_wait(struct oce_wout *w, void **item)
+{
+	for (;;) {
+		int64_t now, due;
+		int r;
+
+		if (!w->lull_ms || atomic_load(&w->err))
+			return ocq_recv(&w->rx, item);
+		now = w->sys->now_ms(w->sys->ctx);
+		due = w->out.last_out + w->lull_ms;
+		if (now < due) {
+			r = ocq_recv_timeout(&w->rx, item, (uint64_t)(due - now) * 1000000u);
+			if (r != -ETIMEDOUT)
+				return r;
+			continue;
+		}
+		{
+			uint8_t hdr[OCP_MUX_HDR_SIZE];
+			int e = ocp_mux_hdr_encode(hdr, sizeof(hdr), OCP_MSG_DATA, 0);
+
+			e = e < 0 ? e : ocp_io_write_data(&w->out, hdr, sizeof(hdr));
+			if (!e)
+				e = ocp_io_flush(&w->out);
+			if (e)
+				wout_fail(w, e);
+			else
+				w->ka_bytes += sizeof(hdr);
+		}
+	}
+}
+
 static void *
 wout_thread(void *arg)
 {
@@ -43,7 +83,7 @@ wout_thread(void *arg)
 				if (e)
 					wout_fail(w, e);
 			}
-			if (ocq_recv(&w->rx, &item))
+			if (wout_wait(w, &item))
 				break; /* closed, and nothing left */
 		}
 		struct wblk *b = item;
@@ -154,7 +194,12 @@ oce_wout_start(struct oce_wout *w, struct ocp_io *gio)
 	ocp_io_init(&w->out, -1, gio->fd_out, gio->sys);
 	ocp_io_set_timeout(&w->out, ocp_io_timeout(gio));
 	ocp_io_set_bwlimit(&w->out, w->bwlimit);
-	w->out.last_out = gio->last_out;
+	/*
+	 * w->out's lull starts now (ocp_io_init()), not at gio's last write: the
+	 * generator is about to write, and a receiving side that has only read
+	 * the file list for a while must not greet the split with a keep-alive.
+	 */
+	w->lull_ms = gio->mux_out ? ocp_io_timeout(gio) * 500LL : 0;
 	r = -pthread_create(&w->thread, NULL, wout_thread, w);
 	if (r) {
 		ocq_tx_release(&w->tx[0]);
@@ -225,6 +270,7 @@ oce_wout_stop(struct oce_wout *w, int wait_s)
 	gio->sys = w->sys;
 	ocp_io_set_bwlimit(gio, w->bwlimit);
 	gio->last_out = w->out.last_out;
+	gio->bytes_out += w->ka_bytes;
 	ocq_tx_release(&w->tx[0]);
 	ocq_tx_release(&w->tx[1]);
 	ocq_rx_release(&w->rx);

@@ -50,6 +50,8 @@ struct oce_wout {
 	struct ocp_io_sys hook;	      /* gio's table while the writer runs */
 	struct ocp_io out;	      /* the writer's own io: raw, the real descriptor */
 	_Atomic int err;	      /* the first write error, or 0 */
+	int64_t lull_ms;	      /* a keep-alive after this long without writing, 0: none */
+	uint64_t ka_bytes;	      /* bytes of the writer's own keep-alives */
 	bool joined;  /* the thread has ended */
 	bool stopped; /* and the channel is gone */
 	pthread_t thread;

@@ -389,3 +389,50 @@ writer_case() {
 	[ -d "$T/m/src" ] || mk_many "$T/m/src" "$T/m/old"
 	CAP_W="$T/m" CAP_OLD="$T/m/old" writer_case client pull old -ai
 }
+
+# keepalive_run NAME STALL CMD...: a pull of 3000 small files with
+# --timeout=4 through wiretap, the server's output held 3 s once STALL bytes
+# of it are through; prints the client's keep-alive frames (wiredemux.py
+# --keepalives: "c2s DATA0 @OFFSET" or "c2s NOOP @OFFSET").
+keepalive_run() {
+	local name=$1 stall=$2
+	shift 2
+	rm -rf "$C/$name.dst" "$C/$name".*
+	WIRETAP_STALL="$stall:3" "$@" -a --timeout=4 -e "python3 $TAP $C/$name" "h:$T/ka/" "$C/$name.dst/" \
+		>"$C/$name.log" 2>&1 || { cat "$C/$name.log"; return 1; }
+	diff -r "$T/ka" "$C/$name.dst" >/dev/null || { echo "$name: tree differs"; return 1; }
+	python3 "$DEMUX" --keepalives --dir c2s "$C/$name"
+}
+
+# Upstream's receiving side sends no keep-alive until it has split into
+# generator and receiver (a sender before 3.1.0 dies of one while it still
+# sends the list), and from then on sends empty MSG_DATA frames, also while
+# its generator only waits for its receiver. The first run stalls the list
+# (the client's filter list ends at offset 4 of what it sends, its
+# generator's requests come after), the second the file data.
+@test "capture: keep-alives as rsync 3.5.0 sends them, none during the file list" {
+	local m k ref
+	if [ ! -d "$T/ka" ]; then
+		mkdir -p "$T/ka/d"
+		for k in $(seq -w 1 3000); do echo "$k" >"$T/ka/d/file_$k"; done
+	fi
+	for m in rsync 1 0; do
+		if [ $m = rsync ]; then
+			set -- rsync --no-i-r
+		else
+			set -- env OC_RSYNC_ASYNC=$m "$OC"
+		fi
+		k=$(keepalive_run list.$m 20000 "$@") || return 1
+		if grep -q ' @4$' <<<"$k"; then
+			echo "$*: keep-alive while the file list came in:"
+			echo "$k"
+			return 1
+		fi
+		k=$(keepalive_run data.$m 120000 "$@") || return 1
+		# a generator idle for the 2 s lull of the 3 s stall: at least one
+		grep -q '^c2s DATA0 ' <<<"$k" && ! grep -q NOOP <<<"$k" || {
+			echo "$*: keep-alives during the stalled data: ${k:-none}"
+			return 1
+		}
+	done
+}

@@ -4,6 +4,7 @@
 
     wiredemux.py [--dir c2s|s2c] [--hex] [--decode] PREFIX...
     wiredemux.py --cmp [--dir c2s|s2c] [--ignore TAG]... PREFIX_A PREFIX_B
+    wiredemux.py --keepalives [--dir c2s|s2c] PREFIX
 
 PREFIX.c2s and PREFIX.s2c are the raw bytes each way over a remote shell,
 PREFIX.args the remote command line. Each direction is split as rsync
@@ -38,6 +39,11 @@ byte offset; the stats' byte counts and times are left out, they depend on
 timing), and the other messages in order (tags in --ignore skipped; NOOP by
 default, because keep-alives depend on timing). Exits 0 when equal, 1 when
 not.
+
+With --keepalives, lists the frames that carry nothing, one per line:
+"DIR DATA0 @OFFSET" for an empty MSG_DATA frame (rsync 3.1+'s keep-alive)
+and "DIR NOOP @OFFSET" for a MSG_NOOP, OFFSET being the joined data sent
+before it. The joined form above cannot show an empty data frame.
 """
 
 import argparse
@@ -229,6 +235,24 @@ def demux(data, pos):
     return bytes(joined), msgs, None
 
 
+def keepalive_frames(data, pos):
+    """[(kind, joined data offset)] of the empty MSG_DATA and the MSG_NOOP frames."""
+    out, joined = [], 0
+    while pos + 4 <= len(data):
+        hdr = int.from_bytes(data[pos:pos + 4], "little")
+        tag, length = (hdr >> 24) - MPLEX_BASE, hdr & 0xFFFFFF
+        if tag < 0:
+            break
+        if tag == 0 and length == 0:
+            out.append(("DATA0", joined))
+        elif tag == 42:
+            out.append(("NOOP", joined))
+        if tag == 0:
+            joined += length
+        pos += 4 + length
+    return out
+
+
 class Direction:
     """One direction of a recording, split into its parts."""
 
@@ -237,9 +261,11 @@ class Direction:
         self.preamble, end, self.error = parse_preamble(raw, name, opts)
         self.preamble_raw = raw[:end]
         self.data, self.msgs = b"", []
+        self.keepalives = []
         self.records, self.decode_error = [], None
         if self.error is None:
             self.data, self.msgs, self.error = demux(raw, end)
+            self.keepalives = keepalive_frames(raw, end)
         else:
             self.data = raw[end:]
 
@@ -433,6 +459,8 @@ def main():
                     help="list the decoded records of the joined data")
     ap.add_argument("--cmp", action="store_true",
                     help="compare two captures")
+    ap.add_argument("--keepalives", action="store_true",
+                    help="list the empty data frames and MSG_NOOPs")
     ap.add_argument("--ignore", action="append", metavar="TAG",
                     help="message name left out of --cmp (default NOOP)")
     ap.add_argument("prefix", nargs="+")
@@ -447,6 +475,13 @@ def main():
         for d in dirs:
             ok &= compare(a, b, d, ignore)
         sys.exit(0 if ok else 1)
+    if o.keepalives:
+        for p in o.prefix:
+            rec = Recording(p)
+            for d in dirs:
+                for kind, off in rec.dirs[d].keepalives:
+                    print("%s %s @%d" % (d, kind, off))
+        return
     for p in o.prefix:
         show(Recording(p), dirs, o.hex, o.decode)
 

@@ -16,6 +16,10 @@ stdin only closes the command's stdin (half-close). Relaying uses
 non-blocking descriptors and buffers both ways, so a peer that writes before
 it reads cannot deadlock us. Bytes are never interpreted here: see
 wiredemux.py for that.
+
+WIRETAP_STALL=N:SECONDS holds the server's output for SECONDS once N bytes of
+it have been delivered (keep-alive tests: a server that goes quiet in the
+middle of its file list); the other direction goes on meanwhile.
 """
 
 import errno
@@ -27,6 +31,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 
 CHUNK = 65536
 
@@ -72,12 +77,22 @@ class Pipe:
         self.eof = False      # src said EOF (or failed)
         self.closed = False   # dst has been closed
         self.broken = False   # dst refused writes (EPIPE); drop the rest
+        self.sent = 0         # bytes delivered to dst
+        self.stall_at = None  # (bytes, seconds): hold once that many are sent
+        self.held_until = 0.0
+
+    def held(self):
+        """Whether a stall holds dst now; starts it when its byte count is reached."""
+        if self.stall_at and self.sent >= self.stall_at[0]:
+            self.held_until = time.monotonic() + self.stall_at[1]
+            self.stall_at = None
+        return time.monotonic() < self.held_until
 
     def want_read(self):
         return not self.eof and len(self.buf) < 4 * CHUNK
 
     def want_write(self):
-        return not self.closed and bool(self.buf)
+        return not self.closed and bool(self.buf) and not self.held()
 
     def do_read(self):
         try:
@@ -92,8 +107,11 @@ class Pipe:
             self.buf += data
 
     def do_write(self):
+        room = len(self.buf)
+        if self.stall_at:
+            room = min(room, self.stall_at[0] - self.sent)
         try:
-            n = os.write(self.dst, self.buf)
+            n = os.write(self.dst, self.buf[:room])
         except BlockingIOError:
             return
         except OSError as e:
@@ -104,6 +122,7 @@ class Pipe:
             return
         self.log.write(self.buf[:n])
         del self.buf[:n]
+        self.sent += n
 
     def maybe_close(self):
         """Closes dst once src is done and everything has been passed on."""
@@ -137,6 +156,9 @@ def main():
     s2c_log = open(prefix + ".s2c", "wb", buffering=0)
     up = Pipe(our_in, cin, c2s_log)
     down = Pipe(cout, our_out, s2c_log)
+    if os.environ.get("WIRETAP_STALL"):
+        n, secs = os.environ["WIRETAP_STALL"].split(":")
+        down.stall_at = (int(n), float(secs))
 
     sel = selectors.DefaultSelector()
     while not down.closed:
@@ -151,7 +173,8 @@ def main():
             events[down.dst] = events.get(down.dst, 0) | selectors.EVENT_WRITE
         for fd, ev in events.items():
             sel.register(fd, ev)
-        ready = sel.select()
+        ready = sel.select(max(0.0, down.held_until - time.monotonic())
+                           if down.held() else None)
         for fd in events:
             sel.unregister(fd)
         for key, ev in ready:
@@ -167,7 +190,8 @@ def main():
                 if fd == down.dst and down.want_write():
                     down.do_write()
         up.maybe_close()
-        down.maybe_close()
+        if not down.held():
+            down.maybe_close()
 
     # The command closed its stdout: as ssh does, stop relaying stdin.
     if not up.closed:

@@ -58,6 +58,7 @@ struct frames {
 	uint8_t *data;
 	size_t dlen;
 	int ncodes[128];
+	int nempty; /* empty MSG_DATA frames: keep-alives */
 	char msgs[4096][32];
 	int nmsgs;
 };
@@ -83,6 +84,7 @@ split_frames(const struct sink *k, struct frames *f)
 		assert_true(tag >= 0 && tag < 128);
 		assert_true(k->len - pos >= len); /* no frame cut short */
 		if (tag == OCP_MSG_DATA) {
+			f->nempty += len == 0;
 			memcpy(f->data + f->dlen, k->buf + pos, len);
 			f->dlen += len;
 		} else {
@@ -334,6 +336,51 @@ test_close_then_late_line(void **state)
 	free(g.k.buf);
 }
 
+/*
+ * An idle link with --timeout gets empty MSG_DATA frames from the writer,
+ * half the timeout apart (the generator is waiting on its channel, not on
+ * the socket); without a timeout it gets none.
+ */
+static void
+test_keepalive_when_idle(void **state)
+{
+	for (int timeout = 0; timeout <= 1; timeout++) {
+		struct rig g;
+		struct frames f;
+		struct timespec idle = {1, 300000000}; /* 1.3 s: two lulls of 0.5 s */
+		uint64_t before;
+
+		(void)state;
+		rig_up(&g);
+		ocp_io_set_timeout(&g.gio, timeout);
+		assert_int_equal(pthread_create(&g.k.t, NULL, sink_run, &g.k), 0);
+		assert_int_equal(oce_wout_start(&g.w, &g.gio), 0);
+		assert_int_equal(ocp_io_write_data(&g.gio, "abc", 3), 0);
+		assert_int_equal(ocp_io_flush(&g.gio), 0);
+		nanosleep(&idle, NULL);
+		before = g.gio.bytes_out;
+		assert_int_equal(oce_wout_stop(&g.w, 0), 0);
+		close(g.sv[0]);
+		g.sv[0] = -1;
+		pthread_join(g.k.t, NULL);
+		g.k.t = 0;
+		split_frames(&g.k, &f);
+		assert_int_equal(f.dlen, 3);
+		assert_memory_equal(f.data, "abc", 3);
+		if (timeout) {
+			/* two due; a third at most on a slow machine that stopped late */
+			assert_true(f.nempty >= 1 && f.nempty <= 3);
+			/* counted as sent, as upstream counts its keep-alives */
+			assert_int_equal(g.gio.bytes_out - before, (uint64_t)f.nempty * 4);
+		} else {
+			assert_int_equal(f.nempty, 0);
+		}
+		free(f.data);
+		close(g.sv[1]);
+		free(g.k.buf);
+	}
+}
+
 int
 main(void)
 {
@@ -341,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_two_producers), cmocka_unit_test(test_causal_order),
 		cmocka_unit_test(test_peer_gone),     cmocka_unit_test(test_peer_stalls),
 		cmocka_unit_test(test_stop_bounded),  cmocka_unit_test(test_close_then_late_line),
+		cmocka_unit_test(test_keepalive_when_idle),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
